@@ -1,0 +1,82 @@
+# Custody — two commands for a new user: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test test-postgres test-browser install install-dev frontend migrate demo lint fmt lock messages clean serve worker
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+install-dev: install $(VENV)/.installed-dev
+
+frontend: node_modules/.installed
+
+migrate: install
+	$(BIN)/custody migrate --no-input -v 0
+
+demo: migrate
+	$(BIN)/custody demo-data
+
+## make run: install, migrate, load demo data once, start the worker and serve on http://$(HOST):$(PORT)
+run: demo
+	@echo ""
+	@echo "Custody is starting on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	@$(BIN)/custody demo-data --logins
+	@trap 'kill 0' EXIT; \
+	  ( $(BIN)/custody worker >> var/worker.log 2>&1 & ) ; \
+	  $(BIN)/custody serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/custody serve --host $(HOST) --port $(PORT)
+
+worker: install
+	$(BIN)/custody worker
+
+## make test: install everything tests need and run the whole suite (SQLite unless DATABASE_URL is set)
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+
+## make test-postgres: the same suite against the local PostgreSQL (throwaway database)
+test-postgres: install-dev
+	bash .ci/postgres.sh $(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+
+## make test-browser: headless Chromium (Debian's package) through Playwright
+test-browser: install-dev
+	bash .ci/chromium.sh
+	$(BIN)/python -m pytest -m browser -p no:xdist $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: install
+	cd $(CURDIR) && $(BIN)/python manage.py makemessages -l ar --ignore=.venv --ignore=node_modules --ignore=var
+	cd $(CURDIR) && $(BIN)/python manage.py compilemessages -l ar --ignore=.venv --ignore=node_modules
+
+clean:
+	rm -rf $(VENV) node_modules var/staticfiles

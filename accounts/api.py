@@ -1,0 +1,170 @@
+"""Authentication for the API and the account endpoints (tokens, me, users)."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.responses import Status
+from ninja.security import HttpBearer, SessionAuth
+from pydantic import EmailStr, Field
+
+from audit import context as audit_context
+from custody.errors import DomainError
+
+from . import permissions, services
+from .models import ApiToken, User, hash_token
+
+
+class AuthFailed(DomainError):
+    status = 401
+    code = "AUTH_ERROR"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "RATE_LIMITED"
+
+
+def _act_as(request, user, source: str) -> None:
+    request.user = user
+    audit_context.set_actor(audit_context.Actor(user=user, source=source, ip=audit_context.client_ip(request)))
+
+
+class BearerTokenAuth(HttpBearer):
+    openapi_description = "Token from POST /api/v1/auth/token or a personal token."
+
+    def authenticate(self, request, token):
+        try:
+            api_token = ApiToken.objects.select_related("user").get(token_hash=hash_token(token))
+        except ApiToken.DoesNotExist:
+            return None
+        if not api_token.is_usable or not api_token.user.is_active:
+            return None
+        now = timezone.now()
+        # Throttle the write: at most once a minute per token.
+        if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        _act_as(request, api_token.user, "api")
+        return api_token.user
+
+
+class SessionCookieAuth(SessionAuth):
+    """The pages' session cookie also works (with CSRF) so HTMX can call the API."""
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        if user:
+            _act_as(request, user, "api")
+        return user
+
+
+router = Router(tags=["auth"])
+
+
+class TokenIn(Schema):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: datetime
+
+
+@router.post("auth/token", auth=None, response={200: TokenOut}, summary="Exchange e-mail + password for a token")
+def obtain_token(request, payload: TokenIn):
+    user = authenticate(request, username=payload.email, password=payload.password)
+    if getattr(request, "axes_locked_out", False):
+        raise RateLimited("Too many failed logins; try again later.")
+    if user is None:
+        raise AuthFailed("E-mail or password is wrong.")
+    expires_at = timezone.now() + settings.CUSTODY_API_TOKEN_TTL
+    _token, raw = ApiToken.issue(user, name="API login", kind=ApiToken.Kind.SESSION, expires_at=expires_at)
+    return {"token": raw, "expires_at": expires_at}
+
+
+class BranchRef(Schema):
+    id: UUID
+    code: str
+    name: str
+
+
+class MeOut(Schema):
+    id: UUID
+    email: str
+    full_name: str
+    role: str
+    all_branches: bool
+    branches: list[BranchRef]
+    language: str
+
+
+@router.get("me", response=MeOut, tags=["users"], summary="The authenticated user")
+def me(request):
+    user = request.user
+    return {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role,
+        "all_branches": user.all_branches,
+        "branches": list(user.branches.all()),
+        "language": user.language,
+    }
+
+
+class PersonalTokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    expires_at: datetime | None = None
+
+
+class PersonalTokenOut(Schema):
+    id: UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class PersonalTokenCreated(PersonalTokenOut):
+    token: str
+
+
+@router.get("tokens", response=list[PersonalTokenOut], tags=["users"], summary="My personal tokens")
+def list_tokens(request):
+    return list(request.user.api_tokens.filter(kind=ApiToken.Kind.PERSONAL))
+
+
+@router.post("tokens", response={201: PersonalTokenCreated}, tags=["users"], summary="Create a personal token (shown once)")
+def create_token(request, payload: PersonalTokenIn):
+    token, raw = services.create_personal_token(request.user, payload.name, payload.expires_at)
+    data = PersonalTokenOut.from_orm(token).dict()
+    data["token"] = raw
+    return Status(201, data)
+
+
+@router.post("tokens/{token_id}/revoke", response=PersonalTokenOut, tags=["users"], summary="Revoke a personal token")
+def revoke_token(request, token_id: UUID):
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user, kind=ApiToken.Kind.PERSONAL)
+    return services.revoke_token(request.user, token)
+
+
+class UserOut(Schema):
+    id: UUID
+    email: str
+    full_name: str
+    role: str
+    all_branches: bool
+    is_active: bool
+
+
+@router.get("users", response=list[UserOut], tags=["users"], summary="Users (admin)")
+def list_users(request):
+    permissions.require(request.user, "user.manage")
+    return list(User.objects.order_by("email")[:500])

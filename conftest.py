@@ -1,0 +1,154 @@
+"""Shared fixtures: a small fleet in two branches and one user per role."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import ApiToken, User
+from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
+
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
+
+
+@pytest.fixture
+def branch(db):
+    return Branch.objects.create(code="DXB", name="Dubai Airport", city="Dubai")
+
+
+@pytest.fixture
+def other_branch(db):
+    return Branch.objects.create(code="AUH", name="Abu Dhabi Corniche", city="Abu Dhabi")
+
+
+@pytest.fixture
+def vehicle_class(db):
+    return VehicleClass.objects.create(code="COMP", name="Compact", daily_rate=Decimal("120.00"),
+                                       monthly_rate=Decimal("2400.00"))
+
+
+def make_vehicle(branch, vehicle_class, plate, **extra):
+    vin = (plate.replace("-", "").replace(" ", "") + "A" * 17)[:17].upper().replace("I", "J").replace("O", "P")
+    defaults = {"make": "Toyota", "model": "Corolla", "year": 2024, "odometer_km": 12000}
+    defaults.update(extra)
+    return Vehicle.objects.create(plate=plate, vin=vin, vehicle_class=vehicle_class, branch=branch, **defaults)
+
+
+@pytest.fixture
+def vehicle(branch, vehicle_class):
+    return make_vehicle(branch, vehicle_class, "DXB-A-10001", status="rented")
+
+
+@pytest.fixture
+def spare_vehicle(branch, vehicle_class):
+    return make_vehicle(branch, vehicle_class, "DXB-B-20002", status="available")
+
+
+@pytest.fixture
+def foreign_vehicle(other_branch, vehicle_class):
+    return make_vehicle(other_branch, vehicle_class, "AUH-C-30003", status="available")
+
+
+@pytest.fixture
+def customer(db):
+    return Customer.objects.create(customer_no="C-000001", full_name="Ahmed Al Mansoori", phone="+971 50 123 4567",
+                                   email="ahmed@example.ae", national_id="784-1985-1234567-1")
+
+
+@pytest.fixture
+def agreement(customer, vehicle, branch):
+    now = timezone.now()
+    return RentalAgreement.objects.create(
+        agreement_no="RA-100001", customer=customer, vehicle=vehicle, branch=branch,
+        start_at=now - timedelta(days=5), end_at=now + timedelta(days=25),
+        daily_rate=Decimal("150.00"), monthly_rate=Decimal("3000.00"), deposit_amount=Decimal("1000.00"),
+    )
+
+
+@pytest.fixture
+def tax_profile(db):
+    return TaxProfile.objects.create(name="UAE VAT", rate_percent=Decimal("5.00"), is_default=True)
+
+
+@pytest.fixture
+def special_rate(db):
+    return SpecialRateCode.objects.create(code="INS-STD", description="Insurance standard", daily_rate=Decimal("90.00"))
+
+
+def make_user(role, branch=None, email=None, all_branches=False):
+    user = User.objects.create_user(email=email or f"{role}@example.com", password=PASSWORD, role=role,
+                                    full_name=role.title(), all_branches=all_branches)
+    if branch is not None:
+        user.branches.add(branch)
+    return user
+
+
+@pytest.fixture
+def users(branch):
+    """One user per role, all in `branch` (the admin sees all branches)."""
+    result = {role: make_user(role, branch) for role in Role.values if role != Role.ADMIN}
+    result[Role.ADMIN] = make_user(Role.ADMIN, all_branches=True)
+    return result
+
+
+@pytest.fixture
+def operator(users):
+    return users[Role.OPERATOR]
+
+
+@pytest.fixture
+def admin_user(users):
+    return users[Role.ADMIN]
+
+
+def login_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+class ApiClient:
+    """JSON client with a Bearer token, mirroring how integrations call the API."""
+
+    def __init__(self, user=None):
+        self.client = Client()
+        self.headers = {}
+        if user is not None:
+            _token, raw = ApiToken.issue(user, name="test")
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+
+    def _call(self, method, path, data=None, headers=None, **kwargs):
+        extra = {**self.headers, **(headers or {})}
+        if data is not None and method != "get":
+            import json
+
+            kwargs["content_type"] = "application/json"
+            data = json.dumps(data, default=str)
+        return getattr(self.client, method)(path, data, **extra, **kwargs)
+
+    def get(self, path, params=None, **kw):
+        return self._call("get", path, params, **kw)
+
+    def post(self, path, data=None, **kw):
+        return self._call("post", path, data if data is not None else {}, **kw)
+
+    def patch(self, path, data=None, **kw):
+        return self._call("patch", path, data if data is not None else {}, **kw)
+
+
+@pytest.fixture
+def api_as():
+    return ApiClient

@@ -1,0 +1,65 @@
+"""`custody` console script: a friendly front for the management commands.
+
+    custody serve [--host 127.0.0.1] [--port 8000] [--workers N]   production server (gunicorn)
+    custody migrate | demo-data | createuser | check | <any manage.py command>
+"""
+
+import argparse
+import os
+import sys
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "custody.settings")
+
+
+def _manage(argv: list[str]) -> int:
+    _django_setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["custody", *argv])
+    return 0
+
+
+def serve(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="custody serve", description="Serve Custody with gunicorn.")
+    parser.add_argument("--host", default=os.environ.get("CUSTODY_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CUSTODY_PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("CUSTODY_THREADS", "4")))
+    args = parser.parse_args(argv)
+    _django_setup()
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = [
+        "gunicorn", "custody.wsgi:application",
+        "--bind", f"{args.host}:{args.port}",
+        "--workers", str(args.workers),
+        "--threads", str(args.threads),
+        "--access-logfile", "-",
+        "--timeout", "60",
+        "--graceful-timeout", "20",
+    ]
+    run()
+    return 0
+
+
+# friendly names → management commands
+ALIASES = {"demo-data": "demo_data", "check": "custody_check", "sla-check": "sla_check", "run-jobs": "run_jobs"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__.strip())
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "serve":
+        return serve(rest)
+    if command == "worker":
+        return _manage(["db_worker", *rest])
+    return _manage([ALIASES.get(command, command), *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+from django.conf import settings
+
+from accounts import permissions
+
+
+def layout(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"currency": settings.CUSTODY_CURRENCY}
+    from fleet.selectors import branches_for
+
+    return {
+        "currency": settings.CUSTODY_CURRENCY,
+        "my_branches": list(branches_for(user).filter(active=True).only("id", "code", "name")),
+        "current_branch_id": request.session.get("branch_id", ""),
+        "is_admin": permissions.may(user, "settings.manage"),
+    }

@@ -1,0 +1,48 @@
+"""Domain errors raised by services; pages show them as messages/field errors, the API as JSON.
+
+Each maps to one API error code of DESIGN §15.
+"""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, message: str, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details if details is not None else {}
+
+
+class ValidationFailed(DomainError):
+    """Input or business rule violated; details maps field/rule → list of messages."""
+
+    status = 422
+    code = "VALIDATION_ERROR"
+
+
+class InvalidTransition(DomainError):
+    status = 409
+    code = "INVALID_TRANSITION"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "CONFLICT"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "PERMISSION_DENIED"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class Maintenance(DomainError):
+    status = 503
+    code = "MAINTENANCE"

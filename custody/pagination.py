@@ -1,0 +1,133 @@
+"""List conventions shared by the API and the pages (DESIGN §15).
+
+`?limit=` (default 50, max 200) with either `?cursor=` (keyset: stable and fast on deep pages)
+or `?page=` (bounded offset, for page-numbered screens). Orderings are whitelisted per list and
+always end with the primary key so keyset cursors are unique.
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet
+
+from .errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_PAGE = 10_000
+
+
+@dataclass
+class Page:
+    items: list
+    count: int
+    next: str | None
+    previous_page: int | None = None
+    page: int | None = None
+    limit: int = DEFAULT_LIMIT
+    ordering: str = ""
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.limit))
+
+
+def _encode(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("Invalid cursor.", {"cursor": ["Invalid cursor."]}) from exc
+    if not isinstance(values, list) or len(values) != 2:
+        raise ValidationFailed("Invalid cursor.", {"cursor": ["Invalid cursor."]})
+    return values
+
+
+def clean_limit(limit: Any) -> int:
+    if limit in (None, ""):
+        return DEFAULT_LIMIT
+    try:
+        value = int(limit)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("Invalid limit.", {"limit": ["Must be a whole number."]}) from exc
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValidationFailed("Invalid limit.", {"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
+    return value
+
+
+def clean_ordering(ordering: str | None, allowed: set[str], default: str) -> str:
+    ordering = (ordering or default).strip()
+    if ordering.lstrip("-") not in allowed:
+        raise ValidationFailed(
+            "Invalid ordering.", {"ordering": [f"Use one of: {', '.join(sorted(allowed))} (prefix - for descending)."]}
+        )
+    return ordering
+
+
+def paginate(
+    queryset: QuerySet,
+    *,
+    params: dict,
+    path: str,
+    allowed_orderings: set[str],
+    default_ordering: str = "-created_at",
+    count: bool = True,
+) -> Page:
+    """Apply ordering + cursor/page; `params` are the request's query parameters (for `next`)."""
+    limit = clean_limit(params.get("limit"))
+    ordering = clean_ordering(params.get("ordering"), allowed_orderings, default_ordering)
+    field = ordering.lstrip("-")
+    descending = ordering.startswith("-")
+    pk = "-pk" if descending else "pk"
+    ordered = queryset.order_by(ordering, pk)
+    total = queryset.count() if count else -1
+
+    cursor = params.get("cursor")
+    page_param = params.get("page")
+    if cursor:
+        value, last_pk = _decode(cursor)
+        if descending:
+            ordered = ordered.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": last_pk}))
+        else:
+            ordered = ordered.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": last_pk}))
+        rows = list(ordered[: limit + 1])
+        page_no = None
+    else:
+        try:
+            page_no = int(page_param) if page_param not in (None, "") else 1
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed("Invalid page.", {"page": ["Must be a whole number."]}) from exc
+        if not 1 <= page_no <= MAX_PAGE:
+            raise ValidationFailed("Invalid page.", {"page": [f"Must be between 1 and {MAX_PAGE}."]})
+        offset = (page_no - 1) * limit
+        rows = list(ordered[offset : offset + limit + 1])
+
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_url = None
+    if has_more:
+        pairs = params.lists() if hasattr(params, "lists") else ((k, [v]) for k, v in params.items())
+        query = [(k, v) for k, values in pairs if k not in ("cursor", "page") for v in values]
+        if page_no is not None and page_param not in (None, ""):
+            query.append(("page", page_no + 1))
+        else:
+            last = rows[-1]
+            query.append(("cursor", _encode([_value_of(last, field), str(last.pk)])))
+        next_url = f"{path}?{urlencode(query)}"
+    return Page(items=rows, count=total, next=next_url, page=page_no, limit=limit, ordering=ordering)
+
+
+def _value_of(obj, field: str):
+    value = obj
+    for part in field.split("__"):
+        value = getattr(value, part)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value) if value is not None else None

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from ops import views as ops_views
+from reports import views as report_views
+
+from .api import api
+
+admin.site.site_header = "Custody administration"
+
+urlpatterns = [
+    path("", report_views.dashboard, name="dashboard"),
+    path("reports/", report_views.reports, name="reports"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("fleet.urls")),
+    path("custodies/", include("custodies.urls")),
+    path("audit/", include("audit.urls")),
+    path("manage/", ops_views.admin_home, name="admin_home"),
+    path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("django-admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler403 = "custody.views.permission_denied"
+handler404 = "custody.views.page_not_found"

@@ -1,0 +1,4 @@
+from .views import urlpatterns_for_all
+
+app_name = "fleet"
+urlpatterns = urlpatterns_for_all()

@@ -1,0 +1,79 @@
+"""Health endpoints for load balancers, and the admin area's landing page."""
+
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+
+
+@never_cache
+def healthz(request):
+    """Alive: the process answers. No dependencies checked."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return f"database: {exc.__class__.__name__}"
+    return None
+
+
+def _check_storage() -> str | None:
+    name = f"health/readyz-{uuid.uuid4().hex}.txt"
+    try:
+        saved = default_storage.save(name, ContentFile(b"ok"))
+        default_storage.delete(saved)
+    except Exception as exc:  # noqa: BLE001
+        return f"storage: {exc.__class__.__name__}"
+    return None
+
+
+@never_cache
+def readyz(request):
+    """Ready: the database answers and file storage is writable."""
+    checks = {"database": _check_database(), "storage": _check_storage()}
+    failed = {name: error for name, error in checks.items() if error}
+    body = {"status": "ok" if not failed else "unavailable", "checks": {k: (v or "ok") for k, v in checks.items()}}
+    return JsonResponse(body, status=200 if not failed else 503)
+
+
+@login_required
+def admin_home(request):
+    if not permissions.may(request.user, "settings.manage"):
+        raise PermissionDenied
+    return render(request, "ops/admin_home.html")
+
+
+@login_required
+@require_POST
+def switch_branch(request):
+    """Remember which branch the lists are narrowed to (empty = all the user's branches)."""
+    from fleet.selectors import branches_for
+
+    branch_id = request.POST.get("branch_id", "")
+    if branch_id:
+        try:
+            uuid.UUID(branch_id)
+        except ValueError:
+            branch_id = ""
+    if branch_id and not branches_for(request.user).filter(id=branch_id).exists():
+        branch_id = ""
+    request.session["branch_id"] = branch_id
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return HttpResponseRedirect(target)
