@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "audit",
     "fleet",
     "custodies",
+    "approvals",
+    "documents",
+    "integrations",
     "ops",
     "reports",
 ]

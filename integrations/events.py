@@ -1,0 +1,18 @@
+"""Emit a domain event into the outbox, inside the caller's transaction (DESIGN §9)."""
+
+from audit.services import _jsonable
+
+from .models import OutboxEvent
+
+EVENT_TYPES = {
+    "custody.created", "custody.updated", "custody.submitted", "custody.approval_decided", "custody.approved",
+    "custody.rejected", "custody.handed_over", "custody.closed", "custody.voided", "custody.sla_breached",
+    "custody.overdue", "document.uploaded", "document.signed", "charge.posted", "charge.voided",
+    "payment.recorded", "quote.sent", "quote.accepted", "quote.rejected",
+}
+
+
+def emit(event_type: str, data: dict) -> OutboxEvent:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    return OutboxEvent.objects.create(type=event_type, data=_jsonable(data))
