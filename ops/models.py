@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class SystemSettings(models.Model):
+    """Singleton row (pk=1): switches an admin flips at run time."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    maintenance_mode = models.BooleanField(_("maintenance mode (read-only)"), default=False)
+    new_custodies_enabled = models.BooleanField(_("new custodies allowed"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("system settings")
+        verbose_name_plural = _("system settings")
+
+    def __str__(self):
+        return "system settings"
+
+    @classmethod
+    def load(cls) -> "SystemSettings":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class IdempotencyRecord(models.Model):
+    """First result of a creating POST for (user, Idempotency-Key), replayed on retries (DESIGN §15)."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # null while the first request runs
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

@@ -1,0 +1,643 @@
+"""Custody business rules and state transitions: the only code that changes a custody.
+
+Every action: one transaction, the custody row locked (vehicles locked after it, in primary-key
+order), the transition table checked, the change audited and its event written to the outbox.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import permissions
+from approvals import services as approvals
+from audit import services as audit
+from custody.errors import Conflict, InvalidTransition, ValidationFailed
+from documents.services import missing_documents
+from fleet import selectors as fleet_selectors
+from fleet.choices import AgreementStatus, VehicleStatus
+from fleet.models import Vehicle
+from integrations.events import emit
+
+from . import rules, sla
+from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode
+from .models import Custody
+from .numbers import next_custody_no
+from .transitions import TRANSITIONS, transition_for
+
+# Fields a draft may change; after submission only NOTE_FIELDS until the custody is terminal.
+EDITABLE_FIELDS = [
+    "branch", "agreement", "customer", "custodian_type", "custodian_name", "custodian_phone", "custodian_email",
+    "custodian_id_no", "original_vehicle", "replacement_vehicle", "reason_code", "reason_subcode", "incident_at",
+    "incident_ref", "incident_narrative", "incident_odometer_km", "incident_location", "effective_from",
+    "expected_return_at", "until_original_ready", "rate_policy", "special_rate_code", "deposit_carryover",
+    "damage_hold_amount", "damage_hold_ref", "notes", "tags", "insurer_name", "insurance_policy_no", "claim_no",
+    "claim_status", "insurer_authorization_no", "authorized_daily_rate_cap", "authorized_max_days",
+]
+NOTE_FIELDS = ["notes", "tags"]
+REFERENCE_FIELDS = {
+    "branch_id": "branch", "agreement_id": "agreement", "customer_id": "customer",
+    "original_vehicle_id": "original_vehicle", "replacement_vehicle_id": "replacement_vehicle",
+    "special_rate_code_id": "special_rate_code",
+}
+AUDITED_FIELDS = [f if f not in REFERENCE_FIELDS.values() else f"{f}_id" for f in EDITABLE_FIELDS] + [
+    "status", "original_ready_at", "handover_odometer_km", "handover_fuel_level", "return_odometer_km",
+    "return_fuel_level", "returned_at", "original_critical_problem",
+]
+
+
+@dataclass
+class ActionResult:
+    custody: Custody
+    warnings: list[dict] = field(default_factory=list)
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _lock(custody_id, user=None) -> Custody:
+    qs = Custody.objects.select_for_update()
+    if user is not None:
+        qs = permissions.scope_to_branches(qs, user)
+    try:
+        return qs.get(pk=custody_id)
+    except (Custody.DoesNotExist, ValueError, TypeError) as exc:
+        raise Custody.DoesNotExist("custody not found") from exc
+
+
+def _lock_vehicles(*vehicle_ids) -> dict:
+    ids = sorted({str(v) for v in vehicle_ids if v})
+    return {str(v.pk): v for v in Vehicle.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def allowed_actions(user, custody: Custody) -> list[str]:
+    """Actions this user may take now (drives buttons on pages and `allowed_actions` in the API)."""
+    if not user or not user.is_authenticated or not permissions.in_branch(user, custody.branch_id):
+        return []
+    result = []
+    for (source, action), transition in TRANSITIONS.items():
+        if source != custody.status:
+            continue
+        if transition.permission is None:
+            level = approvals.current_level(custody)
+            if approvals.why_cannot_decide(user, custody, level) is None:
+                result.append(action)
+        elif permissions.may(user, transition.permission):
+            result.append(action)
+    return result
+
+
+def _check_transition(user, custody: Custody, action: str):
+    transition = transition_for(custody.status, action)
+    if transition is None:
+        raise InvalidTransition(
+            _("A %(status)s custody cannot be %(action)s.") % {
+                "status": custody.get_status_display().lower(), "action": action},
+            {"status": custody.status, "action": action, "allowed_actions": allowed_actions(user, custody)},
+        )
+    if transition.permission is not None and not permissions.can(user, transition.permission, custody):
+        raise PermissionDenied(_("Your role may not %(action)s this custody.") % {"action": action})
+    return transition
+
+
+def _check_version(custody: Custody, expected_version: int | None) -> None:
+    if expected_version is not None and int(expected_version) != custody.version:
+        raise Conflict(
+            _("This custody was changed by someone else; reload and try again."),
+            {"version": custody.version, "expected_version": expected_version},
+        )
+
+
+def _save(custody: Custody, before: dict, action: str, event: str | None, message: str = "",
+          fields: list[str] | None = None) -> Custody:
+    custody.version += 1
+    try:
+        with transaction.atomic():
+            custody.save()
+    except IntegrityError as exc:
+        if "custody_replacement_no_overlap" in str(exc):
+            raise Conflict(_("The replacement vehicle is already held by another custody in this period."),
+                           {"replacement_vehicle_id": ["Already held in an overlapping period."]}) from exc
+        raise
+    changes = audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS))
+    audit.record(action, custody, object_type="custody", custody_id=custody.pk, changes=changes, message=message)
+    if event:
+        emit(event, event_payload(custody, changes))
+    return custody
+
+
+def event_payload(custody: Custody, changes: dict | None = None) -> dict:
+    return {
+        "custody": {
+            "id": str(custody.pk), "custody_no": custody.custody_no, "status": custody.status,
+            "branch_id": str(custody.branch_id), "customer_id": str(custody.customer_id),
+            "agreement_id": str(custody.agreement_id) if custody.agreement_id else None,
+            "original_vehicle_id": str(custody.original_vehicle_id) if custody.original_vehicle_id else None,
+            "replacement_vehicle_id": str(custody.replacement_vehicle_id) if custody.replacement_vehicle_id else None,
+            "reason_code": custody.reason_code, "version": custody.version,
+        },
+        "changes": changes or {},
+    }
+
+
+def _resolve(user, data: dict[str, Any]) -> dict[str, Any]:
+    """`<name>_id` references → objects the user may see; unknown → field error."""
+    lookups = {
+        "branch_id": lambda: fleet_selectors.branches_for(user).filter(active=True),
+        "agreement_id": lambda: fleet_selectors.agreements_for(user),
+        "customer_id": lambda: fleet_selectors.customers_for(user),
+        "original_vehicle_id": lambda: fleet_selectors.vehicles_for(user),
+        "replacement_vehicle_id": lambda: fleet_selectors.vehicles_for(user),
+        "special_rate_code_id": lambda: fleet_selectors.special_rate_codes(),
+    }
+    resolved: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key in lookups:
+            if value in (None, ""):
+                resolved[REFERENCE_FIELDS[key]] = None
+                continue
+            obj = lookups[key]().filter(pk=value).first()
+            if obj is None:
+                errors[key] = [_("No such record, or not in your branches.")]
+            else:
+                resolved[REFERENCE_FIELDS[key]] = obj
+        elif key == "special_rate_code" and isinstance(value, str):
+            # The API may name the code instead of its id.
+            obj = fleet_selectors.special_rate_codes().filter(code=value).first() if value else None
+            if value and obj is None:
+                errors["special_rate_code"] = [_("Unknown special rate code.")]
+            resolved["special_rate_code"] = obj
+        else:
+            resolved[key] = value
+    if errors:
+        raise ValidationFailed(_("Some references are unknown."), errors)
+    return resolved
+
+
+def _apply(custody: Custody, values: dict, allowed: list[str]) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValidationFailed(
+            _("These fields cannot be changed now: %(fields)s.") % {"fields": ", ".join(unknown)},
+            {name: [_("Cannot be changed in this state.")] for name in unknown},
+        )
+    for name, value in values.items():
+        if name in ("deposit_carryover", "damage_hold_amount") and value is None:
+            value = Decimal("0")
+        if isinstance(value, str) and name not in ("tags",):
+            value = value.strip()
+        setattr(custody, name, value)
+    if custody.until_original_ready:
+        custody.expected_return_at = None
+
+
+def _prefill(custody: Custody) -> None:
+    """Sensible defaults an operator expects: agreement → customer, branch, original vehicle; custodian from customer."""
+    agreement = custody.agreement
+    if agreement is not None:
+        if custody.customer_id is None:
+            custody.customer = agreement.customer
+        if custody.original_vehicle_id is None:
+            custody.original_vehicle = agreement.vehicle
+        if custody.branch_id is None:
+            custody.branch = agreement.branch
+    if custody.custodian_type == CustodianType.CUSTOMER and custody.customer_id and not custody.custodian_name:
+        customer = custody.customer
+        custody.custodian_name = customer.full_name
+        custody.custodian_phone = custody.custodian_phone or customer.phone
+        custody.custodian_email = custody.custodian_email or customer.email
+        custody.custodian_id_no = custody.custodian_id_no or customer.national_id
+
+
+def _validate_draft(custody: Custody, now: datetime) -> None:
+    report = rules.RuleReport()
+    for name, message in [
+        ("branch_id", _("Choose the branch.")),
+        ("customer_id", _("Choose the customer.")),
+        ("custodian_type", _("Choose who holds the vehicle.")),
+        ("custodian_name", _("Enter the custodian's name.")),
+        ("reason_code", _("Choose the reason.")),
+        ("incident_at", _("Enter when the incident happened.")),
+        ("effective_from", _("Enter when the custody starts.")),
+    ]:
+        if not getattr(custody, name):
+            report.error(name, message)
+    if custody.custodian_type and custody.custodian_type not in CustodianType.values:
+        report.error("custodian_type", _("Unknown custodian type."))
+    if custody.reason_code and custody.reason_code not in ReasonCode.values:
+        report.error("reason_code", _("Unknown reason."))
+    if custody.rate_policy not in RatePolicy.values:
+        report.error("rate_policy", _("Unknown rate policy."))
+    for money in ("deposit_carryover", "damage_hold_amount"):
+        if getattr(custody, money) is not None and getattr(custody, money) < 0:
+            report.error(money, _("Cannot be negative."))
+    if custody.branch_id and custody.original_vehicle_id and custody.original_vehicle.branch_id != custody.branch_id \
+            and custody.agreement_id is None:
+        report.warn("original_other_branch", _("The original vehicle belongs to another branch."))
+    rules.check_fields(custody, now, report)
+    if not report.ok:
+        raise ValidationFailed(_("The custody is not valid."), report.errors)
+
+
+# ---- create and edit -------------------------------------------------------------------------
+
+@transaction.atomic
+def create_custody(user, data: dict[str, Any]) -> Custody:
+    permissions.require(user, "custody.create")
+    from ops.services import ensure_new_custodies_allowed
+
+    ensure_new_custodies_allowed()
+    values = _resolve(user, data)
+    custody = Custody(created_by=user)
+    _apply(custody, values, EDITABLE_FIELDS)
+    _prefill(custody)
+    if custody.branch_id and not permissions.in_branch(user, custody.branch_id):
+        raise ValidationFailed(_("Not your branch."), {"branch_id": [_("Not in your branches.")]})
+    now = _now()
+    _validate_draft(custody, now)
+    custody.custody_no = next_custody_no()
+    custody.version = 0  # _save increments to 1
+    return _save(custody, {}, "custody.created", "custody.created")
+
+
+@transaction.atomic
+def update_custody(user, custody_id, data: dict[str, Any], expected_version: int | None = None) -> Custody:
+    custody = _lock(custody_id, user)
+    if custody.status in TERMINAL_STATUSES:
+        raise InvalidTransition(_("A closed or voided custody cannot be changed."),
+                                {"status": custody.status, "allowed_actions": []})
+    _check_version(custody, expected_version)
+    if custody.status == CustodyStatus.DRAFT:
+        permissions.require(user, "custody.edit", custody)
+        allowed = EDITABLE_FIELDS
+    else:
+        permissions.require(user, "custody.edit", custody)
+        allowed = NOTE_FIELDS
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    values = _resolve(user, data)
+    _apply(custody, values, allowed)
+    if custody.status == CustodyStatus.DRAFT:
+        _prefill(custody)
+        _validate_draft(custody, _now())
+    return _save(custody, before, "custody.updated", "custody.updated")
+
+
+# ---- transitions -----------------------------------------------------------------------------
+
+@transaction.atomic
+def submit_custody(user, custody_id, expected_version: int | None = None) -> ActionResult:
+    custody = _lock(custody_id, user)
+    _check_transition(user, custody, "submit")
+    _check_version(custody, expected_version)
+    now = _now()
+    report = rules.check_submission(custody, now)
+    if not report.ok:
+        raise ValidationFailed(_("The custody cannot be submitted yet."), {**report.errors,
+                                                                          "warnings": report.warnings})
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    custody.status = CustodyStatus.PENDING_APPROVAL
+    custody.submission_round += 1
+    custody.submitted_at = now
+    custody.submitted_by = user
+    custody.approved_at = None
+    policy = sla.policy_for(custody.reason_code, custody.branch_id)
+    custody.sla_approve_due_at = sla.add_hours(now, policy.approve_within_hours) if policy else None
+    custody.sla_approve_met_at = custody.sla_approve_breached_at = None
+    _save(custody, before, "custody.submitted", "custody.submitted")
+
+    match = approvals.match_rule(custody, estimated_cost(custody))
+    approvals.start_round(custody, match, now, custody.sla_approve_due_at)
+    if match.auto_approve:
+        _finalize_approval(custody, now, message=_("Approved automatically by rule: %(rule)s") % {
+            "rule": match.rule.name if match.rule else ""})
+    return ActionResult(custody, report.warnings)
+
+
+def estimated_cost(custody: Custody) -> Decimal:
+    """Replacement rental estimate for approval rules: daily rate × expected days (1 if open-ended)."""
+    daily = Decimal("0")
+    if custody.rate_policy == RatePolicy.SPECIAL_CODE and custody.special_rate_code_id:
+        daily = custody.special_rate_code.daily_rate
+    elif custody.rate_policy == RatePolicy.PRORATE and custody.agreement_id:
+        daily = custody.agreement.monthly_rate / 30
+    elif custody.rate_policy == RatePolicy.INHERIT and custody.agreement_id:
+        daily = custody.agreement.daily_rate
+    days = 1
+    if custody.expected_return_at and custody.effective_from:
+        seconds = (custody.expected_return_at - custody.effective_from).total_seconds()
+        days = max(1, -(-int(seconds) // 86400))
+    return (daily * days).quantize(Decimal("0.01"))
+
+
+def _finalize_approval(custody: Custody, now: datetime, message: str = "") -> None:
+    """Last level approved (or auto-approved): reserve the replacement, start the handover clock."""
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    if custody.replacement_vehicle_id:
+        vehicles = _lock_vehicles(custody.replacement_vehicle_id)
+        vehicle = vehicles[str(custody.replacement_vehicle_id)]
+        problem = rules.replacement_problem(custody, vehicle)
+        if problem:
+            raise Conflict(problem, {"replacement_vehicle_id": [problem]})
+        _set_vehicle_status(vehicle, VehicleStatus.RESERVED, custody)
+    custody.status = CustodyStatus.APPROVED
+    custody.approved_at = now
+    custody.reserved_from = custody.effective_from
+    custody.reserved_until = None if custody.until_original_ready else custody.expected_return_at
+    if custody.sla_approve_due_at and custody.sla_approve_met_at is None:
+        custody.sla_approve_met_at = now
+        if now > custody.sla_approve_due_at and custody.sla_approve_breached_at is None:
+            custody.sla_approve_breached_at = custody.sla_approve_due_at
+    policy = sla.policy_for(custody.reason_code, custody.branch_id)
+    custody.sla_handover_due_at = sla.add_hours(now, policy.handover_within_hours) if policy else None
+    _save(custody, before, "custody.approved", "custody.approved", message=message)
+
+
+@transaction.atomic
+def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
+    custody = _lock(custody_id, user)
+    _check_transition(user, custody, "approve")
+    level = approvals.current_level(custody)
+    reason = approvals.why_cannot_decide(user, custody, level)
+    if reason:
+        raise PermissionDenied(reason)
+    now = _now()
+    approvals.decide(level, user, approve=True, notes=notes or "", now=now)
+    emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "approved"})
+    if approvals.activate_next_level(custody, now) is None:
+        _finalize_approval(custody, now, message=notes or "")
+    else:
+        custody.version += 1
+        custody.save(update_fields=["version", "updated_at"])
+    return ActionResult(custody)
+
+
+@transaction.atomic
+def reject_custody(user, custody_id, reason: str) -> ActionResult:
+    custody = _lock(custody_id, user)
+    _check_transition(user, custody, "reject")
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give a reason for the rejection."), {"reason": [_("Required.")]})
+    level = approvals.current_level(custody)
+    why = approvals.why_cannot_decide(user, custody, level)
+    if why:
+        raise PermissionDenied(why)
+    now = _now()
+    approvals.decide(level, user, approve=False, notes=reason.strip(), now=now)
+    approvals.skip_open_levels(custody)
+    emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "rejected"})
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    custody.status = CustodyStatus.DRAFT
+    custody.last_reject_reason = reason.strip()
+    custody.sla_approve_due_at = None
+    _save(custody, before, "custody.rejected", "custody.rejected", message=reason.strip())
+    return ActionResult(custody)
+
+
+def _set_vehicle_status(vehicle: Vehicle, status: str, custody: Custody, **readings) -> None:
+    old = vehicle.status
+    changed = {"status": [old, status]} if old != status else {}
+    vehicle.status = status
+    for name, value in readings.items():
+        if value is not None and getattr(vehicle, name) != value:
+            changed[name] = [getattr(vehicle, name), value]
+            setattr(vehicle, name, value)
+    if changed:
+        vehicle.save(update_fields=["status", *readings.keys(), "updated_at"])
+        audit.record("vehicle.updated", vehicle, custody_id=custody.pk, changes=changed,
+                     message=f"{custody.custody_no}")
+
+
+def _original_status_after(custody: Custody) -> str:
+    if custody.original_critical_problem:
+        return VehicleStatus.OUT_OF_SERVICE
+    if custody.original_ready_at is None and custody.reason_code in (ReasonCode.ACCIDENT, ReasonCode.BREAKDOWN,
+                                                                      ReasonCode.MAINTENANCE, ReasonCode.DAMAGE):
+        return VehicleStatus.MAINTENANCE
+    agreement = custody.agreement
+    if agreement is not None and agreement.status == AgreementStatus.ACTIVE:
+        return VehicleStatus.RENTED
+    return VehicleStatus.AVAILABLE
+
+
+@transaction.atomic
+def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
+    """approved → active: replacement out to the customer, original into custody, readings recorded."""
+    custody = _lock(custody_id, user)
+    _check_transition(user, custody, "handover")
+    now = _now()
+    errors: dict[str, list[str]] = {}
+    odometer, fuel = data.get("odometer_km"), data.get("fuel_level")
+    handed_over_at = data.get("handed_over_at") or now
+    if handed_over_at > now + timedelta(minutes=5):
+        errors["handed_over_at"] = [_("Cannot be in the future.")]
+    new_replacement = custody.replacement_vehicle
+    if "replacement_vehicle_id" in data and data["replacement_vehicle_id"] not in (None, ""):
+        new_replacement = fleet_selectors.vehicles_for(user).filter(pk=data["replacement_vehicle_id"]).first()
+        if new_replacement is None:
+            errors["replacement_vehicle_id"] = [_("No such vehicle, or not in your branches.")]
+    if new_replacement is None and custody.reason_code not in (ReasonCode.MAINTENANCE, ReasonCode.OTHER) \
+            and "replacement_vehicle_id" not in errors:
+        errors["replacement_vehicle_id"] = [_("A replacement vehicle is required for this reason.")]
+    if new_replacement is not None:
+        if odometer is None:
+            errors["odometer_km"] = [_("Record the replacement's odometer.")]
+        elif odometer < 0:
+            errors["odometer_km"] = [_("Cannot be negative.")]
+        if fuel is None:
+            errors["fuel_level"] = [_("Record the replacement's fuel level.")]
+        elif not 0 <= fuel <= 8:
+            errors["fuel_level"] = [_("Fuel level is in eighths, 0 to 8.")]
+    missing = missing_documents(custody, "handover")
+    if missing:
+        errors["documents"] = [_("Required document missing: %(type)s.") % {"type": t.replace("_", " ")}
+                               for t in missing]
+    if errors:
+        raise ValidationFailed(_("The custody cannot be handed over yet."), errors)
+
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    old_replacement_id = custody.replacement_vehicle_id
+    vehicles = _lock_vehicles(old_replacement_id, new_replacement.pk if new_replacement else None,
+                              custody.original_vehicle_id)
+    if new_replacement is not None and str(new_replacement.pk) != str(old_replacement_id or ""):
+        # A different car at the counter: release the reserved one, check the new one.
+        if old_replacement_id:
+            _set_vehicle_status(vehicles[str(old_replacement_id)], VehicleStatus.AVAILABLE, custody)
+        custody.replacement_vehicle = vehicles[str(new_replacement.pk)]
+    replacement = vehicles.get(str(custody.replacement_vehicle_id)) if custody.replacement_vehicle_id else None
+    if replacement is not None:
+        custody.reserved_from = min(custody.effective_from, handed_over_at)
+        problem = rules.replacement_problem(custody, replacement)
+        if problem:
+            raise Conflict(problem, {"replacement_vehicle_id": [problem]})
+        if odometer is not None and odometer < replacement.odometer_km:
+            raise ValidationFailed(_("The odometer cannot be below the vehicle's last reading."),
+                                   {"odometer_km": [_("Below the last reading of %(km)s km.") % {
+                                       "km": replacement.odometer_km}]})
+        _set_vehicle_status(replacement, VehicleStatus.RENTED, custody, odometer_km=odometer, fuel_level=fuel)
+    if custody.original_vehicle_id:
+        _set_vehicle_status(vehicles[str(custody.original_vehicle_id)], VehicleStatus.IN_CUSTODY, custody)
+    custody.status = CustodyStatus.ACTIVE
+    custody.handed_over_at = handed_over_at
+    custody.handed_over_by = user
+    custody.handover_odometer_km = odometer
+    custody.handover_fuel_level = fuel
+    custody.handover_notes = (data.get("notes") or "").strip()
+    if custody.sla_handover_due_at and custody.sla_handover_met_at is None:
+        custody.sla_handover_met_at = now
+        if now > custody.sla_handover_due_at and custody.sla_handover_breached_at is None:
+            custody.sla_handover_breached_at = custody.sla_handover_due_at
+    _set_close_due(custody)
+    _save(custody, before, "custody.handed_over", "custody.handed_over")
+    return ActionResult(custody)
+
+
+def _set_close_due(custody: Custody) -> None:
+    start = custody.original_ready_at or custody.expected_return_at
+    policy = sla.policy_for(custody.reason_code, custody.branch_id)
+    custody.sla_close_due_at = sla.add_hours(start, policy.close_within_hours) if (start and policy) else None
+
+
+@transaction.atomic
+def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
+    """active → closed: replacement back, original released, readings recorded."""
+    custody = _lock(custody_id, user)
+    _check_transition(user, custody, "close")
+    now = _now()
+    errors: dict[str, list[str]] = {}
+    returned_at = data.get("returned_at")
+    odometer, fuel = data.get("odometer_km"), data.get("fuel_level")
+    if returned_at is None:
+        errors["returned_at"] = [_("Enter when the replacement came back.")]
+    elif custody.handed_over_at and returned_at < custody.handed_over_at:
+        errors["returned_at"] = [_("The return cannot be before the handover.")]
+    elif returned_at > now + timedelta(minutes=5):
+        errors["returned_at"] = [_("Cannot be in the future.")]
+    if custody.replacement_vehicle_id:
+        if odometer is None:
+            errors["odometer_km"] = [_("Record the odometer at return.")]
+        elif custody.handover_odometer_km is not None and odometer < custody.handover_odometer_km:
+            errors["odometer_km"] = [_("Cannot be below the handover reading (%(km)s km).") % {
+                "km": custody.handover_odometer_km}]
+        if fuel is None:
+            errors["fuel_level"] = [_("Record the fuel level at return.")]
+        elif not 0 <= fuel <= 8:
+            errors["fuel_level"] = [_("Fuel level is in eighths, 0 to 8.")]
+    missing = missing_documents(custody, "close")
+    if missing:
+        errors["documents"] = [_("Required document missing: %(type)s.") % {"type": t.replace("_", " ")}
+                               for t in missing]
+    if errors:
+        raise ValidationFailed(_("The custody cannot be closed yet."), errors)
+
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    vehicles = _lock_vehicles(custody.replacement_vehicle_id, custody.original_vehicle_id)
+    custody.original_critical_problem = bool(data.get("original_critical_problem"))
+    if data.get("original_ready") and custody.original_ready_at is None:
+        custody.original_ready_at = returned_at
+    if custody.replacement_vehicle_id:
+        _set_vehicle_status(vehicles[str(custody.replacement_vehicle_id)], VehicleStatus.AVAILABLE, custody,
+                            odometer_km=odometer, fuel_level=fuel)
+    if custody.original_vehicle_id:
+        _set_vehicle_status(vehicles[str(custody.original_vehicle_id)], _original_status_after(custody), custody)
+    custody.status = CustodyStatus.CLOSED
+    custody.returned_at = returned_at
+    custody.reserved_until = max(returned_at, custody.reserved_from) if custody.reserved_from else returned_at
+    custody.return_odometer_km = odometer
+    custody.return_fuel_level = fuel
+    custody.return_notes = (data.get("notes") or "").strip()
+    custody.closed_at = now
+    custody.closed_by = user
+    if custody.sla_close_due_at and custody.sla_close_met_at is None:
+        custody.sla_close_met_at = now
+        if now > custody.sla_close_due_at and custody.sla_close_breached_at is None:
+            custody.sla_close_breached_at = custody.sla_close_due_at
+    _save(custody, before, "custody.closed", "custody.closed")
+    return ActionResult(custody)
+
+
+@transaction.atomic
+def void_custody(user, custody_id, reason: str) -> ActionResult:
+    custody = _lock(custody_id, user)
+    _check_transition(user, custody, "void")
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give a reason for voiding."), {"reason": [_("Required.")]})
+    now = _now()
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    was = custody.status
+    vehicles = _lock_vehicles(custody.replacement_vehicle_id, custody.original_vehicle_id)
+    if custody.replacement_vehicle_id and was in (CustodyStatus.APPROVED, CustodyStatus.ACTIVE):
+        replacement = vehicles[str(custody.replacement_vehicle_id)]
+        if replacement.status in (VehicleStatus.RESERVED, VehicleStatus.RENTED):
+            _set_vehicle_status(replacement, VehicleStatus.AVAILABLE, custody)
+    if custody.original_vehicle_id and was == CustodyStatus.ACTIVE:
+        original = vehicles[str(custody.original_vehicle_id)]
+        if original.status == VehicleStatus.IN_CUSTODY:
+            _set_vehicle_status(original, _original_status_after(custody), custody)
+    if was == CustodyStatus.PENDING_APPROVAL:
+        approvals.skip_open_levels(custody)
+    custody.status = CustodyStatus.VOIDED
+    custody.voided_at = now
+    custody.voided_by = user
+    custody.void_reason = reason.strip()
+    _save(custody, before, "custody.voided", "custody.voided", message=reason.strip())
+    return ActionResult(custody)
+
+
+@transaction.atomic
+def mark_original_ready(user, custody_id, ready_at: datetime | None = None) -> Custody:
+    """The workshop says the original is ready (fleet `vehicle.ready`): starts the close clock."""
+    custody = _lock(custody_id, user)
+    if custody.status in TERMINAL_STATUSES:
+        raise InvalidTransition(_("The custody is already finished."), {"status": custody.status})
+    if user is not None:
+        permissions.require(user, "custody.edit", custody)
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    custody.original_ready_at = ready_at or _now()
+    if custody.status == CustodyStatus.ACTIVE:
+        _set_close_due(custody)
+    return _save(custody, before, "custody.original_ready", "custody.updated")
+
+
+# ---- scheduled ---------------------------------------------------------------------------------
+
+def check_sla(now: datetime | None = None) -> dict[str, int]:
+    """Stamp breaches of open targets (idempotent: each target is claimed once) and emit one event each."""
+    now = now or _now()
+    counts = {"approve": 0, "handover": 0, "close": 0, "escalated": 0}
+    open_target = {
+        "approve": CustodyStatus.PENDING_APPROVAL,
+        "handover": CustodyStatus.APPROVED,
+        "close": CustodyStatus.ACTIVE,
+    }
+    for target, status in open_target.items():
+        due_field, met_field, breached_field = (f"sla_{target}_due_at", f"sla_{target}_met_at",
+                                                f"sla_{target}_breached_at")
+        candidates = Custody.objects.filter(**{
+            "status": status, f"{due_field}__lt": now, f"{met_field}__isnull": True,
+            f"{breached_field}__isnull": True,
+        }).only("id", due_field)
+        for custody in candidates.iterator(chunk_size=500):
+            with transaction.atomic():
+                claimed = Custody.objects.filter(pk=custody.pk, **{f"{breached_field}__isnull": True}).update(
+                    **{breached_field: getattr(custody, due_field)}
+                )
+                if claimed:
+                    fresh = Custody.objects.get(pk=custody.pk)
+                    audit.record("custody.sla_breached", fresh, object_type="custody", custody_id=fresh.pk,
+                                 changes={breached_field: [None, getattr(custody, due_field)]},
+                                 message=f"SLA {target} target breached")
+                    emit("custody.sla_breached", {**event_payload(fresh), "target": target,
+                                                  "due_at": getattr(custody, due_field)})
+                    counts[target] += 1
+    with transaction.atomic():
+        counts["escalated"] = approvals.escalate_overdue(now)
+    return counts
