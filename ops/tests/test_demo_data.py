@@ -195,3 +195,10 @@ def test_cli_alias_loads_demo_data(capsys):
     assert main(["demo-data", "-v", "0"]) == 0
     assert "Loaded demo data" in capsys.readouterr().out
     assert User.objects.filter(email=f"admin@{demo.DEMO_DOMAIN}").exists()
+
+
+def test_loading_with_debug_off_warns_about_the_published_password(settings):
+    settings.DEBUG = False
+    err = StringIO()
+    call_command("demo_data", verbosity=0, stdout=StringIO(), stderr=err)
+    assert "published password" in err.getvalue()
