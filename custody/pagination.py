@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 
 from .errors import ValidationFailed
@@ -93,10 +94,12 @@ def paginate(
     page_param = params.get("page")
     if cursor:
         value, last_pk = _decode(cursor)
-        if descending:
-            ordered = ordered.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": last_pk}))
-        else:
-            ordered = ordered.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": last_pk}))
+        op = "lt" if descending else "gt"
+        try:
+            # The lookups convert the values now: a forged cursor fails here, not as a 500 later.
+            ordered = ordered.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": last_pk}))
+        except (DjangoValidationError, ValueError, TypeError) as exc:
+            raise ValidationFailed("Invalid cursor.", {"cursor": ["Invalid cursor."]}) from exc
         rows = list(ordered[: limit + 1])
         page_no = None
     else:
