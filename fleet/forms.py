@@ -1,5 +1,4 @@
 from django import forms
-from django.utils.translation import gettext_lazy as _
 
 from .models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
 
@@ -44,11 +43,8 @@ class VehicleForm(forms.ModelForm):
         if branches is not None:
             self.fields["branch"].queryset = branches
 
-    def clean_vin(self):
-        vin = self.cleaned_data["vin"].strip().upper()
-        if len(vin) != 17 or any(c in "IOQ" for c in vin):
-            raise forms.ValidationError(_("A VIN has 17 characters and never contains I, O or Q."))
-        return vin
+    # Plate/VIN normalization and the VIN rule live on the model (Vehicle.clean_fields/clean),
+    # so the API and the pages apply the same rules.
 
 
 class RentalAgreementForm(forms.ModelForm):

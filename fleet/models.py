@@ -120,9 +120,22 @@ class Vehicle(TimeStamped):
         return f"{self.plate} · {self.make} {self.model}"
 
     def save(self, *args, **kwargs):
+        self._normalize()
+        super().save(*args, **kwargs)
+
+    def _normalize(self):
         self.plate = (self.plate or "").strip().upper()
         self.vin = (self.vin or "").strip().upper()
-        super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        # Normalize before the blank, length and unique checks see the values, so " dxb-1 "
+        # is refused as a duplicate of "DXB-1" instead of failing on the database constraint.
+        self._normalize()
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
+        if self.vin and (len(self.vin) != 17 or any(c in "IOQ" for c in self.vin)):
+            raise ValidationError({"vin": _("A VIN has 17 characters and never contains I, O or Q.")})
 
 
 class RentalAgreement(TimeStamped):
