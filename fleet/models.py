@@ -210,3 +210,8 @@ class TaxProfile(TimeStamped):
 
     def __str__(self):
         return f"{self.name} ({self.rate_percent} %)"
+
+    def validate_constraints(self, exclude=None):
+        # Choosing a new default is allowed: fleet.services.save_record unsets the old one in
+        # the same transaction, and the database constraint still guards against races.
+        super().validate_constraints(exclude={*(exclude or ()), "is_default"})
