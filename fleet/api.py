@@ -1,12 +1,14 @@
 """REST endpoints for reference data (DESIGN §3, §15): list, retrieve, create, update."""
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
+from pydantic import ConfigDict, PlainSerializer
 
 from custody.errors import ValidationFailed
 from custody.pagination import paginate
@@ -18,6 +20,17 @@ from .models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfi
 router = Router()
 
 Money = Decimal
+# Responses carry money (and percentages) as a string with exactly 2 places (DESIGN §15.1),
+# also for an instance just saved from input such as "135" or "7.5".
+MoneyOut = Annotated[
+    Decimal, PlainSerializer(lambda v: str(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), return_type=str)
+]
+
+
+class Input(Schema):
+    """Request bodies: surrounding spaces are dropped, so "  " counts as empty."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 # ---- shared list plumbing ---------------------------------------------------------------
@@ -63,7 +76,7 @@ def _save(request, instance, payload, exclude_unset: bool):
 
 # ---- branches ----------------------------------------------------------------------------
 
-class BranchIn(Schema):
+class BranchIn(Input):
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=120)
     city: str = ""
@@ -71,7 +84,7 @@ class BranchIn(Schema):
     active: bool = True
 
 
-class BranchPatch(Schema):
+class BranchPatch(Input):
     code: str | None = Field(None, min_length=1, max_length=20)
     name: str | None = Field(None, min_length=1, max_length=120)
     city: str | None = None
@@ -122,7 +135,7 @@ def update_branch(request, branch_id: UUID, payload: BranchPatch):
 
 # ---- customers ---------------------------------------------------------------------------
 
-class CustomerIn(Schema):
+class CustomerIn(Input):
     customer_no: str = Field(min_length=1, max_length=30)
     kind: CustomerKind = CustomerKind.PERSON
     full_name: str = Field(min_length=1, max_length=200)
@@ -136,7 +149,7 @@ class CustomerIn(Schema):
     active: bool = True
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(Input):
     customer_no: str | None = Field(None, min_length=1, max_length=30)
     kind: CustomerKind | None = None
     full_name: str | None = Field(None, min_length=1, max_length=200)
@@ -206,14 +219,14 @@ def update_customer(request, customer_id: UUID, payload: CustomerPatch):
 
 # ---- vehicle classes ---------------------------------------------------------------------
 
-class VehicleClassIn(Schema):
+class VehicleClassIn(Input):
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=80)
     daily_rate: Money = Field(ge=0, max_digits=12, decimal_places=2)
     monthly_rate: Money = Field(ge=0, max_digits=12, decimal_places=2)
 
 
-class VehicleClassPatch(Schema):
+class VehicleClassPatch(Input):
     code: str | None = Field(None, min_length=1, max_length=20)
     name: str | None = Field(None, min_length=1, max_length=80)
     daily_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
@@ -224,8 +237,8 @@ class VehicleClassOut(Schema):
     id: UUID
     code: str
     name: str
-    daily_rate: Money
-    monthly_rate: Money
+    daily_rate: MoneyOut
+    monthly_rate: MoneyOut
 
 
 class VehicleClassList(Schema):
@@ -264,7 +277,7 @@ class Ref(Schema):
     code: str
 
 
-class VehicleIn(Schema):
+class VehicleIn(Input):
     plate: str = Field(min_length=1, max_length=20)
     vin: str = Field(min_length=17, max_length=17)
     make: str = Field(min_length=1, max_length=50)
@@ -279,7 +292,7 @@ class VehicleIn(Schema):
     insurance_expiry: date | None = None
 
 
-class VehiclePatch(Schema):
+class VehiclePatch(Input):
     plate: str | None = Field(None, min_length=1, max_length=20)
     vin: str | None = Field(None, min_length=17, max_length=17)
     make: str | None = Field(None, min_length=1, max_length=50)
@@ -382,7 +395,7 @@ def update_vehicle(request, vehicle_id: UUID, payload: VehiclePatch):
 
 # ---- rental agreements -------------------------------------------------------------------
 
-class AgreementIn(Schema):
+class AgreementIn(Input):
     agreement_no: str = Field(min_length=1, max_length=30)
     customer_id: UUID
     vehicle_id: UUID
@@ -395,7 +408,7 @@ class AgreementIn(Schema):
     status: AgreementStatus = AgreementStatus.ACTIVE
 
 
-class AgreementPatch(Schema):
+class AgreementPatch(Input):
     agreement_no: str | None = Field(None, min_length=1, max_length=30)
     customer_id: UUID | None = None
     vehicle_id: UUID | None = None
@@ -432,9 +445,9 @@ class AgreementOut(Schema):
     branch: Ref
     start_at: datetime
     end_at: datetime
-    daily_rate: Money
-    monthly_rate: Money
-    deposit_amount: Money
+    daily_rate: MoneyOut
+    monthly_rate: MoneyOut
+    deposit_amount: MoneyOut
     status: str
     created_at: datetime
     updated_at: datetime
@@ -482,14 +495,14 @@ def update_agreement(request, agreement_id: UUID, payload: AgreementPatch):
 
 # ---- special rate codes and tax profiles ---------------------------------------------------
 
-class SpecialRateCodeIn(Schema):
+class SpecialRateCodeIn(Input):
     code: str = Field(min_length=1, max_length=20)
     description: str = ""
     daily_rate: Money = Field(ge=0, max_digits=12, decimal_places=2)
     active: bool = True
 
 
-class SpecialRateCodePatch(Schema):
+class SpecialRateCodePatch(Input):
     code: str | None = Field(None, min_length=1, max_length=20)
     description: str | None = None
     daily_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
@@ -500,7 +513,7 @@ class SpecialRateCodeOut(Schema):
     id: UUID
     code: str
     description: str
-    daily_rate: Money
+    daily_rate: MoneyOut
     active: bool
 
 
@@ -533,13 +546,13 @@ def update_special_rate_code(request, code_id: UUID, payload: SpecialRateCodePat
     return _save(request, get_object_or_404(SpecialRateCode, pk=code_id), payload, exclude_unset=True)
 
 
-class TaxProfileIn(Schema):
+class TaxProfileIn(Input):
     name: str = Field(min_length=1, max_length=80)
     rate_percent: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2)
     is_default: bool = False
 
 
-class TaxProfilePatch(Schema):
+class TaxProfilePatch(Input):
     name: str | None = Field(None, min_length=1, max_length=80)
     rate_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
     is_default: bool | None = None
@@ -548,7 +561,7 @@ class TaxProfilePatch(Schema):
 class TaxProfileOut(Schema):
     id: UUID
     name: str
-    rate_percent: Decimal
+    rate_percent: MoneyOut
     is_default: bool
 
 
