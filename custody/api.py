@@ -51,7 +51,7 @@ def error_response(request, status: int, code: str, message: str, details=None):
 def _field_name(loc) -> str:
     # Ninja prefixes locations with the parameter source and name ("body", "payload", ...).
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "file", "cookie")]
-    if parts and parts[0] in ("payload", "data", "filters"):
+    if parts and parts[0] in ("payload", "data", "filters", "params"):
         parts = parts[1:]
     return ".".join(parts) or "__all__"
 
