@@ -34,16 +34,21 @@ frontend: node_modules/.installed
 migrate: install
 	$(BIN)/custody migrate --no-input -v 0
 
+## make demo: load the demo data set (once) and print the demo logins
 demo: migrate
 	$(BIN)/custody demo-data
 
 ## make run: install, migrate, load demo data once, start the worker and serve on http://$(HOST):$(PORT)
-run: demo
-	@echo ""
-	@echo "Custody is starting on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+run: migrate
+	@$(BIN)/custody demo-data -v 0
 	@$(BIN)/custody demo-data --logins
-	@trap 'kill 0' EXIT; \
-	  ( $(BIN)/custody worker >> var/worker.log 2>&1 & ) ; \
+	@echo "Custody       http://$(HOST):$(PORT)/"
+	@echo "API docs      http://$(HOST):$(PORT)/api/docs"
+	@echo "Django admin  http://$(HOST):$(PORT)/django-admin/"
+	@echo "The worker logs to var/worker.log. Ctrl+C stops the server and the worker."
+	@echo ""
+	@$(BIN)/custody worker >> var/worker.log 2>&1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	  $(BIN)/custody serve --host $(HOST) --port $(PORT)
 
 serve: install
@@ -64,7 +69,7 @@ test-postgres: install-dev
 ## make test-browser: headless Chromium (Debian's package) through Playwright
 test-browser: install-dev
 	bash .ci/chromium.sh
-	$(BIN)/python -m pytest -m browser -p no:xdist $(PYTEST_ARGS)
+	CUSTODY_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m browser -p no:xdist $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -77,6 +82,17 @@ fmt: install-dev
 messages: install
 	cd $(CURDIR) && $(BIN)/python manage.py makemessages -l ar --ignore=.venv --ignore=node_modules --ignore=var
 	cd $(CURDIR) && $(BIN)/python manage.py compilemessages -l ar --ignore=.venv --ignore=node_modules
+
+## make lock: re-pin requirements.lock and requirements-dev.lock from the .in files (in a throwaway venv)
+lock:
+	rm -rf var/lock-venv
+	$(PY) -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet --upgrade pip
+	var/lock-venv/bin/pip install --quiet -r requirements.in
+	var/lock-venv/bin/pip freeze | LC_ALL=C sort -f > requirements.lock
+	var/lock-venv/bin/pip install --quiet -r requirements-dev.in
+	var/lock-venv/bin/pip freeze | LC_ALL=C sort -f | grep -vxF -f requirements.lock > requirements-dev.lock
+	rm -rf var/lock-venv
 
 clean:
 	rm -rf $(VENV) node_modules var/staticfiles
