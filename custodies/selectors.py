@@ -112,3 +112,13 @@ def filter_custodies(qs: QuerySet[Custody], f: CustodyFilters, now: datetime | N
             | Q(custodian_name__icontains=term)
         )
     return qs
+
+
+def held_vehicle_ids(start: datetime, end: datetime | None):
+    """Replacement vehicles held by approved/active custodies overlapping [start, end) (a subquery)."""
+    qs = Custody.objects.filter(
+        status__in=[CustodyStatus.APPROVED, CustodyStatus.ACTIVE], replacement_vehicle__isnull=False
+    ).filter(Q(reserved_until__isnull=True) | Q(reserved_until__gt=start))
+    if end is not None:
+        qs = qs.filter(Q(reserved_from__isnull=True) | Q(reserved_from__lt=end))
+    return qs.values("replacement_vehicle_id")

@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import BearerTokenAuth, SessionCookieAuth
 from accounts.api import router as accounts_router
+from custodies.api import router as custodies_router
 from fleet.api import router as fleet_router
 
 from .errors import DomainError
@@ -109,3 +110,4 @@ def on_http_error(request, exc: HttpError):
 
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", fleet_router)
+api.add_router("/v1/", custodies_router)

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "ops.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "custody.urls"

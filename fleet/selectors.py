@@ -57,9 +57,10 @@ def tax_profiles() -> QuerySet[TaxProfile]:
 def available_vehicles_for(user, *, start=None, end=None, branch_id=None, vehicle_class_id=None) -> QuerySet[Vehicle]:
     """Vehicles that can be handed over as a replacement in [start, end).
 
-    Status `available` for now; the custody lifecycle adds "not reserved by an overlapping
-    approved/active custody" (see custodies.selectors).
+    Status `available`, and not held by an approved/active custody whose period overlaps.
     """
+    from custodies.selectors import held_vehicle_ids
+
     from .choices import VehicleStatus
 
     qs = vehicles_for(user).filter(status=VehicleStatus.AVAILABLE)
@@ -67,4 +68,6 @@ def available_vehicles_for(user, *, start=None, end=None, branch_id=None, vehicl
         qs = qs.filter(branch_id=branch_id)
     if vehicle_class_id:
         qs = qs.filter(vehicle_class_id=vehicle_class_id)
+    if start is not None:
+        qs = qs.exclude(id__in=held_vehicle_ids(start, end))
     return qs

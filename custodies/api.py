@@ -1,0 +1,492 @@
+"""Custody REST endpoints (DESIGN §15): list/create/retrieve/update, actions, approvals, audit."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from approvals.models import Approval
+from audit.models import AuditEntry
+from custody.errors import ValidationFailed
+from custody.pagination import paginate
+
+from . import selectors, services, sla
+from .choices import CustodianType, CustodyStatus, RatePolicy, ReasonCode, ReasonSubcode, SlaState
+from .models import Custody
+
+router = Router(tags=["custodies"])
+
+
+# ---- schemas -----------------------------------------------------------------------------------
+
+class Ref(Schema):
+    id: UUID
+    code: str
+    name: str
+
+
+class CustomerRef(Schema):
+    id: UUID
+    customer_no: str
+    full_name: str
+
+
+class VehicleRef(Schema):
+    id: UUID
+    plate: str
+    make: str
+    model: str
+    status: str
+
+
+class AgreementRef(Schema):
+    id: UUID
+    agreement_no: str
+
+
+class SlaTargetOut(Schema):
+    target: str
+    state: str | None
+    due_at: datetime | None
+    met_at: datetime | None
+    breached_at: datetime | None
+    seconds_left: int | None
+
+
+class SlaOut(Schema):
+    state: str | None
+    current_target: str | None
+    targets: list[SlaTargetOut]
+
+
+class CustodyCreate(Schema):
+    branch_id: UUID | None = None
+    customer_id: UUID | None = None
+    agreement_id: UUID | None = None
+    original_vehicle_id: UUID | None = None
+    replacement_vehicle_id: UUID | None = None
+    custodian_type: CustodianType
+    custodian_name: str = Field("", max_length=200)
+    custodian_phone: str = Field("", max_length=30)
+    custodian_email: str = Field("", max_length=254)
+    custodian_id_no: str = Field("", max_length=40)
+    reason_code: ReasonCode
+    reason_subcode: ReasonSubcode | None = None
+    incident_at: datetime
+    incident_ref: str = Field("", max_length=60)
+    incident_narrative: str = ""
+    incident_odometer_km: int | None = Field(None, ge=0)
+    incident_location: str = Field("", max_length=200)
+    effective_from: datetime
+    expected_return_at: datetime | None = None
+    until_original_ready: bool = False
+    rate_policy: RatePolicy = RatePolicy.INHERIT
+    special_rate_code: str | None = Field(None, description="Code of an active special rate code")
+    special_rate_code_id: UUID | None = None
+    deposit_carryover: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    damage_hold_amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    damage_hold_ref: str = Field("", max_length=60)
+    notes: str = ""
+    tags: list[str] = Field(default_factory=list)
+    insurer_name: str = Field("", max_length=120)
+    insurance_policy_no: str = Field("", max_length=60)
+    claim_no: str = Field("", max_length=60)
+    claim_status: str = Field("", max_length=40)
+    insurer_authorization_no: str = Field("", max_length=60)
+    authorized_daily_rate_cap: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    authorized_max_days: int | None = Field(None, ge=1)
+
+
+class CustodyPatch(Schema):
+    version: int | None = Field(None, description="The version you read; or send If-Match")
+    branch_id: UUID | None = None
+    customer_id: UUID | None = None
+    agreement_id: UUID | None = None
+    original_vehicle_id: UUID | None = None
+    replacement_vehicle_id: UUID | None = None
+    custodian_type: CustodianType | None = None
+    custodian_name: str | None = Field(None, max_length=200)
+    custodian_phone: str | None = Field(None, max_length=30)
+    custodian_email: str | None = Field(None, max_length=254)
+    custodian_id_no: str | None = Field(None, max_length=40)
+    reason_code: ReasonCode | None = None
+    reason_subcode: ReasonSubcode | None = None
+    incident_at: datetime | None = None
+    incident_ref: str | None = Field(None, max_length=60)
+    incident_narrative: str | None = None
+    incident_odometer_km: int | None = Field(None, ge=0)
+    incident_location: str | None = Field(None, max_length=200)
+    effective_from: datetime | None = None
+    expected_return_at: datetime | None = None
+    until_original_ready: bool | None = None
+    rate_policy: RatePolicy | None = None
+    special_rate_code: str | None = None
+    special_rate_code_id: UUID | None = None
+    deposit_carryover: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    damage_hold_amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    damage_hold_ref: str | None = Field(None, max_length=60)
+    notes: str | None = None
+    tags: list[str] | None = None
+    insurer_name: str | None = Field(None, max_length=120)
+    insurance_policy_no: str | None = Field(None, max_length=60)
+    claim_no: str | None = Field(None, max_length=60)
+    claim_status: str | None = Field(None, max_length=40)
+    insurer_authorization_no: str | None = Field(None, max_length=60)
+    authorized_daily_rate_cap: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    authorized_max_days: int | None = Field(None, ge=1)
+
+
+class Warning_(Schema):
+    code: str
+    message: str
+
+
+class CustodyListItem(Schema):
+    id: UUID
+    custody_no: str
+    status: str
+    branch_id: UUID
+    branch: Ref
+    customer_id: UUID
+    customer: CustomerRef
+    agreement_id: UUID | None
+    custodian_type: str
+    custodian_name: str
+    original_vehicle_id: UUID | None
+    original_vehicle: VehicleRef | None
+    replacement_vehicle_id: UUID | None
+    replacement_vehicle: VehicleRef | None
+    reason_code: str
+    reason_subcode: str
+    incident_at: datetime
+    effective_from: datetime
+    expected_return_at: datetime | None
+    sla_state: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CustodyOut(Schema):
+    id: UUID
+    custody_no: str
+    status: str
+    branch_id: UUID
+    branch: Ref
+    agreement_id: UUID | None
+    agreement: AgreementRef | None
+    customer_id: UUID
+    customer: CustomerRef
+    custodian_type: str
+    custodian_name: str
+    custodian_phone: str
+    custodian_email: str
+    custodian_id_no: str
+    original_vehicle_id: UUID | None
+    original_vehicle: VehicleRef | None
+    replacement_vehicle_id: UUID | None
+    replacement_vehicle: VehicleRef | None
+    reason_code: str
+    reason_subcode: str
+    incident_at: datetime
+    incident_ref: str
+    incident_narrative: str
+    incident_odometer_km: int | None
+    incident_location: str
+    effective_from: datetime
+    expected_return_at: datetime | None
+    until_original_ready: bool
+    original_ready_at: datetime | None
+    rate_policy: str
+    special_rate_code: str | None
+    special_rate_code_id: UUID | None
+    deposit_carryover: Decimal
+    damage_hold_amount: Decimal
+    damage_hold_ref: str
+    notes: str
+    tags: list[str]
+    insurer_name: str
+    insurance_policy_no: str
+    claim_no: str
+    claim_status: str
+    insurer_authorization_no: str
+    authorized_daily_rate_cap: Decimal | None
+    authorized_max_days: int | None
+    handover_odometer_km: int | None
+    handover_fuel_level: int | None
+    handover_notes: str
+    return_odometer_km: int | None
+    return_fuel_level: int | None
+    return_notes: str
+    original_critical_problem: bool
+    submitted_at: datetime | None
+    submitted_by_id: UUID | None
+    approved_at: datetime | None
+    handed_over_at: datetime | None
+    handed_over_by_id: UUID | None
+    returned_at: datetime | None
+    closed_at: datetime | None
+    closed_by_id: UUID | None
+    voided_at: datetime | None
+    voided_by_id: UUID | None
+    void_reason: str
+    last_reject_reason: str
+    created_at: datetime
+    created_by_id: UUID | None
+    updated_at: datetime
+    version: int
+    sla: SlaOut
+    allowed_actions: list[str]
+    warnings: list[Warning_] = Field(default_factory=list)
+
+
+class CustodyList(Schema):
+    items: list[CustodyListItem]
+    count: int
+    next: str | None
+
+
+class CustodyListParams(Schema):
+    status: list[CustodyStatus] = Field(default_factory=list)
+    reason_code: ReasonCode | None = None
+    branch_id: UUID | None = None
+    custodian_type: CustodianType | None = None
+    customer_id: UUID | None = None
+    agreement_id: UUID | None = None
+    plate: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sla_state: SlaState | None = None
+    q: str | None = None
+    limit: int | None = Field(None, ge=1, le=200)
+    cursor: str | None = None
+    page: int | None = Field(None, ge=1)
+    ordering: str | None = None
+
+
+class EmptyIn(Schema):
+    pass
+
+
+class ApproveIn(Schema):
+    notes: str = ""
+
+
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HandoverIn(Schema):
+    replacement_vehicle_id: UUID | None = None
+    odometer_km: int | None = Field(None, ge=0)
+    fuel_level: int | None = Field(None, ge=0, le=8)
+    notes: str = ""
+    handed_over_at: datetime | None = None
+
+
+class CloseIn(Schema):
+    returned_at: datetime
+    odometer_km: int | None = Field(None, ge=0)
+    fuel_level: int | None = Field(None, ge=0, le=8)
+    notes: str = ""
+    original_ready: bool = False
+    original_critical_problem: bool = False
+
+
+class ApprovalOut(Schema):
+    id: UUID
+    round: int
+    level: int
+    role: str
+    rule_name: str
+    status: str
+    decided_by_id: UUID | None
+    decided_at: datetime | None
+    notes: str
+    due_at: datetime | None
+    escalated_at: datetime | None
+
+
+class AuditOut(Schema):
+    id: int
+    at: datetime
+    actor_email: str
+    source: str
+    ip: str | None
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any]
+    message: str
+    prev_hash: str
+    entry_hash: str
+
+
+class AuditList(Schema):
+    items: list[AuditOut]
+    count: int
+    next: str | None
+
+
+# ---- serialization -------------------------------------------------------------------------------
+
+def _sla_out(custody: Custody, now: datetime) -> dict:
+    current = sla.current_view(custody, now)
+    targets = []
+    for view in sla.all_views(custody, now):
+        targets.append({
+            "target": view.target, "state": view.state, "due_at": view.due_at,
+            "met_at": getattr(custody, f"sla_{view.target}_met_at"),
+            "breached_at": getattr(custody, f"sla_{view.target}_breached_at"),
+            "seconds_left": view.seconds_left,
+        })
+    return {"state": current.state if current else None, "current_target": current.target if current else None,
+            "targets": targets}
+
+
+def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
+    now = timezone.now()
+    out = {field: getattr(custody, field) for field in CustodyOut.model_fields
+           if field not in ("sla", "allowed_actions", "warnings", "special_rate_code", "tags", "branch",
+                            "agreement", "customer", "original_vehicle", "replacement_vehicle")}
+    out.update({
+        "branch": custody.branch,
+        "agreement": custody.agreement,
+        "customer": custody.customer,
+        "original_vehicle": custody.original_vehicle,
+        "replacement_vehicle": custody.replacement_vehicle,
+        "special_rate_code": custody.special_rate_code.code if custody.special_rate_code_id else None,
+        "tags": list(custody.tags or []),
+        "sla": _sla_out(custody, now),
+        "allowed_actions": services.allowed_actions(user, custody),
+        "warnings": warnings or [],
+    })
+    return out
+
+
+def _list_item(custody: Custody, now: datetime) -> dict:
+    current = sla.current_view(custody, now)
+    item = {field: getattr(custody, field) for field in CustodyListItem.model_fields if field != "sla_state"}
+    item["sla_state"] = current.state if current else None
+    return item
+
+
+def _get(request, custody_id) -> Custody:
+    return get_object_or_404(selectors.custodies_for(request.user), pk=custody_id)
+
+
+def _reload(request, custody_id) -> Custody:
+    return _get(request, custody_id)
+
+
+def _version_from(request, payload_version: int | None) -> int | None:
+    header = request.headers.get("If-Match", "").strip().strip('"').removeprefix("W/").strip('"')
+    if header:
+        try:
+            return int(header)
+        except ValueError as exc:
+            raise ValidationFailed("If-Match must be the custody version number.",
+                                   {"If-Match": ["Send the version number, e.g. If-Match: 3."]}) from exc
+    return payload_version
+
+
+# ---- endpoints --------------------------------------------------------------------------------------
+
+@router.get("custodies", response=CustodyList, summary="List custodies (filters as query parameters)")
+def list_custodies(request, params: Query[CustodyListParams]):
+    filters = selectors.CustodyFilters(
+        status=[str(s) for s in params.status], reason_code=params.reason_code, branch_id=params.branch_id,
+        custodian_type=params.custodian_type, customer_id=params.customer_id, agreement_id=params.agreement_id,
+        plate=params.plate, date_from=params.date_from, date_to=params.date_to, sla_state=params.sla_state,
+        q=params.q,
+    )
+    errors = filters.errors()
+    if errors:
+        raise ValidationFailed("Invalid filters.", errors)
+    now = timezone.now()
+    qs = selectors.filter_custodies(selectors.custodies_for(request.user), filters, now)
+    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=selectors.LIST_ORDERINGS,
+                    default_ordering="-created_at")
+    return {"items": [_list_item(c, now) for c in page.items], "count": page.count, "next": page.next}
+
+
+@router.post("custodies", response={201: CustodyOut}, summary="Create a draft custody")
+def create_custody(request, payload: CustodyCreate):
+    custody = services.create_custody(request.user, payload.dict())
+    return Status(201, custody_out(_reload(request, custody.pk), request.user))
+
+
+@router.get("custodies/{custody_id}", response=CustodyOut, summary="A custody with SLA, allowed actions, version")
+def get_custody(request, custody_id: UUID):
+    return custody_out(_get(request, custody_id), request.user)
+
+
+@router.patch("custodies/{custody_id}", response=CustodyOut,
+              summary="Edit a draft (notes/tags later); send If-Match: <version>")
+def update_custody(request, custody_id: UUID, payload: CustodyPatch):
+    _get(request, custody_id)
+    data = payload.dict(exclude_unset=True)
+    version = _version_from(request, data.pop("version", None))
+    services.update_custody(request.user, custody_id, data, expected_version=version)
+    return custody_out(_reload(request, custody_id), request.user)
+
+
+def _act(request, custody_id, result_fn):
+    _get(request, custody_id)  # 404 before anything else for custodies outside the user's branches
+    result = result_fn()
+    return custody_out(_reload(request, custody_id), request.user, result.warnings)
+
+
+@router.post("custodies/{custody_id}/submit", response=CustodyOut, summary="draft → pending approval")
+def submit(request, custody_id: UUID, payload: EmptyIn | None = None):
+    return _act(request, custody_id, lambda: services.submit_custody(request.user, custody_id))
+
+
+@router.post("custodies/{custody_id}/approve", response=CustodyOut, summary="Approve the current level")
+def approve(request, custody_id: UUID, payload: ApproveIn | None = None):
+    notes = payload.notes if payload else ""
+    return _act(request, custody_id, lambda: services.approve_custody(request.user, custody_id, notes))
+
+
+@router.post("custodies/{custody_id}/reject", response=CustodyOut, summary="Reject back to draft (reason required)")
+def reject(request, custody_id: UUID, payload: ReasonIn):
+    return _act(request, custody_id, lambda: services.reject_custody(request.user, custody_id, payload.reason))
+
+
+@router.post("custodies/{custody_id}/handover", response=CustodyOut, summary="approved → active")
+def handover(request, custody_id: UUID, payload: HandoverIn):
+    data = payload.dict(exclude_unset=True)
+    return _act(request, custody_id, lambda: services.hand_over_custody(request.user, custody_id, data))
+
+
+@router.post("custodies/{custody_id}/close", response=CustodyOut, summary="active → closed")
+def close(request, custody_id: UUID, payload: CloseIn):
+    data = payload.dict()
+    return _act(request, custody_id, lambda: services.close_custody(request.user, custody_id, data))
+
+
+@router.post("custodies/{custody_id}/void", response=CustodyOut, summary="Void (reason required)")
+def void(request, custody_id: UUID, payload: ReasonIn):
+    return _act(request, custody_id, lambda: services.void_custody(request.user, custody_id, payload.reason))
+
+
+@router.get("custodies/{custody_id}/approvals", response=list[ApprovalOut], summary="Approval levels, all rounds")
+def list_approvals(request, custody_id: UUID):
+    custody = _get(request, custody_id)
+    return list(Approval.objects.filter(custody=custody).order_by("round", "level"))
+
+
+@router.get("custodies/{custody_id}/audit", response=AuditList, summary="The custody's audit trail")
+def list_audit(request, custody_id: UUID, action: str | None = None, limit: int | None = None,
+               cursor: str | None = None, page: int | None = None, ordering: str | None = None):
+    custody = _get(request, custody_id)
+    qs = AuditEntry.objects.filter(custody_id=custody.pk)
+    if action:
+        qs = qs.filter(action=action)
+    result = paginate(qs, params=request.GET, path=request.path, allowed_orderings={"id"}, default_ordering="id")
+    return {"items": result.items, "count": result.count, "next": result.next}

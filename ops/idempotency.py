@@ -1,0 +1,90 @@
+"""Idempotency-Key for creating POSTs of the API (DESIGN §15, as Stripe does it).
+
+The first result for (user, key) is stored for 24 hours and replayed for a retry with the same body;
+the same key with another body, or a retry while the first request still runs, is 409 CONFLICT.
+"""
+
+import hashlib
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+
+from accounts.models import ApiToken, hash_token
+
+from .models import IdempotencyRecord
+
+TTL = timedelta(hours=24)
+
+
+def _conflict(message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": "CONFLICT", "message": message, "details": {}}}, status=409)
+
+
+def _user_of(request):
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(header[7:].strip())).first()
+        return token.user if token and token.is_usable and token.user.is_active else None
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or request.method != "POST" or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if len(key) > 255:
+            return JsonResponse({"error": {"code": "VALIDATION_ERROR", "message": "Idempotency-Key is too long.",
+                                           "details": {"Idempotency-Key": ["At most 255 characters."]}}}, status=422)
+        user = _user_of(request)
+        if user is None:
+            return self.get_response(request)  # the API answers 401
+        digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + request.body).hexdigest()
+        record = self._claim(user, key, request, digest)
+        if isinstance(record, HttpResponse):
+            return record
+        try:
+            response = self.get_response(request)
+        except Exception:
+            record.delete()
+            raise
+        if response.status_code >= 500:
+            record.delete()  # a server failure is not a result: let the client retry
+        else:
+            record.status_code = response.status_code
+            record.response_body = response.content
+            record.save(update_fields=["status_code", "response_body"])
+        return response
+
+    def _claim(self, user, key, request, digest):
+        IdempotencyRecord.objects.filter(user=user, key=key, created_at__lt=timezone.now() - TTL).delete()
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    user=user, key=key, method=request.method, path=request.path[:255], request_hash=digest
+                )
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if existing is None:
+                return _conflict("The request with this Idempotency-Key is still running; retry shortly.")
+            if existing.request_hash != digest:
+                return _conflict("This Idempotency-Key was used with a different request.")
+            if existing.status_code is None:
+                return _conflict("The request with this Idempotency-Key is still running; retry shortly.")
+            response = HttpResponse(bytes(existing.response_body or b""), status=existing.status_code,
+                                    content_type="application/json")
+            response["Idempotent-Replayed"] = "true"
+            return response
+
+
+def purge_expired() -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - TTL).delete()
+    return deleted
+
+
