@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def to_status(custody, status, users):
     """Drive a fresh draft to `status` through the services."""
-    op, sup, mgr = users[Role.OPERATOR], users[Role.SUPERVISOR], users[Role.MANAGER]
+    op, sup = users[Role.OPERATOR], users[Role.SUPERVISOR]
     if status == "draft":
         return custody
     if status == "voided":
