@@ -69,6 +69,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Django admin is for admins only.
         return self.is_active and self.role == Role.ADMIN
 
+    def has_perm(self, perm, obj=None) -> bool:
+        # Django admin permissions follow the role: admins may do everything there.
+        return (self.is_active and self.role == Role.ADMIN) or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        return (self.is_active and self.role == Role.ADMIN) or super().has_module_perms(app_label)
+
     def get_full_name(self):
         return self.full_name or self.email
 
