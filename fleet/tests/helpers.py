@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from fleet.models import Customer, RentalAgreement, Vehicle
@@ -30,3 +31,16 @@ def make_agreements(vehicles, branch, start=1):
                         daily_rate=Decimal("150.00"), monthly_rate=Decimal("3000.00"))
         for n, (customer, vehicle) in enumerate(zip(customers, vehicles, strict=True), start=start)
     ])
+
+
+def page_form(form_class, instance, **changes) -> dict:
+    """POST data for an edit page: the instance's current values with `changes` applied."""
+    data = {}
+    for name, value in {**model_to_dict(instance, fields=form_class._meta.fields), **changes}.items():
+        if value is None:
+            data[name] = ""
+        elif value is True:
+            data[name] = "on"
+        elif value is not False:
+            data[name] = str(value)
+    return data

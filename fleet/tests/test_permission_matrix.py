@@ -10,13 +10,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.choices import Role
 from conftest import ApiClient, login_client
 from fleet import forms
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
+from fleet.tests.helpers import page_form
 
 pytestmark = pytest.mark.django_db
 
@@ -40,19 +40,6 @@ class World:
 @pytest.fixture
 def world(branch, vehicle_class, vehicle, spare_vehicle, customer, agreement, special_rate, tax_profile):
     return World(branch, vehicle_class, vehicle, spare_vehicle, customer, agreement, special_rate, tax_profile)
-
-
-def page_form(form_class, instance, **changes) -> dict:
-    """POST data for an edit page: the instance's current values with `changes` applied."""
-    data = {}
-    for name, value in {**model_to_dict(instance, fields=form_class._meta.fields), **changes}.items():
-        if value is None:
-            data[name] = ""
-        elif value is True:
-            data[name] = "on"
-        elif value is not False:
-            data[name] = str(value)
-    return data
 
 
 def agreement_dates():
