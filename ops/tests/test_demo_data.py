@@ -189,8 +189,14 @@ def test_vin_check_digit_matches_a_known_vin():
     assert demo.luhn_digit("7992739871") == "3"
 
 
-def test_cli_alias_loads_demo_data(capsys):
+def test_cli_alias_loads_demo_data(capsys, monkeypatch):
+    from django.db import connections
+
     from custody.cli import main
+
+    # A command run from the command line closes the connections when it ends; inside a test's
+    # transaction (PostgreSQL) that would end the test's database session too.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
     assert main(["demo-data", "-v", "0"]) == 0
     assert "Loaded demo data" in capsys.readouterr().out

@@ -124,7 +124,10 @@ def test_cli_help_lists_the_commands(capsys):
         assert command in out
 
 
-def test_cli_check_runs_the_configuration_check(capsys, settings):
+def test_cli_check_runs_the_configuration_check(capsys, settings, monkeypatch):
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)  # see test_cli_alias_loads_demo_data
     settings.DEBUG = True
     assert main(["check"]) == 0
     assert "WARNING: DEBUG is on" in capsys.readouterr().out
