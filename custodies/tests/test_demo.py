@@ -1,0 +1,30 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from conftest import make_vehicle
+from custodies.demo import PLAN, create_demo_custodies
+from custodies.models import Custody
+from fleet.models import Customer, RentalAgreement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_custodies_cover_every_status_and_reason(users, branch, vehicle_class):
+    now = timezone.now()
+    for i in range(len(PLAN)):
+        rented = make_vehicle(branch, vehicle_class, f"DXB-R-{i:05d}", status="rented")
+        make_vehicle(branch, vehicle_class, f"DXB-S-{i:05d}", status="available")
+        customer = Customer.objects.create(customer_no=f"C-{i:06d}", full_name=f"Customer {i}")
+        RentalAgreement.objects.create(agreement_no=f"RA-{i:06d}", customer=customer, vehicle=rented, branch=branch,
+                                       start_at=now - timedelta(days=3), end_at=now + timedelta(days=30),
+                                       daily_rate=Decimal("100"), monthly_rate=Decimal("2000"))
+    created = create_demo_custodies(users)
+    assert len(created) == len(PLAN)
+    statuses = set(Custody.objects.values_list("status", flat=True))
+    assert statuses == {"draft", "pending_approval", "approved", "active", "closed", "voided"}
+    assert set(Custody.objects.values_list("reason_code", flat=True)) == {
+        "accident", "breakdown", "maintenance", "damage", "other"}
+    assert create_demo_custodies(users) == []
