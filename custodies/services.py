@@ -17,6 +17,9 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from approvals import services as approvals
 from audit import services as audit
+from audit.context import acting_as
+from billing import rental
+from billing import services as billing
 from custody.errors import Conflict, InvalidTransition, ValidationFailed
 from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
@@ -266,7 +269,9 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
     _validate_draft(custody, now)
     custody.custody_no = next_custody_no()
     custody.version = 0  # _save increments to 1
-    return _save(custody, {}, "custody.created", "custody.created")
+    _save(custody, {}, "custody.created", "custody.created")
+    billing.sync_replacement_rental(custody)
+    return custody
 
 
 @transaction.atomic
@@ -288,7 +293,9 @@ def update_custody(user, custody_id, data: dict[str, Any], expected_version: int
     if custody.status == CustodyStatus.DRAFT:
         _prefill(custody)
         _validate_draft(custody, _now())
-    return _save(custody, before, "custody.updated", "custody.updated")
+    _save(custody, before, "custody.updated", "custody.updated")
+    billing.sync_replacement_rental(custody)
+    return custody
 
 
 # ---- transitions -----------------------------------------------------------------------------
@@ -497,6 +504,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             custody.sla_handover_breached_at = custody.sla_handover_due_at
     _set_close_due(custody)
     _save(custody, before, "custody.handed_over", "custody.handed_over")
+    billing.sync_replacement_rental(custody, now)
     return ActionResult(custody)
 
 
@@ -535,6 +543,14 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     if missing:
         errors["documents"] = [_("Required document missing: %(type)s.") % {"type": t.replace("_", " ")}
                                for t in missing]
+    blockers = billing.blocking_drafts(custody)
+    if blockers:
+        errors["charges"] = [_("Draft charge not posted or voided: %(charge)s (%(total)s).") % {
+            "charge": c.description, "total": c.total} for c in blockers]
+    accepted = set(data.get("accept_suggestions") or [])
+    suggestions = []
+    if returned_at is not None:
+        suggestions = [s for s in rental.close_suggestions(custody, returned_at, odometer, fuel) if s.key in accepted]
     if errors:
         raise ValidationFailed(_("The custody cannot be closed yet."), errors)
 
@@ -561,6 +577,8 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
         if now > custody.sla_close_due_at and custody.sla_close_breached_at is None:
             custody.sla_close_breached_at = custody.sla_close_due_at
     _save(custody, before, "custody.closed", "custody.closed")
+    with acting_as(user=None, source="system"):
+        billing.finalize_on_close(custody, now, suggestions)
     return ActionResult(custody)
 
 
@@ -589,6 +607,7 @@ def void_custody(user, custody_id, reason: str) -> ActionResult:
     custody.voided_by = user
     custody.void_reason = reason.strip()
     _save(custody, before, "custody.voided", "custody.voided", message=reason.strip())
+    billing.sync_replacement_rental(custody, now)
     return ActionResult(custody)
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "approvals",
     "documents",
     "integrations",
+    "billing",
     "ops",
     "reports",
 ]
@@ -249,3 +250,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Settlement (DESIGN §8): fuel and excess-km suggestions at close.
+CUSTODY_FUEL_PRICE_PER_EIGHTH = os.environ.get("CUSTODY_FUEL_PRICE_PER_EIGHTH", "25.00")
+CUSTODY_KM_ALLOWANCE_PER_DAY = int(os.environ.get("CUSTODY_KM_ALLOWANCE_PER_DAY", "250"))
+CUSTODY_EXCESS_KM_PRICE = os.environ.get("CUSTODY_EXCESS_KM_PRICE", "0.50")

@@ -56,7 +56,10 @@ def test_a_custody_runs_from_draft_to_closed(users, make_draft, vehicle, spare_v
         "custody.created", "custody.submitted", "custody.approved", "custody.handed_over", "custody.closed"]
     assert list(OutboxEvent.objects.order_by("created_at").values_list("type", flat=True)) == [
         "custody.created", "custody.submitted", "custody.approval_decided", "custody.approved",
-        "custody.handed_over", "custody.closed"]
+        "custody.handed_over", "custody.closed", "charge.posted"]
+    rental = custody.charges.get()
+    assert (rental.charge_type, rental.status, rental.quantity, rental.unit_price, rental.responsibility) == (
+        "replacement_rental", "posted", 1, 150, "customer")
 
 
 def test_the_submitter_cannot_approve(users, make_draft):

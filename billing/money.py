@@ -1,0 +1,42 @@
+"""All money arithmetic: Decimal, 2 places, half-up; tax from the tax profile (DESIGN §8)."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal("100")
+
+
+def to_money(value) -> Decimal:
+    """Quantize anything numeric (never a float) to 2 places, half-up."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float")
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    subtotal: Decimal
+    tax_amount: Decimal
+    total: Decimal
+
+
+def line_amounts(quantity: Decimal, unit_price: Decimal, tax_rate: Decimal) -> LineAmounts:
+    """One charge line: subtotal and tax each rounded once, total = their sum (so totals always add up)."""
+    subtotal = to_money(Decimal(quantity) * Decimal(unit_price))
+    tax = to_money(subtotal * Decimal(tax_rate) / HUNDRED)
+    return LineAmounts(subtotal=subtotal, tax_amount=tax, total=subtotal + tax)
+
+
+def default_tax_rate() -> Decimal:
+    from fleet.models import TaxProfile
+
+    profile = TaxProfile.objects.filter(is_default=True).only("rate_percent").first()
+    return profile.rate_percent if profile else ZERO
+
+
+def currency() -> str:
+    return settings.CUSTODY_CURRENCY

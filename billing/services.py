@@ -1,0 +1,449 @@
+"""Charges, payments, damage holds and the replacement rental (DESIGN §8).
+
+Locks are taken in one order — custody, then its charges, then its holds — so concurrent
+postings and payments never deadlock. Every money change is audited and emits its event.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import permissions
+from audit import services as audit
+from custodies.choices import CustodyStatus
+from custodies.models import Custody
+from custody.errors import Conflict, InvalidTransition, ValidationFailed
+from integrations.events import emit
+
+from . import rental
+from .choices import BILLED_STATUSES, ChargeStatus, ChargeType, HoldStatus, PaymentMethod, Responsibility
+from .models import Charge, DamageHold, Payment
+from .money import ZERO, default_tax_rate, line_amounts, to_money
+
+CHARGE_AUDIT_FIELDS = ["charge_type", "description", "quantity", "unit_price", "tax_rate", "subtotal", "tax_amount",
+                       "total", "amount_paid", "responsibility", "status", "invoice_ref", "void_reason"]
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def _lock_custody(custody_id, user=None) -> Custody:
+    qs = Custody.objects.select_for_update()
+    if user is not None:
+        qs = permissions.scope_to_branches(qs, user)
+    try:
+        return qs.get(pk=custody_id)
+    except (Custody.DoesNotExist, ValueError, TypeError) as exc:
+        raise Custody.DoesNotExist("custody not found") from exc
+
+
+def _lock_charge(charge_id, user) -> tuple[Charge, Custody]:
+    charge = Charge.objects.filter(pk=charge_id).only("custody_id").first()
+    if charge is None:
+        raise Charge.DoesNotExist("charge not found")
+    custody = _lock_custody(charge.custody_id, user)
+    return Charge.objects.select_for_update().get(pk=charge_id), custody
+
+
+def _audit_charge(action: str, charge: Charge, before: dict, message: str = "") -> None:
+    audit.record(action, charge, object_type="charge", custody_id=charge.custody_id,
+                 changes=audit.diff(before, audit.snapshot(charge, CHARGE_AUDIT_FIELDS)), message=message)
+
+
+def _charge_event(charge: Charge) -> dict:
+    return {"charge": {"id": str(charge.pk), "custody_id": str(charge.custody_id), "charge_type": charge.charge_type,
+                       "total": str(charge.total), "responsibility": charge.responsibility,
+                       "status": charge.status, "invoice_ref": charge.invoice_ref}}
+
+
+def _clean_line(data: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    try:
+        quantity = Decimal(str(data.get("quantity", "1")))
+        if quantity <= 0:
+            errors["quantity"] = [_("Must be more than zero.")]
+    except ArithmeticError:
+        errors["quantity"] = [_("Must be a number.")]
+        quantity = Decimal("1")
+    try:
+        unit_price = to_money(Decimal(str(data.get("unit_price"))))
+        if unit_price < 0:
+            errors["unit_price"] = [_("Cannot be negative.")]
+    except (ArithmeticError, TypeError):
+        errors["unit_price"] = [_("Must be an amount.")]
+        unit_price = ZERO
+    tax_rate = data.get("tax_rate")
+    try:
+        tax_rate = default_tax_rate() if tax_rate in (None, "") else Decimal(str(tax_rate))
+        if not 0 <= tax_rate <= 100:
+            errors["tax_rate"] = [_("Between 0 and 100.")]
+    except ArithmeticError:
+        errors["tax_rate"] = [_("Must be a percentage.")]
+        tax_rate = ZERO
+    if data.get("charge_type") not in ChargeType.values:
+        errors["charge_type"] = [_("Unknown charge type.")]
+    if data.get("responsibility") not in Responsibility.values:
+        errors["responsibility"] = [_("Unknown responsibility.")]
+    description = (data.get("description") or "").strip()
+    if not description:
+        errors["description"] = [_("Describe the charge.")]
+    if errors:
+        raise ValidationFailed(_("The charge is not valid."), errors)
+    return {"charge_type": data["charge_type"], "description": description[:200], "quantity": quantity,
+            "unit_price": unit_price, "tax_rate": tax_rate, "responsibility": data["responsibility"]}
+
+
+def _set_amounts(charge: Charge) -> None:
+    amounts = line_amounts(charge.quantity, charge.unit_price, charge.tax_rate)
+    charge.subtotal, charge.tax_amount, charge.total = amounts.subtotal, amounts.tax_amount, amounts.total
+
+
+def _reallocate(custody: Custody, payer: str, now: datetime) -> None:
+    """Spread the payer's net payments over their billed charges, oldest first; a charge is paid when covered."""
+    received = Payment.objects.filter(custody=custody, payer=payer).aggregate(s=Sum("amount"))["s"] or ZERO
+    remaining = max(received, ZERO)
+    charges = (Charge.objects.select_for_update().filter(custody=custody, responsibility=payer,
+                                                         status__in=BILLED_STATUSES)
+               .order_by("posted_at", "created_at", "id"))
+    for charge in charges:
+        allocated = min(charge.total, remaining)
+        remaining -= allocated
+        status = ChargeStatus.PAID if allocated == charge.total else (
+            ChargeStatus.INVOICED if charge.invoice_ref else ChargeStatus.POSTED)
+        if (allocated, status) != (charge.amount_paid, charge.status):
+            before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+            charge.amount_paid = allocated
+            charge.status = status
+            charge.paid_at = now if status == ChargeStatus.PAID else None
+            charge.save(update_fields=["amount_paid", "status", "paid_at", "updated_at"])
+            _audit_charge("charge.allocated", charge, before)
+
+
+# ---- balance -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Balance:
+    charged: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    by_responsibility: dict[str, dict[str, Decimal]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"charged": self.charged, "paid": self.paid, "outstanding": self.outstanding,
+                "by_responsibility": self.by_responsibility}
+
+
+def balance(custody: Custody) -> Balance:
+    """Balance per responsibility = billed (posted, invoiced, paid) totals − payments (refunds are negative)."""
+    charged = dict(Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES).order_by()
+                   .values_list("responsibility").annotate(s=Sum("total")))
+    paid = dict(Payment.objects.filter(custody=custody).order_by().values_list("payer").annotate(s=Sum("amount")))
+    by = {}
+    for who in Responsibility.values:
+        c, p = charged.get(who) or ZERO, paid.get(who) or ZERO
+        by[who] = {"charged": to_money(c), "paid": to_money(p), "outstanding": to_money(c - p)}
+    total_charged = sum((v["charged"] for v in by.values()), ZERO)
+    total_paid = sum((v["paid"] for v in by.values()), ZERO)
+    return Balance(to_money(total_charged), to_money(total_paid), to_money(total_charged - total_paid), by)
+
+
+# ---- replacement rental ---------------------------------------------------------------------------
+
+def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> list[Charge]:
+    """Recompute the system's draft rental lines (called inside the custody's transaction).
+
+    Posted lines are never touched; drafts are updated, created or removed to match the policy.
+    """
+    now = now or timezone.now()
+    if custody.status in (CustodyStatus.VOIDED,):
+        Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="").delete()
+        return []
+    wanted = {line.system_key: line for line in rental.rental_lines(custody, now)}
+    existing = {c.system_key: c for c in Charge.objects.select_for_update().filter(
+        custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="")}
+    posted_keys = set(Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES)
+                      .exclude(system_key="").values_list("system_key", flat=True))
+    tax_rate = default_tax_rate()
+    result = []
+    for key, line in wanted.items():
+        if key in posted_keys:
+            continue
+        charge = existing.pop(key, None) or Charge(custody=custody, system_key=key, created_by=None)
+        new = charge._state.adding
+        before = {} if new else audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+        charge.charge_type, charge.description = line.charge_type, line.description
+        charge.quantity, charge.unit_price, charge.responsibility = line.quantity, line.unit_price, line.responsibility
+        charge.tax_rate = tax_rate if new else charge.tax_rate
+        _set_amounts(charge)
+        after = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+        if new or audit.diff(before, after):
+            charge.save()
+            _audit_charge("charge.computed", charge, before, message=_("Replacement rental recomputed"))
+        result.append(charge)
+    for stale in existing.values():
+        audit.record("charge.removed", stale, object_type="charge", custody_id=custody.pk,
+                     message=_("No longer part of the replacement rental"))
+        stale.delete()
+    return result
+
+
+def blocking_drafts(custody: Custody) -> list[Charge]:
+    """Draft charges other than the system's rental lines: they must be posted or voided before closing."""
+    return list(Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT, system_key=""))
+
+
+def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.Suggestion]) -> list[Charge]:
+    """At close: the rental for the actual period and the accepted suggestions are posted by the system."""
+    charges = sync_replacement_rental(custody, now)
+    tax_rate = default_tax_rate()
+    for suggestion in suggestions:
+        charge = Charge(custody=custody, charge_type=suggestion.charge_type, description=suggestion.description,
+                        quantity=suggestion.quantity, unit_price=suggestion.unit_price, tax_rate=tax_rate,
+                        responsibility=suggestion.responsibility, system_key="")
+        _set_amounts(charge)
+        charge.save()
+        _audit_charge("charge.created", charge, {}, message=_("Accepted at close"))
+        charges.append(charge)
+    for charge in charges:
+        before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+        charge.status, charge.posted_at, charge.posted_by = ChargeStatus.POSTED, now, None
+        charge.save(update_fields=["status", "posted_at", "posted_by", "updated_at"])
+        _audit_charge("charge.posted", charge, before, message=_("Posted by the system at close"))
+        emit("charge.posted", _charge_event(charge))
+    for payer in {c.responsibility for c in charges}:
+        _reallocate(custody, payer, now)
+    return charges
+
+
+# ---- charges -----------------------------------------------------------------------------------------
+
+@transaction.atomic
+def add_charge(user, custody_id, data: dict) -> Charge:
+    custody = _lock_custody(custody_id, user)
+    permissions.require(user, "charge.add", custody)
+    if custody.status == CustodyStatus.VOIDED:
+        raise InvalidTransition(_("A voided custody takes no charges."), {"status": custody.status})
+    values = _clean_line(data)
+    charge = Charge(custody=custody, created_by=user, **values)
+    _set_amounts(charge)
+    charge.save()
+    _audit_charge("charge.created", charge, {})
+    return charge
+
+
+@transaction.atomic
+def update_charge(user, charge_id, data: dict, expected_version: int | None = None) -> Charge:
+    charge, custody = _lock_charge(charge_id, user)
+    permissions.require(user, "charge.add", custody)
+    if charge.status != ChargeStatus.DRAFT:
+        raise InvalidTransition(_("Posted charges cannot be changed: void it and add a new one."),
+                                {"status": charge.status})
+    if charge.system_key:
+        raise InvalidTransition(_("The replacement rental is computed by the system."), {"status": charge.status})
+    if expected_version is not None and expected_version != charge.version:
+        raise Conflict(_("The charge was changed by someone else; reload."), {"version": charge.version})
+    merged = {name: getattr(charge, name) for name in ("charge_type", "description", "quantity", "unit_price",
+                                                       "tax_rate", "responsibility")}
+    merged.update({k: v for k, v in data.items() if k in merged})
+    values = _clean_line(merged)
+    before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+    for name, value in values.items():
+        setattr(charge, name, value)
+    _set_amounts(charge)
+    charge.version += 1
+    charge.save()
+    _audit_charge("charge.updated", charge, before)
+    return charge
+
+
+@transaction.atomic
+def post_charge(user, charge_id) -> Charge:
+    charge, custody = _lock_charge(charge_id, user)
+    permissions.require(user, "charge.post", custody)
+    if charge.status != ChargeStatus.DRAFT:
+        raise InvalidTransition(_("Only draft charges can be posted."), {"status": charge.status})
+    if custody.status in (CustodyStatus.DRAFT, CustodyStatus.VOIDED):
+        raise InvalidTransition(_("Charges are posted once the custody is submitted (and never on a voided one)."),
+                                {"custody_status": custody.status})
+    now = timezone.now()
+    before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+    charge.status, charge.posted_at, charge.posted_by = ChargeStatus.POSTED, now, user
+    charge.version += 1
+    charge.save()
+    _audit_charge("charge.posted", charge, before)
+    emit("charge.posted", _charge_event(charge))
+    _reallocate(custody, charge.responsibility, now)
+    charge.refresh_from_db()
+    return charge
+
+
+@transaction.atomic
+def void_charge(user, charge_id, reason: str) -> Charge:
+    charge, custody = _lock_charge(charge_id, user)
+    own_draft = charge.status == ChargeStatus.DRAFT and charge.created_by_id == user.pk and permissions.can(
+        user, "charge.add", custody)
+    if not (own_draft or permissions.can(user, "charge.void", custody)):
+        raise PermissionDenied(_("Your role may not void this charge."))
+    if charge.status not in (ChargeStatus.DRAFT, ChargeStatus.POSTED):
+        raise InvalidTransition(_("Only draft or posted charges can be voided."), {"status": charge.status})
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give a reason for voiding."), {"reason": [_("Required.")]})
+    if charge.system_key and charge.status == ChargeStatus.DRAFT:
+        raise InvalidTransition(_("The replacement rental is computed by the system; change the rate policy."),
+                                {"status": charge.status})
+    was_posted = charge.status == ChargeStatus.POSTED
+    now = timezone.now()
+    before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+    charge.status, charge.voided_at, charge.voided_by = ChargeStatus.VOID, now, user
+    charge.void_reason, charge.amount_paid = reason.strip(), ZERO
+    charge.version += 1
+    charge.save()
+    _audit_charge("charge.voided", charge, before, message=reason.strip())
+    emit("charge.voided", _charge_event(charge))
+    if was_posted:
+        _reallocate(custody, charge.responsibility, now)
+    return charge
+
+
+@transaction.atomic
+def invoice_charges(user, charge_ids: list, invoice_ref: str) -> list[Charge]:
+    """posted → invoiced with the billing system's reference (finance, or the billing integration)."""
+    if not (invoice_ref or "").strip():
+        raise ValidationFailed(_("An invoice reference is required."), {"invoice_ref": [_("Required.")]})
+    result = []
+    for charge_id in sorted(str(c) for c in charge_ids):
+        charge, custody = _lock_charge(charge_id, user)
+        permissions.require(user, "charge.invoice", custody)
+        if charge.status != ChargeStatus.POSTED:
+            raise InvalidTransition(_("Only posted charges can be invoiced."), {"status": charge.status})
+        before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+        charge.status, charge.invoice_ref, charge.invoiced_at = ChargeStatus.INVOICED, invoice_ref.strip(), timezone.now()
+        charge.version += 1
+        charge.save()
+        _audit_charge("charge.invoiced", charge, before)
+        result.append(charge)
+    return result
+
+
+# ---- payments ------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def record_payment(user, custody_id, data: dict) -> Payment:
+    custody = _lock_custody(custody_id, user)
+    permissions.require(user, "payment.record", custody)
+    if custody.status in (CustodyStatus.DRAFT, CustodyStatus.VOIDED):
+        raise InvalidTransition(_("Payments are recorded once the custody is submitted (never on a voided one)."),
+                                {"custody_status": custody.status})
+    errors: dict[str, list[str]] = {}
+    try:
+        amount = to_money(Decimal(str(data.get("amount"))))
+        if amount == 0:
+            errors["amount"] = [_("Cannot be zero.")]
+    except (ArithmeticError, TypeError):
+        errors["amount"] = [_("Must be an amount.")]
+        amount = ZERO
+    if data.get("method") not in PaymentMethod.values:
+        errors["method"] = [_("Unknown payment method.")]
+    if data.get("payer") not in Responsibility.values:
+        errors["payer"] = [_("Unknown payer.")]
+    reason = (data.get("reason") or "").strip()
+    if amount < 0 and not reason:
+        errors["reason"] = [_("A refund needs a reason.")]
+    received_at = data.get("received_at") or timezone.now()
+    if received_at > timezone.now() + timezone.timedelta(minutes=5):
+        errors["received_at"] = [_("Cannot be in the future.")]
+    if not errors and amount < 0:
+        received = Payment.objects.filter(custody=custody, payer=data["payer"]).aggregate(s=Sum("amount"))["s"] or ZERO
+        if received + amount < 0:
+            errors["amount"] = [_("A refund cannot exceed what this payer paid (%(paid)s).") % {"paid": received}]
+    if errors:
+        raise ValidationFailed(_("The payment is not valid."), errors)
+    payment = Payment.objects.create(
+        custody=custody, amount=amount, method=data["method"], payer=data["payer"],
+        reference=(data.get("reference") or "").strip()[:80], reason=reason, received_at=received_at,
+        recorded_by=user,
+    )
+    audit.record("payment.refunded" if amount < 0 else "payment.recorded", payment, object_type="payment",
+                 custody_id=custody.pk, changes={"amount": [None, str(amount)], "method": [None, payment.method],
+                                                 "payer": [None, payment.payer]}, message=reason)
+    emit("payment.recorded", {"payment": {"id": str(payment.pk), "custody_id": str(custody.pk),
+                                          "amount": str(amount), "method": payment.method, "payer": payment.payer,
+                                          "reference": payment.reference}})
+    _reallocate(custody, payment.payer, timezone.now())
+    return payment
+
+
+# ---- damage holds ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def record_hold(user, custody_id, amount, reference: str = "") -> DamageHold:
+    custody = _lock_custody(custody_id, user)
+    permissions.require(user, "payment.record", custody)
+    if custody.is_terminal:
+        raise InvalidTransition(_("The custody is finished."), {"status": custody.status})
+    try:
+        amount = to_money(Decimal(str(amount)))
+    except (ArithmeticError, TypeError) as exc:
+        raise ValidationFailed(_("Must be an amount."), {"amount": [_("Must be an amount.")]}) from exc
+    if amount <= 0:
+        raise ValidationFailed(_("The hold must be positive."), {"amount": [_("Must be more than zero.")]})
+    hold = DamageHold.objects.create(custody=custody, amount=amount, reference=reference.strip(), recorded_by=user)
+    before = audit.snapshot(custody, ["damage_hold_amount", "damage_hold_ref"])
+    custody.damage_hold_amount, custody.damage_hold_ref = amount, reference.strip()
+    custody.save(update_fields=["damage_hold_amount", "damage_hold_ref", "updated_at"])
+    audit.record("hold.recorded", hold, object_type="damage_hold", custody_id=custody.pk,
+                 changes=audit.diff(before, audit.snapshot(custody, ["damage_hold_amount", "damage_hold_ref"])))
+    return hold
+
+
+def _lock_hold(hold_id, user) -> tuple[DamageHold, Custody]:
+    hold = DamageHold.objects.filter(pk=hold_id).only("custody_id").first()
+    if hold is None:
+        raise DamageHold.DoesNotExist("hold not found")
+    custody = _lock_custody(hold.custody_id, user)
+    return DamageHold.objects.select_for_update().get(pk=hold_id), custody
+
+
+@transaction.atomic
+def capture_hold(user, hold_id, amount=None) -> Payment:
+    """Capture (part of) a hold: the captured money becomes a customer payment."""
+    hold, custody = _lock_hold(hold_id, user)
+    permissions.require(user, "charge.post", custody)
+    if hold.status != HoldStatus.HELD:
+        raise InvalidTransition(_("This hold is already %(status)s.") % {"status": hold.get_status_display()},
+                                {"status": hold.status})
+    capture = hold.amount if amount in (None, "") else to_money(Decimal(str(amount)))
+    if not ZERO < capture <= hold.amount:
+        raise ValidationFailed(_("Capture between 0 and the held amount."), {"amount": [_("Out of range.")]})
+    payment = Payment.objects.create(custody=custody, amount=capture, method=PaymentMethod.PREAUTH_CAPTURE,
+                                     payer=Responsibility.CUSTOMER, reference=hold.reference, recorded_by=user)
+    hold.status, hold.captured_amount, hold.capture_payment, hold.settled_at = (
+        HoldStatus.CAPTURED, capture, payment, timezone.now())
+    hold.save()
+    audit.record("hold.captured", hold, object_type="damage_hold", custody_id=custody.pk,
+                 changes={"status": [HoldStatus.HELD, HoldStatus.CAPTURED], "captured_amount": [None, str(capture)]})
+    emit("payment.recorded", {"payment": {"id": str(payment.pk), "custody_id": str(custody.pk),
+                                          "amount": str(capture), "method": payment.method, "payer": payment.payer,
+                                          "reference": payment.reference}})
+    _reallocate(custody, Responsibility.CUSTOMER, timezone.now())
+    return payment
+
+
+@transaction.atomic
+def release_hold(user, hold_id) -> DamageHold:
+    hold, custody = _lock_hold(hold_id, user)
+    permissions.require(user, "payment.record", custody)
+    if hold.status != HoldStatus.HELD:
+        raise InvalidTransition(_("This hold is already %(status)s.") % {"status": hold.get_status_display()},
+                                {"status": hold.status})
+    hold.status, hold.settled_at = HoldStatus.RELEASED, timezone.now()
+    hold.save()
+    audit.record("hold.released", hold, object_type="damage_hold", custody_id=custody.pk,
+                 changes={"status": [HoldStatus.HELD, HoldStatus.RELEASED]})
+    return hold
