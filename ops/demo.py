@@ -3,9 +3,11 @@
 `build_plan()` is pure (seeded random, relative to the given moment) so the same day always gives
 the same data; `load()` writes it in one transaction and creates one demo user per role.
 Reference data is written with the plain ORM (it is seed data, not a user's change); the users
-go through accounts.services so they are validated and audited like any other account.
+go through accounts.services so they are validated and audited like any other account, and the
+demo custodies (custodies.demo) through the custody services, as the demo users.
 """
 
+import logging
 import random
 import string
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ DEMO_DOMAIN = "demo.custody.local"
 # Published on purpose (README, `make run`): demo users are for trying the product, never production.
 DEMO_PASSWORD = "Falcon-Dunes-2025"
 DUBAI = ZoneInfo("Asia/Dubai")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,21 +50,29 @@ class DemoUser:
         return "all" if self.all_branches else ", ".join(self.branch_codes)
 
 
+# The viewer works at the airport only, to show branch scoping; the others see every branch so
+# each can act on every demo custody (and the submitter and approver are never the same person).
 DEMO_USERS = [
     DemoUser(Role.VIEWER, "Layla Al Mazrouei", ("DXB",)),
-    DemoUser(Role.OPERATOR, "Omar Al Falasi", ("DXB", "DXM")),
-    DemoUser(Role.SUPERVISOR, "Aisha Al Ketbi", ("DXB", "DXM")),
+    DemoUser(Role.OPERATOR, "Omar Al Falasi", all_branches=True),
+    DemoUser(Role.SUPERVISOR, "Aisha Al Ketbi", all_branches=True),
     DemoUser(Role.MANAGER, "Khalid Al Nuaimi", all_branches=True),
     DemoUser(Role.FINANCE, "Noura Al Shamsi", all_branches=True),
     DemoUser(Role.ADMIN, "Saeed Al Marri", all_branches=True),
 ]
 
-# code, name, city; `plate` is the emirate code on the number plates of the branch's cars.
+# code, name, city; `plate` is the emirate code on the branch's number plates; `fleet` its cars by
+# status. Every rented car has an active agreement; the demo custodies (custodies.demo) then move
+# some cars on through the real services: originals into custody, replacements reserved or rented.
 BRANCHES = [
-    {"code": "DXB", "name": "Dubai International Airport T3", "city": "Dubai", "plate": "DXB", "fleet": 20},
-    {"code": "DXM", "name": "Dubai Marina", "city": "Dubai", "plate": "DXB", "fleet": 16},
-    {"code": "AUH", "name": "Abu Dhabi Corniche", "city": "Abu Dhabi", "plate": "AUH", "fleet": 16},
-    {"code": "SHJ", "name": "Sharjah Al Nahda", "city": "Sharjah", "plate": "SHJ", "fleet": 12},
+    {"code": "DXB", "name": "Dubai International Airport T3", "city": "Dubai", "plate": "DXB",
+     "fleet": {"rented": 12, "available": 5, "maintenance": 2, "out_of_service": 1}},
+    {"code": "DXM", "name": "Dubai Marina", "city": "Dubai", "plate": "DXB",
+     "fleet": {"rented": 9, "available": 4, "maintenance": 2, "out_of_service": 1}},
+    {"code": "AUH", "name": "Abu Dhabi Corniche", "city": "Abu Dhabi", "plate": "AUH",
+     "fleet": {"rented": 10, "available": 4, "maintenance": 1, "out_of_service": 1}},
+    {"code": "SHJ", "name": "Sharjah Al Nahda", "city": "Sharjah", "plate": "SHJ",
+     "fleet": {"rented": 7, "available": 3, "maintenance": 1, "out_of_service": 1}},
 ]
 
 # code, name, daily and monthly rate (AED), deposit on an agreement, share of the fleet.
@@ -90,16 +101,6 @@ CATALOGUE = {
               ("Toyota", "Fortuner", "MR0", "BA3FS"), ("Mitsubishi", "Pajero", "JMY", "LYV98")],
     "LUX": [("Lexus", "ES 350", "58A", "D1ZG2"), ("Lexus", "RX 350", "2T2", "AAAB5"),
             ("Lexus", "LX 600", "JTJ", "GB7CX"), ("Lexus", "LS 500", "JTH", "B5FF1")],
-}
-
-# How the demo fleet is spread over the statuses (64 cars; every rented car has an active agreement).
-STATUS_MIX = {
-    VehicleStatus.RENTED: 34,
-    VehicleStatus.AVAILABLE: 14,
-    VehicleStatus.RESERVED: 4,
-    VehicleStatus.IN_CUSTODY: 4,
-    VehicleStatus.MAINTENANCE: 5,
-    VehicleStatus.OUT_OF_SERVICE: 3,
 }
 
 SPECIAL_RATE_CODES = [
@@ -204,14 +205,13 @@ def build_plan(now: datetime | None = None, seed: int = SEED) -> Plan:
 
 def _plan_vehicles(rng: random.Random, today: date) -> list[dict]:
     classes = [c["code"] for c in VEHICLE_CLASSES for _ in range(c["count"])]
-    branches = [b for b in BRANCHES for _ in range(b["fleet"])]
-    statuses = [s for s, n in STATUS_MIX.items() for _ in range(n)]
-    assert len(classes) == len(branches) == len(statuses)
+    fleet = [(b, status) for b in BRANCHES for status, n in b["fleet"].items() for _ in range(n)]
+    assert len(classes) == len(fleet)
     rng.shuffle(classes)
-    rng.shuffle(statuses)
+    rng.shuffle(fleet)
     plates: set[str] = set()
     vehicles = []
-    for class_code, branch, status in zip(classes, branches, statuses, strict=True):
+    for class_code, (branch, status) in zip(classes, fleet, strict=True):
         make, model, wmi, vds = rng.choice(CATALOGUE[class_code])
         year = rng.randint(today.year - 4, min(today.year, max(_MODEL_YEAR)))
         while True:
@@ -234,9 +234,9 @@ def _plan_vehicles(rng: random.Random, today: date) -> list[dict]:
     # including on cars that could be handed over as replacements.
     available = [v for v in vehicles if v["status"] == VehicleStatus.AVAILABLE]
     others = [v for v in vehicles if v["status"] != VehicleStatus.AVAILABLE]
-    for v in available[:2] + others[:2]:
+    for v in available[:2] + available[-2:] + others[:2]:
         v["registration_expiry"] = today + timedelta(days=rng.randint(3, 28))
-    for v in available[2:4] + others[2:4]:
+    for v in available[2:4] + available[-4:-2] + others[2:4]:
         v["insurance_expiry"] = today + timedelta(days=rng.randint(3, 28))
     return vehicles
 
@@ -340,14 +340,19 @@ def is_loaded() -> bool:
     return User.objects.filter(email__in=[u.email for u in DEMO_USERS]).exists()
 
 
-def load(now: datetime | None = None) -> dict[str, int]:
+@dataclass
+class LoadResult:
+    created: dict[str, int]  # kind → how many were created
+    warnings: list[str]
+
+
+def load(now: datetime | None = None) -> LoadResult:
     """Create the demo data set in one transaction; returns what was created per kind.
 
     Rows that already exist (same code, plate, VIN, number) are kept as they are and skipped,
     so loading into a database with some real reference data never fails on a duplicate.
     """
     plan = build_plan(now)
-    created: dict[str, int] = {}
     with transaction.atomic(), acting_as(source="system"):
         branches = {}
         for b in BRANCHES:
@@ -398,8 +403,9 @@ def load(now: datetime | None = None) -> dict[str, int]:
         _validate(agreements)
         RentalAgreement.objects.bulk_create(agreements)
 
+        users = {}
         for demo_user in DEMO_USERS:
-            account_services.create_user(
+            users[demo_user.role] = account_services.create_user(
                 email=demo_user.email, role=demo_user.role, password=DEMO_PASSWORD, full_name=demo_user.full_name,
                 branch_codes=demo_user.branch_codes, all_branches=demo_user.all_branches,
             )
@@ -407,7 +413,24 @@ def load(now: datetime | None = None) -> dict[str, int]:
                    "customers": len(customers),
                    "active agreements": sum(a.status == AgreementStatus.ACTIVE for a in agreements),
                    "users": len(DEMO_USERS)}
-    return created
+        created["custodies"], problem = _load_custodies(users)
+    return LoadResult(created=created, warnings=[problem] if problem else [])
+
+
+def _load_custodies(users: dict) -> tuple[int, str | None]:
+    """Custodies in every status, made by the custodies app through its real services.
+
+    They run in a savepoint: if a workflow change breaks them, the reference data and the
+    logins still load (so `make run` still starts) and the command reports the problem.
+    """
+    from custodies.demo import create_demo_custodies
+
+    try:
+        with transaction.atomic():
+            return len(create_demo_custodies(users)), None
+    except Exception as exc:
+        logger.exception("The demo custodies could not be created")
+        return 0, f"The demo custodies could not be created ({exc.__class__.__name__}: {exc})."
 
 
 def _validate(objects) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import User
 from audit.models import AuditEntry
+from custodies.models import Custody
 from fleet.choices import AgreementStatus, CustomerKind, VehicleStatus
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
 from ops import demo
@@ -23,7 +24,8 @@ PLATE = re.compile(r"^(DXB|AUH|SHJ)-[A-Z]-\d{5}$")
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 EMIRATES_ID = re.compile(r"^784-(\d{4})-\d{7}-\d$")
 PHONE = re.compile(r"^\+971 (5[0-9] \d{3} \d{4}|[2-9] \d{3} \d{4})$")
-MODELS = [Branch, VehicleClass, Vehicle, Customer, RentalAgreement, SpecialRateCode, TaxProfile, User, AuditEntry]
+MODELS = [Branch, VehicleClass, Vehicle, Customer, RentalAgreement, SpecialRateCode, TaxProfile, User, AuditEntry,
+          Custody]
 
 
 def run(*args) -> str:
@@ -74,15 +76,32 @@ def test_rates_are_realistic_and_grow_with_the_class(loaded):
 def test_active_agreements_run_now_on_rented_cars_of_their_branch(loaded):
     now = timezone.now()
     active = RentalAgreement.objects.filter(status=AgreementStatus.ACTIVE).select_related("vehicle")
+    in_custody = set(Custody.objects.filter(status="active").values_list("original_vehicle_id", flat=True))
+    on_rented = 0
     for agreement in active:
-        assert agreement.vehicle.status == VehicleStatus.RENTED
         assert agreement.branch_id == agreement.vehicle.branch_id
         assert agreement.start_at <= now < agreement.end_at
-    # one active agreement per car, and every rented car has one
+        if agreement.vehicle.status == VehicleStatus.RENTED:
+            on_rented += 1
+        else:  # the customer's car is in custody and they drive a replacement
+            assert agreement.vehicle.status == VehicleStatus.IN_CUSTODY
+            assert agreement.vehicle_id in in_custody
+    assert on_rented >= 30
+    # one active agreement per car, and every rented car is out on an agreement or as a replacement
     assert active.values("vehicle").distinct().count() == active.count()
-    assert Vehicle.objects.filter(status=VehicleStatus.RENTED).exclude(
-        agreements__status=AgreementStatus.ACTIVE).count() == 0
+    replacements = set(Custody.objects.filter(status="active").values_list("replacement_vehicle_id", flat=True))
+    for vehicle in Vehicle.objects.filter(status=VehicleStatus.RENTED).exclude(agreements__status="active"):
+        assert vehicle.id in replacements, vehicle.plate
     assert not RentalAgreement.objects.exclude(branch_id=F("vehicle__branch_id")).exists()
+
+
+def test_custodies_in_every_status_hold_the_right_vehicles(loaded):
+    assert set(Custody.objects.values_list("status", flat=True)) >= {
+        "draft", "pending_approval", "approved", "active", "closed", "voided"}
+    for custody in Custody.objects.filter(status="approved", replacement_vehicle__isnull=False):
+        assert custody.replacement_vehicle.status == VehicleStatus.RESERVED
+    for custody in Custody.objects.filter(status="active").select_related("original_vehicle"):
+        assert custody.original_vehicle.status == VehicleStatus.IN_CUSTODY
 
 
 def test_vehicles_have_uae_plates_valid_vins_and_some_papers_expiring(loaded):
@@ -95,7 +114,8 @@ def test_vehicles_have_uae_plates_valid_vins_and_some_papers_expiring(loaded):
         assert vehicle.branch.code in ("DXB", "DXM", "AUH", "SHJ")
     assert Vehicle.objects.filter(registration_expiry__lte=soon).exists()
     assert Vehicle.objects.filter(insurance_expiry__lte=soon).exists()
-    assert Vehicle.objects.filter(status=VehicleStatus.AVAILABLE, registration_expiry__lte=soon).exists()
+    spare = Vehicle.objects.filter(status__in=[VehicleStatus.AVAILABLE, VehicleStatus.RESERVED])
+    assert spare.filter(registration_expiry__lte=soon).exists() or spare.filter(insurance_expiry__lte=soon).exists()
     makes = set(Vehicle.objects.values_list("make", flat=True))
     assert {"Toyota", "Nissan", "Lexus"} <= makes
 
@@ -120,9 +140,13 @@ def test_demo_users_log_in_with_the_published_password(loaded):
         client = Client()
         response = client.post("/accounts/login/", {"username": user.email, "password": demo.DEMO_PASSWORD})
         assert response.status_code == 302, user.email
-    operator = User.objects.get(role=Role.OPERATOR)
-    assert sorted(operator.branches.values_list("code", flat=True)) == ["DXB", "DXM"]
+    viewer = User.objects.get(role=Role.VIEWER)
+    assert list(viewer.branches.values_list("code", flat=True)) == ["DXB"] and not viewer.all_branches
     assert User.objects.get(role=Role.ADMIN).all_branches
+    client = Client()
+    client.force_login(viewer)
+    listing = client.get("/vehicles/?limit=200").content.decode()
+    assert "DXB-" in listing and "AUH-" not in listing and "SHJ-" not in listing
 
 
 def test_users_are_created_through_the_audited_service(loaded):

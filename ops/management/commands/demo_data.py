@@ -31,9 +31,11 @@ class Command(BaseCommand):
                 "WARNING: DEBUG is off. The demo users share a published password: "
                 "deactivate them before real use."
             ))
-        created = demo.load()
-        summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
+        result = demo.load()
+        summary = ", ".join(f"{count} {kind}" for kind, count in result.created.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded demo data: {summary}."))
+        for warning in result.warnings:
+            self.stderr.write(self.style.WARNING(f"WARNING: {warning}"))
         if verbosity:
             self._print_logins()
 
