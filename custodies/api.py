@@ -12,6 +12,7 @@ from ninja.responses import Status
 
 from approvals.models import Approval
 from audit.models import AuditEntry
+from billing import services as billing
 from custody.errors import ValidationFailed
 from custody.pagination import paginate
 
@@ -172,6 +173,19 @@ class CustodyListItem(Schema):
     version: int
 
 
+class ResponsibilityBalance(Schema):
+    charged: Decimal
+    paid: Decimal
+    outstanding: Decimal
+
+
+class BalanceOut(Schema):
+    charged: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    by_responsibility: dict[str, ResponsibilityBalance]
+
+
 class CustodyOut(Schema):
     id: UUID
     custody_no: str
@@ -242,6 +256,7 @@ class CustodyOut(Schema):
     version: int
     sla: SlaOut
     allowed_actions: list[str]
+    balance: BalanceOut
     warnings: list[Warning_] = Field(default_factory=list)
 
 
@@ -352,7 +367,7 @@ def _sla_out(custody: Custody, now: datetime) -> dict:
 def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
     now = timezone.now()
     out = {field: getattr(custody, field) for field in CustodyOut.model_fields
-           if field not in ("sla", "allowed_actions", "warnings", "special_rate_code", "tags", "branch",
+           if field not in ("sla", "allowed_actions", "balance", "warnings", "special_rate_code", "tags", "branch",
                             "agreement", "customer", "original_vehicle", "replacement_vehicle")}
     out.update({
         "branch": custody.branch,
@@ -364,6 +379,7 @@ def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
         "tags": list(custody.tags or []),
         "sla": _sla_out(custody, now),
         "allowed_actions": services.allowed_actions(user, custody),
+        "balance": billing.balance(custody).as_dict(),
         "warnings": warnings or [],
     })
     return out

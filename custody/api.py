@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import BearerTokenAuth, SessionCookieAuth
 from accounts.api import router as accounts_router
+from billing.api import router as billing_router
 from custodies.api import router as custodies_router
 from fleet.api import router as fleet_router
 
@@ -111,3 +112,5 @@ def on_http_error(request, exc: HttpError):
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", fleet_router)
 api.add_router("/v1/", custodies_router)
+api.add_router("/v1/", billing_router)
+api.add_router("/v1/", "documents.api.router")

@@ -1,0 +1,38 @@
+"""Charge reads shared by the finance list page, the API and exports."""
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.permissions import scope_to_branches
+
+from .models import Charge
+
+ORDERINGS = {"created_at", "posted_at", "total", "status", "charge_type"}
+
+
+def charges_for(user) -> QuerySet[Charge]:
+    return scope_to_branches(
+        Charge.objects.select_related("custody", "custody__branch", "custody__customer", "created_by", "posted_by"),
+        user, field="custody__branch",
+    )
+
+
+def filter_charges(qs: QuerySet[Charge], f) -> QuerySet[Charge]:
+    """`f` has list attributes status/charge_type/responsibility and branch_id, custody_id, date_from, date_to."""
+    if getattr(f, "status", None):
+        qs = qs.filter(status__in=[str(s) for s in f.status])
+    if getattr(f, "charge_type", None):
+        qs = qs.filter(charge_type__in=[str(s) for s in f.charge_type])
+    if getattr(f, "responsibility", None):
+        qs = qs.filter(responsibility__in=[str(s) for s in f.responsibility])
+    if getattr(f, "branch_id", None):
+        qs = qs.filter(custody__branch_id=f.branch_id)
+    if getattr(f, "custody_id", None):
+        qs = qs.filter(custody_id=f.custody_id)
+    if getattr(f, "date_from", None):
+        qs = qs.filter(created_at__gte=timezone.make_aware(datetime.combine(f.date_from, time.min)))
+    if getattr(f, "date_to", None):
+        qs = qs.filter(created_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1))
+    return qs
