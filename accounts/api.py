@@ -77,7 +77,8 @@ class TokenOut(Schema):
 
 @router.post("auth/token", auth=None, response={200: TokenOut}, summary="Exchange e-mail + password for a token")
 def obtain_token(request, payload: TokenIn):
-    user = authenticate(request, username=payload.email, password=payload.password)
+    # Lower-cased so the lockout counts every spelling of an address together.
+    user = authenticate(request, username=payload.email.lower(), password=payload.password)
     if getattr(request, "axes_locked_out", False):
         raise RateLimited("Too many failed logins; try again later.")
     if user is None:

@@ -14,6 +14,11 @@ class EmailLoginForm(AuthenticationForm):
         "inactive": _("This account is inactive."),
     }
 
+    def clean_username(self):
+        # One spelling per address: the lockout counts failures per username, so
+        # "Ops@x.ae" and "ops@x.ae" must not each get their own five attempts.
+        return self.cleaned_data["username"].lower()
+
 
 class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
