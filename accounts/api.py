@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.responses import Status
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import EmailStr, Field
+from pydantic import AwareDatetime, EmailStr, Field
 
 from audit import context as audit_context
 from custody.errors import DomainError
@@ -120,7 +120,7 @@ def me(request):
 
 class PersonalTokenIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None  # with an offset: a naive time cannot be compared
 
 
 class PersonalTokenOut(Schema):

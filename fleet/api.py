@@ -8,7 +8,7 @@ from uuid import UUID
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import ConfigDict, PlainSerializer
+from pydantic import AwareDatetime, ConfigDict, PlainSerializer
 
 from custody.errors import ValidationFailed
 from custody.pagination import paginate
@@ -28,7 +28,11 @@ MoneyOut = Annotated[
 
 
 class Input(Schema):
-    """Request bodies: surrounding spaces are dropped, so "  " counts as empty."""
+    """Request bodies: surrounding spaces are dropped, so "  " counts as empty.
+
+    Times in requests are `AwareDatetime`: ISO-8601 with an offset (DESIGN §15.1); a time
+    without one is a field error instead of a naive/aware comparison failing later.
+    """
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
@@ -355,8 +359,8 @@ def list_vehicles(request, params: Query[VehicleFilters]):
 
 
 class AvailabilityParams(Schema):
-    from_: datetime | None = Field(None, alias="from")
-    to: datetime | None = None
+    from_: AwareDatetime | None = Field(None, alias="from")
+    to: AwareDatetime | None = None
     branch_id: UUID | None = None
     vehicle_class_id: UUID | None = None
     limit: int | None = Field(None, ge=1, le=200)
@@ -400,8 +404,8 @@ class AgreementIn(Input):
     customer_id: UUID
     vehicle_id: UUID
     branch_id: UUID
-    start_at: datetime
-    end_at: datetime
+    start_at: AwareDatetime
+    end_at: AwareDatetime
     daily_rate: Money = Field(ge=0, max_digits=12, decimal_places=2)
     monthly_rate: Money = Field(ge=0, max_digits=12, decimal_places=2)
     deposit_amount: Money = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
@@ -413,8 +417,8 @@ class AgreementPatch(Input):
     customer_id: UUID | None = None
     vehicle_id: UUID | None = None
     branch_id: UUID | None = None
-    start_at: datetime | None = None
-    end_at: datetime | None = None
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
     daily_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
     monthly_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
     deposit_amount: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
