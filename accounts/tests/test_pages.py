@@ -294,3 +294,14 @@ def test_one_users_language_does_not_leak_into_anothers_pages(operator, users):
     assert 'dir="rtl"' in login_client(operator).get("/").content.decode()
     assert 'lang="en" dir="ltr"' in login_client(users["viewer"]).get("/").content.decode()
 
+
+
+def test_changing_the_letter_case_of_the_email_does_not_escape_the_lockout(operator):
+    client = Client()
+    spellings = ["operator@example.com", "Operator@example.com", "OPERATOR@example.com", "oPerator@example.com",
+                 "opErator@EXAMPLE.com"]
+    statuses = [client.post("/accounts/login/", {"username": e, "password": "wrong"}).status_code for e in spellings]
+    assert statuses == [200, 200, 200, 200, 429]
+    response = client.post("/accounts/login/", {"username": "OpeRaTor@example.com", "password": PASSWORD})
+    assert response.status_code == 429
+    assert logged_in_user_id(client) is None

@@ -380,3 +380,18 @@ def test_bad_list_parameters_on_a_page_are_a_400_with_a_message(admin_user, vehi
     response = login_client(admin_user).get(f"/vehicles/?{query}")
     assert response.status_code == 400
     assert 'class="alert alert-warning"' in response.content.decode()
+
+
+def test_agreement_times_need_an_offset(api, new_agreement, agreement):
+    details = validation_details(api.post("/api/v1/agreements", {**new_agreement, "end_at": "2030-01-01T00:00:00"}))
+    assert details == {"end_at": ["Input should have timezone info"]}
+    end_at = agreement.end_at
+    details = validation_details(api.patch(f"/api/v1/agreements/{agreement.id}", {"end_at": "2030-01-01T00:00"}))
+    assert list(details) == ["end_at"]
+    agreement.refresh_from_db()
+    assert agreement.end_at == end_at
+
+
+def test_availability_times_need_an_offset(api):
+    response = api.get("/api/v1/vehicles/available", {"from": "2030-01-01T00:00:00", "to": "2030-01-02T00:00:00+04:00"})
+    assert list(validation_details(response)) == ["from"]
