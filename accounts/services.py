@@ -74,3 +74,8 @@ def set_language(user: User, language: str) -> User:
         user.save(update_fields=["language"])
         audit.record("user.updated", user, changes={"language": [old, language]})
     return user
+
+
+def password_changed(user: User, *, how: str) -> None:
+    """Audit a password change (never its value): `how` is "changed" or "reset by e-mail link"."""
+    audit.record("user.password_changed", user, message=how)

@@ -22,8 +22,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:settings")
 
     def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(form.user, how="changed")
         messages.success(self.request, _("Your password was changed."))
-        return super().form_valid(form)
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -42,8 +44,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:login")
 
     def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(form.user, how="reset by e-mail link")
         messages.success(self.request, _("Your password was set. Log in with it now."))
-        return super().form_valid(form)
+        return response
 
 
 @login_required

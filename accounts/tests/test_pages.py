@@ -135,6 +135,9 @@ def test_a_user_changes_their_password_and_stays_logged_in(operator):
     settings_page = client.get("/accounts/settings/")
     assert settings_page.status_code == 200
     assert "Your password was changed." in settings_page.content.decode()
+    entry = AuditEntry.objects.get(action="user.password_changed")
+    assert (entry.object_id, entry.actor_email, entry.message, entry.changes) == (
+        str(operator.pk), "operator@example.com", "changed", {})
 
 
 def test_changing_the_password_needs_the_old_one(operator):
@@ -179,6 +182,9 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(operator):
     assert done["Location"] == "/accounts/login/"
     operator.refresh_from_db()
     assert operator.check_password(NEW_PASSWORD)
+    entry = AuditEntry.objects.get(action="user.password_changed")
+    assert (entry.object_id, entry.message) == (str(operator.pk), "reset by e-mail link")
+    assert NEW_PASSWORD not in str(entry.changes)
     # and the new password logs in
     assert Client().post("/accounts/login/", {"username": operator.email, "password": NEW_PASSWORD}
                          ).status_code == 302
