@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("fleet.urls")),
     path("custodies/", include("custodies.urls")),
     path("audit/", include("audit.urls")),
+    path("billing/", include("billing.urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
     path("healthz", ops_views.healthz, name="healthz"),

@@ -1,0 +1,106 @@
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.choices import Role
+from billing import services
+from billing.models import Charge, Payment
+from billing.tests.conftest import close
+from conftest import login_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_tab_shows_charges_balance_and_actions_for_finance(users, active_custody):
+    response = login_client(users[Role.FINANCE]).get(f"/billing/custodies/{active_custody.id}/tab/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Replacement rental" in html
+    assert "Post selected" in html
+    assert "Record a payment or refund" in html
+
+
+def test_a_viewer_sees_the_tab_without_actions(users, active_custody):
+    html = login_client(users[Role.VIEWER]).get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
+    assert "Post selected" not in html
+    assert "Add a charge" not in html
+
+
+def test_an_operator_adds_a_charge_with_htmx_and_sees_live_totals(users, active_custody):
+    client = login_client(users[Role.OPERATOR])
+    response = client.post(f"/billing/custodies/{active_custody.id}/charges/", {
+        "charge_type": "damage", "description": "Cracked windscreen", "quantity": "1", "unit_price": "800",
+        "tax_rate": "", "responsibility": "customer"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Cracked windscreen" in response.content.decode()
+    charge = Charge.objects.get(description="Cracked windscreen")
+    assert (charge.total, charge.status, charge.created_by) == (840, "draft", users[Role.OPERATOR])
+
+
+def test_posting_selected_charges_and_recording_a_refund(users, active_custody):
+    client = login_client(users[Role.FINANCE])
+    rental = Charge.objects.get(custody=active_custody)
+    client.post(f"/billing/custodies/{active_custody.id}/charges/post/", {"charge_id": [rental.id]},
+                HTTP_HX_REQUEST="true")
+    rental.refresh_from_db()
+    assert rental.status == "posted"
+    client.post(f"/billing/custodies/{active_custody.id}/payments/", {
+        "kind": "payment", "amount": "100", "method": "cash", "payer": "customer"}, HTTP_HX_REQUEST="true")
+    response = client.post(f"/billing/custodies/{active_custody.id}/payments/", {
+        "kind": "refund", "amount": "20", "method": "cash", "payer": "customer", "reason": ""},
+        HTTP_HX_REQUEST="true")
+    assert "A refund needs a reason" in response.content.decode()
+    assert Payment.objects.count() == 1
+
+
+def test_an_operator_cannot_post(users, active_custody):
+    rental = Charge.objects.get(custody=active_custody)
+    response = login_client(users[Role.OPERATOR]).post(
+        f"/billing/custodies/{active_custody.id}/charges/post/", {"charge_id": [rental.id]}, HTTP_HX_REQUEST="true")
+    assert response.status_code in (200, 403)
+    rental.refresh_from_db()
+    assert rental.status == "draft"
+
+
+def test_the_settlement_pdf_is_a_real_pdf_with_the_custody_number(users, active_custody):
+    close(active_custody, users[Role.OPERATOR])
+    response = login_client(users[Role.FINANCE]).get(f"/billing/custodies/{active_custody.id}/summary.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert len(response.content) > 2000
+
+
+def test_the_finance_list_filters_exports_and_bulk_posts(users, active_custody):
+    client = login_client(users[Role.FINANCE])
+    page = client.get("/billing/charges/?status=draft")
+    assert page.status_code == 200
+    assert active_custody.custody_no in page.content.decode()
+    csv = client.get("/billing/charges/?status=draft&format=csv")
+    body = b"".join(csv.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("custody_no,branch,customer")
+    assert active_custody.custody_no in body
+    xlsx = client.get("/billing/charges/?format=xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.max_row == 2
+    rental = Charge.objects.get(custody=active_custody)
+    client.post("/billing/charges/post/", {"charge_id": [rental.id]})
+    rental.refresh_from_db()
+    assert rental.status == "posted"
+
+
+def test_the_finance_list_runs_a_constant_number_of_queries(users, active_custody):
+    client = login_client(users[Role.FINANCE])
+    with CaptureQueriesContext(connection) as few:
+        client.get("/billing/charges/")
+    for i in range(30):
+        services.add_charge(users[Role.FINANCE], active_custody.id, {
+            "charge_type": "other", "description": f"line {i}", "quantity": "1", "unit_price": "1",
+            "responsibility": "customer"})
+    with CaptureQueriesContext(connection) as many:
+        client.get("/billing/charges/")
+    assert len(many) == len(few)

@@ -1,0 +1,263 @@
+"""Charges & payments pages: the custody tab (HTMX), the finance list, the settlement PDF."""
+
+from types import SimpleNamespace
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+from custodies.selectors import custodies_for
+from custody.errors import DomainError
+from custody.pagination import paginate
+from fleet.selectors import branches_for
+from reports.exports import ExportColumn, export_response
+
+from . import rental, selectors, services
+from .choices import CHARGE_COLOURS, ChargeStatus, HoldStatus
+from .forms import ChargeFilterForm, ChargeForm, HoldForm, PaymentForm
+from .money import default_tax_rate
+
+
+def _custody(request, custody_id):
+    return get_object_or_404(custodies_for(request.user), pk=custody_id)
+
+
+def tab_context(request, custody, **extra) -> dict:
+    user = request.user
+    charges = list(custody.charges.select_related("created_by", "posted_by").order_by("created_at"))
+    for charge in charges:
+        charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
+        charge.may_void = charge.status in (ChargeStatus.DRAFT, ChargeStatus.POSTED) and not (
+            charge.system_key and charge.status == ChargeStatus.DRAFT) and (
+            permissions.can(user, "charge.void", custody)
+            or (charge.status == ChargeStatus.DRAFT and charge.created_by_id == user.pk))
+    return {
+        "custody": custody,
+        "charges": charges,
+        "payments": list(custody.payments.select_related("recorded_by").order_by("received_at")),
+        "holds": list(custody.damage_holds.order_by("created_at")),
+        "balance": services.balance(custody),
+        "charge_form": extra.pop("charge_form", None) or ChargeForm(),
+        "payment_form": extra.pop("payment_form", None) or PaymentForm(),
+        "hold_form": extra.pop("hold_form", None) or HoldForm(),
+        "may_add": permissions.can(user, "charge.add", custody) and custody.status != "voided",
+        "may_post": permissions.can(user, "charge.post", custody) and custody.status not in ("draft", "voided"),
+        "may_pay": permissions.can(user, "payment.record", custody) and custody.status not in ("draft", "voided"),
+        "may_hold": permissions.can(user, "payment.record", custody) and not custody.is_terminal,
+        "may_capture": permissions.can(user, "charge.post", custody),
+        "held": HoldStatus.HELD,
+        "default_tax_rate": default_tax_rate(),
+        "pdf_url": reverse("billing:summary_pdf", args=[custody.pk]),
+        **extra,
+    }
+
+
+def _render_tab(request, custody, status=200, **extra):
+    custody.refresh_from_db()
+    return render(request, "billing/_tab.html", tab_context(request, custody, **extra), status=status)
+
+
+def _after_action(request, custody, error: str | None = None, **extra):
+    """HTMX gets the refreshed tab; a plain form post goes back to the custody page."""
+    if request.htmx:
+        return _render_tab(request, custody, status=200, error=error, **extra)
+    if error:
+        messages.error(request, error)
+    return redirect(reverse("custodies:detail", args=[custody.pk]) + "#charges")
+
+
+def _error_text(exc: DomainError) -> str:
+    parts = [exc.message]
+    if isinstance(exc.details, dict):
+        for field, errors in exc.details.items():
+            if isinstance(errors, list) and field not in ("status", "allowed_actions"):
+                parts.append(f"{field}: {' '.join(str(e) for e in errors)}")
+    return " ".join(parts)
+
+
+@login_required
+def custody_tab(request, custody_id):
+    return _render_tab(request, _custody(request, custody_id))
+
+
+@login_required
+@require_POST
+def add_charge(request, custody_id):
+    custody = _custody(request, custody_id)
+    form = ChargeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, custody, _("Check the charge fields."), charge_form=form)
+    try:
+        services.add_charge(request.user, custody.pk, form.cleaned_data)
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc), charge_form=form)
+    return _after_action(request, custody)
+
+
+@login_required
+@require_POST
+def post_selected(request, custody_id):
+    custody = _custody(request, custody_id)
+    ids = request.POST.getlist("charge_id")
+    if not ids:
+        return _after_action(request, custody, _("Select the charges to post."))
+    try:
+        for charge_id in ids:
+            services.post_charge(request.user, charge_id)
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc))
+    return _after_action(request, custody)
+
+
+@login_required
+@require_POST
+def void_charge(request, custody_id, charge_id):
+    custody = _custody(request, custody_id)
+    get_object_or_404(custody.charges, pk=charge_id)
+    try:
+        services.void_charge(request.user, charge_id, request.POST.get("reason", ""))
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc))
+    return _after_action(request, custody)
+
+
+@login_required
+@require_POST
+def record_payment(request, custody_id):
+    custody = _custody(request, custody_id)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, custody, _("Check the payment fields."), payment_form=form)
+    data = dict(form.cleaned_data)
+    if data.pop("kind") == "refund":
+        data["amount"] = -data["amount"]
+    try:
+        services.record_payment(request.user, custody.pk, data)
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc), payment_form=form)
+    return _after_action(request, custody)
+
+
+@login_required
+@require_POST
+def hold_action(request, custody_id, action, hold_id=None):
+    custody = _custody(request, custody_id)
+    try:
+        if action == "record":
+            form = HoldForm(request.POST)
+            if not form.is_valid():
+                return _after_action(request, custody, _("Check the hold amount."), hold_form=form)
+            services.record_hold(request.user, custody.pk, form.cleaned_data["amount"], form.cleaned_data["reference"])
+        elif action == "capture":
+            get_object_or_404(custody.damage_holds, pk=hold_id)
+            services.capture_hold(request.user, hold_id, request.POST.get("amount") or None)
+        elif action == "release":
+            get_object_or_404(custody.damage_holds, pk=hold_id)
+            services.release_hold(request.user, hold_id)
+        else:
+            raise PermissionDenied
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc))
+    return _after_action(request, custody)
+
+
+@login_required
+def close_suggestions(request, custody_id):
+    """HTMX partial for the close dialog: fuel/excess-km charges suggested from the readings typed so far."""
+    custody = _custody(request, custody_id)
+    suggestions = []
+    try:
+        odometer = int(request.GET.get("odometer_km") or 0) or None
+        fuel = int(request.GET["fuel_level"]) if request.GET.get("fuel_level", "") != "" else None
+        suggestions = rental.close_suggestions(custody, timezone.now(), odometer, fuel)
+    except ValueError:
+        pass
+    return render(request, "billing/_close_suggestions.html", {"suggestions": suggestions})
+
+
+CHARGE_EXPORT = [
+    ExportColumn("custody_no", lambda c: c.custody.custody_no),
+    ExportColumn("branch", lambda c: c.custody.branch.code),
+    ExportColumn("customer", lambda c: c.custody.customer.full_name),
+    ExportColumn("charge_type", lambda c: c.charge_type),
+    ExportColumn("description", lambda c: c.description),
+    ExportColumn("quantity", lambda c: c.quantity),
+    ExportColumn("unit_price", lambda c: c.unit_price),
+    ExportColumn("tax_rate", lambda c: c.tax_rate),
+    ExportColumn("subtotal", lambda c: c.subtotal),
+    ExportColumn("tax_amount", lambda c: c.tax_amount),
+    ExportColumn("total", lambda c: c.total),
+    ExportColumn("amount_paid", lambda c: c.amount_paid),
+    ExportColumn("responsibility", lambda c: c.responsibility),
+    ExportColumn("status", lambda c: c.status),
+    ExportColumn("invoice_ref", lambda c: c.invoice_ref),
+    ExportColumn("created_at", lambda c: c.created_at),
+    ExportColumn("posted_at", lambda c: c.posted_at),
+]
+
+
+@login_required
+def finance_list(request):
+    form = ChargeFilterForm(request.GET or None)
+    form.fields["branch_id"].widget.choices = [("", _("All my branches"))] + [
+        (str(b.id), b.code) for b in branches_for(request.user)]
+    filters = SimpleNamespace(status=[], charge_type=[], responsibility=[], branch_id=None, date_from=None,
+                              date_to=None)
+    if form.is_bound and form.is_valid():
+        filters = SimpleNamespace(**form.cleaned_data)
+    qs = selectors.filter_charges(selectors.charges_for(request.user), filters)
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        return export_response(qs.order_by("created_at").iterator(chunk_size=2000), CHARGE_EXPORT, "charges", fmt)
+    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=selectors.ORDERINGS,
+                    default_ordering="-created_at")
+    for charge in page.items:
+        charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
+    return render(request, "billing/charges.html", {
+        "form": form, "page": page, "may_post": permissions.may(request.user, "charge.post"),
+    })
+
+
+@login_required
+@require_POST
+def bulk_post(request):
+    ids = request.POST.getlist("charge_id")
+    posted, failed = 0, []
+    for charge_id in ids:
+        charge = selectors.charges_for(request.user).filter(pk=charge_id).first()
+        if charge is None:
+            continue
+        try:
+            services.post_charge(request.user, charge_id)
+            posted += 1
+        except (DomainError, PermissionDenied) as exc:
+            failed.append(f"{charge.custody.custody_no} {charge.description}: {getattr(exc, 'message', exc)}")
+    if posted:
+        messages.success(request, _("Posted %(n)d charges.") % {"n": posted})
+    for line in failed:
+        messages.error(request, line)
+    return redirect(request.POST.get("next") or reverse("billing:charges"))
+
+
+@login_required
+def summary_pdf(request, custody_id):
+    """Handover / settlement form as PDF (WeasyPrint renders the HTML template, Arabic included)."""
+    from weasyprint import HTML
+
+    custody = _custody(request, custody_id)
+    context = tab_context(request, custody)
+    context["signatures"] = list(custody.signatures.filter(status="signed").order_by("signed_at"))
+    context["generated_at"] = timezone.now()
+    html = render_to_string("billing/summary_pdf.html", context, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{custody.custody_no}.pdf"'
+    return response
