@@ -166,6 +166,8 @@ def create_demo_custodies(users: dict, seed: int = 7) -> list[Custody]:
                 "odometer_km": replacement.odometer_km if replacement else None,
                 "fuel_level": 8 if replacement else None, "notes": "Customer checked the car with our staff."})
         if target == "active":
+            if reason in ("damage", "accident"):
+                _demo_money(users, custody, rng, settle=False)
             continue
         custody.refresh_from_db()
         with acting_as(operator, "web"):
@@ -177,4 +179,28 @@ def create_demo_custodies(users: dict, seed: int = 7) -> list[Custody]:
                 "fuel_level": rng.randint(2, 8) if custody.replacement_vehicle_id else None,
                 "notes": "Returned clean.", "original_ready": True,
             })
+        _demo_money(users, custody, rng, settle=index % 2 == 0)
     return created
+
+
+def _demo_money(users: dict, custody: Custody, rng: random.Random, settle: bool) -> None:
+    """Realistic settlement: a posted damage or admin-fee line, a payment, sometimes fully settled."""
+    from billing import services as billing
+
+    finance = _actor(users, Role.FINANCE, custody.branch_id)
+    with acting_as(finance, "web"):
+        if custody.reason_code in ("damage", "accident"):
+            line = billing.add_charge(finance, custody.id, {
+                "charge_type": "damage", "description": "Repair of the customer's share of the damage",
+                "quantity": "1", "unit_price": str(rng.choice([350, 500, 750, 1200])), "responsibility": "customer"})
+        else:
+            line = billing.add_charge(finance, custody.id, {
+                "charge_type": "admin_fee", "description": "Custody handling fee", "quantity": "1",
+                "unit_price": "50.00", "responsibility": "customer"})
+        billing.post_charge(finance, line.id)
+        custody.refresh_from_db()
+        owed = billing.balance(custody).by_responsibility["customer"]["outstanding"]
+        if owed > 0:
+            amount = owed if settle else (owed / 2).quantize(Decimal("0.01"))
+            billing.record_payment(finance, custody.id, {"amount": str(amount), "method": rng.choice(["card", "cash"]),
+                                                         "payer": "customer", "reference": f"POS-{rng.randint(1000, 9999)}"})
