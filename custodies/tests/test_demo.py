@@ -27,4 +27,11 @@ def test_demo_custodies_cover_every_status_and_reason(users, branch, vehicle_cla
     assert statuses == {"draft", "pending_approval", "approved", "active", "closed", "voided"}
     assert set(Custody.objects.values_list("reason_code", flat=True)) == {
         "accident", "breakdown", "maintenance", "damage", "other"}
+    from billing.models import Charge, Payment
+    from billing.services import balance
+
+    closed = list(Custody.objects.filter(status="closed"))
+    assert all(Charge.objects.filter(custody=c, status__in=["posted", "paid"]).exists() for c in closed)
+    assert Payment.objects.filter(custody__status="closed").exists()
+    assert any(balance(c).outstanding == 0 for c in closed)
     assert create_demo_custodies(users) == []
