@@ -302,7 +302,10 @@ def detail_view(request, resource: Resource, pk):
     fields = []
     for name in resource.detail_fields:
         model_field = resource.model._meta.get_field(name)
-        fields.append((model_field.verbose_name, _display(obj, name)))
+        value = _display(obj, name)
+        # Only text goes through linebreaksbr: it would turn dates and amounts into raw strings
+        # (UTC with microseconds) before the template localizes them.
+        fields.append((model_field.verbose_name, value, isinstance(value, str)))
     return render(request, "fleet/detail.html", {
         "resource": resource, "obj": obj, "fields": fields,
         "may_edit": services.may_edit(request.user, resource.model),
