@@ -1,7 +1,923 @@
+"""Custody pages (DESIGN §16): list, new-custody wizard, detail with actions and tabs.
+
+Views parse input with custodies.forms and call custodies.services; every rule and state change
+lives in the services, whose errors are shown next to the fields they name.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from itertools import groupby
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import permissions
+from approvals.choices import APPROVAL_COLOURS
+from approvals.models import Approval
+from audit.models import AuditEntry
+from audit.views import csv_response, filter_entries
+from custody.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
+from custody.pagination import paginate
+from documents import services as document_services
+from documents.choices import DocumentType
+from documents.models import Document
+from fleet import selectors as fleet_selectors
+
+from . import display, rules, selectors, services, sla
+from .choices import SUBCODES_BY_REASON, CustodianType, CustodyStatus, RatePolicy, ReasonSubcode, SlaTarget
+from .forms import (
+    ACTION_FORMS,
+    FUEL_CHOICES,
+    STEP_FORMS,
+    AgreementStepForm,
+    CustodyFilterForm,
+    HandoverForm,
+    ReplacementStepForm,
+    add_service_errors,
+)
+from .models import Custody
+from .transitions import transition_for
+
+LIST_SORTS = selectors.LIST_ORDERINGS | {"reason_code"}
+PICKER_LIMIT = 10
+REPLACEMENT_LIMIT = 200
+
+STEPS = [
+    ("agreement", gettext_lazy("Agreement & vehicle")),
+    ("reason", gettext_lazy("Reason & incident")),
+    ("custodian", gettext_lazy("Custodian")),
+    ("replacement", gettext_lazy("Replacement & period")),
+    ("rate", gettext_lazy("Rate & deposit")),
+    ("documents", gettext_lazy("Documents")),
+    ("review", gettext_lazy("Review & submit")),
+]
+STEP_NAMES = [name for name, _label in STEPS]
+
+# Which wizard step fixes a field named in a rule error.
+FIELD_STEPS = {
+    "agreement_id": "agreement", "customer_id": "agreement", "branch_id": "agreement",
+    "original_vehicle_id": "agreement", "original_other_branch": "agreement",
+    "reason_code": "reason", "reason_subcode": "reason", "incident_at": "reason", "incident_ref": "reason",
+    "incident_location": "reason", "incident_narrative": "reason", "incident_odometer_km": "reason",
+    "custodian_type": "custodian", "custodian_name": "custodian", "custodian_phone": "custodian",
+    "custodian_email": "custodian", "custodian_id_no": "custodian",
+    "replacement_vehicle_id": "replacement", "effective_from": "replacement", "expected_return_at": "replacement",
+    "until_original_ready": "replacement",
+    "rate_policy": "rate", "special_rate_code": "rate", "special_rate_code_id": "rate",
+    "damage_hold_amount": "rate", "deposit_carryover": "rate",
+    "documents": "documents",
+}
+
+ACTION_DONE = {
+    "submit": gettext_lazy("%(no)s was submitted for approval."),
+    "approve": gettext_lazy("You approved %(no)s."),
+    "reject": gettext_lazy("You rejected %(no)s; it is back in draft."),
+    "handover": gettext_lazy("%(no)s was handed over."),
+    "close": gettext_lazy("%(no)s was closed."),
+    "void": gettext_lazy("%(no)s was voided."),
+}
+ACTION_BUTTONS = {
+    "submit": "primary", "approve": "success", "reject": "outline-danger", "handover": "primary",
+    "close": "primary", "void": "outline-danger",
+}
+
+
+# ---- shared helpers ------------------------------------------------------------------------------
+
+def _get_custody(request, pk) -> Custody:
+    """A custody of the user's branches; anything else does not exist for them (404)."""
+    return get_object_or_404(selectors.custodies_for(request.user), pk=pk)
+
+
+def documents_panel(user, custody) -> dict | None:
+    """The documents app's panel context when it provides one (panel_context + documents/_panel.html)."""
+    panel_context = getattr(document_services, "panel_context", None)
+    if panel_context is None:
+        return None
+    try:
+        get_template("documents/_panel.html")
+    except TemplateDoesNotExist:
+        return None
+    return panel_context(user, custody) or {}
+
+
+def _documents_fallback(custody) -> dict:
+    docs = list(Document.objects.filter(custody=custody, superseded_at__isnull=True)
+                .select_related("uploaded_by").order_by("document_type", "-uploaded_at"))
+    present = {d.document_type for d in docs}
+    labels = dict(DocumentType.choices)
+    stages = []
+    for stage, label in (("submit", _("To submit")), ("handover", _("To hand over")), ("close", _("To close"))):
+        required = document_services.required_types(custody.reason_code, stage)
+        stages.append({"label": label, "items": [
+            {"type": t, "label": labels.get(t, t), "present": t in present} for t in required]})
+    return {"documents": docs, "stages": stages}
+
+
+def _with_documents(context: dict, user, custody) -> dict:
+    panel = documents_panel(user, custody)
+    if panel is not None:
+        for key, value in panel.items():
+            context.setdefault(key, value)
+        context["documents_panel"] = panel or {"available": True}
+    else:
+        context["documents_fallback"] = _documents_fallback(custody)
+    return context
+
+
+def _display(custody, name):
+    value = getattr(custody, name)
+    if hasattr(custody, f"get_{name}_display") and value not in (None, ""):
+        return getattr(custody, f"get_{name}_display")()
+    return format_value(value)
+
+
+def format_value(value):
+    """Dates in the user's time zone, money with 2 places; booleans and None are left to the template."""
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, Decimal):
+        return formats.number_format(value, 2, use_l10n=True)
+    return value
+
+
+def overview_groups(custody) -> list[dict]:
+    """All custody fields grouped as an operator reads them (overview tab and wizard review)."""
+    meta = Custody._meta
+
+    def row(name, value=None):
+        label = meta.get_field(name).verbose_name
+        return {"label": label, "value": _display(custody, name) if value is None else value, "name": name}
+
+    period = custody.expected_return_at
+    if custody.until_original_ready:
+        period = _("Until the original is ready")
+    groups = [
+        {"title": _("Agreement & vehicle"), "step": "agreement", "rows": [
+            row("branch"), row("agreement"), row("customer"), row("original_vehicle"),
+        ]},
+        {"title": _("Reason & incident"), "step": "reason", "rows": [
+            row("reason_code"), row("reason_subcode"), row("incident_at"), row("incident_ref"),
+            row("incident_location"), row("incident_odometer_km"), row("incident_narrative"),
+        ]},
+        {"title": _("Custodian"), "step": "custodian", "rows": [
+            row("custodian_type"), row("custodian_name"), row("custodian_phone"), row("custodian_email"),
+            row("custodian_id_no"),
+        ]},
+        {"title": _("Replacement & period"), "step": "replacement", "rows": [
+            row("replacement_vehicle", custody.replacement_vehicle or _("None")), row("effective_from"),
+            row("expected_return_at", format_value(period)), row("original_ready_at"),
+        ]},
+        {"title": _("Rate & deposit"), "step": "rate", "rows": [
+            row("rate_policy"), row("special_rate_code"), row("deposit_carryover"), row("damage_hold_amount"),
+            row("damage_hold_ref"),
+        ]},
+        {"title": _("Insurance"), "step": "rate", "rows": [
+            row("insurer_name"), row("insurance_policy_no"), row("claim_no"), row("claim_status"),
+            row("insurer_authorization_no"), row("authorized_daily_rate_cap"), row("authorized_max_days"),
+        ]},
+        {"title": _("Notes"), "step": "rate", "rows": [row("notes")]},
+    ]
+    return groups
+
+
+def _record_groups(custody) -> list[dict]:
+    """Who did what when (overview tab)."""
+    rows = [
+        (_("Created"), custody.created_at, custody.created_by),
+        (_("Submitted"), custody.submitted_at, custody.submitted_by),
+        (_("Approved"), custody.approved_at, None),
+        (_("Handed over"), custody.handed_over_at, custody.handed_over_by),
+        (_("Returned"), custody.returned_at, None),
+        (_("Closed"), custody.closed_at, custody.closed_by),
+        (_("Voided"), custody.voided_at, custody.voided_by),
+    ]
+    return [{"label": label, "at": at, "by": by} for label, at, by in rows if at]
+
+
+def _page_numbers(page) -> list[int | None]:
+    """1 … 4 5 [6] 7 8 … 20 (None = gap)."""
+    if page is None:
+        return []
+    current, last = page.page or 1, page.num_pages
+    wanted = {1, last, *range(max(1, current - 2), min(last, current + 2) + 1)}
+    result: list[int | None] = []
+    previous = 0
+    for number in sorted(wanted):
+        if number - previous > 1:
+            result.append(None)
+        result.append(number)
+        previous = number
+    return result
+
+
+# ---- list ----------------------------------------------------------------------------------------
+
+def _recent_customers(user, selected: str | None) -> list[tuple]:
+    """Customers of recent custodies (for the customer filter), plus the selected one."""
+    seen: dict = {}
+    rows = (selectors.custodies_for(user).order_by("-created_at")
+            .values_list("customer_id", "customer__full_name")[:300])
+    for pk, name in rows:
+        if pk not in seen:
+            seen[pk] = name
+        if len(seen) >= 100:
+            break
+    if selected and selected not in {str(pk) for pk in seen}:
+        customer = fleet_selectors.customers_for(user).filter(pk=selected).values_list("pk", "full_name").first() \
+            if _is_uuid(selected) else None
+        if customer:
+            seen[customer[0]] = customer[1]
+    return sorted(seen.items(), key=lambda item: (item[1] or "").lower())
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 @login_required
+@require_GET
 def custody_list(request):
-    return render(request, "custodies/coming_soon.html")
+    user = request.user
+    branches = list(fleet_selectors.branches_for(user).order_by("code"))
+    data = request.GET.copy()
+    session_branch = request.session.get("branch_id")
+    if "branch_id" not in data and session_branch and session_branch in {str(b.pk) for b in branches}:
+        # The header's branch switcher narrows the list until a branch filter says otherwise.
+        data["branch_id"] = session_branch
+    form = CustodyFilterForm(data, branches=branches, customers=_recent_customers(user, data.get("customer_id")))
+    page, error, rows = None, None, []
+    now = timezone.now()
+    if form.is_valid():
+        cd = form.cleaned_data
+        filters = selectors.CustodyFilters(
+            status=cd["status"], reason_code=cd["reason_code"] or None, branch_id=cd["branch_id"] or None,
+            custodian_type=cd["custodian_type"] or None, customer_id=cd["customer_id"] or None,
+            plate=cd["plate"] or None, date_from=cd["date_from"], date_to=cd["date_to"],
+            sla_state=cd["sla_state"] or None, q=cd["q"] or None,
+        )
+        qs = selectors.filter_custodies(selectors.custodies_for(user), filters, now)
+        if cd["agreement_no"]:
+            number = cd["agreement_no"].strip()
+            qs = qs.filter(Q(agreement__agreement_no=number) | Q(agreement__agreement_no=number.upper()))
+        try:
+            page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=LIST_SORTS,
+                            default_ordering="-created_at")
+        except ValidationFailed as exc:
+            error = exc.message
+        else:
+            rows = [{"custody": c, "sla": display.current_sla_badge(c, now),
+                     "colour": display.status_colour(c.status)} for c in page.items]
+    else:
+        error = _("Some filters are not valid: %(fields)s.") % {
+            "fields": ", ".join(str(form.fields[name].label) if name in form.fields else name
+                                for name in form.errors)}
+    active = any(value for key, value in request.GET.items() if key not in ("ordering", "page", "limit"))
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "error": error,
+        "filtered": active,
+        "page_numbers": _page_numbers(page),
+        "ordering": page.ordering if page else "-created_at",
+        "columns": [
+            ("custody_no", _("Custody no.")), ("status", _("Status")), ("reason_code", _("Reason")),
+            ("", _("Customer")), ("custodian_name", _("Custodian")), ("", _("Original")),
+            ("", _("Replacement")), ("", _("Branch")), ("created_at", _("Created")), ("", _("SLA")),
+        ],
+        "may_create": permissions.may(user, "custody.create"),
+        "more_filters_open": any(request.GET.get(name) for name in (
+            "reason_code", "branch_id", "custodian_type", "customer_id", "agreement_no", "plate", "date_from",
+            "date_to", "sla_state")),
+    }
+    partial = request.htmx and request.htmx.target == "list-results"
+    template = "custodies/_list_results.html" if partial else "custodies/list.html"
+    status = 200 if (partial or error is None) else 400
+    return render(request, template, context, status=status)
+
+
+# ---- pickers (HTMX search) -----------------------------------------------------------------------
+
+@login_required
+@require_GET
+def pick_agreements(request):
+    q = request.GET.get("q", "").strip()
+    qs = fleet_selectors.agreements_for(request.user, q)
+    if request.session.get("branch_id"):
+        qs = qs.filter(branch_id=request.session["branch_id"])
+    qs = qs.annotate(inactive=Case(When(status="active", then=Value(0)), default=Value(1),
+                                   output_field=IntegerField())).order_by("inactive", "-start_at")
+    return render(request, "custodies/pickers/_agreements.html",
+                  {"items": list(qs[:PICKER_LIMIT]) if q else [], "q": q})
+
+
+@login_required
+@require_GET
+def pick_customers(request):
+    q = request.GET.get("q", "").strip()
+    qs = fleet_selectors.customers_for(request.user, q).filter(active=True).order_by("full_name")
+    return render(request, "custodies/pickers/_customers.html", {"items": list(qs[:PICKER_LIMIT]) if q else [],
+                                                                  "q": q})
+
+
+@login_required
+@require_GET
+def pick_vehicles(request):
+    q = request.GET.get("q", "").strip()
+    qs = fleet_selectors.vehicles_for(request.user, q).order_by("plate")
+    return render(request, "custodies/pickers/_vehicles.html", {"items": list(qs[:PICKER_LIMIT]) if q else [],
+                                                                 "q": q})
+
+
+# ---- wizard --------------------------------------------------------------------------------------
+
+def _initial(custody: Custody, form_class) -> dict:
+    initial = {"version": custody.version}
+    for name in form_class.base_fields:
+        if name == "version" or not hasattr(custody, name):
+            continue
+        value = getattr(custody, name)
+        initial[name] = str(value) if name.endswith("_id") and value else value
+    return initial
+
+
+def _step_url(custody, step: str) -> str:
+    return reverse("custodies:wizard", args=[custody.pk, step])
+
+
+def _neighbours(step: str) -> tuple[str | None, str | None]:
+    index = STEP_NAMES.index(step)
+    previous = STEP_NAMES[index - 1] if index > 0 else None
+    following = STEP_NAMES[index + 1] if index + 1 < len(STEP_NAMES) else None
+    return previous, following
+
+
+def _after_save(request, custody, step: str):
+    if request.POST.get("nav") == "save":
+        messages.success(request, _("Draft %(no)s saved.") % {"no": custody.custody_no})
+        return redirect(_step_url(custody, step))
+    _previous, following = _neighbours(step)
+    return redirect(_step_url(custody, following or step))
+
+
+def _wizard_context(request, custody, step, **extra) -> dict:
+    index = STEP_NAMES.index(step)
+    previous, following = _neighbours(step)
+    context = {
+        "custody": custody,
+        "step": step,
+        "step_label": dict(STEPS)[step],
+        "step_number": index + 1,
+        "step_count": len(STEPS),
+        "progress": int((index + 1) * 100 / len(STEPS)),
+        "steps": [{"name": name, "label": label, "number": i + 1, "current": name == step, "done": i < index,
+                   "url": _step_url(custody, name) if custody else None}
+                  for i, (name, label) in enumerate(STEPS)],
+        "previous_url": _step_url(custody, previous) if (custody and previous) else None,
+        "following": following,
+    }
+    context.update(extra)
+    return context
+
+
+def _picked_labels(user, values: dict) -> dict:
+    """Display labels of the picked agreement/customer/vehicle (ids from the form)."""
+    labels = {}
+    agreement_id = values.get("agreement_id")
+    if agreement_id and _is_uuid(agreement_id):
+        a = fleet_selectors.agreements_for(user).filter(pk=agreement_id).first()
+        if a:
+            labels["agreement_id"] = f"{a.agreement_no} · {a.customer.full_name} · {a.vehicle.plate}"
+    customer_id = values.get("customer_id")
+    if customer_id and _is_uuid(customer_id):
+        customer = fleet_selectors.customers_for(user).filter(pk=customer_id).first()
+        if customer:
+            labels["customer_id"] = customer.full_name
+    vehicle_id = values.get("original_vehicle_id")
+    if vehicle_id and _is_uuid(vehicle_id):
+        v = fleet_selectors.vehicles_for(user).filter(pk=vehicle_id).first()
+        if v:
+            labels["original_vehicle_id"] = f"{v.plate} · {v.make} {v.model}"
+    return labels
+
+
+def _save_step(request, form, custody, save):
+    """Run a save, mapping service errors onto the form. Returns the saved custody or None."""
+    try:
+        return save()
+    except ValidationFailed as exc:
+        add_service_errors(form, exc.details, exc.message)
+    except Conflict as exc:
+        form.add_error(None, exc.message)
+        if custody is not None:
+            # Show the latest version so a second save is a deliberate overwrite.
+            data = form.data.copy()
+            data["version"] = Custody.objects.filter(pk=custody.pk).values_list("version", flat=True).first()
+            form.data = data
+    except InvalidTransition as exc:
+        form.add_error(None, exc.message)
+    except DomainError as exc:  # maintenance / new custodies off
+        form.add_error(None, exc.message)
+    return None
+
+
+def _agreement_step(request, custody: Custody | None):
+    user = request.user
+    creating = custody is None
+    branches = list(fleet_selectors.branches_for(user).filter(active=True).order_by("code"))
+    if request.method == "POST":
+        form = AgreementStepForm(request.POST, branches=branches, creating=creating)
+    else:
+        if creating:
+            default_branch = request.session.get("branch_id") or (str(branches[0].pk) if len(branches) == 1 else "")
+            initial = {"branch_id": default_branch}
+            agreement_id = request.GET.get("agreement")
+            if agreement_id and _is_uuid(agreement_id):
+                agreement = fleet_selectors.agreements_for(user).filter(pk=agreement_id).first()
+                if agreement:
+                    initial.update(agreement_id=str(agreement.pk), customer_id=str(agreement.customer_id),
+                                   original_vehicle_id=str(agreement.vehicle_id), branch_id=str(agreement.branch_id))
+        else:
+            initial = _initial(custody, AgreementStepForm)
+        form = AgreementStepForm(initial=initial, branches=branches, creating=creating)
+
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        agreement = None
+        if data.get("agreement_id"):
+            agreement = fleet_selectors.agreements_for(user).filter(pk=data["agreement_id"]).first()
+        if agreement is not None:
+            # The agreement decides the customer and the branch; its vehicle is the usual original.
+            data["customer_id"] = agreement.customer_id
+            data["branch_id"] = agreement.branch_id
+            data["original_vehicle_id"] = data.get("original_vehicle_id") or agreement.vehicle_id
+
+        def save():
+            if creating:
+                now = timezone.now()
+                return services.create_custody(user, {
+                    **data, "custodian_type": CustodianType.CUSTOMER, "custodian_name": "",
+                    "incident_at": now, "effective_from": now,
+                })
+            changes = dict(data)
+            if custody.custodian_type == CustodianType.CUSTOMER and \
+                    str(changes.get("customer_id")) != str(custody.customer_id):
+                # A different customer: the custodian follows (prefilled again by the service).
+                changes.update(custodian_name="", custodian_phone="", custodian_email="", custodian_id_no="")
+            return services.update_custody(user, custody.pk, changes,
+                                           expected_version=form.cleaned_data.get("version"))
+
+        saved = _save_step(request, form, custody, save)
+        if saved is not None:
+            if creating:
+                messages.success(request, _("Draft %(no)s created. It is saved at every step.") % {
+                    "no": saved.custody_no})
+            return _after_save(request, saved, "agreement")
+
+    values = {name: (form.data.get(name) if form.is_bound else form.initial.get(name))
+              for name in ("agreement_id", "customer_id", "original_vehicle_id")}
+    context = _wizard_context(request, custody, "agreement", form=form, creating=creating,
+                              picked=_picked_labels(user, values))
+    return render(request, "custodies/wizard.html", context, status=422 if form.is_bound else 200)
+
+
+def replacement_options(user, custody: Custody, start, end, *, limit=REPLACEMENT_LIMIT) -> list:
+    """Vehicles that can replace the original in [start, end): available, of the custody's branch,
+    not held by an overlapping approved/active custody; the original's class first."""
+    qs = fleet_selectors.available_vehicles_for(user, start=start, end=end, branch_id=custody.branch_id)
+    if custody.original_vehicle_id:
+        qs = qs.exclude(pk=custody.original_vehicle_id)
+    if start is not None:
+        holds = rules.overlapping_holds(OuterRef("pk"), start, end, exclude_custody_id=custody.pk)
+        qs = qs.exclude(Exists(holds))
+    class_id = custody.original_vehicle.vehicle_class_id if custody.original_vehicle_id else None
+    qs = qs.annotate(other_class=Case(When(vehicle_class_id=class_id, then=Value(0)), default=Value(1),
+                                      output_field=IntegerField()))
+    vehicles = list(qs.order_by("other_class", "vehicle_class__code", "plate")[:limit])
+    for vehicle in vehicles:
+        vehicle.same_class = class_id is not None and vehicle.vehicle_class_id == class_id
+    return vehicles
+
+
+def _replacement_context(user, custody, start, end, until_ready, selected) -> dict:
+    vehicles = replacement_options(user, custody, start, None if until_ready else end)
+    current = custody.replacement_vehicle
+    current_problem = None
+    if current is not None and all(v.pk != current.pk for v in vehicles):
+        current_problem = rules.replacement_problem(custody) or _("Not available for this period.")
+    return {"vehicles": vehicles, "current": current, "current_problem": current_problem,
+            "selected": str(selected or "")}
+
+
+def _form_step(request, custody: Custody, step: str):
+    user = request.user
+    form_class = STEP_FORMS[step]
+    if request.method == "POST":
+        form = form_class(request.POST)
+    else:
+        form = form_class(initial=_initial(custody, form_class))
+    if request.method == "POST" and form.is_valid():
+        saved = _save_step(request, form, custody, lambda: services.update_custody(
+            user, custody.pk, form.service_data(), expected_version=form.cleaned_data.get("version")))
+        if saved is not None:
+            return _after_save(request, saved, step)
+    extra = {"form": form}
+    if step == "replacement":
+        if form.is_bound:
+            start = form.cleaned_data.get("effective_from") if hasattr(form, "cleaned_data") else None
+            end = form.cleaned_data.get("expected_return_at") if hasattr(form, "cleaned_data") else None
+            until = bool(form.data.get("until_original_ready"))
+            selected = form.data.get("replacement_vehicle_id", "")
+        else:
+            start, end = custody.effective_from, custody.expected_return_at
+            until, selected = custody.until_original_ready, custody.replacement_vehicle_id
+        extra.update(_replacement_context(user, custody, start or custody.effective_from, end, until, selected))
+    if step == "reason":
+        reason_of = {code: reason for reason, codes in SUBCODES_BY_REASON.items() for code in codes}
+        extra["subcode_options"] = [(value, label, reason_of.get(value, "")) for value, label in ReasonSubcode.choices]
+    if step == "custodian":
+        extra["customer"] = custody.customer
+    if step == "rate":
+        extra["insurance_open"] = any(form[name].value() for name in form.insurance_fields) or any(
+            name in form.errors for name in form.insurance_fields)
+    context = _wizard_context(request, custody, step, **extra)
+    return render(request, "custodies/wizard.html", context, status=422 if form.is_bound else 200)
+
+
+def _review_step(request, custody: Custody):
+    user = request.user
+    errors: dict = {}
+    warnings: list = []
+    submit_error = None
+    if request.method == "POST":
+        try:
+            result = services.submit_custody(user, custody.pk, expected_version=request.POST.get("version") or None)
+        except ValidationFailed as exc:
+            submit_error = exc.message
+        except (Conflict, InvalidTransition) as exc:
+            submit_error = exc.message
+        else:
+            _announce(request, "submit", result)
+            return redirect("custodies:detail", pk=custody.pk)
+        custody = _get_custody(request, custody.pk)
+    report = rules.check_submission(custody, timezone.now())
+    errors, warnings = report.errors, report.warnings
+    labels = {name: Custody._meta.get_field(name[:-3] if name.endswith("_id") else name).verbose_name
+              for name in errors if _is_model_field(name)}
+    error_rows = [{"field": name, "label": labels.get(name, _("Documents") if name == "documents" else name),
+                   "messages": msgs, "url": _step_url(custody, FIELD_STEPS.get(name, "agreement"))}
+                  for name, msgs in errors.items()]
+    context = _wizard_context(
+        request, custody, "review", groups=overview_groups(custody), error_rows=error_rows, warnings=warnings,
+        submit_error=submit_error, may_submit="submit" in services.allowed_actions(user, custody),
+    )
+    _with_documents(context, user, custody)
+    return render(request, "custodies/wizard.html", context, status=422 if submit_error else 200)
+
+
+def _is_model_field(name: str) -> bool:
+    base = name[:-3] if name.endswith("_id") else name
+    try:
+        Custody._meta.get_field(base)
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist
+        return False
+    return True
+
+
+def _documents_step(request, custody: Custody):
+    if request.method == "POST":
+        return redirect(_step_url(custody, "review"))
+    context = _wizard_context(request, custody, "documents")
+    _with_documents(context, request.user, custody)
+    return render(request, "custodies/wizard.html", context)
+
+
+@login_required
+def wizard_new(request):
+    permissions.require(request.user, "custody.create")
+    return _agreement_step(request, None)
+
+
+@login_required
+def wizard_step(request, pk, step):
+    if step not in STEP_NAMES:
+        raise Http404
+    custody = _get_custody(request, pk)
+    if custody.status != CustodyStatus.DRAFT:
+        messages.info(request, _("%(no)s is no longer a draft, so it cannot be edited in the wizard.") % {
+            "no": custody.custody_no})
+        return redirect("custodies:detail", pk=custody.pk)
+    permissions.require(request.user, "custody.edit", custody)
+    if step == "agreement":
+        return _agreement_step(request, custody)
+    if step == "documents":
+        return _documents_step(request, custody)
+    if step == "review":
+        return _review_step(request, custody)
+    return _form_step(request, custody, step)
+
+
+@login_required
+@require_GET
+def wizard_replacements(request, pk):
+    """The replacement picker for the period typed so far (HTMX)."""
+    custody = _get_custody(request, pk)
+    form = ReplacementStepForm(request.GET)
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    start = cleaned.get("effective_from") or custody.effective_from
+    end = cleaned.get("expected_return_at")
+    until = bool(request.GET.get("until_original_ready"))
+    context = {"custody": custody,
+               **_replacement_context(request.user, custody, start, end, until,
+                                      request.GET.get("replacement_vehicle_id", ""))}
+    return render(request, "custodies/wizard/_replacement_options.html", context)
+
+
+# ---- detail --------------------------------------------------------------------------------------
+
+def _timeline(custody: Custody) -> list[dict]:
+    """Real events in time order: audit entries of the custody plus approval decisions."""
+    events = []
+    entries = AuditEntry.objects.filter(custody_id=custody.pk).exclude(action="approval.decided").order_by("id")
+    for entry in entries[:500]:
+        events.append({"at": entry.at, "seq": entry.id, "actor": entry.actor_email or _("system"),
+                       "title": _event_title(entry.action), "action": entry.action,
+                       "detail": _event_detail(entry), "colour": _event_colour(entry.action)})
+    decisions = (Approval.objects.filter(custody=custody, decided_at__isnull=False)
+                 .select_related("decided_by").order_by("decided_at"))
+    for level in decisions:
+        if level.role == "system":
+            title = _("Approved automatically")
+        else:
+            title = _("Level %(level)s (%(role)s): %(status)s") % {
+                "level": level.level, "role": level.role, "status": level.get_status_display().lower()}
+        events.append({"at": level.decided_at, "seq": 0, "title": title, "action": "approval.decided",
+                       "actor": (level.decided_by.get_full_name() or level.decided_by.email) if level.decided_by
+                       else _("system"), "detail": level.notes,
+                       "colour": APPROVAL_COLOURS.get(level.status, "secondary")})
+    events.sort(key=lambda e: (e["at"], e["seq"]))
+    return events
+
+
+EVENT_TITLES = {
+    "custody.created": gettext_lazy("Created"),
+    "custody.updated": gettext_lazy("Edited"),
+    "custody.submitted": gettext_lazy("Submitted for approval"),
+    "custody.approved": gettext_lazy("Approved"),
+    "custody.rejected": gettext_lazy("Rejected"),
+    "custody.handed_over": gettext_lazy("Handed over"),
+    "custody.closed": gettext_lazy("Closed"),
+    "custody.voided": gettext_lazy("Voided"),
+    "custody.sla_breached": gettext_lazy("SLA target breached"),
+    "custody.original_ready": gettext_lazy("Original vehicle ready"),
+    "approval.escalated": gettext_lazy("Approval escalated"),
+    "vehicle.updated": gettext_lazy("Vehicle updated"),
+}
+EVENT_COLOURS = {
+    "custody.created": "secondary", "custody.submitted": "warning", "custody.approved": "info",
+    "custody.rejected": "danger", "custody.handed_over": "primary", "custody.closed": "success",
+    "custody.voided": "dark", "custody.sla_breached": "danger", "approval.escalated": "danger",
+}
+
+
+def _event_title(action: str) -> str:
+    if action in EVENT_TITLES:
+        return str(EVENT_TITLES[action])
+    return action.replace(".", " ").replace("_", " ").capitalize()
+
+
+def _event_colour(action: str) -> str:
+    return EVENT_COLOURS.get(action, "secondary")
+
+
+def _event_detail(entry) -> str:
+    if entry.action == "custody.updated":
+        names = [name.removesuffix("_id").replace("_", " ") for name in entry.changes if name != "version"]
+        return _("Changed: %(fields)s") % {"fields": ", ".join(names)} if names else ""
+    if entry.action == "vehicle.updated":
+        status = entry.changes.get("status")
+        if status:
+            return f"{entry.object_repr}: {status[0]} → {status[1]}"
+        return entry.object_repr
+    if entry.action.startswith("document."):
+        return entry.object_repr + (f" — {entry.message}" if entry.message else "")
+    return entry.message
+
+
+def _vehicle_cards(custody: Custody) -> list[dict]:
+    cards = []
+    original = custody.original_vehicle
+    cards.append({"title": _("Original vehicle"), "vehicle": original, "readings": [
+        (_("Odometer at incident"), custody.incident_odometer_km, "km"),
+    ], "km_driven": None})
+    replacement = custody.replacement_vehicle
+    km_driven = None
+    if custody.return_odometer_km is not None and custody.handover_odometer_km is not None:
+        km_driven = custody.return_odometer_km - custody.handover_odometer_km
+    cards.append({"title": _("Replacement vehicle"), "vehicle": replacement, "readings": [
+        (_("Odometer at handover"), custody.handover_odometer_km, "km"),
+        (_("Fuel at handover"), _fuel(custody.handover_fuel_level), ""),
+        (_("Odometer at return"), custody.return_odometer_km, "km"),
+        (_("Fuel at return"), _fuel(custody.return_fuel_level), ""),
+    ], "km_driven": km_driven, "handover_notes": custody.handover_notes, "return_notes": custody.return_notes})
+    return cards
+
+
+def _fuel(level):
+    if level is None:
+        return None
+    return dict(FUEL_CHOICES).get(level, level)
+
+
+def _approval_rounds(custody: Custody, now) -> list[dict]:
+    rows = list(Approval.objects.filter(custody=custody).select_related("decided_by").order_by("-round", "level"))
+    rounds = []
+    for number, levels in groupby(rows, key=lambda a: a.round):
+        items = []
+        for level in levels:
+            items.append({"level": level, "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
+                          "due": display.level_due_badge(level, now) if level.status in ("pending", "escalated")
+                          else None})
+        rounds.append({"number": number, "current": number == custody.submission_round, "levels": items})
+    return rounds
+
+
+def _audit_entries(request, custody: Custody):
+    qs = filter_entries(AuditEntry.objects.filter(custody_id=custody.pk), request.GET)
+    params = request.GET.copy()
+    params.pop("ordering", None)
+    try:
+        return paginate(qs, params=params, path=reverse("custodies:audit", args=[custody.pk]),
+                        allowed_orderings={"id"}, default_ordering="-id")
+    except ValidationFailed:
+        return None
+
+
+def _action_form(action: str, custody: Custody, data=None, vehicles=()):
+    form_class = ACTION_FORMS[action]
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    if action == "handover":
+        replacement = custody.replacement_vehicle
+        initial = {"replacement_vehicle_id": str(custody.replacement_vehicle_id or ""), "handed_over_at": now,
+                   "odometer_km": replacement.odometer_km if replacement else None,
+                   "fuel_level": replacement.fuel_level if replacement else None}
+        return HandoverForm(data, initial=initial, vehicles=vehicles)
+    if action == "close":
+        return form_class(data, initial={"returned_at": now})
+    if action == "submit":
+        return form_class(data, initial={"version": custody.version})
+    return form_class(data)
+
+
+def _handover_vehicles(user, custody: Custody) -> list:
+    vehicles = replacement_options(user, custody, custody.effective_from,
+                                   None if custody.until_original_ready else custody.expected_return_at)
+    if custody.replacement_vehicle_id and all(v.pk != custody.replacement_vehicle_id for v in vehicles):
+        vehicles.insert(0, custody.replacement_vehicle)
+    return vehicles
+
+
+def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=None, status=200, error=None,
+                   warnings=None):
+    user = request.user
+    now = timezone.now()
+    allowed = services.allowed_actions(user, custody)
+    modal_actions = [a for a in allowed if a in ACTION_FORMS]
+    vehicles = _handover_vehicles(user, custody) if "handover" in modal_actions else []
+    actions = []
+    for action in modal_actions:
+        form = bound_form if action == bound_action else _action_form(action, custody, vehicles=vehicles)
+        transition = transition_for(custody.status, action)
+        actions.append({"name": action, "label": transition.label if transition else action, "form": form,
+                        "colour": ACTION_BUTTONS.get(action, "outline-secondary"), "open": action == bound_action,
+                        "url": reverse("custodies:action", args=[custody.pk, action])})
+    sla_badges = []
+    for view in sla.all_views(custody, now):
+        badge = display.sla_badge(view)
+        if badge:
+            sla_badges.append(badge)
+    tab = request.GET.get("tab", "overview")
+    if tab not in ("overview", "timeline", "vehicles", "documents", "approvals", "audit"):
+        tab = "overview"
+    context = {
+        "custody": custody,
+        "status_colour": display.status_colour(custody.status),
+        "sla_badges": sla_badges,
+        "actions": actions,
+        "may_edit": "edit" in allowed,
+        "error": error,
+        "warnings": warnings or [],
+        "tab": tab,
+        "groups": overview_groups(custody),
+        "records": _record_groups(custody),
+        "timeline": _timeline(custody),
+        "vehicle_cards": _vehicle_cards(custody),
+        "rounds": _approval_rounds(custody, now),
+        "audit_page": _audit_entries(request, custody),
+        "rate_policy_special": custody.rate_policy == RatePolicy.SPECIAL_CODE,
+        "sla_targets": dict(SlaTarget.choices),
+    }
+    _with_documents(context, user, custody)
+    return render(request, "custodies/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def custody_detail(request, pk):
+    return _render_detail(request, _get_custody(request, pk))
+
+
+@login_required
+@require_GET
+def custody_audit(request, pk):
+    custody = _get_custody(request, pk)
+    if request.GET.get("format") == "csv":
+        qs = filter_entries(AuditEntry.objects.filter(custody_id=custody.pk), request.GET).order_by("id")
+        return csv_response(qs, f"{custody.custody_no}-audit.csv")
+    if request.htmx:
+        return render(request, "custodies/detail/_audit.html", {"custody": custody,
+                                                                 "audit_page": _audit_entries(request, custody)})
+    query = request.GET.copy()
+    query["tab"] = "audit"
+    return redirect(f"{reverse('custodies:detail', args=[custody.pk])}?{query.urlencode()}")
+
+
+def _announce(request, action: str, result) -> None:
+    custody = result.custody
+    messages.success(request, str(ACTION_DONE[action]) % {"no": custody.custody_no})
+    if action == "submit" and custody.status == CustodyStatus.APPROVED:
+        messages.info(request, _("It was approved automatically by the approval rules."))
+    for warning in result.warnings or []:
+        messages.warning(request, warning.get("message", ""))
+
+
+def _run_action(user, custody: Custody, action: str, form):
+    data = form.cleaned_data
+    if action == "submit":
+        return services.submit_custody(user, custody.pk, expected_version=data.get("version"))
+    if action == "approve":
+        return services.approve_custody(user, custody.pk, notes=data.get("notes", ""))
+    if action == "reject":
+        return services.reject_custody(user, custody.pk, data.get("reason", ""))
+    if action == "void":
+        return services.void_custody(user, custody.pk, data.get("reason", ""))
+    if action == "handover":
+        return services.hand_over_custody(user, custody.pk, form.service_data())
+    if action == "close":
+        data = form.service_data()
+        returned_at, handed_over_at = data.get("returned_at"), custody.handed_over_at
+        if returned_at and handed_over_at and handed_over_at.replace(second=0, microsecond=0) <= returned_at \
+                < handed_over_at:
+            # The page asks for minutes: "returned in the minute it was handed over" is not before it.
+            data["returned_at"] = handed_over_at
+        return services.close_custody(user, custody.pk, data)
+    raise Http404
+
+
+@login_required
+@require_POST
+def custody_action(request, pk, action):
+    if action not in ACTION_FORMS:
+        raise Http404
+    user = request.user
+    custody = _get_custody(request, pk)
+    if action not in services.allowed_actions(user, custody):
+        if transition_for(custody.status, action) is None:
+            return _render_detail(request, custody, status=409, error=_(
+                "A %(status)s custody cannot be %(action)s.") % {
+                "status": custody.get_status_display().lower(), "action": action})
+        raise PermissionDenied(_("Your role may not %(action)s this custody.") % {"action": action})
+    vehicles = _handover_vehicles(user, custody) if action == "handover" else []
+    form = _action_form(action, custody, data=request.POST, vehicles=vehicles)
+    if not form.is_valid():
+        return _render_detail(request, custody, bound_action=action, bound_form=form, status=422)
+    try:
+        result = _run_action(user, custody, action, form)
+    except ValidationFailed as exc:
+        add_service_errors(form, exc.details, exc.message)
+        warnings = exc.details.get("warnings") if isinstance(exc.details, dict) else None
+        return _render_detail(request, _get_custody(request, pk), bound_action=action, bound_form=form,
+                              status=422, warnings=warnings)
+    except (InvalidTransition, Conflict) as exc:
+        return _render_detail(request, _get_custody(request, pk), status=409, error=exc.message)
+    _announce(request, action, result)
+    return redirect("custodies:detail", pk=custody.pk)

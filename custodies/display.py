@@ -1,0 +1,69 @@
+"""Presentation helpers shared by the custody pages, the approvals inbox and the dashboard.
+
+Pure functions over already-loaded objects: no queries, so lists stay N+1-free.
+"""
+
+from django.utils.translation import gettext as _
+
+from .choices import SLA_COLOURS, STATUS_COLOURS, SlaState, SlaTarget
+from .sla import SlaView, current_view
+
+
+def duration_text(seconds: float) -> str:
+    """A short human duration: '2 d 4 h', '2 h 10 m', '35 m'."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return _("%(d)s d %(h)s h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)s h %(m)s m") % {"h": hours, "m": minutes}
+    return _("%(m)s m") % {"m": minutes}
+
+
+def sla_badge(view: SlaView | None) -> dict | None:
+    """{state, label, colour, text, due_at, target_label} for a coloured SLA badge, or None."""
+    if view is None or not view.state:
+        return None
+    state = view.state
+    if state == SlaState.MET:
+        text = _("met")
+    elif state == SlaState.BREACHED:
+        if view.seconds_left is not None:
+            text = _("breached %(time)s ago") % {"time": duration_text(min(view.seconds_left, 0))}
+        else:
+            text = _("breached")
+    elif view.seconds_left is not None:
+        text = _("%(time)s left") % {"time": duration_text(view.seconds_left)}
+    else:
+        text = SlaState(state).label
+    return {
+        "state": state,
+        "label": SlaState(state).label,
+        "colour": SLA_COLOURS.get(state, "secondary"),
+        "text": text,
+        "due_at": view.due_at,
+        "target": view.target,
+        "target_label": SlaTarget(view.target).label,
+    }
+
+
+def current_sla_badge(custody, now) -> dict | None:
+    return sla_badge(current_view(custody, now))
+
+
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, "secondary")
+
+
+def level_due_badge(level, now) -> dict | None:
+    """SLA colour for one approval level's due time (met/breached once decided)."""
+    from . import sla
+
+    if level.due_at is None:
+        return None
+    decided = level.decided_at if level.status in ("approved", "rejected") else None
+    state = sla.state_of(level.due_at, decided, None, level.created_at, now)
+    left = int((level.due_at - now).total_seconds()) if decided is None else None
+    return sla_badge(SlaView(target=SlaTarget.APPROVE, state=state, due_at=level.due_at, seconds_left=left))

@@ -1,0 +1,127 @@
+// Custody pages: pickers, dependent selects, prefill, modals. No inline scripts (CSP script-src 'self').
+(function () {
+  "use strict";
+
+  function setPicked(picker, value, label) {
+    if (!picker) { return; }
+    var input = picker.querySelector("[data-picker-value]");
+    var picked = picker.querySelector("[data-picker-picked]");
+    var text = picker.querySelector("[data-picker-label]");
+    var search = picker.querySelector("[data-picker-search]");
+    var results = picker.querySelector("[data-picker-results]");
+    if (input) { input.value = value || ""; }
+    if (text) { text.textContent = label || ""; }
+    if (picked) { picked.hidden = !value; }
+    if (search) { search.value = ""; search.classList.remove("is-invalid"); }
+    if (results) { results.innerHTML = ""; }
+  }
+
+  function setField(form, name, value, label) {
+    var picker = form.querySelector('[data-picker="' + name + '"]');
+    if (picker) { setPicked(picker, value, label); return; }
+    var field = form.elements.namedItem(name);
+    if (field && "value" in field) { field.value = value; }
+  }
+
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest("[data-pick]");
+    if (item) {
+      var picker = item.closest("[data-picker]");
+      var form = item.closest("form");
+      setPicked(picker, item.dataset.value, item.dataset.label);
+      // data-fill-<field>="value" and data-fill-<field>-label="text" fill related fields.
+      Array.prototype.forEach.call(item.attributes, function (attr) {
+        var match = /^data-fill-(.+?)(-label)?$/.exec(attr.name);
+        if (!match || match[2] || !form) { return; }
+        setField(form, match[1], attr.value, item.getAttribute("data-fill-" + match[1] + "-label") || "");
+      });
+      return;
+    }
+    var clear = event.target.closest("[data-picker-clear]");
+    if (clear) {
+      var box = clear.closest("[data-picker]");
+      setPicked(box, "", "");
+      var search = box.querySelector("[data-picker-search]");
+      if (search) { search.focus(); }
+    }
+  });
+
+  // Enter in a picker's search box searches; it must not submit the wizard step.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches("[data-picker-search]")) { event.preventDefault(); }
+  });
+
+  // Reason detail options follow the chosen reason.
+  function filterSubcodes(select) {
+    var reasonField = document.getElementById(select.dataset.subcodeFor);
+    if (!reasonField) { return; }
+    var reason = reasonField.value;
+    Array.prototype.forEach.call(select.options, function (option) {
+      if (!option.value) { return; }
+      var show = option.dataset.reason === reason;
+      option.hidden = !show;
+      option.disabled = !show;
+      if (!show && option.selected) { select.value = ""; }
+    });
+  }
+
+  // Custodian "customer" fills in the customer's details; switching away clears them again.
+  var CUSTODIAN_FIELDS = { custodian_name: "name", custodian_phone: "phone", custodian_email: "email", custodian_id_no: "idNo" };
+  function custodianChanged(radio) {
+    var form = radio.closest("[data-customer-prefill]");
+    if (!form) { return; }
+    Object.keys(CUSTODIAN_FIELDS).forEach(function (name) {
+      var field = form.elements.namedItem(name);
+      var customerValue = form.dataset[CUSTODIAN_FIELDS[name]] || "";
+      if (!field) { return; }
+      if (radio.value === "customer") {
+        if (!field.value) { field.value = customerValue; }
+      } else if (field.value === customerValue) {
+        field.value = "";
+      }
+    });
+  }
+
+  function ratePolicyChanged(form) {
+    var checked = form.querySelector('input[name="rate_policy"]:checked');
+    form.querySelectorAll("[data-show-when-rate]").forEach(function (el) {
+      el.hidden = !checked || checked.value !== el.dataset.showWhenRate;
+    });
+  }
+
+  function untilReadyChanged(checkbox) {
+    var form = checkbox.form;
+    var expected = form && form.elements.namedItem("expected_return_at");
+    if (expected) { expected.disabled = checkbox.checked; }
+  }
+
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.id === "id_reason_code") {
+      document.querySelectorAll('select[data-subcode-for="id_reason_code"]').forEach(filterSubcodes);
+    }
+    if (el.name === "custodian_type") { custodianChanged(el); }
+    if (el.name === "rate_policy" && el.form) { ratePolicyChanged(el.form); }
+    if (el.name === "until_original_ready") { untilReadyChanged(el); }
+  });
+
+  // Remember the open tab in the address bar so a reload or a shared link opens it again.
+  document.addEventListener("shown.bs.tab", function (event) {
+    var tab = event.target.dataset.tab;
+    if (!tab || !window.history.replaceState) { return; }
+    var url = new URL(window.location.href);
+    url.searchParams.set("tab", tab);
+    window.history.replaceState(null, "", url.toString());
+  });
+
+  function init() {
+    document.querySelectorAll("select[data-subcode-for]").forEach(filterSubcodes);
+    document.querySelectorAll('input[name="until_original_ready"]').forEach(untilReadyChanged);
+    // An action whose form came back with errors opens again.
+    document.querySelectorAll(".modal[data-show-on-load]").forEach(function (el) {
+      if (window.bootstrap) { window.bootstrap.Modal.getOrCreateInstance(el).show(); }
+    });
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();
