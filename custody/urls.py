@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("fleet.urls")),
     path("custodies/", include("custodies.urls")),
+    path("approvals/", include("approvals.urls")),
     path("audit/", include("audit.urls")),
     path("billing/", include("billing.urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),

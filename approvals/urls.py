@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "approvals"
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("count/", views.inbox_count, name="count"),
+    path("<uuid:pk>/<str:decision>/", views.decide, name="decide"),
+]

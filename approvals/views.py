@@ -1,0 +1,99 @@
+"""Approvals inbox (DESIGN §16): the levels waiting for this user, decided in place with HTMX."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.permissions import scope_to_branches
+from custodies import display, services
+from custody.errors import Conflict, InvalidTransition, ValidationFailed
+
+from . import services as approvals
+from .models import Approval
+
+INBOX_LIMIT = 200
+
+
+def _rows(approvals_list, now):
+    return [{"approval": a, "custody": a.custody, "due": display.level_due_badge(a, now)} for a in approvals_list]
+
+
+@login_required
+@require_GET
+def inbox(request):
+    now = timezone.now()
+    qs = approvals.inbox_for(request.user)
+    if request.session.get("branch_id"):
+        qs = qs.filter(custody__branch_id=request.session["branch_id"])
+    items = list(qs[:INBOX_LIMIT])
+    return render(request, "approvals/inbox.html", {"rows": _rows(items, now), "truncated": len(items) >= INBOX_LIMIT})
+
+
+@login_required
+@require_GET
+def inbox_count(request):
+    """The nav badge: how many levels wait for me (loaded with HTMX, empty when none)."""
+    count = approvals.inbox_for(request.user).count()
+    if not count:
+        return HttpResponse("")
+    label = _("%(n)s waiting") % {"n": count}
+    return HttpResponse(format_html('<span class="badge rounded-pill text-bg-warning" title="{}">{}</span>', label, count))
+
+
+@login_required
+@require_POST
+def decide(request, pk, decision):
+    if decision not in ("approve", "reject"):
+        raise Http404
+    user = request.user
+    level = get_object_or_404(
+        scope_to_branches(Approval.objects.select_related("custody", "custody__branch", "custody__customer",
+                                                          "custody__submitted_by"), user, field="custody__branch"),
+        pk=pk,
+    )
+    custody = level.custody
+    text = (request.POST.get("notes") if decision == "approve" else request.POST.get("reason")) or ""
+    error = None
+    result = None
+    current = approvals.current_level(custody)
+    if current is None or current.pk != level.pk:
+        error = _("This level was already decided or is no longer waiting.")
+    elif decision == "reject" and not text.strip():
+        error = _("Give a reason for the rejection.")
+    else:
+        try:
+            if decision == "approve":
+                result = services.approve_custody(user, custody.pk, notes=text.strip())
+            else:
+                result = services.reject_custody(user, custody.pk, text)
+        except ValidationFailed as exc:
+            error = "; ".join(str(m) for msgs in exc.details.values() if isinstance(msgs, list) for m in msgs) \
+                or exc.message
+        except (InvalidTransition, Conflict) as exc:
+            error = exc.message
+        except PermissionDenied as exc:
+            if not request.htmx:
+                raise
+            error = str(exc) or _("You may not decide this level.")
+
+    if request.htmx:
+        if error:
+            level.refresh_from_db()
+            row = _rows([level], timezone.now())[0]
+            return render(request, "approvals/_row.html", {"row": row, "error": error, "decision": decision,
+                                                           "text": text})
+        return render(request, "approvals/_result.html", {"custody": result.custody, "decision": decision,
+                                                          "level": level})
+    if error:
+        messages.error(request, f"{custody.custody_no}: {error}")
+    elif decision == "approve":
+        messages.success(request, _("You approved %(no)s.") % {"no": custody.custody_no})
+    else:
+        messages.success(request, _("You rejected %(no)s.") % {"no": custody.custody_no})
+    return redirect("approvals:inbox")
