@@ -479,3 +479,26 @@ def test_pages_have_no_inline_scripts(users, make_draft, pending):
         body = client.get(url).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), url
         assert not re.search(r"\son[a-z]+=", body), url
+
+
+# ---- dashboard -----------------------------------------------------------------------------------
+
+def test_dashboard_custody_cards(users, pending, make_draft, vehicle):
+    supervisor = users[Role.SUPERVISOR]
+    body = login_client(supervisor).get("/").content.decode()
+    assert re.search(r'id="kpi-approvals">1<', body)
+    assert re.search(r'id="kpi-active">0<', body)
+    assert "/custodies/?sla_state=at_risk" in body and "/custodies/?sla_state=breached" in body
+    assert pending.custody_no in body and "custody.submitted" in body  # recent activity
+
+    Custody.objects.filter(pk=pending.pk).update(sla_approve_due_at=timezone.now() - timedelta(minutes=5))
+    body = login_client(supervisor).get("/").content.decode()
+    assert re.search(r'id="kpi-breached">1<', body)
+
+    _run(supervisor, services.approve_custody, pending.id)
+    attach(pending, "handover_checklist")
+    _run(users[Role.OPERATOR], services.hand_over_custody, pending.id, {"odometer_km": 15000, "fuel_level": 8})
+    body = login_client(users[Role.VIEWER]).get("/").content.decode()
+    assert re.search(r'id="kpi-active">1<', body)
+    table = body.split('id="workshop-table"')[1]
+    assert vehicle.plate in table and pending.custody_no in table
