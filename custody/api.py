@@ -15,6 +15,7 @@ from accounts.api import router as accounts_router
 from billing.api import router as billing_router
 from custodies.api import router as custodies_router
 from fleet.api import router as fleet_router
+from integrations.api import router as integrations_router
 
 from .errors import DomainError
 
@@ -113,4 +114,5 @@ api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", fleet_router)
 api.add_router("/v1/", custodies_router)
 api.add_router("/v1/", billing_router)
+api.add_router("/v1/", integrations_router)
 api.add_router("/v1/", "documents.api.router")

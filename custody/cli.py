@@ -56,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return serve(rest)
-    if command == "worker":
-        return _manage(["db_worker", *rest])
     return _manage([ALIASES.get(command, command), *rest])
 
 

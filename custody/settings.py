@@ -255,3 +255,8 @@ LOGGING = {
 CUSTODY_FUEL_PRICE_PER_EIGHTH = os.environ.get("CUSTODY_FUEL_PRICE_PER_EIGHTH", "25.00")
 CUSTODY_KM_ALLOWANCE_PER_DAY = int(os.environ.get("CUSTODY_KM_ALLOWANCE_PER_DAY", "250"))
 CUSTODY_EXCESS_KM_PRICE = os.environ.get("CUSTODY_EXCESS_KM_PRICE", "0.50")
+
+# Webhooks (DESIGN §9): private/loopback targets are refused unless explicitly allowed.
+CUSTODY_WEBHOOK_ALLOW_PRIVATE = os.environ.get("CUSTODY_WEBHOOK_ALLOW_PRIVATE", "0")
+# /readyz fails when no worker heartbeat is fresh (production default; off for development).
+CUSTODY_READYZ_REQUIRE_WORKER = env_bool("CUSTODY_READYZ_REQUIRE_WORKER", default=not DEBUG)

@@ -13,6 +13,17 @@ EVENT_TYPES = {
 
 
 def emit(event_type: str, data: dict) -> OutboxEvent:
+    """Write the event and its dispatch job in the caller's transaction: both commit or neither does."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    return OutboxEvent.objects.create(type=event_type, data=_jsonable(data))
+    from audit.context import current
+
+    actor = current().user
+    payload = _jsonable(data)
+    if getattr(actor, "is_authenticated", False):
+        payload["actor_id"] = str(actor.pk)
+    event = OutboxEvent.objects.create(type=event_type, data=payload)
+    from .tasks import dispatch_event_task
+
+    dispatch_event_task.enqueue(str(event.id))
+    return event

@@ -41,3 +41,40 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class JobRun(models.Model):
+    """Last run of each scheduled job (DESIGN §11), shown on the monitoring page."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_counts = models.JSONField(default=dict, blank=True)
+    last_error = models.TextField(blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.name
+
+
+class WorkerHeartbeat(models.Model):
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=120, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.worker_id
+
+
+class JobMarker(models.Model):
+    """"Done once" markers for jobs (e.g. one overdue reminder per custody per day)."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.key

@@ -42,10 +42,28 @@ def _check_storage() -> str | None:
     return None
 
 
+def _check_worker() -> str | None:
+    """A worker heartbeat within the last 2 minutes (required in production, reported in development)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import WorkerHeartbeat
+
+    try:
+        fresh = WorkerHeartbeat.objects.filter(seen_at__gte=timezone.now() - timedelta(minutes=2)).exists()
+    except Exception as exc:  # noqa: BLE001
+        return f"worker: {exc.__class__.__name__}"
+    if fresh or not settings.CUSTODY_READYZ_REQUIRE_WORKER:
+        return None
+    return "worker: no heartbeat in the last 2 minutes"
+
+
 @never_cache
 def readyz(request):
-    """Ready: the database answers and file storage is writable."""
-    checks = {"database": _check_database(), "storage": _check_storage()}
+    """Ready: the database answers, file storage is writable, a worker is alive."""
+    checks = {"database": _check_database(), "storage": _check_storage(), "worker": _check_worker()}
     failed = {name: error for name, error in checks.items() if error}
     body = {"status": "ok" if not failed else "unavailable", "checks": {k: (v or "ok") for k, v in checks.items()}}
     return JsonResponse(body, status=200 if not failed else 503)

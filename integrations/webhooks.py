@@ -1,0 +1,185 @@
+"""Signed webhook delivery (DESIGN §9): payload, HMAC signature, SSRF-safe HTTP, retry schedule."""
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import random
+import secrets
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+TIMEOUT_SECONDS = 10
+RESPONSE_EXCERPT_CHARS = 1000
+# Attempt n waits RETRY_DELAYS[n-1] after attempt n (with ±20 % jitter): 9 attempts over ~31 hours.
+RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=1),
+                timedelta(hours=3), timedelta(hours=6), timedelta(hours=8), timedelta(hours=12)]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+DISABLE_AFTER = timedelta(days=3)
+SIGNATURE_TOLERANCE = timedelta(minutes=5)
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def body_for(event) -> bytes:
+    payload = {"id": str(event.id), "type": event.type, "created_at": event.created_at.isoformat(),
+               "data": event.data}
+    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
+
+
+def signature(secret: str, timestamp: int | str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={mac}"
+
+
+def headers_for(event, delivery_id, secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    timestamp = int(now if now is not None else time.time())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Custody-Webhooks/1",
+        "X-Custody-Event": event.type,
+        "X-Custody-Delivery": str(delivery_id),
+        "X-Custody-Timestamp": str(timestamp),
+        "X-Custody-Signature": signature(secret, timestamp, body),
+    }
+
+
+def verify(secret: str, timestamp: str, body: bytes, given_signature: str, now: float | None = None) -> bool:
+    """Constant-time check of an inbound signature with a 5-minute replay window."""
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    now = now if now is not None else time.time()
+    if abs(now - ts) > SIGNATURE_TOLERANCE.total_seconds():
+        return False
+    return hmac.compare_digest(signature(secret, ts, body), given_signature or "")
+
+
+# ---- SSRF protection -------------------------------------------------------------------------------
+
+class UnsafeTarget(Exception):
+    pass
+
+
+def _allow_private() -> bool:
+    return str(getattr(settings, "CUSTODY_WEBHOOK_ALLOW_PRIVATE", "")).lower() in ("1", "true", "yes")
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+                or ip.is_unspecified or (ip.version == 6 and ip.ipv4_mapped and not is_public_address(
+                    str(ip.ipv4_mapped))))
+
+
+def resolve_safe(host: str, port: int) -> str:
+    """Resolve now and refuse private/loopback/link-local targets (checked at send time: DNS rebinding)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnsafeTarget(f"cannot resolve {host}") from exc
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise UnsafeTarget(f"cannot resolve {host}")
+    if not _allow_private():
+        for address in addresses:
+            if not is_public_address(address):
+                raise UnsafeTarget(f"{host} resolves to a private or local address ({address})")
+    return addresses[0]
+
+
+def validate_url(url: str) -> None:
+    """Form/API-time check; the same check runs again at send time."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeTarget("use an http(s) URL with a host name")
+    resolve_safe(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass
+class SendResult:
+    status_code: int | None
+    latency_ms: int
+    body_excerpt: str
+    error: str
+    retry_after: timedelta | None
+
+
+def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(timedelta(0), when - now) if when else None
+
+
+def post(url: str, body: bytes, headers: dict[str, str], now: datetime) -> SendResult:
+    """POST with the address pinned to the one we validated (no second DNS lookup)."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    started = time.monotonic()
+    try:
+        address = resolve_safe(parts.hostname or "", port)
+        cls = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+        connection = cls(parts.hostname, port, address, TIMEOUT_SECONDS)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            excerpt = response.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
+            return SendResult(response.status, int((time.monotonic() - started) * 1000), excerpt, "",
+                              _retry_after(response.getheader("Retry-After"), now))
+        finally:
+            connection.close()
+    except UnsafeTarget as exc:
+        return SendResult(None, int((time.monotonic() - started) * 1000), "", f"refused: {exc}", None)
+    except (OSError, http.client.HTTPException) as exc:
+        return SendResult(None, int((time.monotonic() - started) * 1000), "", f"{exc.__class__.__name__}: {exc}"[:300],
+                          None)
+
+
+def next_delay(attempts_made: int, rng: random.Random | None = None) -> timedelta | None:
+    """Delay before the next attempt after `attempts_made` attempts, or None when it is time to give up."""
+    if attempts_made >= MAX_ATTEMPTS:
+        return None
+    base = RETRY_DELAYS[attempts_made - 1]
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return timedelta(seconds=base.total_seconds() * jitter)

@@ -1,0 +1,83 @@
+"""`custody worker`: runs queued background tasks and the scheduled jobs, with a heartbeat.
+
+Several workers may run at once: tasks are claimed by django-tasks-db (SKIP LOCKED on
+PostgreSQL) and each scheduled job run is claimed in the JobRun table.
+"""
+
+import os
+import socket
+import threading
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+HEARTBEAT_SECONDS = 20
+SCHEDULE_CHECK_SECONDS = 30
+
+
+def beat(worker_id: str) -> None:
+    from ops.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id, defaults={"seen_at": timezone.now(), "hostname": socket.gethostname()[:120],
+                                       "pid": os.getpid()})
+
+
+def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
+    from ops.jobs import run_due_jobs
+
+    last_jobs = 0.0
+    import time
+
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            beat(worker_id)
+            if time.monotonic() - last_jobs >= SCHEDULE_CHECK_SECONDS:
+                run_due_jobs()
+                last_jobs = time.monotonic()
+        except Exception:  # noqa: BLE001 - keep the scheduler alive; errors are logged per job
+            import logging
+
+            logging.getLogger(__name__).exception("scheduler loop")
+        stop.wait(HEARTBEAT_SECONDS)
+    connection.close()
+
+
+class Command(BaseCommand):
+    help = "Run background tasks (webhooks, e-mail) and the scheduled jobs every 5 minutes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch", action="store_true", help="Run what is queued and due now, then exit.")
+        parser.add_argument("--no-jobs", action="store_true", help="Only run queued tasks (no scheduler).")
+
+    def handle(self, *args, **options):
+        worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(6)}"
+        if options["batch"]:
+            from ops.jobs import run_due_jobs
+
+            beat(worker_id)
+            call_command("db_worker", batch=True, queue_name="*", reload=False, startup_delay=False,
+                         verbosity=options["verbosity"])
+            if not options["no_jobs"]:
+                run_due_jobs()
+                call_command("db_worker", batch=True, queue_name="*", reload=False, startup_delay=False,
+                             verbosity=options["verbosity"])
+            return
+        stop = threading.Event()
+        scheduler = None
+        if not options["no_jobs"]:
+            scheduler = threading.Thread(target=scheduler_loop, args=(worker_id, stop), daemon=True,
+                                         name="custody-scheduler")
+            scheduler.start()
+        self.stdout.write(f"Custody worker {worker_id} started (tasks + scheduled jobs).")
+        try:
+            call_command("db_worker", queue_name="*", interval=1, reload=False, worker_id=worker_id[:32],
+                         verbosity=options["verbosity"])
+        finally:
+            stop.set()
+            if scheduler:
+                scheduler.join(timeout=5)
