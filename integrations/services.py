@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +21,9 @@ from .events import EVENT_TYPES
 from .models import DeliveryAttempt, InboundEvent, OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
-LEASE = timedelta(seconds=60)  # a crashed worker's in-flight attempt is retried after this
+def _lease() -> timedelta:
+    """A crashed worker's in-flight attempt becomes due again after this."""
+    return timedelta(seconds=int(getattr(settings, "CUSTODY_WEBHOOK_LEASE_SECONDS", 60)))
 ENDPOINT_FIELDS = ["name", "integration_type", "url", "events", "active", "disabled_at", "disabled_reason"]
 
 
@@ -145,7 +148,7 @@ def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDeliver
     now = now or timezone.now()
     claimed = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING,
                                              next_attempt_at__lte=now).update(
-        next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
+        next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)

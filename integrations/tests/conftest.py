@@ -23,11 +23,14 @@ class Receiver:
                 status, headers, delay = receiver.responses.pop(0) if receiver.responses else (200, {}, 0)
                 if delay:
                     time.sleep(delay)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(b'{"ok": true}')
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up (timeout test) or was killed (crash test)
 
             def log_message(self, *args):
                 pass
