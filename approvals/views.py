@@ -88,8 +88,10 @@ def decide(request, pk, decision):
             row = _rows([level], timezone.now())[0]
             return render(request, "approvals/_row.html", {"row": row, "error": error, "decision": decision,
                                                            "text": text})
-        return render(request, "approvals/_result.html", {"custody": result.custody, "decision": decision,
-                                                          "level": level})
+        response = render(request, "approvals/_result.html", {"custody": result.custody, "decision": decision,
+                                                              "level": level})
+        response["HX-Trigger"] = "approvals-changed"  # the nav badge counts again
+        return response
     if error:
         messages.error(request, f"{custody.custody_no}: {error}")
     elif decision == "approve":

@@ -4,6 +4,7 @@ Pure functions over already-loaded objects: no queries, so lists stay N+1-free.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from .choices import SLA_COLOURS, STATUS_COLOURS, SlaState, SlaTarget
 from .sla import SlaView, current_view
@@ -67,3 +68,35 @@ def level_due_badge(level, now) -> dict | None:
     state = sla.state_of(level.due_at, decided, None, level.created_at, now)
     left = int((level.due_at - now).total_seconds()) if decided is None else None
     return sla_badge(SlaView(target=SlaTarget.APPROVE, state=state, due_at=level.due_at, seconds_left=left))
+
+
+EVENT_TITLES = {
+    "custody.created": _lazy("Created"),
+    "custody.updated": _lazy("Edited"),
+    "custody.submitted": _lazy("Submitted for approval"),
+    "custody.approved": _lazy("Approved"),
+    "custody.rejected": _lazy("Rejected"),
+    "custody.handed_over": _lazy("Handed over"),
+    "custody.closed": _lazy("Closed"),
+    "custody.voided": _lazy("Voided"),
+    "custody.sla_breached": _lazy("SLA target breached"),
+    "custody.original_ready": _lazy("Original vehicle ready"),
+    "approval.decided": _lazy("Approval decided"),
+    "approval.escalated": _lazy("Approval escalated"),
+    "vehicle.updated": _lazy("Vehicle updated"),
+}
+EVENT_COLOURS = {
+    "custody.created": "secondary", "custody.submitted": "warning", "custody.approved": "info",
+    "custody.rejected": "danger", "custody.handed_over": "primary", "custody.closed": "success",
+    "custody.voided": "dark", "custody.sla_breached": "danger", "approval.escalated": "danger",
+}
+
+
+def event_title(action: str) -> str:
+    if action in EVENT_TITLES:
+        return str(EVENT_TITLES[action])
+    return action.replace(".", " ").replace("_", " ").capitalize()
+
+
+def event_colour(action: str) -> str:
+    return EVENT_COLOURS.get(action, "secondary")

@@ -299,9 +299,11 @@ def custody_list(request):
         "page_numbers": _page_numbers(page),
         "ordering": page.ordering if page else "-created_at",
         "columns": [
-            ("custody_no", _("Custody no.")), ("status", _("Status")), ("reason_code", _("Reason")),
-            ("", _("Customer")), ("custodian_name", _("Custodian")), ("", _("Original")),
-            ("", _("Replacement")), ("", _("Branch")), ("created_at", _("Created")), ("", _("SLA")),
+            ("custody_no", _("Custody no."), ""), ("status", _("Status"), ""), ("", _("SLA"), ""),
+            ("reason_code", _("Reason"), ""), ("", _("Customer"), ""),
+            ("custodian_name", _("Custodian"), "d-none d-xxl-table-cell"), ("", _("Original"), ""),
+            ("", _("Replacement"), ""), ("", _("Branch"), "d-none d-lg-table-cell"),
+            ("created_at", _("Created"), ""),
         ],
         "may_create": permissions.may(user, "custody.create"),
         "more_filters_open": any(request.GET.get(name) for name in (
@@ -580,10 +582,7 @@ def _review_step(request, custody: Custody):
         custody = _get_custody(request, custody.pk)
     report = rules.check_submission(custody, timezone.now())
     errors, warnings = report.errors, report.warnings
-    labels = {name: Custody._meta.get_field(name[:-3] if name.endswith("_id") else name).verbose_name
-              for name in errors if _is_model_field(name)}
-    error_rows = [{"field": name, "label": labels.get(name, _("Documents") if name == "documents" else name),
-                   "messages": msgs, "url": _step_url(custody, FIELD_STEPS.get(name, "agreement"))}
+    error_rows = [{"field": name, "messages": msgs, "url": _step_url(custody, FIELD_STEPS.get(name, "agreement"))}
                   for name, msgs in errors.items()]
     context = _wizard_context(
         request, custody, "review", groups=overview_groups(custody), error_rows=error_rows, warnings=warnings,
@@ -591,15 +590,6 @@ def _review_step(request, custody: Custody):
     )
     _with_documents(context, user, custody)
     return render(request, "custodies/wizard.html", context, status=422 if submit_error else 200)
-
-
-def _is_model_field(name: str) -> bool:
-    base = name[:-3] if name.endswith("_id") else name
-    try:
-        Custody._meta.get_field(base)
-    except Exception:  # noqa: BLE001 - FieldDoesNotExist
-        return False
-    return True
 
 
 def _documents_step(request, custody: Custody):
@@ -657,11 +647,13 @@ def wizard_replacements(request, pk):
 def _timeline(custody: Custody) -> list[dict]:
     """Real events in time order: audit entries of the custody plus approval decisions."""
     events = []
-    entries = AuditEntry.objects.filter(custody_id=custody.pk).exclude(action="approval.decided").order_by("id")
+    entries = (AuditEntry.objects.filter(custody_id=custody.pk).exclude(action="approval.decided")
+               .select_related("actor").order_by("id"))
     for entry in entries[:500]:
-        events.append({"at": entry.at, "seq": entry.id, "actor": entry.actor_email or _("system"),
-                       "title": _event_title(entry.action), "action": entry.action,
-                       "detail": _event_detail(entry), "colour": _event_colour(entry.action)})
+        actor = (entry.actor.get_full_name() or entry.actor_email) if entry.actor_id else entry.actor_email
+        events.append({"at": entry.at, "seq": entry.id, "actor": actor or _("system"),
+                       "title": display.event_title(entry.action), "action": entry.action,
+                       "detail": _event_detail(entry), "colour": display.event_colour(entry.action)})
     decisions = (Approval.objects.filter(custody=custody, decided_at__isnull=False)
                  .select_related("decided_by").order_by("decided_at"))
     for level in decisions:
@@ -676,37 +668,6 @@ def _timeline(custody: Custody) -> list[dict]:
                        "colour": APPROVAL_COLOURS.get(level.status, "secondary")})
     events.sort(key=lambda e: (e["at"], e["seq"]))
     return events
-
-
-EVENT_TITLES = {
-    "custody.created": gettext_lazy("Created"),
-    "custody.updated": gettext_lazy("Edited"),
-    "custody.submitted": gettext_lazy("Submitted for approval"),
-    "custody.approved": gettext_lazy("Approved"),
-    "custody.rejected": gettext_lazy("Rejected"),
-    "custody.handed_over": gettext_lazy("Handed over"),
-    "custody.closed": gettext_lazy("Closed"),
-    "custody.voided": gettext_lazy("Voided"),
-    "custody.sla_breached": gettext_lazy("SLA target breached"),
-    "custody.original_ready": gettext_lazy("Original vehicle ready"),
-    "approval.escalated": gettext_lazy("Approval escalated"),
-    "vehicle.updated": gettext_lazy("Vehicle updated"),
-}
-EVENT_COLOURS = {
-    "custody.created": "secondary", "custody.submitted": "warning", "custody.approved": "info",
-    "custody.rejected": "danger", "custody.handed_over": "primary", "custody.closed": "success",
-    "custody.voided": "dark", "custody.sla_breached": "danger", "approval.escalated": "danger",
-}
-
-
-def _event_title(action: str) -> str:
-    if action in EVENT_TITLES:
-        return str(EVENT_TITLES[action])
-    return action.replace(".", " ").replace("_", " ").capitalize()
-
-
-def _event_colour(action: str) -> str:
-    return EVENT_COLOURS.get(action, "secondary")
 
 
 def _event_detail(entry) -> str:
@@ -807,7 +768,8 @@ def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=N
     for action in modal_actions:
         form = bound_form if action == bound_action else _action_form(action, custody, vehicles=vehicles)
         transition = transition_for(custody.status, action)
-        actions.append({"name": action, "label": transition.label if transition else action, "form": form,
+        label = _("Close custody") if action == "close" else (transition.label if transition else action)
+        actions.append({"name": action, "label": label, "form": form,
                         "colour": ACTION_BUTTONS.get(action, "outline-secondary"), "open": action == bound_action,
                         "url": reverse("custodies:action", args=[custody.pk, action])})
     sla_badges = []

@@ -7,6 +7,7 @@ from django.utils import timezone
 from approvals.services import inbox_for
 from audit.models import AuditEntry
 from custodies.choices import CustodyStatus, SlaState
+from custodies.display import event_title
 from custodies.models import Custody
 from custodies.selectors import custodies_for, sla_state_q
 from fleet.choices import VEHICLE_STATUS_COLOURS, VehicleStatus
@@ -78,6 +79,7 @@ def _custody_cards(request) -> dict:
     numbers = dict(Custody.objects.filter(pk__in={e.custody_id for e in recent}).values_list("pk", "custody_no"))
     for entry in recent:
         entry.custody_no = numbers.get(entry.custody_id, "")
+        entry.title = event_title(entry.action)
     return {
         "custody_active": sla["active"],
         "custody_at_risk": sla["at_risk"],

@@ -288,6 +288,16 @@ def test_review_shows_errors_then_submit_works(operator_client, make_draft, user
     assert "submitted for approval" in response.content.decode()
 
 
+def test_review_lists_missing_documents_with_a_link_to_the_documents_step(operator_client, users, agreement,
+                                                                          spare_vehicle):
+    custody = _run(users[Role.OPERATOR], services.create_custody, draft_data(agreement, spare_vehicle))
+    response = operator_client.get(f"/custodies/{custody.pk}/wizard/review/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Required document missing: incident report." in body
+    assert f"/custodies/{custody.pk}/wizard/documents/" in body
+
+
 def test_review_shows_warnings(operator_client, make_draft):
     custody = make_draft(expected_return_at=timezone.now() + timedelta(hours=5))  # < 1 day
     body = operator_client.get(f"/custodies/{custody.pk}/wizard/review/").content.decode()
