@@ -45,7 +45,8 @@ def serve(argv: list[str]) -> int:
 
 
 # friendly names → management commands
-ALIASES = {"demo-data": "demo_data", "check": "custody_check", "sla-check": "sla_check", "run-jobs": "run_jobs"}
+ALIASES = {"demo-data": "demo_data", "check": "custody_check", "sla-check": "sla_check", "run-jobs": "run_jobs",
+           "render-docs": "render_docs"}
 
 
 def main(argv: list[str] | None = None) -> int:
