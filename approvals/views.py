@@ -21,7 +21,8 @@ INBOX_LIMIT = 200
 
 
 def _rows(approvals_list, now):
-    return [{"approval": a, "custody": a.custody, "due": display.level_due_badge(a, now)} for a in approvals_list]
+    return [{"approval": a, "custody": a.custody, "due": display.level_due_badge(a, now),
+             "role": display.role_label(a.role)} for a in approvals_list]
 
 
 @login_required

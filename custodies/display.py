@@ -54,6 +54,15 @@ def current_sla_badge(custody, now) -> dict | None:
     return sla_badge(current_view(custody, now))
 
 
+def role_label(role: str) -> str:
+    """The translated name of an approval level's role ("system" for automatic approvals)."""
+    from accounts.choices import Role
+
+    if role in Role.values:
+        return str(Role(role).label)
+    return _("System") if role == "system" else role
+
+
 def status_colour(status: str) -> str:
     return STATUS_COLOURS.get(status, "secondary")
 

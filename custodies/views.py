@@ -661,7 +661,8 @@ def _timeline(custody: Custody) -> list[dict]:
             title = _("Approved automatically")
         else:
             title = _("Level %(level)s (%(role)s): %(status)s") % {
-                "level": level.level, "role": level.role, "status": level.get_status_display().lower()}
+                "level": level.level, "role": display.role_label(level.role),
+                "status": level.get_status_display().lower()}
         events.append({"at": level.decided_at, "seq": 0, "title": title, "action": "approval.decided",
                        "actor": (level.decided_by.get_full_name() or level.decided_by.email) if level.decided_by
                        else _("system"), "detail": level.notes,
@@ -716,6 +717,7 @@ def _approval_rounds(custody: Custody, now) -> list[dict]:
         items = []
         for level in levels:
             items.append({"level": level, "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
+                          "role": display.role_label(level.role),
                           "due": display.level_due_badge(level, now) if level.status in ("pending", "escalated")
                           else None})
         rounds.append({"number": number, "current": number == custody.submission_round, "levels": items})

@@ -48,9 +48,11 @@ def _custody_cards(request) -> dict:
     plain = custodies.order_by()
     sla = plain.aggregate(
         active=Count("pk", filter=Q(status=CustodyStatus.ACTIVE)),
+        pending=Count("pk", filter=Q(status=CustodyStatus.PENDING_APPROVAL)),
         at_risk=Count("pk", filter=sla_state_q(SlaState.AT_RISK, now)),
         breached=Count("pk", filter=sla_state_q(SlaState.BREACHED, now)),
     )
+    may_approve = user.role in ("supervisor", "manager", "admin")
     inbox = inbox_for(user)
     if branch_id:
         inbox = inbox.filter(custody__branch_id=branch_id)
@@ -80,12 +82,14 @@ def _custody_cards(request) -> dict:
     for entry in recent:
         entry.custody_no = numbers.get(entry.custody_id, "")
         entry.title = event_title(entry.action)
+        entry.detail = entry.object_repr if entry.action == "vehicle.updated" else entry.message
     return {
         "custody_active": sla["active"],
         "custody_at_risk": sla["at_risk"],
         "custody_breached": sla["breached"],
-        "my_approvals": inbox.count(),
-        "may_approve": user.role in ("supervisor", "manager", "admin"),
+        "may_approve": may_approve,
+        # Deciders see what waits for them; everyone else what waits for anyone.
+        "my_approvals": inbox.count() if may_approve else sla["pending"],
         "workshop": workshop,
         "workshop_total": vehicles.count() if len(workshop) >= WORKSHOP_ROWS else len(workshop),
         "recent_activity": recent,

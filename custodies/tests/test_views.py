@@ -432,7 +432,7 @@ def test_full_lifecycle_through_the_pages(users, pending, spare_vehicle, vehicle
     assert "420 km" in body  # km driven
 
     timeline = operator.get(f"/custodies/{pending.pk}/?tab=timeline").content.decode()
-    for title in ("Created", "Submitted for approval", "Level 1 (supervisor): approved", "Handed over", "Closed"):
+    for title in ("Created", "Submitted for approval", "Level 1 (Supervisor): approved", "Handed over", "Closed"):
         assert title in timeline
 
 
@@ -470,7 +470,7 @@ def test_detail_renders_for_every_status(users, make_draft, pending, spare_vehic
 def test_detail_approvals_tab_and_audit_csv(users, pending):
     supervisor = login_client(users[Role.SUPERVISOR])
     body = supervisor.get(f"/custodies/{pending.pk}/?tab=approvals").content.decode()
-    assert "Submission round 1" in body and "supervisor" in body
+    assert "Submission round 1" in body and "<strong>Supervisor</strong>" in body
     response = supervisor.get(f"/custodies/{pending.pk}/audit/?format=csv&action=custody.submitted")
     assert response["Content-Type"].startswith("text/csv")
     rows = b"".join(response.streaming_content).decode().strip().splitlines()

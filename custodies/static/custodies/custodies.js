@@ -114,6 +114,18 @@
     window.history.replaceState(null, "", url.toString());
   });
 
+  // Filter forms send only the filters in use, so the address stays short and shareable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.matches || !elt.matches("form[data-drop-empty]") || !event.detail.formData) { return; }
+    var data = event.detail.formData;
+    Array.from(new Set(Array.from(data.keys()))).forEach(function (key) {
+      var values = data.getAll(key).filter(function (value) { return value !== ""; });
+      data.delete(key);
+      values.forEach(function (value) { data.append(key, value); });
+    });
+  });
+
   function init() {
     document.querySelectorAll("select[data-subcode-for]").forEach(filterSubcodes);
     document.querySelectorAll('input[name="until_original_ready"]').forEach(untilReadyChanged);
