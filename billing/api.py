@@ -7,6 +7,7 @@ from uuid import UUID
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
+from pydantic import AwareDatetime
 
 from custodies.selectors import custodies_for
 from custody.errors import ValidationFailed
@@ -84,7 +85,7 @@ class PaymentIn(Schema):
     method: PaymentMethod
     payer: Responsibility
     reference: str = Field("", max_length=80)
-    received_at: datetime | None = None
+    received_at: AwareDatetime | None = None
     reason: str = ""
 
 

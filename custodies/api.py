@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
+from pydantic import AwareDatetime
 
 from approvals.models import Approval
 from audit.models import AuditEntry
@@ -78,13 +79,13 @@ class CustodyCreate(Schema):
     custodian_id_no: str = Field("", max_length=40)
     reason_code: ReasonCode
     reason_subcode: ReasonSubcode | None = None
-    incident_at: datetime
+    incident_at: AwareDatetime
     incident_ref: str = Field("", max_length=60)
     incident_narrative: str = ""
     incident_odometer_km: int | None = Field(None, ge=0)
     incident_location: str = Field("", max_length=200)
-    effective_from: datetime
-    expected_return_at: datetime | None = None
+    effective_from: AwareDatetime
+    expected_return_at: AwareDatetime | None = None
     until_original_ready: bool = False
     rate_policy: RatePolicy = RatePolicy.INHERIT
     special_rate_code: str | None = Field(None, description="Code of an active special rate code")
@@ -117,13 +118,13 @@ class CustodyPatch(Schema):
     custodian_id_no: str | None = Field(None, max_length=40)
     reason_code: ReasonCode | None = None
     reason_subcode: ReasonSubcode | None = None
-    incident_at: datetime | None = None
+    incident_at: AwareDatetime | None = None
     incident_ref: str | None = Field(None, max_length=60)
     incident_narrative: str | None = None
     incident_odometer_km: int | None = Field(None, ge=0)
     incident_location: str | None = Field(None, max_length=200)
-    effective_from: datetime | None = None
-    expected_return_at: datetime | None = None
+    effective_from: AwareDatetime | None = None
+    expected_return_at: AwareDatetime | None = None
     until_original_ready: bool | None = None
     rate_policy: RatePolicy | None = None
     special_rate_code: str | None = None
@@ -301,11 +302,11 @@ class HandoverIn(Schema):
     odometer_km: int | None = Field(None, ge=0)
     fuel_level: int | None = Field(None, ge=0, le=8)
     notes: str = ""
-    handed_over_at: datetime | None = None
+    handed_over_at: AwareDatetime | None = None
 
 
 class CloseIn(Schema):
-    returned_at: datetime
+    returned_at: AwareDatetime
     odometer_km: int | None = Field(None, ge=0)
     fuel_level: int | None = Field(None, ge=0, le=8)
     notes: str = ""

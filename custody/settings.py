@@ -182,6 +182,7 @@ CONTENT_SECURITY_POLICY = {
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ar", _("Arabic"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["custody.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Dubai")
 USE_I18N = True
 USE_TZ = True

@@ -187,3 +187,11 @@ def test_available_vehicles_exclude_those_held_by_an_overlapping_custody(users, 
     response = client.get("/api/v1/vehicles/available", {"from": start, "to": end, "branch_id": str(branch.id)})
     assert response.status_code == 200
     assert str(spare_vehicle.id) not in [v["id"] for v in response.json()["items"]]
+
+
+def test_times_without_an_offset_are_validation_errors(users, agreement, spare_vehicle):
+    operator = ApiClient(users[Role.OPERATOR])
+    response = operator.post("/api/v1/custodies", create_body(agreement, spare_vehicle,
+                                                              incident_at="2026-11-20T10:00:00"))
+    assert response.status_code == 422
+    assert "incident_at" in response.json()["error"]["details"]
