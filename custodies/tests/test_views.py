@@ -444,6 +444,9 @@ def test_detail_renders_for_every_status(users, make_draft, pending, spare_vehic
     rejected = make_draft()
     _run(operator, services.submit_custody, rejected.id)
     _run(supervisor, services.reject_custody, rejected.id, "missing photos")
+    for role in (Role.VIEWER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
+        for tab in ("overview", "timeline", "approvals"):
+            assert login_client(users[role]).get(f"/custodies/{pending.pk}/?tab={tab}").status_code == 200
     _run(supervisor, services.approve_custody, pending.id, notes="ok")
     approved = Custody.objects.get(pk=pending.pk)
     seen = {}
@@ -464,6 +467,9 @@ def test_detail_renders_for_every_status(users, make_draft, pending, spare_vehic
                                                        "fuel_level": 7})
     response = login_client(manager).get(f"/custodies/{active.pk}/")
     assert response.status_code == 200 and _buttons(response) == set()
+    listing = login_client(manager).get("/custodies/")
+    assert listing.status_code == 200 and len(numbers(listing)) == 4
+    assert login_client(operator).get(f"/custodies/{active.pk}/wizard/reason/").status_code == 302  # not a draft
     assert "missing photos" in login_client(operator).get(f"/custodies/{rejected.pk}/").content.decode()
 
 
