@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("fleet.urls")),
     path("custodies/", include("custodies.urls")),
     path("approvals/", include("approvals.urls")),
+    path("documents/", include("documents.urls")),
     path("audit/", include("audit.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "documents"
+urlpatterns = [
+    path("<uuid:document_id>/download/", views.download, name="download"),
+    path("<uuid:document_id>/delete/", views.delete, name="delete"),
+    path("custody/<uuid:custody_id>/", views.custody_documents, name="custody"),
+    path("custody/<uuid:custody_id>/upload/", views.upload, name="upload"),
+    path("custody/<uuid:custody_id>/sign/<str:document_type>/", views.sign, name="sign"),
+]
