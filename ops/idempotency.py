@@ -31,6 +31,26 @@ def _user_of(request):
     return user if user is not None and user.is_authenticated else None
 
 
+def _request_digest(request) -> str:
+    """What makes two requests "the same": JSON bodies byte for byte; multipart by fields and file hashes
+    (boundaries differ per retry, and big uploads must not be read into memory here)."""
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n")
+    if request.content_type == "multipart/form-data":
+        for key in sorted(request.POST):
+            for value in request.POST.getlist(key):
+                digest.update(f"{key}={value}\n".encode())
+        for key in sorted(request.FILES):
+            for upload in request.FILES.getlist(key):
+                file_hash = hashlib.sha256()
+                for chunk in upload.chunks():
+                    file_hash.update(chunk)
+                upload.seek(0)
+                digest.update(f"{key}:{upload.name}:{file_hash.hexdigest()}\n".encode())
+    else:
+        digest.update(request.body)
+    return digest.hexdigest()
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -45,7 +65,7 @@ class IdempotencyMiddleware:
         user = _user_of(request)
         if user is None:
             return self.get_response(request)  # the API answers 401
-        digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + request.body).hexdigest()
+        digest = _request_digest(request)
         record = self._claim(user, key, request, digest)
         if isinstance(record, HttpResponse):
             return record
