@@ -13,6 +13,7 @@ import string
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import zip_longest
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import check_password
@@ -68,19 +69,19 @@ BRANCHES = [
     {"code": "DXB", "name": "Dubai International Airport T3", "city": "Dubai", "plate": "DXB",
      "fleet": {"rented": 12, "available": 5, "maintenance": 2, "out_of_service": 1}},
     {"code": "DXM", "name": "Dubai Marina", "city": "Dubai", "plate": "DXB",
-     "fleet": {"rented": 9, "available": 4, "maintenance": 2, "out_of_service": 1}},
+     "fleet": {"rented": 9, "available": 5, "maintenance": 2, "out_of_service": 1}},
     {"code": "AUH", "name": "Abu Dhabi Corniche", "city": "Abu Dhabi", "plate": "AUH",
-     "fleet": {"rented": 10, "available": 4, "maintenance": 1, "out_of_service": 1}},
+     "fleet": {"rented": 10, "available": 5, "maintenance": 1, "out_of_service": 1}},
     {"code": "SHJ", "name": "Sharjah Al Nahda", "city": "Sharjah", "plate": "SHJ",
-     "fleet": {"rented": 7, "available": 3, "maintenance": 1, "out_of_service": 1}},
+     "fleet": {"rented": 7, "available": 5, "maintenance": 1, "out_of_service": 1}},
 ]
 
 # code, name, daily and monthly rate (AED), deposit on an agreement, share of the fleet.
 VEHICLE_CLASSES = [
-    {"code": "ECON", "name": "Economy", "daily": "99.00", "monthly": "1950.00", "deposit": "1000.00", "count": 12},
-    {"code": "COMP", "name": "Compact", "daily": "129.00", "monthly": "2500.00", "deposit": "1000.00", "count": 14},
-    {"code": "MID", "name": "Midsize sedan", "daily": "169.00", "monthly": "3300.00", "deposit": "1500.00", "count": 12},
-    {"code": "SUV-M", "name": "Medium SUV", "daily": "219.00", "monthly": "4200.00", "deposit": "2000.00", "count": 12},
+    {"code": "ECON", "name": "Economy", "daily": "99.00", "monthly": "1950.00", "deposit": "1000.00", "count": 13},
+    {"code": "COMP", "name": "Compact", "daily": "129.00", "monthly": "2500.00", "deposit": "1000.00", "count": 15},
+    {"code": "MID", "name": "Midsize sedan", "daily": "169.00", "monthly": "3300.00", "deposit": "1500.00", "count": 13},
+    {"code": "SUV-M", "name": "Medium SUV", "daily": "219.00", "monthly": "4200.00", "deposit": "2000.00", "count": 13},
     {"code": "SUV-L", "name": "Large SUV", "daily": "399.00", "monthly": "7900.00", "deposit": "3000.00", "count": 8},
     {"code": "LUX", "name": "Luxury", "daily": "649.00", "monthly": "12900.00", "deposit": "5000.00", "count": 6},
 ]
@@ -197,13 +198,13 @@ def build_plan(now: datetime | None = None, seed: int = SEED) -> Plan:
     today = timezone.localtime(now, DUBAI).date()
     midnight = datetime.combine(today, time(0), tzinfo=DUBAI)
 
-    vehicles = _plan_vehicles(rng, today)
-    customers = _plan_customers(rng, today)
+    vehicles = _plan_vehicles(rng, today, midnight)
+    customers = _plan_customers(rng, today, midnight)
     agreements = _plan_agreements(rng, now, midnight, vehicles, customers)
     return Plan(vehicles=vehicles, customers=customers, agreements=agreements)
 
 
-def _plan_vehicles(rng: random.Random, today: date) -> list[dict]:
+def _plan_vehicles(rng: random.Random, today: date, midnight: datetime) -> list[dict]:
     classes = [c["code"] for c in VEHICLE_CLASSES for _ in range(c["count"])]
     fleet = [(b, status) for b in BRANCHES for status, n in b["fleet"].items() for _ in range(n)]
     assert len(classes) == len(fleet)
@@ -229,6 +230,8 @@ def _plan_vehicles(rng: random.Random, today: date) -> list[dict]:
             "fuel_level": rng.randint(5, 8) if status == VehicleStatus.AVAILABLE else rng.randint(1, 8),
             "registration_expiry": today + timedelta(days=rng.randint(45, 360)),
             "insurance_expiry": today + timedelta(days=rng.randint(45, 360)),
+            "created_at": _in_fleet_since(rng, today, midnight, year),
+            "status_since": _status_since(rng, midnight, status),
         })
     # A few papers about to lapse, so the "expiring within 30 days" warnings have something to show,
     # including on cars that could be handed over as replacements.
@@ -241,7 +244,23 @@ def _plan_vehicles(rng: random.Random, today: date) -> list[dict]:
     return vehicles
 
 
-def _plan_customers(rng: random.Random, today: date) -> list[dict]:
+def _in_fleet_since(rng: random.Random, today: date, midnight: datetime, year: int) -> datetime:
+    """Some day since the start of the car's model year, at most two years ago."""
+    days_in_service = min(720, (today - date(year, 1, 1)).days)
+    return midnight - timedelta(days=rng.randint(min(20, days_in_service), max(20, days_in_service)),
+                                hours=rng.randint(0, 12))
+
+
+def _status_since(rng: random.Random, midnight: datetime, status: str) -> datetime | None:
+    """Since when a car is at the workshop or off the road (the dashboard shows the age)."""
+    if status == VehicleStatus.MAINTENANCE:
+        return midnight - timedelta(days=rng.randint(1, 9), hours=rng.randint(0, 9))
+    if status == VehicleStatus.OUT_OF_SERVICE:
+        return midnight - timedelta(days=rng.randint(6, 40))
+    return None
+
+
+def _plan_customers(rng: random.Random, today: date, midnight: datetime) -> list[dict]:
     names: list[str] = []
     while len(names) < 34:
         first = rng.choice(MALE_NAMES if rng.random() < 0.6 else FEMALE_NAMES)
@@ -264,6 +283,7 @@ def _plan_customers(rng: random.Random, today: date) -> list[dict]:
             "driving_licence_expiry": today + timedelta(days=rng.randint(20, 3000)),
             "address": f"{rng.choice(['Villa', 'Apartment'])} {rng.randint(1, 2400)}, {rng.choice(AREAS)}",
             "notes": "",
+            "created_at": midnight - timedelta(days=rng.randint(160, 1500), hours=rng.randint(0, 12)),
         })
     for name, area_code, address in COMPANIES:
         number = len(customers) + 1
@@ -278,6 +298,7 @@ def _plan_customers(rng: random.Random, today: date) -> list[dict]:
             "driving_licence_expiry": None,
             "address": f"Office {rng.randint(101, 2999)}, {address}",
             "notes": f"Trade licence {rng.randrange(10**5, 10**6)}. Corporate account, monthly invoicing.",
+            "created_at": midnight - timedelta(days=rng.randint(320, 1800)),
         })
     return customers
 
@@ -292,19 +313,32 @@ def _plan_agreements(rng, now, midnight, vehicles, customers) -> list[dict]:
     def at(days: int) -> datetime:
         return midnight + timedelta(days=days, hours=rng.randint(8, 21), minutes=rng.choice([0, 15, 30, 45]))
 
+    # Rental terms first (every fourth a corporate long-term lease), oldest first; the cars take
+    # them branch by branch in turn, so consecutive agreement numbers alternate between branches
+    # (and so do the demo custodies, which take agreements in number order).
     rented = [v for v in vehicles if v["status"] == VehicleStatus.RENTED]
-    for i, vehicle in enumerate(rented):
-        cls = rates[vehicle["class_code"]]
-        if i % 4 == 3:  # every fourth car is on a corporate long-term lease
-            customer = companies[(i // 4) % len(companies)]
+    terms = []
+    for i in range(len(rented)):
+        if i % 4 == 3:
             start = at(-rng.randint(10, 300))
-            end = start + timedelta(days=365)
+            terms.append((start, start + timedelta(days=365), companies[(i // 4) % len(companies)]))
+        else:
+            terms.append((at(-rng.randint(1, 45)), at(rng.randint(2, 40)), None))
+    terms.sort(key=lambda term: term[0])
+    by_branch: dict[str, list[dict]] = {}
+    for vehicle in rented:
+        by_branch.setdefault(vehicle["branch_code"], []).append(vehicle)
+    in_turn = [v for group in zip_longest(*by_branch.values()) for v in group if v is not None]
+    for vehicle, (start, end, company) in zip(in_turn, terms, strict=True):
+        cls = rates[vehicle["class_code"]]
+        if company is not None:
+            customer = company
             daily = Decimal(cls["daily"])
             monthly = (Decimal(cls["monthly"]) * Decimal("0.90")).quantize(Decimal("1.00"))
         else:
             customer = persons.pop()
-            start, end = at(-rng.randint(1, 45)), at(rng.randint(2, 40))
             daily, monthly = Decimal(cls["daily"]), Decimal(cls["monthly"])
+        vehicle["created_at"] = min(vehicle["created_at"], start - timedelta(days=rng.randint(3, 60)))
         agreements.append({
             "customer_no": customer["customer_no"], "plate": vehicle["plate"], "branch_code": vehicle["branch_code"],
             "start_at": start, "end_at": end, "daily_rate": daily, "monthly_rate": monthly,
@@ -315,6 +349,7 @@ def _plan_agreements(rng, now, midnight, vehicles, customers) -> list[dict]:
     for i, vehicle in enumerate(returned[:10]):
         cls = rates[vehicle["class_code"]]
         start = at(-rng.randint(40, 150))
+        vehicle["created_at"] = min(vehicle["created_at"], start - timedelta(days=rng.randint(3, 60)))
         agreements.append({
             "customer_no": persons.pop()["customer_no"] if persons else companies[i % len(companies)]["customer_no"],
             "plate": vehicle["plate"], "branch_code": vehicle["branch_code"],
@@ -326,6 +361,7 @@ def _plan_agreements(rng, now, midnight, vehicles, customers) -> list[dict]:
     agreements.sort(key=lambda a: a["start_at"])
     for number, agreement in enumerate(agreements, start=100001):
         agreement["agreement_no"] = f"RA-{number}"
+        agreement["created_at"] = agreement["start_at"] - timedelta(minutes=rng.randint(10, 90))
     assert all(a["end_at"] > now for a in agreements if a["status"] == AgreementStatus.ACTIVE)
     return agreements
 
@@ -378,12 +414,15 @@ def load(now: datetime | None = None) -> LoadResult:
         for v in plan.vehicles:
             if v["plate"] in taken_plates or v["vin"] in taken_vins:
                 continue
-            fields = {k: val for k, val in v.items() if k not in ("class_code", "branch_code")}
+            fields = {k: val for k, val in v.items() if k not in ("class_code", "branch_code", "status_since")}
             vehicles.append(Vehicle(vehicle_class=classes[v["class_code"]], branch=branches[v["branch_code"]],
                                     **fields))
         _validate(vehicles)
         Vehicle.objects.bulk_create(vehicles)
         new_vehicles = {v.plate: v for v in vehicles}
+        for v in plan.vehicles:
+            if v["status_since"] and v["plate"] in new_vehicles:  # update() leaves auto_now alone
+                Vehicle.objects.filter(plate=v["plate"]).update(updated_at=v["status_since"])
 
         taken_numbers = set(Customer.objects.values_list("customer_no", flat=True))
         customers = [Customer(**c) for c in plan.customers if c["customer_no"] not in taken_numbers]

@@ -232,3 +232,14 @@ def test_loading_with_debug_off_warns_about_the_published_password(settings):
     err = StringIO()
     call_command("demo_data", verbosity=0, stdout=StringIO(), stderr=err)
     assert "published password" in err.getvalue()
+
+
+def test_history_is_backdated(loaded):
+    now = timezone.now()
+    workshop = Vehicle.objects.filter(status__in=[VehicleStatus.MAINTENANCE, VehicleStatus.OUT_OF_SERVICE])
+    assert workshop.exists()
+    for vehicle in workshop:
+        assert vehicle.updated_at <= now - timedelta(hours=12)  # the dashboard shows a real age
+    for agreement in RentalAgreement.objects.select_related("customer", "vehicle"):
+        assert agreement.customer.created_at < agreement.created_at <= agreement.start_at
+        assert agreement.vehicle.created_at < agreement.start_at

@@ -85,3 +85,23 @@ def test_wrong_password_is_refused(page, live_server, demo_fleet):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert "/accounts/login/" in page.url
+
+
+@pytest.mark.parametrize("path", ["/", "/custodies/", "/customers/", "/agreements/"])
+def test_main_pages_render_on_desktop_and_phone(page, live_server, demo_fleet, screenshots, path):
+    """Screenshots for review (var/screenshots/page-*.png); the pages must load without errors."""
+    log_in(page, live_server, next_path=path)
+    name = path.strip("/").replace("/", "-") or "dashboard"
+    page.screenshot(path=str(screenshots / f"page-{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.reload()
+    page.screenshot(path=str(screenshots / f"page-{name}-375.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_login_page_on_a_phone(page, live_server, screenshots):
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.screenshot(path=str(screenshots / "login-375.png"), full_page=True)
+    assert page.get_by_role("button", name="Log in").is_visible()
+    assert page.problems == []
