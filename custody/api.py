@@ -16,6 +16,7 @@ from billing.api import router as billing_router
 from custodies.api import router as custodies_router
 from fleet.api import router as fleet_router
 from integrations.api import router as integrations_router
+from notifications.api import router as notifications_router
 
 from .errors import DomainError
 
@@ -116,3 +117,4 @@ api.add_router("/v1/", custodies_router)
 api.add_router("/v1/", billing_router)
 api.add_router("/v1/", integrations_router)
 api.add_router("/v1/", "documents.api.router")
+api.add_router("/v1/", notifications_router)

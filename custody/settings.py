@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "documents",
     "integrations",
     "billing",
+    "notifications",
     "ops",
     "reports",
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
+    path("notifications/", include("notifications.urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
     path("healthz", ops_views.healthz, name="healthz"),
