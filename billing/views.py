@@ -180,7 +180,10 @@ def close_suggestions(request, custody_id):
         suggestions = rental.close_suggestions(custody, timezone.now(), odometer, fuel)
     except ValueError:
         pass
-    return render(request, "billing/_close_suggestions.html", {"suggestions": suggestions})
+    # First load: everything suggested is ticked; on reloads keep what the user left ticked.
+    reloaded = "suggestions_loaded" in request.GET
+    ticked = set(request.GET.getlist("accept_suggestions")) if reloaded else {s.key for s in suggestions}
+    return render(request, "billing/_close_suggestions.html", {"suggestions": suggestions, "ticked": ticked})
 
 
 CHARGE_EXPORT = [

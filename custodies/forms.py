@@ -249,6 +249,11 @@ class HandoverForm(forms.Form):
         return data
 
 
+class _RenderedElsewhere(forms.MultipleHiddenInput):
+    def render(self, name, value, attrs=None, renderer=None):
+        return ""
+
+
 class CloseForm(forms.Form):
     returned_at = forms.DateTimeField(label=_("Returned at"), widget=datetime_input())
     odometer_km = forms.IntegerField(label=_("Odometer (km)"), required=False, min_value=0)
@@ -257,6 +262,9 @@ class CloseForm(forms.Form):
     notes = forms.CharField(label=_("Return notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     original_ready = forms.BooleanField(label=_("The original vehicle is ready"), required=False)
     original_critical_problem = forms.BooleanField(label=_("The original has a critical problem"), required=False)
+    # Ticked in the suggestions block the dialog loads from billing (fuel, excess km); that block renders them.
+    accept_suggestions = forms.MultipleChoiceField(
+        required=False, choices=[("fuel", "fuel"), ("excess_km", "excess_km")], widget=_RenderedElsewhere)
 
     def service_data(self) -> dict:
         return dict(self.cleaned_data)

@@ -27,6 +27,7 @@ from approvals.choices import APPROVAL_COLOURS
 from approvals.models import Approval
 from audit.models import AuditEntry
 from audit.views import csv_response, filter_entries
+from billing import services as billing
 from custody.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
 from custody.pagination import paginate
 from documents import services as document_services
@@ -780,7 +781,7 @@ def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=N
         if badge:
             sla_badges.append(badge)
     tab = request.GET.get("tab", "overview")
-    if tab not in ("overview", "timeline", "vehicles", "documents", "approvals", "audit"):
+    if tab not in ("overview", "timeline", "vehicles", "documents", "charges", "approvals", "audit"):
         tab = "overview"
     context = {
         "custody": custody,
@@ -798,6 +799,7 @@ def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=N
         "rounds": _approval_rounds(custody, now),
         "audit_page": _audit_entries(request, custody),
         "rate_policy_special": custody.rate_policy == RatePolicy.SPECIAL_CODE,
+        "blocking_charges": billing.blocking_drafts(custody) if "close" in allowed else [],
         "sla_targets": dict(SlaTarget.choices),
     }
     _with_documents(context, user, custody)

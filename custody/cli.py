@@ -7,9 +7,14 @@
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def _django_setup() -> None:
+    # The project root on the path, so apps added after `pip install -e .` are found too.
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "custody.settings")
 
 

@@ -104,3 +104,31 @@ def test_the_finance_list_runs_a_constant_number_of_queries(users, active_custod
     with CaptureQueriesContext(connection) as many:
         client.get("/billing/charges/")
     assert len(many) == len(few)
+
+
+def test_the_detail_page_has_the_charges_tab_and_the_close_dialog_suggests_fuel(users, active_custody):
+    client = login_client(users[Role.OPERATOR])
+    page = client.get(f"/custodies/{active_custody.id}/?tab=charges").content.decode()
+    assert f"/billing/custodies/{active_custody.id}/tab/" in page
+    assert f"/billing/custodies/{active_custody.id}/close-suggestions/" in page
+    partial = client.get(f"/billing/custodies/{active_custody.id}/close-suggestions/",
+                         {"odometer_km": "20100", "fuel_level": "6"}).content.decode()
+    assert 'value="fuel"' in partial and "checked" in partial
+    unticked = client.get(f"/billing/custodies/{active_custody.id}/close-suggestions/",
+                          {"odometer_km": "20100", "fuel_level": "6", "suggestions_loaded": "1"}).content.decode()
+    assert "checked" not in unticked
+
+
+def test_closing_from_the_page_posts_the_accepted_fuel_charge(users, active_custody):
+    from custodies.tests.conftest import attach
+    from django.utils import timezone
+
+    attach(active_custody, "return_checklist")
+    client = login_client(users[Role.OPERATOR])
+    returned = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    response = client.post(f"/custodies/{active_custody.id}/action/close/", {
+        "returned_at": returned, "odometer_km": "20100", "fuel_level": "6", "accept_suggestions": ["fuel"]})
+    assert response.status_code in (200, 302), response.content[:500]
+    active_custody.refresh_from_db()
+    assert active_custody.status == "closed"
+    assert Charge.objects.get(custody=active_custody, charge_type="fuel").status == "posted"
