@@ -74,8 +74,8 @@ def main() -> None:
     deliveries = list(WebhookDelivery.objects.filter(event_id__in=ids, status="delivered").select_related("event"))
     latencies = sorted((d.delivered_at - d.event.created_at).total_seconds() * 1000 for d in deliveries)
     p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else 0
-    print(f"| events | emitted/s | delivered | worker events/s | latency p50 ms | latency p95 ms |")
-    print(f"|---|---|---|---|---|---|")
+    print("| events | emitted/s | delivered | worker events/s | latency p50 ms | latency p95 ms |")
+    print("|---|---|---|---|---|---|")
     print(f"| {args.events} | {args.events / emit_seconds:.0f} | {len(deliveries)} | "
           f"{len(deliveries) / deliver_seconds:.0f} | {statistics.median(latencies):.0f} | {p95:.0f} |")
     OutboxEvent.objects.filter(id__in=ids).delete()
