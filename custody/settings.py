@@ -263,3 +263,7 @@ CUSTODY_WEBHOOK_ALLOW_PRIVATE = os.environ.get("CUSTODY_WEBHOOK_ALLOW_PRIVATE", 
 CUSTODY_WEBHOOK_LEASE_SECONDS = int(os.environ.get("CUSTODY_WEBHOOK_LEASE_SECONDS", "60"))
 # /readyz fails when no worker heartbeat is fresh (production default; off for development).
 CUSTODY_READYZ_REQUIRE_WORKER = env_bool("CUSTODY_READYZ_REQUIRE_WORKER", default=not DEBUG)
+
+# Public base URL used in e-mails (signing links, password resets sent by the worker).
+CUSTODY_PUBLIC_URL = os.environ.get("CUSTODY_PUBLIC_URL", "http://127.0.0.1:8000")
+CUSTODY_SIGNING_LINK_HOURS = int(os.environ.get("CUSTODY_SIGNING_LINK_HOURS", "72"))

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from documents.public_views import sign_by_link
 from ops import views as ops_views
 from reports import views as report_views
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
+    path("sign/<str:token>/", sign_by_link, name="sign_by_link"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("django-admin/", admin.site.urls),

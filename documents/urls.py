@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import public_views, views
 
 app_name = "documents"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("custody/<uuid:custody_id>/", views.custody_documents, name="custody"),
     path("custody/<uuid:custody_id>/upload/", views.upload, name="upload"),
     path("custody/<uuid:custody_id>/sign/<str:document_type>/", views.sign, name="sign"),
+    path("custody/<uuid:custody_id>/signing-link/", public_views.send_link, name="send_link"),
 ]

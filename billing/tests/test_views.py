@@ -120,8 +120,9 @@ def test_the_detail_page_has_the_charges_tab_and_the_close_dialog_suggests_fuel(
 
 
 def test_closing_from_the_page_posts_the_accepted_fuel_charge(users, active_custody):
-    from custodies.tests.conftest import attach
     from django.utils import timezone
+
+    from custodies.tests.conftest import attach
 
     attach(active_custody, "return_checklist")
     client = login_client(users[Role.OPERATOR])
