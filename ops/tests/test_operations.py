@@ -67,13 +67,36 @@ def test_healthz_answers_without_touching_dependencies(client, django_assert_num
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
-def test_readyz_checks_database_and_storage(client):
+def test_readyz_checks_database_and_storage(client, settings):
+    settings.CUSTODY_READYZ_REQUIRE_WORKER = False
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["storage"] == "ok"
+
+
+def test_readyz_reports_a_missing_worker_only_where_one_is_required(client, settings):
+    settings.CUSTODY_READYZ_REQUIRE_WORKER = False  # development: no worker needed to be ready
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["worker"] == "ok"
+
+    settings.CUSTODY_READYZ_REQUIRE_WORKER = True  # production default
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"].startswith("worker:")
+
+
+def test_readyz_is_200_with_a_fresh_worker_heartbeat(client, settings):
+    from ops.models import WorkerHeartbeat
+
+    settings.CUSTODY_READYZ_REQUIRE_WORKER = True
+    WorkerHeartbeat.objects.create(worker_id="test-worker", hostname="test", pid=1)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "storage": "ok", "worker": "ok"}
 
 
 def test_readyz_is_503_when_storage_is_not_writable(client, settings, tmp_path):
