@@ -1,7 +1,6 @@
 """Send one delivery (run by the worker through `notifications.tasks`, never in a web request)."""
 
 import logging
-import os
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -22,9 +21,8 @@ SMTP_TIMEOUT = 30  # seconds; Django's default is to wait for ever
 
 
 def base_url() -> str:
-    """Where links in e-mails point: CUSTODY_BASE_URL (setting or environment), else the development server."""
-    value = getattr(settings, "CUSTODY_BASE_URL", "") or os.environ.get("CUSTODY_BASE_URL", "")
-    return (value or "http://localhost:8000").rstrip("/")
+    """Where links in e-mails and SMS point: the project's public URL (CUSTODY_PUBLIC_URL)."""
+    return (getattr(settings, "CUSTODY_PUBLIC_URL", "") or "http://127.0.0.1:8000").rstrip("/")
 
 
 def absolute(url: str) -> str:

@@ -10,7 +10,7 @@ from integrations.models import OutboxEvent
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CUSTODY_SMS_BACKEND = ""
-    settings.CUSTODY_BASE_URL = "https://custody.example.com"
+    settings.CUSTODY_PUBLIC_URL = "https://custody.example.com"
 
 
 def last_event(event_type: str) -> OutboxEvent:
