@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from audit.context import acting_as
 
@@ -28,6 +29,27 @@ class Job:
     name: str
     run: Callable[[datetime], dict]
     interval: timedelta = INTERVAL
+
+
+def _t(message: str, **values):
+    """Translated lazily, so each recipient reads it in their own language."""
+    return format_lazy(gettext_lazy(message), **values)
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _target(target: str):
+    from custodies.choices import SlaTarget
+
+    return SlaTarget(target).label
+
+
+def _role(role: str):
+    from accounts.choices import Role
+
+    return Role(role).label if role in Role.values else role
 
 
 # ---- the jobs -------------------------------------------------------------------------------------------
@@ -66,16 +88,14 @@ def _notify_breaches_and_escalations(now: datetime) -> None:
                                              f"sla_{target}_met_at__isnull": True}).select_related("branch")
         for custody in breached[:500]:
             _notify(_staff(custody.branch_id), "sla_breached",
-                    _("SLA breached: %(no)s (%(target)s)") % {"no": custody.custody_no, "target": target},
-                    _("The %(target)s target was due %(due)s.") % {
-                        "target": target, "due": getattr(custody, f"sla_{target}_due_at")},
+                    _t("SLA breached: {no} ({target})", no=custody.custody_no, target=_target(target)),
+                    _t("The {target} target was due {due}.", target=_target(target),
+                       due=_when(getattr(custody, f"sla_{target}_due_at"))),
                     f"/custodies/{custody.pk}/", custody, f"sla_breached:{custody.pk}:{target}")
     for level in Approval.objects.filter(status="escalated", escalated_at__gte=recent).select_related("custody")[:500]:
         _notify(_staff(level.custody.branch_id), "approval_escalated",
-                _("Approval escalated: %(no)s level %(level)s") % {"no": level.custody.custody_no,
-                                                                   "level": level.level},
-                _("Level %(level)s (%(role)s) was not decided in time.") % {"level": level.level,
-                                                                            "role": level.role},
+                _t("Approval escalated: {no} level {level}", no=level.custody.custody_no, level=level.level),
+                _t("Level {level} ({role}) was not decided in time.", level=level.level, role=_role(level.role)),
                 f"/custodies/{level.custody_id}/", level.custody, f"escalated:{level.pk}")
 
 
@@ -93,8 +113,9 @@ def sla_at_risk(now: datetime) -> dict:
         view = current_view(custody, now)
         if view and view.state == "at_risk":
             count += _notify(_staff(custody.branch_id), "sla_at_risk",
-                             _("SLA at risk: %(no)s") % {"no": custody.custody_no},
-                             _("The %(target)s target is due %(due)s.") % {"target": view.target, "due": view.due_at},
+                             _t("SLA at risk: {no}", no=custody.custody_no),
+                             _t("The {target} target is due {due}.", target=_target(view.target),
+                                due=_when(view.due_at)),
                              f"/custodies/{custody.pk}/", custody, f"sla_at_risk:{custody.pk}:{view.target}")
     return {"notified": count}
 
@@ -117,8 +138,8 @@ def approval_reminders(now: datetime) -> dict:
 
             users = branch_staff(level.custody.branch_id, set(DECIDERS.get(level.role, {"admin"})))
             count += _notify(users, "approval_reminder",
-                             _("Approval waiting: %(no)s") % {"no": level.custody.custody_no},
-                             _("Level %(level)s is due %(due)s.") % {"level": level.level, "due": level.due_at},
+                             _t("Approval waiting: {no}", no=level.custody.custody_no),
+                             _t("Level {level} is due {due}.", level=level.level, due=_when(level.due_at)),
                              "/approvals/", level.custody, f"reminder:{level.pk}")
     return {"reminded": count}
 
@@ -137,9 +158,9 @@ def document_expiry(now: datetime) -> dict:
         users = list(_staff(document.custody.branch_id))
         if document.uploaded_by and document.uploaded_by not in users:
             users.append(document.uploaded_by)
-        title = (_("Document expires today: %(name)s") if stage == "today"
-                 else _("Document expires on %(date)s: %(name)s")) % {"name": document.file_name,
-                                                                       "date": document.expires_on}
+        title = (_t("Document expires today: {name}", name=document.file_name) if stage == "today"
+                 else _t("Document expires on {date}: {name}", date=document.expires_on.isoformat(),
+                         name=document.file_name))
         count += _notify(users, "document_expiring", title, document.custody.custody_no,
                          f"/custodies/{document.custody_id}/", document.custody,
                          f"doc_expiry:{document.pk}:{stage}")
@@ -196,8 +217,8 @@ def overdue(now: datetime) -> dict:
         if not _first_time(key, now):
             continue
         emit("custody.overdue", {**event_payload(custody), "expected_return_at": custody.expected_return_at})
-        _notify(_staff(custody.branch_id), "custody_overdue", _("Overdue: %(no)s") % {"no": custody.custody_no},
-                _("Expected back %(when)s.") % {"when": custody.expected_return_at},
+        _notify(_staff(custody.branch_id), "custody_overdue", _t("Overdue: {no}", no=custody.custody_no),
+                _t("Expected back {when}.", when=_when(custody.expected_return_at)),
                 f"/custodies/{custody.pk}/", custody, key)
         count += 1
     return {"overdue": count}
