@@ -22,6 +22,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("notifications/", include("notifications.urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
+    path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
     path("sign/<str:token>/", sign_by_link, name="sign_by_link"),
     path("healthz", ops_views.healthz, name="healthz"),

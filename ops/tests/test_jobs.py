@@ -89,3 +89,16 @@ def test_the_worker_heartbeat_makes_readyz_ready(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["worker"] == "ok"
+
+
+def test_the_monitoring_page_shows_workers_and_job_runs(admin_user, users):
+    from conftest import login_client
+    from ops.management.commands.worker import beat
+
+    beat("worker-a")
+    jobs.run_due_jobs(force=True, only=["retention"])
+    page = login_client(admin_user).get("/manage/monitoring/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "worker-a" in html and "retention" in html
+    assert login_client(users[Role.MANAGER]).get("/manage/monitoring/").status_code == 403
