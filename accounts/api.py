@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.responses import Status
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import AwareDatetime, EmailStr, Field
+from pydantic import AwareDatetime, Field
 
 from audit import context as audit_context
 from custody.errors import DomainError
@@ -66,7 +66,7 @@ router = Router(tags=["auth"])
 
 
 class TokenIn(Schema):
-    email: EmailStr
+    email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=200)
 
 

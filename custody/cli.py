@@ -44,6 +44,9 @@ def serve(argv: list[str]) -> int:
         "--access-logfile", "-",
         "--timeout", "60",
         "--graceful-timeout", "20",
+        # One control socket per instance, inside the project, not shared under ~/.gunicorn.
+        "--control-socket", str(Path(os.environ.get("CUSTODY_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
+                                / f"gunicorn-{args.port}.ctl"),
     ]
     run()
     return 0

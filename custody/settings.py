@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "custody",
     "django_htmx",
+    "ninja",
     "axes",
     "django_tasks",
     "django_tasks_db",

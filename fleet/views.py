@@ -38,6 +38,7 @@ class Column:
     link: bool = False
     badge: dict | None = None  # value → colour
     css: str = ""
+    number: bool = False  # thousands separators, right-aligned
 
 
 @dataclass
@@ -93,10 +94,10 @@ register(Resource(
         Column(gettext_lazy("Plate"), "plate", "plate", link=True),
         Column(gettext_lazy("Make / model"), "display_model", "make"),
         Column(gettext_lazy("Year"), "year", "year", css="hide-sm"),
-        Column(gettext_lazy("Class"), "vehicle_class.code", "vehicle_class__code"),
-        Column(gettext_lazy("Branch"), "branch.code", "branch__code"),
+        Column(gettext_lazy("Class"), "vehicle_class.code", "vehicle_class__code", css="hide-sm"),
+        Column(gettext_lazy("Branch"), "branch.code", "branch__code", css="hide-sm"),
         Column(gettext_lazy("Status"), "status", "status", badge=VEHICLE_STATUS_COLOURS),
-        Column(gettext_lazy("Odometer km"), "odometer_km", "odometer_km", css="hide-sm"),
+        Column(gettext_lazy("Odometer km"), "odometer_km", "odometer_km", css="hide-sm text-end", number=True),
     ],
     queryset=selectors.vehicles_for,
     orderings={"plate", "make", "year", "vehicle_class__code", "branch__code", "status", "odometer_km", "created_at"},
@@ -138,10 +139,10 @@ register(Resource(
     form=forms.RentalAgreementForm,
     columns=[
         Column(gettext_lazy("Agreement no."), "agreement_no", "agreement_no", link=True),
-        Column(gettext_lazy("Customer"), "customer.full_name", "customer__full_name"),
+        Column(gettext_lazy("Customer"), "customer.full_name", "customer__full_name", css="hide-sm"),
         Column(gettext_lazy("Vehicle"), "vehicle.plate", "vehicle__plate"),
         Column(gettext_lazy("Branch"), "branch.code", "branch__code", css="hide-sm"),
-        Column(gettext_lazy("Start"), "start_at", "start_at"),
+        Column(gettext_lazy("Start"), "start_at", "start_at", css="hide-sm"),
         Column(gettext_lazy("End"), "end_at", "end_at", css="hide-sm"),
         Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate", css="hide-sm"),
         Column(gettext_lazy("Status"), "status", "status", badge=AGREEMENT_STATUS_COLOURS),
