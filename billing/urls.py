@@ -10,6 +10,7 @@ urlpatterns = [
     path("custodies/<uuid:custody_id>/charges/", views.add_charge, name="add_charge"),
     path("custodies/<uuid:custody_id>/charges/post/", views.post_selected, name="post_selected"),
     path("custodies/<uuid:custody_id>/charges/<uuid:charge_id>/void/", views.void_charge, name="void_charge"),
+    path("custodies/<uuid:custody_id>/charges/<uuid:charge_id>/edit/", views.edit_charge, name="edit_charge"),
     path("custodies/<uuid:custody_id>/payments/", views.record_payment, name="record_payment"),
     path("custodies/<uuid:custody_id>/holds/<str:action>/", views.hold_action, name="hold_action"),
     path("custodies/<uuid:custody_id>/holds/<str:action>/<uuid:hold_id>/", views.hold_action, name="hold_action"),

@@ -35,6 +35,13 @@ def tab_context(request, custody, **extra) -> dict:
     charges = list(custody.charges.select_related("created_by", "posted_by").order_by("created_at"))
     for charge in charges:
         charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
+        charge.may_edit = charge.status == ChargeStatus.DRAFT and not charge.system_key and permissions.can(
+            user, "charge.add", custody)
+        if charge.may_edit:
+            charge.edit_form = ChargeForm(initial={
+                "charge_type": charge.charge_type, "description": charge.description, "quantity": charge.quantity,
+                "unit_price": charge.unit_price, "tax_rate": charge.tax_rate, "responsibility": charge.responsibility},
+                auto_id=f"edit-{charge.pk}-%s")
         charge.may_void = charge.status in (ChargeStatus.DRAFT, ChargeStatus.POSTED) and not (
             charge.system_key and charge.status == ChargeStatus.DRAFT) and (
             permissions.can(user, "charge.void", custody)
@@ -99,6 +106,22 @@ def add_charge(request, custody_id):
         services.add_charge(request.user, custody.pk, form.cleaned_data)
     except DomainError as exc:
         return _after_action(request, custody, _error_text(exc), charge_form=form)
+    return _after_action(request, custody)
+
+
+@login_required
+@require_POST
+def edit_charge(request, custody_id, charge_id):
+    custody = _custody(request, custody_id)
+    charge = get_object_or_404(custody.charges, pk=charge_id)
+    form = ChargeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, custody, _("Check the charge fields."))
+    try:
+        services.update_charge(request.user, charge.pk, form.cleaned_data,
+                               expected_version=int(request.POST.get("version") or charge.version))
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc))
     return _after_action(request, custody)
 
 

@@ -133,3 +133,22 @@ def test_closing_from_the_page_posts_the_accepted_fuel_charge(users, active_cust
     active_custody.refresh_from_db()
     assert active_custody.status == "closed"
     assert Charge.objects.get(custody=active_custody, charge_type="fuel").status == "posted"
+
+
+def test_a_draft_charge_is_edited_inline_and_a_stale_edit_is_refused(users, active_custody):
+    client = login_client(users[Role.OPERATOR])
+    charge = services.add_charge(users[Role.OPERATOR], active_custody.id, {
+        "charge_type": "damage", "description": "Mirror", "quantity": "1", "unit_price": "100",
+        "responsibility": "customer"})
+    tab = client.get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
+    assert f"/billing/custodies/{active_custody.id}/charges/{charge.id}/edit/" in tab
+    url = f"/billing/custodies/{active_custody.id}/charges/{charge.id}/edit/"
+    fields = {"charge_type": "damage", "description": "Mirror and door", "quantity": "2", "unit_price": "150",
+              "tax_rate": "5", "responsibility": "customer"}
+    client.post(url, {**fields, "version": charge.version}, HTTP_HX_REQUEST="true")
+    charge.refresh_from_db()
+    assert (charge.description, charge.total) == ("Mirror and door", 315)
+    stale = client.post(url, {**fields, "description": "old", "version": 1}, HTTP_HX_REQUEST="true")
+    assert "changed by someone else" in stale.content.decode()
+    charge.refresh_from_db()
+    assert charge.description == "Mirror and door"
