@@ -781,7 +781,7 @@ def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=N
         if badge:
             sla_badges.append(badge)
     tab = request.GET.get("tab", "overview")
-    if tab not in ("overview", "timeline", "vehicles", "documents", "charges", "approvals", "audit"):
+    if tab not in ("overview", "timeline", "vehicles", "documents", "charges", "approvals", "notifications", "audit"):
         tab = "overview"
     context = {
         "custody": custody,
@@ -800,6 +800,7 @@ def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=N
         "audit_page": _audit_entries(request, custody),
         "rate_policy_special": custody.rate_policy == RatePolicy.SPECIAL_CODE,
         "blocking_charges": billing.blocking_drafts(custody) if "close" in allowed else [],
+        "custody_notifications": custody.notifications.select_related("user").order_by("-created_at")[:100],
         "sla_targets": dict(SlaTarget.choices),
     }
     _with_documents(context, user, custody)

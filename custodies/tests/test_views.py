@@ -518,3 +518,17 @@ def test_dashboard_custody_cards(users, pending, make_draft, vehicle):
     assert re.search(r'id="kpi-active">1<', body)
     table = body.split('id="workshop-table"')[1]
     assert vehicle.plate in table and pending.custody_no in table
+
+
+def test_the_notifications_tab_lists_who_was_told_about_the_custody(users, make_draft):
+    from custodies import services as custody_services
+    from integrations.models import OutboxEvent
+    from integrations.services import dispatch_event
+
+    custody = make_draft()
+    custody_services.submit_custody(users[Role.OPERATOR], custody.id)
+    for event in OutboxEvent.objects.filter(dispatched_at__isnull=True):
+        dispatch_event(event.id)
+    page = login_client(users[Role.OPERATOR]).get(f"/custodies/{custody.id}/?tab=notifications").content.decode()
+    assert "tab-notifications" in page
+    assert str(users[Role.SUPERVISOR]) in page
