@@ -37,6 +37,6 @@ class ChargeFilterForm(forms.Form):
     status = forms.MultipleChoiceField(label=_("Status"), choices=ChargeStatus.choices, required=False)
     charge_type = forms.MultipleChoiceField(label=_("Type"), choices=ChargeType.choices, required=False)
     responsibility = forms.MultipleChoiceField(label=_("Who pays"), choices=Responsibility.choices, required=False)
-    branch_id = forms.UUIDField(label=_("Branch"), required=False)
+    branch_id = forms.UUIDField(label=_("Branch"), required=False, widget=forms.Select)  # choices: the view
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -21,9 +21,11 @@ from fleet.selectors import branches_for
 from reports.exports import ExportColumn, export_response
 
 from . import rental, selectors, services
-from .choices import CHARGE_COLOURS, ChargeStatus, HoldStatus
+from .choices import CHARGE_COLOURS, ChargeStatus, HoldStatus, Responsibility
 from .forms import ChargeFilterForm, ChargeForm, HoldForm, PaymentForm
 from .money import default_tax_rate
+
+RESPONSIBILITY_LABELS = dict(Responsibility.choices)
 
 
 def _custody(request, custody_id):
@@ -46,12 +48,15 @@ def tab_context(request, custody, **extra) -> dict:
             charge.system_key and charge.status == ChargeStatus.DRAFT) and (
             permissions.can(user, "charge.void", custody)
             or (charge.status == ChargeStatus.DRAFT and charge.created_by_id == user.pk))
+    balance = services.balance(custody)
     return {
         "custody": custody,
         "charges": charges,
         "payments": list(custody.payments.select_related("recorded_by").order_by("received_at")),
         "holds": list(custody.damage_holds.order_by("created_at")),
-        "balance": services.balance(custody),
+        "balance": balance,
+        "balance_rows": [(RESPONSIBILITY_LABELS.get(who, who), amounts)
+                         for who, amounts in balance.by_responsibility.items()],
         "charge_form": extra.pop("charge_form", None) or ChargeForm(),
         "payment_form": extra.pop("payment_form", None) or PaymentForm(),
         "hold_form": extra.pop("hold_form", None) or HoldForm(),
@@ -203,10 +208,16 @@ def close_suggestions(request, custody_id):
         suggestions = rental.close_suggestions(custody, timezone.now(), odometer, fuel)
     except ValueError:
         pass
-    # First load: everything suggested is ticked; on reloads keep what the user left ticked.
+    # First load: everything suggested is ticked; on reloads keep what the user left ticked, and tick a
+    # suggestion that was not shown before (the dialog opens without readings, so suggestions appear on
+    # a reload once the user types them).
     reloaded = "suggestions_loaded" in request.GET
-    ticked = set(request.GET.getlist("accept_suggestions")) if reloaded else {s.key for s in suggestions}
-    return render(request, "billing/_close_suggestions.html", {"suggestions": suggestions, "ticked": ticked})
+    keys = {s.key for s in suggestions}
+    ticked = set(request.GET.getlist("accept_suggestions")) if reloaded else keys
+    if reloaded and "suggestions_shown" in request.GET:
+        ticked |= keys - set(request.GET["suggestions_shown"].split(","))
+    return render(request, "billing/_close_suggestions.html", {
+        "suggestions": suggestions, "ticked": ticked, "shown": ",".join(sorted(keys))})
 
 
 CHARGE_EXPORT = [

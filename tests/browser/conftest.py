@@ -5,6 +5,8 @@ CUSTODY_REQUIRE_BROWSER=1, so a missing browser fails there instead of skipping.
 """
 
 import os
+import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,146 @@ def page(browser):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# ---- helpers for the end-to-end flows (test_custody_flow.py, test_settlement_flow.py) -----------
+
+def small_pdf(title: str) -> bytes:
+    """A small, well-formed one-page PDF (correct xref offsets) with `title` written on it."""
+    text = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 16 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+@pytest.fixture
+def pdf_file(tmp_path):
+    """pdf_file("incident-report.pdf", "Incident report") -> path of a small valid PDF on disk."""
+
+    def make(name: str, title: str) -> str:
+        path = tmp_path / name
+        path.write_bytes(small_pdf(title))
+        return str(path)
+
+    return make
+
+
+@pytest.fixture
+def shot(screenshots):
+    """shot(page, "login") saves var/screenshots/flow-NN-login.png; NN counts up from `shot.count` + 1."""
+
+    def take(page, step: str) -> None:
+        take.count += 1
+        page.screenshot(path=str(screenshots / f"flow-{take.count:02d}-{step}.png"), full_page=True)
+
+    take.count = 0
+    return take
+
+
+def log_in_as(page, live_server, email: str, password: str, next_path: str = "/") -> None:
+    """Through the real login page, as a user would; lands on `next_path`."""
+    page.goto(f"{live_server.url}{next_path}")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}{next_path}")
+
+
+def log_out(page, live_server) -> None:
+    """Through the user menu in the header (opening the phone menu first when it is collapsed)."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():
+        menu.click()
+    page.locator("#user-menu").click()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/")
+    assert "/accounts/login/" in page.url
+
+
+def horizontal_overflow(page) -> int:
+    """How far the page scrolls sideways (0 when it fits the viewport)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def open_tab(page, name: str):
+    """Click a custody detail tab and wait until its pane has faded in (so screenshots show it)."""
+    from playwright.sync_api import expect
+
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    pane = page.locator(f"#{tab.get_attribute('aria-controls')}")
+    expect(pane).to_have_class(re.compile(r"\bshow\b"))
+    expect(pane).to_have_css("opacity", "1")
+    return pane
+
+
+@pytest.fixture
+def seeded_rules(transactional_db):
+    """The default SLA policies, approval rules and document rules (DESIGN §5–§7) as the migrations
+    seed them. A transactional test empties the database when it ends, so a live-server test that
+    relies on them seeds them again (the seed functions are idempotent)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module in ("custodies.migrations.0002_postgres_sequence_exclusion_and_sla_defaults",
+                   "approvals.migrations.0003_default_rules", "documents.migrations.0002_default_rules"):
+        seed = import_module(module)
+        (getattr(seed, "seed_sla", None) or seed.seed)(apps, None)
+
+
+class _OneRequestAtATimeServer:
+    """Mixed into Django's threaded live server: requests still arrive on their own threads (so the
+    browser's parallel keep-alive connections never wait on each other), but the application handles
+    one request at a time. With SQLite the test database is in memory and the live server's threads
+    share the test's single connection; two HTMX requests of one page (badge, approvals count) saving
+    the session together then fail with "database table is locked" (a 400 or 500 in `page.problems`)."""
+
+    _app_lock = threading.Lock()
+
+    def set_app(self, application):
+        def one_at_a_time(environ, start_response):
+            with self._app_lock:
+                result = application(environ, start_response)
+                try:
+                    body = b"".join(result)  # streamed responses (CSV) read the database while iterated
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            return [body]
+
+        super().set_app(one_at_a_time)
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, handling one request at a time (see _OneRequestAtATimeServer)."""
+    from django.core.servers.basehttp import ThreadedWSGIServer
+    from django.test.testcases import LiveServerThread
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server_class = type("OneRequestAtATimeWSGIServer", (_OneRequestAtATimeServer, ThreadedWSGIServer), {})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LiveServerThread, "server_class", server_class)
+        server = LiveServer(addr)  # the server is created (and the class read) before this returns
+    yield server
+    server.stop()

@@ -129,6 +129,9 @@
   function init() {
     document.querySelectorAll("select[data-subcode-for]").forEach(filterSubcodes);
     document.querySelectorAll('input[name="until_original_ready"]').forEach(untilReadyChanged);
+    // On a phone the tab bar scrolls sideways: bring the open tab (?tab=…) into view.
+    var activeTab = document.querySelector(".custody-tabs .nav-link.active");
+    if (activeTab) { activeTab.scrollIntoView({ block: "nearest", inline: "nearest" }); }
     // An action whose form came back with errors opens again.
     document.querySelectorAll(".modal[data-show-on-load]").forEach(function (el) {
       if (window.bootstrap) { window.bootstrap.Modal.getOrCreateInstance(el).show(); }
