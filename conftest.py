@@ -1,5 +1,7 @@
 """Shared fixtures: a small fleet in two branches and one user per role."""
 
+import os
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -152,3 +154,42 @@ class ApiClient:
 @pytest.fixture
 def api_as():
     return ApiClient
+
+
+class _OneRequestAtATimeServer:
+    """Mixed into Django's threaded live server: requests still arrive on their own threads (so the
+    browser's parallel keep-alive connections never wait on each other), but the application handles
+    one request at a time. With SQLite the test database is in memory and the live server's threads
+    share the test's single connection; two HTMX requests of one page (badge, approvals count) saving
+    the session together then fail with "database table is locked" (a 400 or 500 in `page.problems`)."""
+
+    _app_lock = threading.Lock()
+
+    def set_app(self, application):
+        def one_at_a_time(environ, start_response):
+            with self._app_lock:
+                result = application(environ, start_response)
+                try:
+                    body = b"".join(result)  # streamed responses (CSV) read the database while iterated
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            return [body]
+
+        super().set_app(one_at_a_time)
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, handling one request at a time (see _OneRequestAtATimeServer)."""
+    from django.core.servers.basehttp import ThreadedWSGIServer
+    from django.test.testcases import LiveServerThread
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server_class = type("OneRequestAtATimeWSGIServer", (_OneRequestAtATimeServer, ThreadedWSGIServer), {})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LiveServerThread, "server_class", server_class)
+        server = LiveServer(addr)  # the server is created (and the class read) before this returns
+    yield server
+    server.stop()

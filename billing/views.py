@@ -66,6 +66,7 @@ def tab_context(request, custody, **extra) -> dict:
         "may_hold": permissions.can(user, "payment.record", custody) and not custody.is_terminal,
         "may_capture": permissions.can(user, "charge.post", custody),
         "held": HoldStatus.HELD,
+        "has_drafts": any(c.status == ChargeStatus.DRAFT for c in charges),
         "default_tax_rate": default_tax_rate(),
         "pdf_url": reverse("billing:summary_pdf", args=[custody.pk]),
         **extra,

@@ -6,7 +6,6 @@ CUSTODY_REQUIRE_BROWSER=1, so a missing browser fails there instead of skipping.
 
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -176,40 +175,4 @@ def seeded_rules(transactional_db):
         (getattr(seed, "seed_sla", None) or seed.seed)(apps, None)
 
 
-class _OneRequestAtATimeServer:
-    """Mixed into Django's threaded live server: requests still arrive on their own threads (so the
-    browser's parallel keep-alive connections never wait on each other), but the application handles
-    one request at a time. With SQLite the test database is in memory and the live server's threads
-    share the test's single connection; two HTMX requests of one page (badge, approvals count) saving
-    the session together then fail with "database table is locked" (a 400 or 500 in `page.problems`)."""
-
-    _app_lock = threading.Lock()
-
-    def set_app(self, application):
-        def one_at_a_time(environ, start_response):
-            with self._app_lock:
-                result = application(environ, start_response)
-                try:
-                    body = b"".join(result)  # streamed responses (CSV) read the database while iterated
-                finally:
-                    if hasattr(result, "close"):
-                        result.close()
-            return [body]
-
-        super().set_app(one_at_a_time)
-
-
-@pytest.fixture(scope="session")
-def live_server(request):
-    """pytest-django's live server, handling one request at a time (see _OneRequestAtATimeServer)."""
-    from django.core.servers.basehttp import ThreadedWSGIServer
-    from django.test.testcases import LiveServerThread
-    from pytest_django.live_server_helper import LiveServer
-
-    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
-    server_class = type("OneRequestAtATimeWSGIServer", (_OneRequestAtATimeServer, ThreadedWSGIServer), {})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(LiveServerThread, "server_class", server_class)
-        server = LiveServer(addr)  # the server is created (and the class read) before this returns
-    yield server
-    server.stop()
+# The live server that handles one request at a time lives in the root conftest.py (all live-server tests).
