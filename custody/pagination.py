@@ -97,7 +97,11 @@ def paginate(
         op = "lt" if descending else "gt"
         try:
             # The lookups convert the values now: a forged cursor fails here, not as a 500 later.
-            ordered = ordered.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": last_pk}))
+            # The plain range bound (lte/gte) lets an index seek to the cursor; the OR alone makes it scan
+            # every row before it (340 ms → 4 ms at 1M custodies, docs/performance.md).
+            bound = "lte" if op == "lt" else "gte"
+            ordered = ordered.filter(**{f"{field}__{bound}": value}).filter(
+                Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": last_pk}))
         except (DjangoValidationError, ValueError, TypeError) as exc:
             raise ValidationFailed("Invalid cursor.", {"cursor": ["Invalid cursor."]}) from exc
         rows = list(ordered[: limit + 1])
