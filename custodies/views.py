@@ -34,6 +34,7 @@ from documents import services as document_services
 from documents.choices import DocumentType
 from documents.models import Document
 from fleet import selectors as fleet_selectors
+from reports.exports import ExportColumn, export_response
 
 from . import display, rules, selectors, services, sla
 from .choices import SUBCODES_BY_REASON, CustodianType, CustodyStatus, RatePolicy, ReasonSubcode, SlaTarget
@@ -253,6 +254,28 @@ def _is_uuid(value) -> bool:
     return True
 
 
+CUSTODY_EXPORT = [
+    ExportColumn("custody_no", lambda c: c.custody_no),
+    ExportColumn("status", lambda c: c.status),
+    ExportColumn("branch", lambda c: c.branch.code),
+    ExportColumn("customer", lambda c: c.customer.full_name),
+    ExportColumn("agreement_no", lambda c: c.agreement.agreement_no if c.agreement_id else ""),
+    ExportColumn("custodian_type", lambda c: c.custodian_type),
+    ExportColumn("custodian_name", lambda c: c.custodian_name),
+    ExportColumn("reason_code", lambda c: c.reason_code),
+    ExportColumn("reason_subcode", lambda c: c.reason_subcode),
+    ExportColumn("original_plate", lambda c: c.original_vehicle.plate if c.original_vehicle_id else ""),
+    ExportColumn("replacement_plate", lambda c: c.replacement_vehicle.plate if c.replacement_vehicle_id else ""),
+    ExportColumn("incident_at", lambda c: c.incident_at),
+    ExportColumn("effective_from", lambda c: c.effective_from),
+    ExportColumn("expected_return_at", lambda c: c.expected_return_at),
+    ExportColumn("handed_over_at", lambda c: c.handed_over_at),
+    ExportColumn("returned_at", lambda c: c.returned_at),
+    ExportColumn("closed_at", lambda c: c.closed_at),
+    ExportColumn("created_at", lambda c: c.created_at),
+]
+
+
 @login_required
 @require_GET
 def custody_list(request):
@@ -278,6 +301,9 @@ def custody_list(request):
         if cd["agreement_no"]:
             number = cd["agreement_no"].strip()
             qs = qs.filter(Q(agreement__agreement_no=number) | Q(agreement__agreement_no=number.upper()))
+        if request.GET.get("format") in ("csv", "xlsx"):
+            return export_response(qs.order_by("-created_at").iterator(chunk_size=2000), CUSTODY_EXPORT, "custodies",
+                                   request.GET["format"])
         try:
             page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=LIST_SORTS,
                             default_ordering="-created_at")

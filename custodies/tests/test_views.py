@@ -532,3 +532,20 @@ def test_the_notifications_tab_lists_who_was_told_about_the_custody(users, make_
     page = login_client(users[Role.OPERATOR]).get(f"/custodies/{custody.id}/?tab=notifications").content.decode()
     assert "tab-notifications" in page
     assert str(users[Role.SUPERVISOR]) in page
+
+
+def test_the_list_exports_csv_and_xlsx_with_its_filters(users, make_draft):
+    import io
+
+    from openpyxl import load_workbook
+
+    kept = make_draft()
+    dropped = make_draft()
+    from custodies import services as custody_services
+
+    custody_services.void_custody(users[Role.OPERATOR], dropped.id, "duplicate")
+    client = login_client(users[Role.OPERATOR])
+    csv = b"".join(client.get("/custodies/?status=draft&format=csv").streaming_content).decode("utf-8-sig")
+    assert kept.custody_no in csv and dropped.custody_no not in csv
+    sheet = load_workbook(io.BytesIO(client.get("/custodies/?format=xlsx").content)).active
+    assert sheet.max_row == 3
