@@ -19,6 +19,7 @@ from accounts import permissions
 from audit import services as audit
 from custodies.choices import CustodyStatus
 from custodies.models import Custody
+from custodies.selectors import lock_custody
 from custody.errors import Conflict, InvalidTransition, ValidationFailed
 from integrations.events import emit
 
@@ -33,14 +34,7 @@ CHARGE_AUDIT_FIELDS = ["charge_type", "description", "quantity", "unit_price", "
 
 # ---- helpers ---------------------------------------------------------------------------------
 
-def _lock_custody(custody_id, user=None) -> Custody:
-    qs = Custody.objects.select_for_update()
-    if user is not None:
-        qs = permissions.scope_to_branches(qs, user)
-    try:
-        return qs.get(pk=custody_id)
-    except (Custody.DoesNotExist, ValueError, TypeError) as exc:
-        raise Custody.DoesNotExist("custody not found") from exc
+_lock_custody = lock_custody
 
 
 def _lock_charge(charge_id, user) -> tuple[Charge, Custody]:

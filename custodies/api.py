@@ -16,6 +16,7 @@ from audit.models import AuditEntry
 from billing import services as billing
 from custody.errors import ValidationFailed
 from custody.pagination import paginate
+from fleet.api import CustomerRef, VehicleRef
 
 from . import selectors, services, sla
 from .choices import CustodianType, CustodyStatus, RatePolicy, ReasonCode, ReasonSubcode, SlaState
@@ -30,20 +31,6 @@ class Ref(Schema):
     id: UUID
     code: str
     name: str
-
-
-class CustomerRef(Schema):
-    id: UUID
-    customer_no: str
-    full_name: str
-
-
-class VehicleRef(Schema):
-    id: UUID
-    plate: str
-    make: str
-    model: str
-    status: str
 
 
 class AgreementRef(Schema):

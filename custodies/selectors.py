@@ -132,3 +132,17 @@ def held_vehicle_ids(start: datetime, end: datetime | None):
     if end is not None:
         qs = qs.filter(Q(reserved_from__isnull=True) | Q(reserved_from__lt=end))
     return qs.values("replacement_vehicle_id")
+
+
+def lock_custody(custody_id, user=None) -> Custody:
+    """The custody row, locked for update (and scoped to the user's branches when a user is given).
+
+    Services take this lock first, then vehicles/charges, so concurrent actions never deadlock.
+    """
+    qs = Custody.objects.select_for_update()
+    if user is not None:
+        qs = scope_to_branches(qs, user)
+    try:
+        return qs.get(pk=custody_id)
+    except (Custody.DoesNotExist, ValueError, TypeError) as exc:
+        raise Custody.DoesNotExist("custody not found") from exc

@@ -27,7 +27,7 @@ from fleet.choices import AgreementStatus, VehicleStatus
 from fleet.models import Vehicle
 from integrations.events import emit
 
-from . import rules, sla
+from . import rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode
 from .models import Custody
 from .numbers import next_custody_no
@@ -66,14 +66,7 @@ def _now() -> datetime:
     return timezone.now()
 
 
-def _lock(custody_id, user=None) -> Custody:
-    qs = Custody.objects.select_for_update()
-    if user is not None:
-        qs = permissions.scope_to_branches(qs, user)
-    try:
-        return qs.get(pk=custody_id)
-    except (Custody.DoesNotExist, ValueError, TypeError) as exc:
-        raise Custody.DoesNotExist("custody not found") from exc
+_lock = selectors.lock_custody
 
 
 def _lock_vehicles(*vehicle_ids) -> dict:

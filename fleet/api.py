@@ -436,6 +436,7 @@ class VehicleRef(Schema):
     plate: str
     make: str
     model: str
+    status: str
 
 
 class AgreementOut(Schema):
