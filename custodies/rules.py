@@ -80,7 +80,8 @@ def check_fields(custody: Custody, now: datetime, report: RuleReport) -> None:
         report.error("agreement_id", _("The agreement belongs to another branch."))
 
 
-REQUIRED_FOR_SUBMIT = [
+REQUIRED_FIELDS = [  # a draft needs these already (DESIGN §4.1 "create")
+    ("branch_id", _("Choose the branch.")),
     ("customer_id", _("Choose the customer.")),
     ("custodian_type", _("Choose who holds the vehicle.")),
     ("custodian_name", _("Enter the custodian's name.")),
@@ -90,11 +91,15 @@ REQUIRED_FOR_SUBMIT = [
 ]
 
 
-def check_submission(custody: Custody, now: datetime) -> RuleReport:
-    report = RuleReport()
-    for name, message in REQUIRED_FOR_SUBMIT:
+def check_required(custody: Custody, report: RuleReport) -> None:
+    for name, message in REQUIRED_FIELDS:
         if not getattr(custody, name):
             report.error(name, message)
+
+
+def check_submission(custody: Custody, now: datetime) -> RuleReport:
+    report = RuleReport()
+    check_required(custody, report)
     if not custody.expected_return_at and not custody.until_original_ready:
         report.error("expected_return_at", _("Enter the expected return or mark it open-ended (until the original is ready)."))
     check_fields(custody, now, report)

@@ -20,6 +20,7 @@ from audit import services as audit
 from audit.context import acting_as
 from billing import rental
 from billing import services as billing
+from billing.money import to_money
 from custody.errors import Conflict, InvalidTransition, ValidationFailed
 from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
@@ -216,17 +217,7 @@ def _prefill(custody: Custody) -> None:
 
 def _validate_draft(custody: Custody, now: datetime) -> None:
     report = rules.RuleReport()
-    for name, message in [
-        ("branch_id", _("Choose the branch.")),
-        ("customer_id", _("Choose the customer.")),
-        ("custodian_type", _("Choose who holds the vehicle.")),
-        ("custodian_name", _("Enter the custodian's name.")),
-        ("reason_code", _("Choose the reason.")),
-        ("incident_at", _("Enter when the incident happened.")),
-        ("effective_from", _("Enter when the custody starts.")),
-    ]:
-        if not getattr(custody, name):
-            report.error(name, message)
+    rules.check_required(custody, report)
     if custody.custodian_type and custody.custodian_type not in CustodianType.values:
         report.error("custodian_type", _("Unknown custodian type."))
     if custody.reason_code and custody.reason_code not in ReasonCode.values:
@@ -236,9 +227,6 @@ def _validate_draft(custody: Custody, now: datetime) -> None:
     for money in ("deposit_carryover", "damage_hold_amount"):
         if getattr(custody, money) is not None and getattr(custody, money) < 0:
             report.error(money, _("Cannot be negative."))
-    if custody.branch_id and custody.original_vehicle_id and custody.original_vehicle.branch_id != custody.branch_id \
-            and custody.agreement_id is None:
-        report.warn("original_other_branch", _("The original vehicle belongs to another branch."))
     rules.check_fields(custody, now, report)
     if not report.ok:
         raise ValidationFailed(_("The custody is not valid."), report.errors)
@@ -323,19 +311,9 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
 
 
 def estimated_cost(custody: Custody) -> Decimal:
-    """Replacement rental estimate for approval rules: daily rate × expected days (1 if open-ended)."""
-    daily = Decimal("0")
-    if custody.rate_policy == RatePolicy.SPECIAL_CODE and custody.special_rate_code_id:
-        daily = custody.special_rate_code.daily_rate
-    elif custody.rate_policy == RatePolicy.PRORATE and custody.agreement_id:
-        daily = custody.agreement.monthly_rate / 30
-    elif custody.rate_policy == RatePolicy.INHERIT and custody.agreement_id:
-        daily = custody.agreement.daily_rate
-    days = 1
-    if custody.expected_return_at and custody.effective_from:
-        seconds = (custody.expected_return_at - custody.effective_from).total_seconds()
-        days = max(1, -(-int(seconds) // 86400))
-    return (daily * days).quantize(Decimal("0.01"))
+    """Replacement rental estimate for approval rules, priced like the rental itself (billing.rental)."""
+    end = custody.expected_return_at or (custody.effective_from + timedelta(days=1))
+    return to_money(rental.daily_rate(custody) * rental.billable_days(custody.effective_from, end))
 
 
 def _finalize_approval(custody: Custody, now: datetime, message: str = "") -> None:

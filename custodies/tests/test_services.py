@@ -413,3 +413,16 @@ def test_a_user_outside_the_branch_cannot_find_the_custody(users, make_draft, ot
     outsider = make_user(Role.ADMIN, other_branch, email="other-admin@example.com")
     with pytest.raises(Custody.DoesNotExist):
         services.void_custody(outsider, custody.id, "x")
+
+
+def test_an_estimated_cost_rule_uses_the_rental_price(users, make_draft):
+    ApprovalRule.objects.create(name="Expensive rentals to a manager", priority=5, min_estimated_cost=Decimal("500"),
+                                levels=[{"role": "manager", "due_hours": 2}])
+    cheap = make_draft(expected_return_at=timezone.now() + timedelta(hours=20))  # 1 day × 150
+    dear = make_draft()  # effective −1 h to +3 days: 4 days × 150 = 600
+    assert services.estimated_cost(cheap) == Decimal("150.00")
+    assert services.estimated_cost(dear) == Decimal("600.00")
+    services.submit_custody(users[Role.OPERATOR], dear.id)
+    services.submit_custody(users[Role.OPERATOR], cheap.id)
+    assert Approval.objects.get(custody=dear).role == "manager"
+    assert Approval.objects.get(custody=cheap).role == "supervisor"
