@@ -74,8 +74,7 @@ def decide(request, pk, decision):
             else:
                 result = services.reject_custody(user, custody.pk, text)
         except ValidationFailed as exc:
-            error = "; ".join(str(m) for msgs in exc.details.values() if isinstance(msgs, list) for m in msgs) \
-                or exc.message
+            error = "; ".join(exc.messages())
         except (InvalidTransition, Conflict) as exc:
             error = exc.message
         except PermissionDenied as exc:

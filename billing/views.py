@@ -88,12 +88,7 @@ def _after_action(request, custody, error: str | None = None, **extra):
 
 
 def _error_text(exc: DomainError) -> str:
-    parts = [exc.message]
-    if isinstance(exc.details, dict):
-        for field, errors in exc.details.items():
-            if isinstance(errors, list) and field not in ("status", "allowed_actions"):
-                parts.append(f"{field}: {' '.join(str(e) for e in errors)}")
-    return " ".join(parts)
+    return " ".join(exc.messages())
 
 
 @login_required

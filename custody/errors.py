@@ -15,6 +15,16 @@ class DomainError(Exception):
         self.message = message
         self.details = details if details is not None else {}
 
+    def messages(self) -> list[str]:
+        """What a page shows: the per-field messages (they say what to fix), else the error's message."""
+        found: list[str] = []
+        if isinstance(self.details, dict):
+            for value in self.details.values():
+                for item in value if isinstance(value, list | tuple) else []:
+                    if isinstance(item, str) and item not in found:
+                        found.append(str(item))
+        return found or [self.message]
+
 
 class ValidationFailed(DomainError):
     """Input or business rule violated; details maps field/rule → list of messages."""

@@ -46,9 +46,7 @@ def sign_by_link(request, token):
         except _TextChanged:
             errors.append(_("The document changed since the page was opened. Read it again, then sign."))
         except DomainError as exc:
-            errors.extend(m for found in (exc.details or {}).values() if isinstance(found, list) for m in found
-                          if isinstance(m, str))
-            errors = errors or [exc.message]
+            errors.extend(exc.messages())
         else:
             done = _("Thank you. Your refusal is recorded.") if action == "decline" else _("Thank you. It is signed.")
             return render(request, "documents/public_sign.html", {"done": done})

@@ -54,13 +54,7 @@ def file_response(document: Document) -> FileResponse:
 
 def error_messages(exc: DomainError) -> list[str]:
     """Field messages of a validation error (they say what to fix), else the error's message."""
-    found: list[str] = []
-    details = exc.details if isinstance(exc, ValidationFailed) and isinstance(exc.details, dict) else {}
-    for value in details.values():
-        for message in value if isinstance(value, list | tuple) else []:
-            if isinstance(message, str) and message not in found:
-                found.append(message)
-    return found or [exc.message]
+    return exc.messages() if isinstance(exc, ValidationFailed) else [exc.message]
 
 
 def _custody(request, custody_id):

@@ -31,6 +31,5 @@ class Command(BaseCommand):
                 branch_codes=opts["branches"] or [], all_branches=opts["all_branches"],
             )
         except ValidationFailed as exc:
-            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.details.items())
-            raise CommandError(f"{exc.message} {details}") from exc
+            raise CommandError(f"{exc.message} {'; '.join(exc.messages())}") from exc
         self.stdout.write(self.style.SUCCESS(f"Created {user.email} ({user.role})."))
