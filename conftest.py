@@ -116,6 +116,24 @@ def admin_user(users):
     return users[Role.ADMIN]
 
 
+def run_queued_tasks() -> int:
+    """Run what the worker would run from the task queue, in this process and connection.
+
+    (`db_worker` closes the test's database connection, so tests call the tasks directly.)
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    ran = 0
+    while True:
+        ready = list(DBTaskResult.objects.filter(status="READY").order_by("enqueued_at"))
+        if not ready:
+            return ran
+        for result in ready:
+            DBTaskResult.objects.filter(pk=result.pk).update(status="SUCCESSFUL")
+            result.task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
+            ran += 1
+
+
 def login_client(user) -> Client:
     client = Client()
     client.force_login(user)

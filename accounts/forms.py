@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Language
@@ -26,3 +26,13 @@ class PreferencesForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Queues the reset e-mail for the worker instead of sending it inside the request."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        from .tasks import send_password_reset_email
+
+        send_password_reset_email.enqueue(str(context["user"].pk), context["domain"], context["protocol"])

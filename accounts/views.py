@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import EmailLoginForm, PreferencesForm, TokenForm
+from .forms import EmailLoginForm, PreferencesForm, QueuedPasswordResetForm, TokenForm
 from .models import ApiToken
 
 
@@ -30,6 +30,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
+    form_class = QueuedPasswordResetForm
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

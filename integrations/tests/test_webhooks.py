@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import Role
+from conftest import run_queued_tasks
 from custodies import services as custody_services
 from custody.errors import ValidationFailed
 from integrations import services, webhooks
@@ -25,12 +26,7 @@ def endpoint_for(admin_user, url, events=()):
 
 
 def run_worker():
-    """What the worker does with queued work, in this process (db_worker would close the test's connection)."""
-    from django_tasks_db.models import DBTaskResult
-
-    for result in DBTaskResult.objects.filter(status="READY").order_by("enqueued_at"):
-        result.task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
-        DBTaskResult.objects.filter(pk=result.pk).update(status="SUCCESSFUL")
+    run_queued_tasks()
 
 
 def test_a_custody_lifecycle_delivers_every_event_signed(users, admin_user, make_draft, receiver):

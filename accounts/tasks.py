@@ -1,0 +1,27 @@
+"""Account e-mails, sent by the worker so a web request never waits on SMTP."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_tasks import task
+
+
+@task(queue_name="default")
+def send_password_reset_email(user_id: str, domain: str, protocol: str) -> bool:
+    from .models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    # The token is made here, not stored in the queue: it stays valid until the password changes.
+    context = {"email": user.email, "domain": domain, "site_name": domain, "protocol": protocol, "user": user,
+               "uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = "".join(render_to_string("accounts/password_reset_subject.txt", context).splitlines())
+        body = render_to_string("accounts/password_reset_email.txt", context)
+    EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]).send()
+    return True
