@@ -17,6 +17,17 @@ def to_money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def parse_money(value) -> Decimal | None:
+    """User input (string, int or Decimal) as money, or None when it is not a finite amount."""
+    if value is None or isinstance(value, float | bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+        return to_money(amount) if amount.is_finite() else None
+    except ArithmeticError:
+        return None
+
+
 @dataclass(frozen=True)
 class LineAmounts:
     subtotal: Decimal

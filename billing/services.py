@@ -26,7 +26,7 @@ from integrations.events import emit
 from . import rental
 from .choices import BILLED_STATUSES, ChargeStatus, ChargeType, HoldStatus, PaymentMethod, Responsibility
 from .models import Charge, DamageHold, Payment
-from .money import ZERO, default_tax_rate, line_amounts, to_money
+from .money import ZERO, default_tax_rate, line_amounts, parse_money, to_money
 
 CHARGE_AUDIT_FIELDS = ["charge_type", "description", "quantity", "unit_price", "tax_rate", "subtotal", "tax_amount",
                        "total", "amount_paid", "responsibility", "status", "invoice_ref", "void_reason"]
@@ -65,13 +65,12 @@ def _clean_line(data: dict) -> dict:
     except ArithmeticError:
         errors["quantity"] = [_("Must be a number.")]
         quantity = Decimal("1")
-    try:
-        unit_price = to_money(Decimal(str(data.get("unit_price"))))
-        if unit_price < 0:
-            errors["unit_price"] = [_("Cannot be negative.")]
-    except (ArithmeticError, TypeError):
+    unit_price = parse_money(data.get("unit_price"))
+    if unit_price is None:
         errors["unit_price"] = [_("Must be an amount.")]
         unit_price = ZERO
+    elif unit_price < 0:
+        errors["unit_price"] = [_("Cannot be negative.")]
     tax_rate = data.get("tax_rate")
     try:
         tax_rate = default_tax_rate() if tax_rate in (None, "") else Decimal(str(tax_rate))
@@ -337,13 +336,12 @@ def record_payment(user, custody_id, data: dict) -> Payment:
         raise InvalidTransition(_("Payments are recorded once the custody is submitted (never on a voided one)."),
                                 {"custody_status": custody.status})
     errors: dict[str, list[str]] = {}
-    try:
-        amount = to_money(Decimal(str(data.get("amount"))))
-        if amount == 0:
-            errors["amount"] = [_("Cannot be zero.")]
-    except (ArithmeticError, TypeError):
+    amount = parse_money(data.get("amount"))
+    if amount is None:
         errors["amount"] = [_("Must be an amount.")]
         amount = ZERO
+    elif amount == 0:
+        errors["amount"] = [_("Cannot be zero.")]
     if data.get("method") not in PaymentMethod.values:
         errors["method"] = [_("Unknown payment method.")]
     if data.get("payer") not in Responsibility.values:
@@ -383,10 +381,9 @@ def record_hold(user, custody_id, amount, reference: str = "") -> DamageHold:
     permissions.require(user, "payment.record", custody)
     if custody.is_terminal:
         raise InvalidTransition(_("The custody is finished."), {"status": custody.status})
-    try:
-        amount = to_money(Decimal(str(amount)))
-    except (ArithmeticError, TypeError) as exc:
-        raise ValidationFailed(_("Must be an amount."), {"amount": [_("Must be an amount.")]}) from exc
+    amount = parse_money(amount)
+    if amount is None:
+        raise ValidationFailed(_("Must be an amount."), {"amount": [_("Must be an amount.")]})
     if amount <= 0:
         raise ValidationFailed(_("The hold must be positive."), {"amount": [_("Must be more than zero.")]})
     hold = DamageHold.objects.create(custody=custody, amount=amount, reference=reference.strip(), recorded_by=user)
@@ -414,9 +411,10 @@ def capture_hold(user, hold_id, amount=None) -> Payment:
     if hold.status != HoldStatus.HELD:
         raise InvalidTransition(_("This hold is already %(status)s.") % {"status": hold.get_status_display()},
                                 {"status": hold.status})
-    capture = hold.amount if amount in (None, "") else to_money(Decimal(str(amount)))
-    if not ZERO < capture <= hold.amount:
-        raise ValidationFailed(_("Capture between 0 and the held amount."), {"amount": [_("Out of range.")]})
+    capture = hold.amount if amount in (None, "") else parse_money(amount)
+    if capture is None or not ZERO < capture <= hold.amount:
+        message = _("Capture between 0 and the held amount (%(held)s).") % {"held": hold.amount}
+        raise ValidationFailed(message, {"amount": [message]})
     payment = Payment.objects.create(custody=custody, amount=capture, method=PaymentMethod.PREAUTH_CAPTURE,
                                      payer=Responsibility.CUSTOMER, reference=hold.reference, recorded_by=user)
     hold.status, hold.captured_amount, hold.capture_payment, hold.settled_at = (

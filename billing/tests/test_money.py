@@ -39,3 +39,11 @@ def test_floats_are_refused():
 
     with pytest.raises(TypeError):
         to_money(0.1)
+
+
+def test_parse_money_accepts_amounts_and_refuses_the_rest():
+    from billing.money import parse_money
+
+    assert parse_money("12.345") == Decimal("12.35")
+    assert parse_money(" 7 ") == Decimal("7.00")
+    assert [parse_money(v) for v in ("abc", "NaN", "Infinity", None, 1.5, "")] == [None] * 6

@@ -152,3 +152,13 @@ def test_a_draft_charge_is_edited_inline_and_a_stale_edit_is_refused(users, acti
     assert "changed by someone else" in stale.content.decode()
     charge.refresh_from_db()
     assert charge.description == "Mirror and door"
+
+
+def test_a_capture_amount_that_is_not_a_number_is_an_error_not_a_500(users, active_custody):
+    hold = services.record_hold(users[Role.OPERATOR], active_custody.id, "1000", "AUTH-9")
+    response = login_client(users[Role.FINANCE]).post(
+        f"/billing/custodies/{active_custody.id}/holds/capture/{hold.id}/", {"amount": "abc"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Capture between 0 and the held amount" in response.content.decode()
+    hold.refresh_from_db()
+    assert hold.status == "held"
