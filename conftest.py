@@ -13,6 +13,8 @@ from accounts.choices import Role
 from accounts.models import ApiToken, User
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
 
+pytest_plugins = ["tests.browser.fixtures"]
+
 PASSWORD = "Correct-Horse-42"
 
 

@@ -3,12 +3,8 @@ HTMX upload with progress, and signing with touch on a 375 px phone and with a m
 Run with `make test-browser`; skipped when chromium is not installed.
 """
 
-import os
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from django.test import Client
 
 from accounts.choices import Role
 from documents.models import Document, Signature
@@ -17,69 +13,17 @@ from .conftest import PDF
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CUSTODY_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture
-def browser_page():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CUSTODY_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    contexts = []
-
-    def open_page(session_cookie, live_server, phone=False):
-        context = chromium.new_context(
-            viewport={"width": 375, "height": 812} if phone else {"width": 1280, "height": 800},
-            has_touch=phone, is_mobile=phone, locale="en-GB", timezone_id="Asia/Dubai")
-        context.set_default_timeout(15_000)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie,
-                              "url": live_server.url}])
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        page.on("console", lambda msg: page.problems.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-        page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        return page
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
-            try:
-                yield open_page
-            finally:
-                for context in contexts:
-                    context.close()
-                chromium.close()
-                # While Playwright's loop runs, Django hands out other connection objects (asgiref Local
-                # is context-aware); close them here or PostgreSQL cannot drop the test database.
-                connections.close_all()
-
-
-def session_for(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 def canvas_box(page):
     canvas = page.locator("canvas[data-signature-pad]")
     canvas.scroll_into_view_if_needed()
     return canvas.bounding_box()
 
 
-def test_sign_with_a_finger_on_a_phone(browser_page, live_server, make_draft, users):
+def test_sign_with_a_finger_on_a_phone(open_page, live_server, make_draft, users):
     from playwright.sync_api import expect
 
     custody = make_draft()
-    page = browser_page(session_for(users[Role.OPERATOR]), live_server, phone=True)
+    page = open_page(live_server, users[Role.OPERATOR], phone=True)
     page.goto(f"{live_server.url}/documents/custody/{custody.id}/sign/customer_acknowledgment/")
     expect(page.locator("[data-sign-text]")).to_contain_text(custody.custody_no)
 
@@ -107,16 +51,16 @@ def test_sign_with_a_finger_on_a_phone(browser_page, live_server, make_draft, us
     assert page.problems == []
 
 
-def test_upload_with_htmx_then_sign_with_a_mouse(browser_page, live_server, make_draft, users):
+def test_upload_with_htmx_then_sign_with_a_mouse(open_page, live_server, make_draft, users):
     from playwright.sync_api import expect
 
     custody = make_draft()
-    phone = browser_page(session_for(users[Role.OPERATOR]), live_server, phone=True)
+    phone = open_page(live_server, users[Role.OPERATOR], phone=True)
     phone.goto(f"{live_server.url}/documents/custody/{custody.id}/")
     overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the documents panel scrolls sideways by {overflow}px at 375px"
 
-    page = browser_page(session_for(users[Role.OPERATOR]), live_server)
+    page = open_page(live_server, users[Role.OPERATOR])
     page.goto(f"{live_server.url}/documents/custody/{custody.id}/")
     page.locator("input[type=file][name=file]").set_input_files(
         [{"name": "police-report.pdf", "mimeType": "application/pdf", "buffer": PDF},

@@ -3,12 +3,9 @@ on a 375 px phone: the badge loads with HTMX, "Mark read" updates the row and th
 nothing scrolls sideways and CSP refuses nothing. Run with `make test-browser`; skipped without chromium.
 """
 
-import os
 
 import pytest
 from django.conf import settings
-from django.db import connections
-from django.test import Client
 
 from accounts.choices import Role
 from notifications.models import Notification
@@ -16,57 +13,14 @@ from notifications.services import notify_users
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CUSTODY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = settings.BASE_DIR / "var" / "screenshots"
-
-
-@pytest.fixture
-def phone_page(live_server):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CUSTODY_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    contexts = []
-
-    def open_page(user):
-        client = Client()
-        client.force_login(user)
-        context = chromium.new_context(viewport={"width": 375, "height": 812}, has_touch=True, is_mobile=True,
-                                       locale="en-GB", timezone_id="Asia/Dubai")
-        context.set_default_timeout(15_000)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        page.on("console", lambda msg: page.problems.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-        page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        return page
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
-            try:
-                yield open_page
-            finally:
-                for context in contexts:
-                    context.close()
-                chromium.close()
-                connections.close_all()
 
 
 def sideways(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
-def test_bell_inbox_and_preferences_on_a_phone(phone_page, live_server, users, make_draft):
+def test_bell_inbox_and_preferences_on_a_phone(open_page, live_server, users, make_draft):
     from playwright.sync_api import expect
 
     manager = users[Role.MANAGER]
@@ -75,7 +29,7 @@ def test_bell_inbox_and_preferences_on_a_phone(phone_page, live_server, users, m
                  "The approval target was due at 25/11/2026 14:00 (Dubai Airport).", custody=custody)
     notify_users([manager], "custody_overdue", "Overdue: CST-000999 with a rather long title to wrap on a phone",
                  "Expected back yesterday.")
-    page = phone_page(manager)
+    page = open_page(live_server, manager, phone=True)
 
     page.goto(f"{live_server.url}/notifications/")
     bell = page.locator("#notification-bell")
