@@ -32,9 +32,22 @@ def test_non_admins_cannot_open_the_rules(users):
     assert response.status_code == 302  # to the admin login: managers are not staff
 
 
-def test_the_sla_check_command_is_idempotent(capsys):
-    from django.core.management import call_command
+def test_the_sla_check_command_stamps_a_breach_once(users, make_draft):
+    from datetime import timedelta
 
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.choices import Role
+    from custodies import services
+    from custodies.models import Custody
+    from integrations.models import OutboxEvent
+
+    custody = make_draft()
+    services.submit_custody(users[Role.OPERATOR], custody.id)
+    Custody.objects.filter(pk=custody.pk).update(sla_approve_due_at=timezone.now() - timedelta(minutes=5))
     call_command("sla_check")
     call_command("sla_check")
-    assert capsys.readouterr().out.count("SLA check") == 2
+    custody.refresh_from_db()
+    assert custody.sla_approve_breached_at is not None
+    assert OutboxEvent.objects.filter(type="custody.sla_breached").count() == 1
