@@ -262,18 +262,16 @@ def update_custody(user, custody_id, data: dict[str, Any], expected_version: int
         raise InvalidTransition(_("A closed or voided custody cannot be changed."),
                                 {"status": custody.status, "allowed_actions": []})
     _check_version(custody, expected_version)
-    if custody.status == CustodyStatus.DRAFT:
-        permissions.require(user, "custody.edit", custody)
-        allowed = EDITABLE_FIELDS
-    else:
-        permissions.require(user, "custody.edit", custody)
-        allowed = NOTE_FIELDS
+    permissions.require(user, "custody.edit", custody)
+    allowed = EDITABLE_FIELDS if custody.status == CustodyStatus.DRAFT else NOTE_FIELDS
     before = audit.snapshot(custody, AUDITED_FIELDS)
     values = _resolve(user, data)
     _apply(custody, values, allowed)
     if custody.status == CustodyStatus.DRAFT:
         _prefill(custody)
         _validate_draft(custody, _now())
+    if not audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS)):
+        return custody  # nothing changed: no new version, audit entry or event
     _save(custody, before, "custody.updated", "custody.updated")
     billing.sync_replacement_rental(custody)
     return custody

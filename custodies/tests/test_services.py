@@ -426,3 +426,14 @@ def test_an_estimated_cost_rule_uses_the_rental_price(users, make_draft):
     services.submit_custody(users[Role.OPERATOR], cheap.id)
     assert Approval.objects.get(custody=dear).role == "manager"
     assert Approval.objects.get(custody=cheap).role == "supervisor"
+
+
+def test_saving_a_draft_without_changes_writes_nothing(users, make_draft):
+    from audit.models import AuditEntry
+
+    custody = make_draft(notes="same")
+    entries, events = AuditEntry.objects.count(), OutboxEvent.objects.count()
+    services.update_custody(users[Role.OPERATOR], custody.id, {"notes": "same"}, expected_version=custody.version)
+    version = custody.version
+    custody.refresh_from_db()
+    assert (custody.version, AuditEntry.objects.count(), OutboxEvent.objects.count()) == (version, entries, events)
