@@ -60,6 +60,7 @@ worker: install
 ## make test: install everything tests need and run the whole suite (SQLite unless DATABASE_URL is set)
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 ## make test-postgres: the same suite against the local PostgreSQL (throwaway database)

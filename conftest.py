@@ -40,15 +40,20 @@ def other_branch(db):
 
 @pytest.fixture
 def vehicle_class(db):
-    return VehicleClass.objects.create(code="COMP", name="Compact", daily_rate=Decimal("120.00"),
-                                       monthly_rate=Decimal("2400.00"))
+    return VehicleClass.objects.create(
+        code="COMP", name="Compact", daily_rate=Decimal("120.00"), monthly_rate=Decimal("2400.00")
+    )
 
 
 def make_vehicle(branch, vehicle_class, plate, **extra):
-    vin = (plate.replace("-", "").replace(" ", "") + "A" * 17)[:17].upper().replace("I", "J").replace("O", "P")
+    vin = (
+        (plate.replace("-", "").replace(" ", "") + "A" * 17)[:17].upper().replace("I", "J").replace("O", "P")
+    )
     defaults = {"make": "Toyota", "model": "Corolla", "year": 2024, "odometer_km": 12000}
     defaults.update(extra)
-    return Vehicle.objects.create(plate=plate, vin=vin, vehicle_class=vehicle_class, branch=branch, **defaults)
+    return Vehicle.objects.create(
+        plate=plate, vin=vin, vehicle_class=vehicle_class, branch=branch, **defaults
+    )
 
 
 @pytest.fixture
@@ -68,17 +73,28 @@ def foreign_vehicle(other_branch, vehicle_class):
 
 @pytest.fixture
 def customer(db):
-    return Customer.objects.create(customer_no="C-000001", full_name="Ahmed Al Mansoori", phone="+971 50 123 4567",
-                                   email="ahmed@example.ae", national_id="784-1985-1234567-1")
+    return Customer.objects.create(
+        customer_no="C-000001",
+        full_name="Ahmed Al Mansoori",
+        phone="+971 50 123 4567",
+        email="ahmed@example.ae",
+        national_id="784-1985-1234567-1",
+    )
 
 
 @pytest.fixture
 def agreement(customer, vehicle, branch):
     now = timezone.now()
     return RentalAgreement.objects.create(
-        agreement_no="RA-100001", customer=customer, vehicle=vehicle, branch=branch,
-        start_at=now - timedelta(days=5), end_at=now + timedelta(days=25),
-        daily_rate=Decimal("150.00"), monthly_rate=Decimal("3000.00"), deposit_amount=Decimal("1000.00"),
+        agreement_no="RA-100001",
+        customer=customer,
+        vehicle=vehicle,
+        branch=branch,
+        start_at=now - timedelta(days=5),
+        end_at=now + timedelta(days=25),
+        daily_rate=Decimal("150.00"),
+        monthly_rate=Decimal("3000.00"),
+        deposit_amount=Decimal("1000.00"),
     )
 
 
@@ -89,12 +105,19 @@ def tax_profile(db):
 
 @pytest.fixture
 def special_rate(db):
-    return SpecialRateCode.objects.create(code="INS-STD", description="Insurance standard", daily_rate=Decimal("90.00"))
+    return SpecialRateCode.objects.create(
+        code="INS-STD", description="Insurance standard", daily_rate=Decimal("90.00")
+    )
 
 
 def make_user(role, branch=None, email=None, all_branches=False):
-    user = User.objects.create_user(email=email or f"{role}@example.com", password=PASSWORD, role=role,
-                                    full_name=role.title(), all_branches=all_branches)
+    user = User.objects.create_user(
+        email=email or f"{role}@example.com",
+        password=PASSWORD,
+        role=role,
+        full_name=role.title(),
+        all_branches=all_branches,
+    )
     if branch is not None:
         user.branches.add(branch)
     return user
@@ -206,7 +229,9 @@ def live_server(request):
     from django.test.testcases import LiveServerThread
     from pytest_django.live_server_helper import LiveServer
 
-    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    addr = (
+        request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    )
     server_class = type("OneRequestAtATimeWSGIServer", (_OneRequestAtATimeServer, ThreadedWSGIServer), {})
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(LiveServerThread, "server_class", server_class)

@@ -13,7 +13,7 @@ from ninja.security import HttpBearer, SessionAuth
 from pydantic import AwareDatetime, Field
 
 from audit import context as audit_context
-from custody.errors import DomainError
+from core.errors import DomainError
 
 from . import permissions, services
 from .models import ApiToken, User, hash_token
@@ -31,7 +31,9 @@ class RateLimited(DomainError):
 
 def _act_as(request, user, source: str) -> None:
     request.user = user
-    audit_context.set_actor(audit_context.Actor(user=user, source=source, ip=audit_context.client_ip(request)))
+    audit_context.set_actor(
+        audit_context.Actor(user=user, source=source, ip=audit_context.client_ip(request))
+    )
 
 
 class BearerTokenAuth(HttpBearer):
@@ -75,7 +77,9 @@ class TokenOut(Schema):
     expires_at: datetime
 
 
-@router.post("auth/token", auth=None, response={200: TokenOut}, summary="Exchange e-mail + password for a token")
+@router.post(
+    "auth/token", auth=None, response={200: TokenOut}, summary="Exchange e-mail + password for a token"
+)
 def obtain_token(request, payload: TokenIn):
     # Lower-cased so the lockout counts every spelling of an address together.
     user = authenticate(request, username=payload.email.lower(), password=payload.password)
@@ -142,7 +146,12 @@ def list_tokens(request):
     return list(request.user.api_tokens.filter(kind=ApiToken.Kind.PERSONAL))
 
 
-@router.post("tokens", response={201: PersonalTokenCreated}, tags=["users"], summary="Create a personal token (shown once)")
+@router.post(
+    "tokens",
+    response={201: PersonalTokenCreated},
+    tags=["users"],
+    summary="Create a personal token (shown once)",
+)
 def create_token(request, payload: PersonalTokenIn):
     token, raw = services.create_personal_token(request.user, payload.name, payload.expires_at)
     data = PersonalTokenOut.from_orm(token).dict()
@@ -150,7 +159,9 @@ def create_token(request, payload: PersonalTokenIn):
     return Status(201, data)
 
 
-@router.post("tokens/{token_id}/revoke", response=PersonalTokenOut, tags=["users"], summary="Revoke a personal token")
+@router.post(
+    "tokens/{token_id}/revoke", response=PersonalTokenOut, tags=["users"], summary="Revoke a personal token"
+)
 def revoke_token(request, token_id: UUID):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user, kind=ApiToken.Kind.PERSONAL)
     return services.revoke_token(request.user, token)

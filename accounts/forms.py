@@ -31,8 +31,15 @@ class TokenForm(forms.Form):
 class QueuedPasswordResetForm(PasswordResetForm):
     """Queues the reset e-mail for the worker instead of sending it inside the request."""
 
-    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
-                  html_email_template_name=None):
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
         from .tasks import send_password_reset_email
 
         send_password_reset_email.enqueue(str(context["user"].pk), context["domain"], context["protocol"])

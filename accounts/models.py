@@ -39,10 +39,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER, db_index=True)
+    role = models.CharField(
+        _("role"), max_length=20, choices=Role.choices, default=Role.VIEWER, db_index=True
+    )
     all_branches = models.BooleanField(_("all branches"), default=False)
-    branches = models.ManyToManyField("fleet.Branch", blank=True, related_name="users", verbose_name=_("branches"))
-    language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    branches = models.ManyToManyField(
+        "fleet.Branch", blank=True, related_name="users", verbose_name=_("branches")
+    )
+    language = models.CharField(
+        _("language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
+    )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
 
@@ -113,10 +119,17 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, user: User, name: str, kind: str = Kind.PERSONAL, expires_at=None) -> tuple["ApiToken", str]:
+    def issue(
+        cls, user: User, name: str, kind: str = Kind.PERSONAL, expires_at=None
+    ) -> tuple["ApiToken", str]:
         raw = "cst_" + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, name=name, kind=kind, token_hash=hash_token(raw), prefix=raw[:10], expires_at=expires_at
+            user=user,
+            name=name,
+            kind=kind,
+            token_hash=hash_token(raw),
+            prefix=raw[:10],
+            expires_at=expires_at,
         )
         return token, raw
 

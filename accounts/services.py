@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
-from custody.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from .choices import Role
 from .models import ApiToken, User
@@ -34,15 +34,23 @@ def create_user(
     branches = list(Branch.objects.filter(code__in=codes))
     missing = sorted(set(codes) - {b.code for b in branches})
     if missing:
-        raise ValidationFailed("Unknown branch.", {"branch": [f"Unknown branch code(s): {', '.join(missing)}."]})
+        raise ValidationFailed(
+            "Unknown branch.", {"branch": [f"Unknown branch code(s): {', '.join(missing)}."]}
+        )
     if not all_branches and not branches:
         raise ValidationFailed("Choose branches.", {"branch": ["Give at least one branch or all branches."]})
     user = User.objects.create_user(
-        email=email, password=password, role=role, full_name=full_name, all_branches=all_branches, language=language
+        email=email,
+        password=password,
+        role=role,
+        full_name=full_name,
+        all_branches=all_branches,
+        language=language,
     )
     user.branches.set(branches)
     audit.record(
-        "user.created", user,
+        "user.created",
+        user,
         changes={"role": [None, role], "branches": [None, sorted(codes) or "all"]},
     )
     return user
@@ -51,7 +59,9 @@ def create_user(
 @transaction.atomic
 def create_personal_token(user: User, name: str, expires_at=None) -> tuple[ApiToken, str]:
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed("The expiry must be in the future.", {"expires_at": ["Must be in the future."]})
+        raise ValidationFailed(
+            "The expiry must be in the future.", {"expires_at": ["Must be in the future."]}
+        )
     token, raw = ApiToken.issue(user, name=name.strip(), kind=ApiToken.Kind.PERSONAL, expires_at=expires_at)
     audit.record("token.created", token, object_type="api_token", changes={"name": [None, token.name]})
     return token, raw

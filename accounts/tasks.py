@@ -18,8 +18,15 @@ def send_password_reset_email(user_id: str, domain: str, protocol: str) -> bool:
     if user is None:
         return False
     # The token is made here, not stored in the queue: it stays valid until the password changes.
-    context = {"email": user.email, "domain": domain, "site_name": domain, "protocol": protocol, "user": user,
-               "uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": domain,
+        "protocol": protocol,
+        "user": user,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
     with translation.override(user.language or settings.LANGUAGE_CODE):
         subject = "".join(render_to_string("accounts/password_reset_subject.txt", context).splitlines())
         body = render_to_string("accounts/password_reset_email.txt", context)

@@ -13,11 +13,28 @@ class ApprovalRuleAdmin(AuditedAdmin, admin.ModelAdmin):
     ordering = ["priority"]
     fieldsets = (
         (None, {"fields": ("name", "priority", "active")}),
-        ("Conditions (empty = any)", {"fields": ("reason_codes", "branch_codes", "custodian_types", "rate_policies",
-                                                 "min_damage_hold", "max_damage_hold", "min_estimated_cost")}),
-        ("Result", {"fields": ("auto_approve", "levels"),
-                    "description": 'Levels: a list like [{"role": "supervisor", "due_hours": null}, '
-                                   '{"role": "manager", "due_hours": 4}]; null due hours = the SLA approve target.'}),
+        (
+            "Conditions (empty = any)",
+            {
+                "fields": (
+                    "reason_codes",
+                    "branch_codes",
+                    "custodian_types",
+                    "rate_policies",
+                    "min_damage_hold",
+                    "max_damage_hold",
+                    "min_estimated_cost",
+                )
+            },
+        ),
+        (
+            "Result",
+            {
+                "fields": ("auto_approve", "levels"),
+                "description": 'Levels: a list like [{"role": "supervisor", "due_hours": null}, '
+                '{"role": "manager", "due_hours": 4}]; null due hours = the SLA approve target.',
+            },
+        ),
     )
 
 

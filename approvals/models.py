@@ -20,10 +20,15 @@ class ApprovalRule(models.Model):
     branch_codes = models.JSONField(_("branches"), default=list, blank=True)
     custodian_types = models.JSONField(_("custodian types"), default=list, blank=True)
     rate_policies = models.JSONField(_("rate policies"), default=list, blank=True)
-    min_damage_hold = models.DecimalField(_("damage hold at least"), max_digits=12, decimal_places=2, null=True, blank=True)
-    max_damage_hold = models.DecimalField(_("damage hold at most"), max_digits=12, decimal_places=2, null=True, blank=True)
-    min_estimated_cost = models.DecimalField(_("estimated cost at least"), max_digits=12, decimal_places=2, null=True,
-                                             blank=True)
+    min_damage_hold = models.DecimalField(
+        _("damage hold at least"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    max_damage_hold = models.DecimalField(
+        _("damage hold at most"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    min_estimated_cost = models.DecimalField(
+        _("estimated cost at least"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     auto_approve = models.BooleanField(_("approve automatically"), default=False)
     # [{"role": "supervisor", "due_hours": null}, {"role": "manager", "due_hours": 4}]; null = SLA approve target
     levels = models.JSONField(_("levels"), default=list, blank=True)
@@ -47,8 +52,13 @@ class Approval(models.Model):
     role = models.CharField(max_length=20)
     rule_name = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="approval_decisions")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approval_decisions",
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -65,8 +75,11 @@ class Approval(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["custody", "round", "level"], name="approval_one_row_per_level"),
             # Segregation of duties: one user decides at most one level of a custody's round.
-            models.UniqueConstraint(fields=["custody", "round", "decided_by"], condition=Q(decided_by__isnull=False),
-                                    name="approval_one_level_per_user"),
+            models.UniqueConstraint(
+                fields=["custody", "round", "decided_by"],
+                condition=Q(decided_by__isnull=False),
+                name="approval_one_level_per_user",
+            ),
         ]
 
     def __str__(self):

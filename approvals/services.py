@@ -57,10 +57,18 @@ def start_round(custody, match: RuleMatch, now: datetime, approve_due_at: dateti
     """Create the level rows of a new submission round; level 1 is due by the SLA approve target."""
     rule_name = match.rule.name if match.rule else ""
     if match.auto_approve:
-        return [Approval.objects.create(
-            custody=custody, round=custody.submission_round, level=1, role="system", rule_name=rule_name,
-            status=ApprovalStatus.APPROVED, decided_at=now, notes=f"Approved automatically: {rule_name}",
-        )]
+        return [
+            Approval.objects.create(
+                custody=custody,
+                round=custody.submission_round,
+                level=1,
+                role="system",
+                rule_name=rule_name,
+                status=ApprovalStatus.APPROVED,
+                decided_at=now,
+                notes=f"Approved automatically: {rule_name}",
+            )
+        ]
     rows = []
     for index, level in enumerate(match.levels, start=1):
         due = approve_due_at if index == 1 else None
@@ -68,10 +76,16 @@ def start_round(custody, match: RuleMatch, now: datetime, approve_due_at: dateti
             from custodies.sla import add_hours
 
             due = add_hours(now, Decimal(str(level["due_hours"])))
-        rows.append(Approval.objects.create(
-            custody=custody, round=custody.submission_round, level=index, role=level["role"],
-            rule_name=rule_name, due_at=due,
-        ))
+        rows.append(
+            Approval.objects.create(
+                custody=custody,
+                round=custody.submission_round,
+                level=index,
+                role=level["role"],
+                rule_name=rule_name,
+                due_at=due,
+            )
+        )
     return rows
 
 
@@ -80,7 +94,11 @@ def round_rows(custody) -> list[Approval]:
 
 
 def current_level(custody) -> Approval | None:
-    return custody.approvals.filter(round=custody.submission_round, status__in=OPEN_STATUSES).order_by("level").first()
+    return (
+        custody.approvals.filter(round=custody.submission_round, status__in=OPEN_STATUSES)
+        .order_by("level")
+        .first()
+    )
 
 
 def decider_roles(level: Approval) -> set[str]:
@@ -113,8 +131,14 @@ def decide(level: Approval, user, *, approve: bool, notes: str, now: datetime) -
     level.decided_at = now
     level.notes = notes
     level.save(update_fields=["status", "decided_by", "decided_at", "notes"])
-    audit.record("approval.decided", level, object_type="approval", custody_id=level.custody_id,
-                 changes={"status": [old, level.status], "level": [None, level.level]}, message=notes)
+    audit.record(
+        "approval.decided",
+        level,
+        object_type="approval",
+        custody_id=level.custody_id,
+        changes={"status": [old, level.status], "level": [None, level.level]},
+        message=notes,
+    )
 
 
 def activate_next_level(custody, now: datetime) -> Approval | None:
@@ -156,17 +180,32 @@ def inbox_for(user) -> QuerySet[Approval]:
         return Approval.objects.none()
     roles = [r for r, deciders in DECIDERS.items() if user.role in deciders]
     escalated_roles = [r for r, up in ESCALATION_ROLE.items() if user.role in DECIDERS.get(up, set())]
-    lower_open = Approval.objects.filter(custody=OuterRef("custody"), round=OuterRef("round"),
-                                         status__in=OPEN_STATUSES, level__lt=OuterRef("level"))
-    decided_by_me = Approval.objects.filter(custody=OuterRef("custody"), round=OuterRef("round"), decided_by=user)
+    lower_open = Approval.objects.filter(
+        custody=OuterRef("custody"),
+        round=OuterRef("round"),
+        status__in=OPEN_STATUSES,
+        level__lt=OuterRef("level"),
+    )
+    decided_by_me = Approval.objects.filter(
+        custody=OuterRef("custody"), round=OuterRef("round"), decided_by=user
+    )
     qs = (
-        Approval.objects.filter(custody__status=CustodyStatus.PENDING_APPROVAL, status__in=OPEN_STATUSES,
-                                round=F("custody__submission_round"))
+        Approval.objects.filter(
+            custody__status=CustodyStatus.PENDING_APPROVAL,
+            status__in=OPEN_STATUSES,
+            round=F("custody__submission_round"),
+        )
         .filter(Q(role__in=roles) | Q(role__in=escalated_roles, status=ApprovalStatus.ESCALATED))
         .exclude(custody__submitted_by=user)
         .filter(~Exists(lower_open), ~Exists(decided_by_me))
-        .select_related("custody", "custody__branch", "custody__customer", "custody__original_vehicle",
-                        "custody__replacement_vehicle", "custody__submitted_by")
+        .select_related(
+            "custody",
+            "custody__branch",
+            "custody__customer",
+            "custody__original_vehicle",
+            "custody__replacement_vehicle",
+            "custody__submitted_by",
+        )
         .order_by("due_at", "created_at")
     )
     return scope_to_branches(qs, user, field="custody__branch")
@@ -175,12 +214,19 @@ def inbox_for(user) -> QuerySet[Approval]:
 def escalate_overdue(now: datetime) -> int:
     """Mark pending levels past their due time as escalated (idempotent: claims each row once)."""
     count = 0
-    for level in Approval.objects.filter(status=ApprovalStatus.PENDING, due_at__lt=now).only("id", "custody_id"):
+    for level in Approval.objects.filter(status=ApprovalStatus.PENDING, due_at__lt=now).only(
+        "id", "custody_id"
+    ):
         claimed = Approval.objects.filter(pk=level.pk, status=ApprovalStatus.PENDING).update(
             status=ApprovalStatus.ESCALATED, escalated_at=now
         )
         if claimed:
             count += 1
-            audit.record("approval.escalated", level, object_type="approval", custody_id=level.custody_id,
-                         changes={"status": [ApprovalStatus.PENDING, ApprovalStatus.ESCALATED]})
+            audit.record(
+                "approval.escalated",
+                level,
+                object_type="approval",
+                custody_id=level.custody_id,
+                changes={"status": [ApprovalStatus.PENDING, ApprovalStatus.ESCALATED]},
+            )
     return count

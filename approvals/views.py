@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import scope_to_branches
+from core.errors import Conflict, InvalidTransition, ValidationFailed
 from custodies import display, services
-from custody.errors import Conflict, InvalidTransition, ValidationFailed
 
 from . import services as approvals
 from .models import Approval
@@ -21,8 +21,15 @@ INBOX_LIMIT = 200
 
 
 def _rows(approvals_list, now):
-    return [{"approval": a, "custody": a.custody, "due": display.level_due_badge(a, now),
-             "role": display.role_label(a.role)} for a in approvals_list]
+    return [
+        {
+            "approval": a,
+            "custody": a.custody,
+            "due": display.level_due_badge(a, now),
+            "role": display.role_label(a.role),
+        }
+        for a in approvals_list
+    ]
 
 
 @login_required
@@ -33,7 +40,9 @@ def inbox(request):
     if request.session.get("branch_id"):
         qs = qs.filter(custody__branch_id=request.session["branch_id"])
     items = list(qs[:INBOX_LIMIT])
-    return render(request, "approvals/inbox.html", {"rows": _rows(items, now), "truncated": len(items) >= INBOX_LIMIT})
+    return render(
+        request, "approvals/inbox.html", {"rows": _rows(items, now), "truncated": len(items) >= INBOX_LIMIT}
+    )
 
 
 @login_required
@@ -44,7 +53,9 @@ def inbox_count(request):
     if not count:
         return HttpResponse("")
     label = _("%(n)s waiting") % {"n": count}
-    return HttpResponse(format_html('<span class="badge rounded-pill text-bg-warning" title="{}">{}</span>', label, count))
+    return HttpResponse(
+        format_html('<span class="badge rounded-pill text-bg-warning" title="{}">{}</span>', label, count)
+    )
 
 
 @login_required
@@ -54,8 +65,13 @@ def decide(request, pk, decision):
         raise Http404
     user = request.user
     level = get_object_or_404(
-        scope_to_branches(Approval.objects.select_related("custody", "custody__branch", "custody__customer",
-                                                          "custody__submitted_by"), user, field="custody__branch"),
+        scope_to_branches(
+            Approval.objects.select_related(
+                "custody", "custody__branch", "custody__customer", "custody__submitted_by"
+            ),
+            user,
+            field="custody__branch",
+        ),
         pk=pk,
     )
     custody = level.custody
@@ -86,10 +102,16 @@ def decide(request, pk, decision):
         if error:
             level.refresh_from_db()
             row = _rows([level], timezone.now())[0]
-            return render(request, "approvals/_row.html", {"row": row, "error": error, "decision": decision,
-                                                           "text": text})
-        response = render(request, "approvals/_result.html", {"custody": result.custody, "decision": decision,
-                                                              "level": level})
+            return render(
+                request,
+                "approvals/_row.html",
+                {"row": row, "error": error, "decision": decision, "text": text},
+            )
+        response = render(
+            request,
+            "approvals/_result.html",
+            {"custody": result.custody, "decision": decision, "level": level},
+        )
         response["HX-Trigger"] = "approvals-changed"  # the nav badge counts again
         return response
     if error:

@@ -13,6 +13,10 @@ class AuditedAdmin:
         audit.record(f"{obj._meta.model_name}.{verb}", obj, changes=changes, message="Django admin")
 
     def delete_model(self, request, obj):
-        audit.record(f"{obj._meta.model_name}.deleted", obj, changes=audit.diff(audit.snapshot(obj), {}),
-                     message="Django admin")
+        audit.record(
+            f"{obj._meta.model_name}.deleted",
+            obj,
+            changes=audit.diff(audit.snapshot(obj), {}),
+            message="Django admin",
+        )
         super().delete_model(request, obj)

@@ -16,7 +16,9 @@ class AuditEntry(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_email = models.CharField(max_length=254, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.SYSTEM)
     ip = models.GenericIPAddressField(null=True, blank=True)

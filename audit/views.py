@@ -6,13 +6,25 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 
 from accounts import permissions
-from custody.errors import ValidationFailed
-from custody.pagination import paginate
+from core.errors import ValidationFailed
+from core.pagination import paginate
 
 from .models import AuditEntry
 
-CSV_COLUMNS = ["id", "at", "actor_email", "source", "ip", "action", "object_type", "object_id", "object_repr",
-               "changes", "message", "entry_hash"]
+CSV_COLUMNS = [
+    "id",
+    "at",
+    "actor_email",
+    "source",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "message",
+    "entry_hash",
+]
 
 
 def filter_entries(qs, params):
@@ -50,8 +62,14 @@ def global_log(request):
     if request.GET.get("format") == "csv":
         return csv_response(qs.order_by("id"), "audit.csv")
     try:
-        page = paginate(qs, params=request.GET, path=request.path, allowed_orderings={"id"}, default_ordering="-id",
-                        count=True)
+        page = paginate(
+            qs,
+            params=request.GET,
+            path=request.path,
+            allowed_orderings={"id"},
+            default_ordering="-id",
+            count=True,
+        )
     except ValidationFailed:
         page = None
     return render(request, "audit/global.html", {"page": page})

@@ -30,9 +30,18 @@ from django.db.models import Q  # noqa: E402
 from custodies import selectors  # noqa: E402
 from custodies.models import Custody  # noqa: E402
 
-OLD_RELATED = ["branch", "customer", "agreement", "original_vehicle", "original_vehicle__vehicle_class",
-               "replacement_vehicle", "replacement_vehicle__vehicle_class", "special_rate_code", "created_by",
-               "submitted_by"]
+OLD_RELATED = [
+    "branch",
+    "customer",
+    "agreement",
+    "original_vehicle",
+    "original_vehicle__vehicle_class",
+    "replacement_vehicle",
+    "replacement_vehicle__vehicle_class",
+    "special_rate_code",
+    "created_by",
+    "submitted_by",
+]
 NEW_RELATED = ["branch", "customer", "agreement", "original_vehicle", "replacement_vehicle"]
 
 
@@ -73,8 +82,11 @@ def main() -> int:
         raise SystemExit("PostgreSQL only")
     rng = random.Random(3)
     total = Custody.objects.count()
-    sample = list(Custody.objects.order_by("?").values_list(
-        "id", "custody_no", "custodian_name", "original_vehicle__plate", "created_at")[:50])
+    sample = list(
+        Custody.objects.order_by("?").values_list(
+            "id", "custody_no", "custodian_name", "original_vehicle__plate", "created_at"
+        )[:50]
+    )
     pick = rng.choice(sample)
     plate, name = pick[3], pick[2]
     out(f"{total:,} custodies; plate {plate}, name {name!r}")
@@ -101,9 +113,14 @@ def main() -> int:
     def old_search(term):
         up = term.upper()
         return base_old.filter(
-            Q(custody_no=up) | Q(custody_no=f"CST-{term}") | Q(original_vehicle__plate=up)
-            | Q(replacement_vehicle__plate=up) | Q(agreement__agreement_no=up) | Q(incident_ref=term)
-            | Q(custodian_name__icontains=term))
+            Q(custody_no=up)
+            | Q(custody_no=f"CST-{term}")
+            | Q(original_vehicle__plate=up)
+            | Q(replacement_vehicle__plate=up)
+            | Q(agreement__agreement_no=up)
+            | Q(incident_ref=term)
+            | Q(custodian_name__icontains=term)
+        )
 
     for label, term in (("custody no", pick[1]), ("custodian name", name)):
         row(f"q={label}: OR across joins (before)", old_search(term).order_by(*order)[:51])
@@ -128,20 +145,30 @@ def main() -> int:
     value, last = deep[4], deep[0]
     keyset = Q(created_at__lt=value) | Q(created_at=value, pk__lt=last)
     row("deep cursor, OR condition (paginate today)", base_new.filter(keyset).order_by(*order)[:51])
-    row("deep cursor, + created_at <= value (proposal)",
-        base_new.filter(Q(created_at__lte=value) & keyset).order_by(*order)[:51])
+    row(
+        "deep cursor, + created_at <= value (proposal)",
+        base_new.filter(Q(created_at__lte=value) & keyset).order_by(*order)[:51],
+    )
     branch_id = Custody.objects.filter(pk=last).values_list("branch_id", flat=True).get()
     scoped = base_new.filter(branch_id__in=[branch_id])
     row("deep cursor, one branch, OR condition (today)", scoped.filter(keyset).order_by(*order)[:51])
-    row("deep cursor, one branch, + bound (proposal)",
-        scoped.filter(Q(created_at__lte=value) & keyset).order_by(*order)[:51])
+    row(
+        "deep cursor, one branch, + bound (proposal)",
+        scoped.filter(Q(created_at__lte=value) & keyset).order_by(*order)[:51],
+    )
 
     row("count(*) all custodies", "SELECT count(*) FROM custodies_custody", [])
     row("count(*) status=closed", "SELECT count(*) FROM custodies_custody WHERE status = 'closed'", [])
-    row("capped count (LIMIT 10001) status=closed",
-        "SELECT count(*) FROM (SELECT 1 FROM custodies_custody WHERE status = 'closed' LIMIT 10001) s", [])
-    row("estimate from pg_class.reltuples",
-        "SELECT reltuples::bigint FROM pg_class WHERE oid = 'custodies_custody'::regclass", [])
+    row(
+        "capped count (LIMIT 10001) status=closed",
+        "SELECT count(*) FROM (SELECT 1 FROM custodies_custody WHERE status = 'closed' LIMIT 10001) s",
+        [],
+    )
+    row(
+        "estimate from pg_class.reltuples",
+        "SELECT reltuples::bigint FROM pg_class WHERE oid = 'custodies_custody'::regclass",
+        [],
+    )
     return 0
 
 

@@ -81,30 +81,153 @@ CLASSES = [  # code, name, daily, monthly, weight, models
     ("VAN", "Van", 260, 5200, 6, [("Toyota", "Hiace"), ("Nissan", "Urvan")]),
     ("PICK", "Pickup", 200, 4000, 5, [("Toyota", "Hilux"), ("Mitsubishi", "L200")]),
 ]
-SPECIAL_RATES = [("INS-STD", "Insurance replacement, standard", "90.00"),
-                 ("INS-PREM", "Insurance replacement, premium", "180.00"),
-                 ("CORP-FLT", "Corporate fleet agreement", "110.00"),
-                 ("GOODWILL", "Goodwill gesture", "40.00")]
-FIRST = ["Ahmed", "Mohammed", "Fatima", "Aisha", "Omar", "Khalid", "Mariam", "Sara", "Yousef", "Hamdan", "Noura",
-         "Rashid", "Layla", "Ali", "Hassan", "Priya", "Rahul", "Anil", "Deepa", "Sanjay", "John", "Emma", "Oliver",
-         "Sophie", "James", "Olga", "Ivan", "Chen", "Wei", "Maria", "Jose", "Ana", "Tariq", "Zainab", "Imran",
-         "Ayesha", "Bilal", "Sofia", "Lucas", "Hiroshi", "Yuki", "Abdullah", "Salma", "Faisal", "Huda", "Vikram",
-         "Kavya", "Daniel", "Grace", "Michael"]
-LAST = ["Al Mansoori", "Al Nuaimi", "Al Shamsi", "Al Hashimi", "Al Falasi", "Al Mazrouei", "Al Ketbi", "Al Suwaidi",
-        "Khan", "Sharma", "Patel", "Nair", "Iyer", "Menon", "Smith", "Johnson", "Brown", "Taylor", "Wilson",
-        "Petrov", "Ivanova", "Zhang", "Wang", "Garcia", "Fernandez", "Santos", "Haddad", "Khoury", "Nasser",
-        "Saleh", "Rahman", "Hussain", "Qureshi", "Siddiqui", "Tanaka", "Sato", "Müller", "Schmidt", "Rossi",
-        "Dubois", "Okafor", "Mensah", "Abdallah", "Farouk", "Mahmoud", "Yilmaz", "Kaya", "Novak", "Kowalski",
-        "Andersson"]
-COMPANIES = ["Emirates Logistics", "Gulf Contracting", "Desert Rose Trading", "Palm Facilities", "Creek Shipping",
-             "Oasis Hospitality", "Falcon Engineering", "Al Noor Medical", "Marina Events", "Horizon Consulting"]
-LOCATIONS = ["Sheikh Zayed Road", "Al Khail Road", "Emirates Road", "E311", "Airport Road", "Al Wasl Road",
-             "Jumeirah Beach Road", "Hessa Street", "Corniche Road", "Al Ittihad Road", "Mall car park", "Customer home"]
+SPECIAL_RATES = [
+    ("INS-STD", "Insurance replacement, standard", "90.00"),
+    ("INS-PREM", "Insurance replacement, premium", "180.00"),
+    ("CORP-FLT", "Corporate fleet agreement", "110.00"),
+    ("GOODWILL", "Goodwill gesture", "40.00"),
+]
+FIRST = [
+    "Ahmed",
+    "Mohammed",
+    "Fatima",
+    "Aisha",
+    "Omar",
+    "Khalid",
+    "Mariam",
+    "Sara",
+    "Yousef",
+    "Hamdan",
+    "Noura",
+    "Rashid",
+    "Layla",
+    "Ali",
+    "Hassan",
+    "Priya",
+    "Rahul",
+    "Anil",
+    "Deepa",
+    "Sanjay",
+    "John",
+    "Emma",
+    "Oliver",
+    "Sophie",
+    "James",
+    "Olga",
+    "Ivan",
+    "Chen",
+    "Wei",
+    "Maria",
+    "Jose",
+    "Ana",
+    "Tariq",
+    "Zainab",
+    "Imran",
+    "Ayesha",
+    "Bilal",
+    "Sofia",
+    "Lucas",
+    "Hiroshi",
+    "Yuki",
+    "Abdullah",
+    "Salma",
+    "Faisal",
+    "Huda",
+    "Vikram",
+    "Kavya",
+    "Daniel",
+    "Grace",
+    "Michael",
+]
+LAST = [
+    "Al Mansoori",
+    "Al Nuaimi",
+    "Al Shamsi",
+    "Al Hashimi",
+    "Al Falasi",
+    "Al Mazrouei",
+    "Al Ketbi",
+    "Al Suwaidi",
+    "Khan",
+    "Sharma",
+    "Patel",
+    "Nair",
+    "Iyer",
+    "Menon",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Petrov",
+    "Ivanova",
+    "Zhang",
+    "Wang",
+    "Garcia",
+    "Fernandez",
+    "Santos",
+    "Haddad",
+    "Khoury",
+    "Nasser",
+    "Saleh",
+    "Rahman",
+    "Hussain",
+    "Qureshi",
+    "Siddiqui",
+    "Tanaka",
+    "Sato",
+    "Müller",
+    "Schmidt",
+    "Rossi",
+    "Dubois",
+    "Okafor",
+    "Mensah",
+    "Abdallah",
+    "Farouk",
+    "Mahmoud",
+    "Yilmaz",
+    "Kaya",
+    "Novak",
+    "Kowalski",
+    "Andersson",
+]
+COMPANIES = [
+    "Emirates Logistics",
+    "Gulf Contracting",
+    "Desert Rose Trading",
+    "Palm Facilities",
+    "Creek Shipping",
+    "Oasis Hospitality",
+    "Falcon Engineering",
+    "Al Noor Medical",
+    "Marina Events",
+    "Horizon Consulting",
+]
+LOCATIONS = [
+    "Sheikh Zayed Road",
+    "Al Khail Road",
+    "Emirates Road",
+    "E311",
+    "Airport Road",
+    "Al Wasl Road",
+    "Jumeirah Beach Road",
+    "Hessa Street",
+    "Corniche Road",
+    "Al Ittihad Road",
+    "Mall car park",
+    "Customer home",
+]
 INSURERS = ["Oman Insurance", "AXA Gulf", "RSA", "Orient Insurance", "Salama", "ADNIC", "Dubai Insurance"]
 REASONS = [("accident", 30), ("breakdown", 28), ("maintenance", 22), ("damage", 12), ("other", 8)]
 SUBCODES = {
     "accident": ["collision_third_party", "collision_own_damage", "hit_and_run", "rollover", "fire"],
-    "breakdown": ["engine_failure", "transmission_issue", "electrical_problem", "tire_blowout", "battery_dead"],
+    "breakdown": [
+        "engine_failure",
+        "transmission_issue",
+        "electrical_problem",
+        "tire_blowout",
+        "battery_dead",
+    ],
     "maintenance": ["regular_service", "recall_campaign", "warranty_work", "inspection"],
     "damage": ["vandalism", "theft_attempted", "weather_damage", "interior_damage"],
     "other": ["customer_request", "upgrade", "downgrade"],
@@ -125,29 +248,79 @@ RATE_CHOICE = weighted_choice(["inherit", "prorate", "free", "special_code"], [5
 VOID_CHOICE = weighted_choice(["draft", "pending", "approved", "active", None], [3, 2.5, 1.5, 1, 92])
 
 # audit event kinds
-(EV_CREATED, EV_SUBMITTED, EV_DECIDED_SUP, EV_DECIDED_MGR, EV_REJECTED_SUP, EV_REJECTED, EV_APPROVED,
- EV_AUTO_APPROVED, EV_HANDED_OVER, EV_CLOSED, EV_VOID_DRAFT, EV_VOID_PENDING, EV_VOID_APPROVED,
- EV_VOID_ACTIVE) = range(14)
+(
+    EV_CREATED,
+    EV_SUBMITTED,
+    EV_DECIDED_SUP,
+    EV_DECIDED_MGR,
+    EV_REJECTED_SUP,
+    EV_REJECTED,
+    EV_APPROVED,
+    EV_AUTO_APPROVED,
+    EV_HANDED_OVER,
+    EV_CLOSED,
+    EV_VOID_DRAFT,
+    EV_VOID_PENDING,
+    EV_VOID_APPROVED,
+    EV_VOID_ACTIVE,
+) = range(14)
 EVENT_SPEC = {  # kind: action, object_type, from, to, actor role, message
     EV_CREATED: ("custody.created", "custody", None, "draft", "operator", ""),
     EV_SUBMITTED: ("custody.submitted", "custody", "draft", "pending_approval", "operator", ""),
     EV_DECIDED_SUP: ("approval.decided", "approval", "pending", "approved", "supervisor", ""),
     EV_DECIDED_MGR: ("approval.decided", "approval", "pending", "approved", "manager", ""),
-    EV_REJECTED_SUP: ("approval.decided", "approval", "pending", "rejected", "supervisor",
-                      "Photos unreadable, please upload again"),
-    EV_REJECTED: ("custody.rejected", "custody", "pending_approval", "draft", "supervisor",
-                  "Photos unreadable, please upload again"),
+    EV_REJECTED_SUP: (
+        "approval.decided",
+        "approval",
+        "pending",
+        "rejected",
+        "supervisor",
+        "Photos unreadable, please upload again",
+    ),
+    EV_REJECTED: (
+        "custody.rejected",
+        "custody",
+        "pending_approval",
+        "draft",
+        "supervisor",
+        "Photos unreadable, please upload again",
+    ),
     EV_APPROVED: ("custody.approved", "custody", "pending_approval", "approved", "supervisor", ""),
-    EV_AUTO_APPROVED: ("custody.approved", "custody", "pending_approval", "approved", "operator",
-                       "Approved automatically by rule"),
+    EV_AUTO_APPROVED: (
+        "custody.approved",
+        "custody",
+        "pending_approval",
+        "approved",
+        "operator",
+        "Approved automatically by rule",
+    ),
     EV_HANDED_OVER: ("custody.handed_over", "custody", "approved", "active", "operator", ""),
     EV_CLOSED: ("custody.closed", "custody", "active", "closed", "operator", ""),
     EV_VOID_DRAFT: ("custody.voided", "custody", "draft", "voided", "operator", "Opened by mistake"),
-    EV_VOID_PENDING: ("custody.voided", "custody", "pending_approval", "voided", "manager",
-                      "Customer no longer needs a replacement"),
-    EV_VOID_APPROVED: ("custody.voided", "custody", "approved", "voided", "manager",
-                       "Customer no longer needs a replacement"),
-    EV_VOID_ACTIVE: ("custody.voided", "custody", "active", "voided", "manager", "Recorded on the wrong agreement"),
+    EV_VOID_PENDING: (
+        "custody.voided",
+        "custody",
+        "pending_approval",
+        "voided",
+        "manager",
+        "Customer no longer needs a replacement",
+    ),
+    EV_VOID_APPROVED: (
+        "custody.voided",
+        "custody",
+        "approved",
+        "voided",
+        "manager",
+        "Customer no longer needs a replacement",
+    ),
+    EV_VOID_ACTIVE: (
+        "custody.voided",
+        "custody",
+        "active",
+        "voided",
+        "manager",
+        "Recorded on the wrong agreement",
+    ),
 }
 
 
@@ -156,6 +329,7 @@ def out(*parts) -> None:
 
 
 # ---- writing ------------------------------------------------------------------------------------
+
 
 class Table:
     """Rows for one model as lists in concrete-field order, written with COPY or bulk_create."""
@@ -274,11 +448,21 @@ class Sink:
 class Entry:
     """The attributes audit.services._digest reads, without a model instance per entry."""
 
-    __slots__ = ("prev_hash", "at", "actor_email", "source", "action", "object_type", "object_id", "changes",
-                 "message")
+    __slots__ = (
+        "prev_hash",
+        "at",
+        "actor_email",
+        "source",
+        "action",
+        "object_type",
+        "object_id",
+        "changes",
+        "message",
+    )
 
 
 # ---- the generator ------------------------------------------------------------------------------
+
 
 class Generator:
     def __init__(self, custodies: int, years: float, seed: int, chunk: int, drop_indexes: bool = True):
@@ -321,19 +505,32 @@ class Generator:
             self.branches = []
             for code, name, city, emirate, weight in BRANCHES:
                 branch, _ = Branch.objects.get_or_create(code=code, defaults={"name": name, "city": city})
-                self.branches.append({"id": branch.id, "code": code, "emirate": emirate, "weight": weight,
-                                      "obj": branch})
-            self.branch_choice = weighted_choice(range(len(self.branches)), [b["weight"] for b in self.branches])
+                self.branches.append(
+                    {"id": branch.id, "code": code, "emirate": emirate, "weight": weight, "obj": branch}
+                )
+            self.branch_choice = weighted_choice(
+                range(len(self.branches)), [b["weight"] for b in self.branches]
+            )
             self.classes = []
             for code, name, daily, monthly, weight, makes in CLASSES:
                 vclass, _ = VehicleClass.objects.get_or_create(
-                    code=code, defaults={"name": name, "daily_rate": Decimal(daily), "monthly_rate": Decimal(monthly)})
-                self.classes.append({"id": vclass.id, "daily": Decimal(daily), "monthly": Decimal(monthly),
-                                     "weight": weight, "makes": makes})
+                    code=code,
+                    defaults={"name": name, "daily_rate": Decimal(daily), "monthly_rate": Decimal(monthly)},
+                )
+                self.classes.append(
+                    {
+                        "id": vclass.id,
+                        "daily": Decimal(daily),
+                        "monthly": Decimal(monthly),
+                        "weight": weight,
+                        "makes": makes,
+                    }
+                )
             self.special_rates = []
             for code, description, rate in SPECIAL_RATES:
                 special, _ = SpecialRateCode.objects.get_or_create(
-                    code=code, defaults={"description": description, "daily_rate": Decimal(rate)})
+                    code=code, defaults={"description": description, "daily_rate": Decimal(rate)}
+                )
                 self.special_rates.append(special.id)
             self.users = self._users()
 
@@ -360,14 +557,25 @@ class Generator:
                 value, digit = divmod(value, 33)
                 vin_head.append(VIN_ALPHABET[digit])
             vin = "JTD" + "".join(vin_head) + "".join(rng.choice(VIN_ALPHABET) for _ in range(8))
-            vehicles.add({
-                "id": vid, "created_at": created, "updated_at": created, "plate": plate, "vin": vin, "make": make,
-                "model": model, "year": rng.randint(2020, 2026), "vehicle_class_id": self.classes[c]["id"],
-                "branch_id": self.branches[b]["id"], "status": "available", "odometer_km": rng.randint(3000, 160000),
-                "fuel_level": rng.randint(2, 8),
-                "registration_expiry": (self.now + timedelta(days=rng.randint(-20, 380))).date(),
-                "insurance_expiry": (self.now + timedelta(days=rng.randint(-20, 380))).date(),
-            })
+            vehicles.add(
+                {
+                    "id": vid,
+                    "created_at": created,
+                    "updated_at": created,
+                    "plate": plate,
+                    "vin": vin,
+                    "make": make,
+                    "model": model,
+                    "year": rng.randint(2020, 2026),
+                    "vehicle_class_id": self.classes[c]["id"],
+                    "branch_id": self.branches[b]["id"],
+                    "status": "available",
+                    "odometer_km": rng.randint(3000, 160000),
+                    "fuel_level": rng.randint(2, 8),
+                    "registration_expiry": (self.now + timedelta(days=rng.randint(-20, 380))).date(),
+                    "insurance_expiry": (self.now + timedelta(days=rng.randint(-20, 380))).date(),
+                }
+            )
             self.vehicle_ids.append(vid)
             self.vehicle_branch.append(b)
             self.vehicle_class.append(c)
@@ -386,38 +594,64 @@ class Generator:
         for index in range(n_customers):
             cid = self.uid()
             company = rng.random() < 0.15
-            name = (f"{rng.choice(COMPANIES)} {rng.choice(['LLC', 'FZE', 'FZCO', 'Group'])}" if company
-                    else self.person())
-            customers.add({
-                "id": cid, "created_at": self.dt(self.start_ts - rng.random() * 365 * DAY), "updated_at": self.now,
-                "customer_no": f"C-{index + 1:07d}", "kind": "company" if company else "person", "full_name": name,
-                "email": f"customer{index + 1}@example.ae", "phone": self.phone(),
-                "national_id": "" if company else
-                f"784-{rng.randint(1960, 2004)}-{rng.randint(1000000, 9999999)}-{rng.randint(1, 9)}",
-                "driving_licence_no": "" if company else str(rng.randint(1000000, 9999999)),
-                "driving_licence_expiry": None if company else (self.now + timedelta(days=rng.randint(30, 3000))).date(),
-            })
+            name = (
+                f"{rng.choice(COMPANIES)} {rng.choice(['LLC', 'FZE', 'FZCO', 'Group'])}"
+                if company
+                else self.person()
+            )
+            customers.add(
+                {
+                    "id": cid,
+                    "created_at": self.dt(self.start_ts - rng.random() * 365 * DAY),
+                    "updated_at": self.now,
+                    "customer_no": f"C-{index + 1:07d}",
+                    "kind": "company" if company else "person",
+                    "full_name": name,
+                    "email": f"customer{index + 1}@example.ae",
+                    "phone": self.phone(),
+                    "national_id": ""
+                    if company
+                    else f"784-{rng.randint(1960, 2004)}-{rng.randint(1000000, 9999999)}-{rng.randint(1, 9)}",
+                    "driving_licence_no": "" if company else str(rng.randint(1000000, 9999999)),
+                    "driving_licence_expiry": None
+                    if company
+                    else (self.now + timedelta(days=rng.randint(30, 3000))).date(),
+                }
+            )
             self.customer_ids.append(cid)
             self.customer_names.append(name)
         self.sink.put(vehicles, customers)
         self.reference_tables = {"vehicles": vehicles, "customers": customers}
-        out(f"reference data: {len(self.branches)} branches, {len(self.classes)} classes, {n_vehicles:,} vehicles, "
-            f"{n_customers:,} customers, {len(self.users['all'])} users in {time.perf_counter() - started:.1f}s")
+        out(
+            f"reference data: {len(self.branches)} branches, {len(self.classes)} classes, {n_vehicles:,} vehicles, "
+            f"{n_customers:,} customers, {len(self.users['all'])} users in {time.perf_counter() - started:.1f}s"
+        )
 
     def _users(self) -> dict:
         password = make_password(BENCH_PASSWORD)  # hashed once, shared by every bench user
         users = {"all": [], "by_branch": []}
-        admin, _ = User.objects.get_or_create(email=ADMIN_EMAIL, defaults={
-            "password": password, "role": "admin", "all_branches": True, "full_name": "Bench Admin"})
+        admin, _ = User.objects.get_or_create(
+            email=ADMIN_EMAIL,
+            defaults={
+                "password": password,
+                "role": "admin",
+                "all_branches": True,
+                "full_name": "Bench Admin",
+            },
+        )
         users["admin"] = (admin.id, admin.email)
         users["all"].append(admin)
         for branch in self.branches:
             per_role = {}
-            for role, email in (("operator", operator_email(branch["code"])),
-                                ("supervisor", f"bench-sup-{branch['code'].lower()}@bench.example"),
-                                ("manager", f"bench-mgr-{branch['code'].lower()}@bench.example")):
-                user, created = User.objects.get_or_create(email=email, defaults={
-                    "password": password, "role": role, "full_name": f"{self.person()} ({role})"})
+            for role, email in (
+                ("operator", operator_email(branch["code"])),
+                ("supervisor", f"bench-sup-{branch['code'].lower()}@bench.example"),
+                ("manager", f"bench-mgr-{branch['code'].lower()}@bench.example"),
+            ):
+                user, created = User.objects.get_or_create(
+                    email=email,
+                    defaults={"password": password, "role": role, "full_name": f"{self.person()} ({role})"},
+                )
                 if created:
                     user.branches.add(branch["obj"])
                 per_role[role] = (user.id, user.email)
@@ -467,9 +701,14 @@ class Generator:
 
     def _generate(self) -> None:
         self.reference_data()
-        self.sla_hours = {p.reason_code: (float(p.approve_within_hours), float(p.handover_within_hours),
-                                          float(p.close_within_hours))
-                          for p in SlaPolicy.objects.filter(branch__isnull=True)}
+        self.sla_hours = {
+            p.reason_code: (
+                float(p.approve_within_hours),
+                float(p.handover_within_hours),
+                float(p.close_within_hours),
+            )
+            for p in SlaPolicy.objects.filter(branch__isnull=True)
+        }
         for reason, _ in REASONS:
             self.sla_hours.setdefault(reason, (2.0, 1.0, 24.0))
         self.rules = list(ApprovalRule.objects.filter(active=True).order_by("priority", "name"))
@@ -493,8 +732,12 @@ class Generator:
         self.holds: dict[int, list[tuple[float, float]]] = {}
         self.vehicle_final: dict[int, str] = {}
         self.status_counts: dict[str, int] = {}
-        tables = {"agreements": Table(RentalAgreement), "custodies": Table(Custody), "approvals": Table(Approval),
-                  "documents": Table(Document)}
+        tables = {
+            "agreements": Table(RentalAgreement),
+            "custodies": Table(Custody),
+            "approvals": Table(Approval),
+            "documents": Table(Document),
+        }
         self.tables = tables
         self.agreement_no = 0
 
@@ -527,19 +770,31 @@ class Generator:
         vclass = self.classes[self.vehicle_class[vehicle]]
         customer = rng.randrange(len(self.customer_ids))
         start = first_ts - rng.uniform(1, 90) * DAY
-        end = max(start + rng.choice([7, 14, 30, 30, 90, 180, 365]) * DAY, second_ts + rng.uniform(5, 60) * DAY)
+        end = max(
+            start + rng.choice([7, 14, 30, 30, 90, 180, 365]) * DAY, second_ts + rng.uniform(5, 60) * DAY
+        )
         status = "active" if end > self.now_ts else ("terminated" if rng.random() < 0.05 else "completed")
         aid = self.uid()
         self.agreement_no += 1
         monthly = vclass["monthly"]
         daily = vclass["daily"]
-        self.tables["agreements"].add({
-            "id": aid, "created_at": self.dt(start), "updated_at": self.dt(min(end, self.now_ts)),
-            "agreement_no": f"RA-{self.agreement_no:07d}", "customer_id": self.customer_ids[customer],
-            "vehicle_id": self.vehicle_ids[vehicle], "branch_id": self.branches[b]["id"],
-            "start_at": self.dt(start), "end_at": self.dt(end), "daily_rate": daily, "monthly_rate": monthly,
-            "deposit_amount": Decimal(rng.choice([500, 1000, 1500, 2000, 3000])), "status": status,
-        })
+        self.tables["agreements"].add(
+            {
+                "id": aid,
+                "created_at": self.dt(start),
+                "updated_at": self.dt(min(end, self.now_ts)),
+                "agreement_no": f"RA-{self.agreement_no:07d}",
+                "customer_id": self.customer_ids[customer],
+                "vehicle_id": self.vehicle_ids[vehicle],
+                "branch_id": self.branches[b]["id"],
+                "start_at": self.dt(start),
+                "end_at": self.dt(end),
+                "daily_rate": daily,
+                "monthly_rate": monthly,
+                "deposit_amount": Decimal(rng.choice([500, 1000, 1500, 2000, 3000])),
+                "status": status,
+            }
+        )
         if status == "active" and vehicle not in self.vehicle_final:
             self.vehicle_final[vehicle] = "rented"
         return {"id": aid, "branch": b, "vehicle": vehicle, "customer": customer, "daily": daily}
@@ -582,7 +837,11 @@ class Generator:
             customer = rng.randrange(len(self.customer_ids))
             fleet = self.fleet_by_branch[b] or self.pool_by_branch[b]
             original = rng.choice(fleet) if R() < 0.95 else None
-            daily = self.classes[self.vehicle_class[original]]["daily"] if original is not None else Decimal("120")
+            daily = (
+                self.classes[self.vehicle_class[original]]["daily"]
+                if original is not None
+                else Decimal("120")
+            )
         self.custody_branch.append(b)
         users = self.users["by_branch"][b]
         operator, supervisor, manager = users["operator"][0], users["supervisor"][0], users["manager"][0]
@@ -600,41 +859,58 @@ class Generator:
         approve_h, handover_h, close_h = self.sla_hours[reason]
 
         values = {
-            "id": cid, "custody_no": f"CST-{i + 1:07d}", "branch_id": self.branches[b]["id"],
-            "agreement_id": agreement["id"] if agreement else None, "customer_id": self.customer_ids[customer],
-            "custodian_type": custodian_type, "custodian_name": custodian_name, "custodian_phone": self.phone(),
+            "id": cid,
+            "custody_no": f"CST-{i + 1:07d}",
+            "branch_id": self.branches[b]["id"],
+            "agreement_id": agreement["id"] if agreement else None,
+            "customer_id": self.customer_ids[customer],
+            "custodian_type": custodian_type,
+            "custodian_name": custodian_name,
+            "custodian_phone": self.phone(),
             "custodian_email": f"custodian{i + 1}@example.ae" if R() < 0.7 else "",
             "original_vehicle_id": self.vehicle_ids[original] if original is not None else None,
-            "reason_code": reason, "reason_subcode": rng.choice(SUBCODES[reason]) if R() < 0.95 else "",
-            "incident_at": self.dt(incident), "incident_location": rng.choice(LOCATIONS),
+            "reason_code": reason,
+            "reason_subcode": rng.choice(SUBCODES[reason]) if R() < 0.95 else "",
+            "incident_at": self.dt(incident),
+            "incident_location": rng.choice(LOCATIONS),
             "incident_narrative": f"{reason.title()} reported by the customer at {rng.choice(LOCATIONS)}.",
             "incident_odometer_km": rng.randint(5000, 160000),
             "effective_from": self.dt(effective),
             "expected_return_at": self.dt(expected_return) if expected_return else None,
-            "until_original_ready": until_ready, "rate_policy": rate_policy,
+            "until_original_ready": until_ready,
+            "rate_policy": rate_policy,
             "special_rate_code_id": rng.choice(self.special_rates) if rate_policy == "special_code" else None,
-            "deposit_carryover": deposit, "damage_hold_amount": hold,
+            "deposit_carryover": deposit,
+            "damage_hold_amount": hold,
             "damage_hold_ref": f"HOLD-{rng.randint(100000, 999999)}" if hold else "",
             "tags": rng.choice([["vip"], ["corporate"], ["insurance"], ["repeat"]]) if R() < 0.06 else [],
-            "created_at": self.dt(created), "created_by_id": operator,
+            "created_at": self.dt(created),
+            "created_by_id": operator,
         }
         if reason == "accident":
             if R() < 0.7:
-                values["incident_ref"] = f"POL-{datetime.fromtimestamp(created, UTC).year}-{rng.randint(10000, 99999)}"
+                values["incident_ref"] = (
+                    f"POL-{datetime.fromtimestamp(created, UTC).year}-{rng.randint(10000, 99999)}"
+                )
             if R() < 0.6:
-                values.update({
-                    "insurer_name": rng.choice(INSURERS), "insurance_policy_no": f"POL{rng.randint(10**7, 10**8)}",
-                    "claim_no": f"CLM-{rng.randint(10**6, 10**7)}",
-                    "claim_status": rng.choice(["open", "approved", "paid"]),
-                    "insurer_authorization_no": f"AUTH-{rng.randint(10**5, 10**6)}",
-                    "authorized_daily_rate_cap": Decimal(rng.choice([90, 120, 150, 200])),
-                    "authorized_max_days": rng.choice([7, 10, 14, 21, 30]),
-                })
+                values.update(
+                    {
+                        "insurer_name": rng.choice(INSURERS),
+                        "insurance_policy_no": f"POL{rng.randint(10**7, 10**8)}",
+                        "claim_no": f"CLM-{rng.randint(10**6, 10**7)}",
+                        "claim_status": rng.choice(["open", "approved", "paid"]),
+                        "insurer_authorization_no": f"AUTH-{rng.randint(10**5, 10**6)}",
+                        "authorized_daily_rate_cap": Decimal(rng.choice([90, 120, 150, 200])),
+                        "authorized_max_days": rng.choice([7, 10, 14, 21, 30]),
+                    }
+                )
         elif R() < 0.1:
             values["incident_ref"] = f"WS-{rng.randint(100000, 999999)}"
 
         # Lifecycle plan; the status is wherever the plan stands at "now".
-        stall = rng.randrange(5) if R() < 0.04 else -1  # one step takes far longer (SLA breach, stuck custody)
+        stall = (
+            rng.randrange(5) if R() < 0.04 else -1
+        )  # one step takes far longer (SLA breach, stuck custody)
 
         def delay(step: int, median: float, sigma: float = 0.8) -> float:
             value = self.lognormal(median, sigma)
@@ -671,15 +947,16 @@ class Generator:
             status = "voided"
             version += 1
             last_ts = at
-            values.update({"voided_at": self.dt(at), "voided_by_id": by,
-                           "void_reason": EVENT_SPEC[kind][5]})
+            values.update({"voided_at": self.dt(at), "voided_by_id": by, "void_reason": EVENT_SPEC[kind][5]})
             events.append((at, kind, -1))
 
         if void_stage == "draft" and created + 2 * HOUR <= now_ts and R() < 0.9:
             void(min(now_ts - 60, created + rng.uniform(0.2, 48) * HOUR), EV_VOID_DRAFT, operator)
         elif t_submit <= now_ts:
             status, version, last_ts = "pending_approval", version + 1, t_submit
-            values.update({"submitted_at": self.dt(t_submit), "submitted_by_id": operator, "submission_round": 1})
+            values.update(
+                {"submitted_at": self.dt(t_submit), "submitted_by_id": operator, "submission_round": 1}
+            )
             events.append((t_submit, EV_SUBMITTED, -1))
             round_no = 1
             due = t_submit + approve_h * HOUR
@@ -687,17 +964,35 @@ class Generator:
                 t_reject = t_submit + delay(1, approve_h * 0.35 * HOUR)
                 if t_reject <= now_ts:
                     aid = self.uid()
-                    approvals_rows.append({"id": aid, "round": 1, "level": 1, "role": levels[0],
-                                           "status": "rejected", "decided_by_id": supervisor,
-                                           "decided_at": self.dt(t_reject),
-                                           "notes": EVENT_SPEC[EV_REJECTED][5], "due_at": self.dt(due),
-                                           "created_at": self.dt(t_submit), "rule_name": rule_name})
+                    approvals_rows.append(
+                        {
+                            "id": aid,
+                            "round": 1,
+                            "level": 1,
+                            "role": levels[0],
+                            "status": "rejected",
+                            "decided_by_id": supervisor,
+                            "decided_at": self.dt(t_reject),
+                            "notes": EVENT_SPEC[EV_REJECTED][5],
+                            "due_at": self.dt(due),
+                            "created_at": self.dt(t_submit),
+                            "rule_name": rule_name,
+                        }
+                    )
                     self.approval_ids.append(aid)
                     events.append((t_reject, EV_REJECTED_SUP, len(self.approval_ids) - 1))
                     for level_no, role in enumerate(levels[1:], start=2):
-                        approvals_rows.append({"id": self.uid(), "round": 1, "level": level_no, "role": role,
-                                               "status": "skipped", "created_at": self.dt(t_submit),
-                                               "rule_name": rule_name})
+                        approvals_rows.append(
+                            {
+                                "id": self.uid(),
+                                "round": 1,
+                                "level": level_no,
+                                "role": role,
+                                "status": "skipped",
+                                "created_at": self.dt(t_submit),
+                                "rule_name": rule_name,
+                            }
+                        )
                     events.append((t_reject, EV_REJECTED, -1))
                     values["last_reject_reason"] = EVENT_SPEC[EV_REJECTED][5]
                     status, version = "draft", version + 1
@@ -723,28 +1018,55 @@ class Generator:
                     if t_void > now_ts:
                         t_void = None
                 if auto:
-                    approvals_rows.append({"id": self.uid(), "round": round_no, "level": 1, "role": "system",
-                                           "status": "approved", "decided_at": self.dt(t_approved),
-                                           "notes": f"Approved automatically: {rule_name}",
-                                           "created_at": self.dt(t_submit), "rule_name": rule_name})
+                    approvals_rows.append(
+                        {
+                            "id": self.uid(),
+                            "round": round_no,
+                            "level": 1,
+                            "role": "system",
+                            "status": "approved",
+                            "decided_at": self.dt(t_approved),
+                            "notes": f"Approved automatically: {rule_name}",
+                            "created_at": self.dt(t_submit),
+                            "rule_name": rule_name,
+                        }
+                    )
                 else:
                     # levels decided one after the other between submission and final approval
-                    decisions = [t_submit + (t_approved - t_submit) * (k + 1) / len(levels)
-                                 for k in range(len(levels))]
+                    decisions = [
+                        t_submit + (t_approved - t_submit) * (k + 1) / len(levels) for k in range(len(levels))
+                    ]
                     open_seen = False
                     for level_no, (role, decided) in enumerate(zip(levels, decisions, strict=True), start=1):
                         aid = self.uid()
                         level_due = due if level_no == 1 else decisions[level_no - 2] + 4 * HOUR
-                        row = {"id": aid, "round": round_no, "level": level_no, "role": role,
-                               "created_at": self.dt(t_submit), "rule_name": rule_name}
+                        row = {
+                            "id": aid,
+                            "round": round_no,
+                            "level": level_no,
+                            "role": role,
+                            "created_at": self.dt(t_submit),
+                            "rule_name": rule_name,
+                        }
                         cutoff = min(now_ts, t_void) if t_void else now_ts
                         if decided <= cutoff and not open_seen:
                             decider = manager if role == "manager" else supervisor
-                            row.update({"status": "approved", "decided_by_id": decider,
-                                        "decided_at": self.dt(decided), "due_at": self.dt(level_due)})
+                            row.update(
+                                {
+                                    "status": "approved",
+                                    "decided_by_id": decider,
+                                    "decided_at": self.dt(decided),
+                                    "due_at": self.dt(level_due),
+                                }
+                            )
                             self.approval_ids.append(aid)
-                            events.append((decided, EV_DECIDED_MGR if role == "manager" else EV_DECIDED_SUP,
-                                           len(self.approval_ids) - 1))
+                            events.append(
+                                (
+                                    decided,
+                                    EV_DECIDED_MGR if role == "manager" else EV_DECIDED_SUP,
+                                    len(self.approval_ids) - 1,
+                                )
+                            )
                             if level_no < len(levels):
                                 version += 1
                         elif t_void is not None:
@@ -759,26 +1081,35 @@ class Generator:
                     void(t_void, EV_VOID_PENDING, manager)
                 elif t_approved <= now_ts:
                     status, version, last_ts = "approved", version + 1, t_approved
-                    values.update({"approved_at": self.dt(t_approved), "sla_approve_met_at": self.dt(t_approved)})
+                    values.update(
+                        {"approved_at": self.dt(t_approved), "sla_approve_met_at": self.dt(t_approved)}
+                    )
                     if t_approved > due:
                         values["sla_approve_breached_at"] = self.dt(due)
                     events.append((t_approved, EV_AUTO_APPROVED if auto else EV_APPROVED, -1))
                     handover_due = t_approved + handover_h * HOUR
                     values["sla_handover_due_at"] = self.dt(handover_due)
                     t_handover = t_approved + delay(2, handover_h * 0.4 * HOUR)
-                    t_void = t_approved + rng.uniform(0.1, 1.0) * (t_handover - t_approved) \
-                        if void_stage == "approved" else None
+                    t_void = (
+                        t_approved + rng.uniform(0.1, 1.0) * (t_handover - t_approved)
+                        if void_stage == "approved"
+                        else None
+                    )
                     if t_void is not None and t_void <= now_ts:
                         void(t_void, EV_VOID_APPROVED, manager)
                     elif t_handover <= now_ts:
                         status, version, last_ts = "active", version + 1, t_handover
                         odometer = rng.randint(3000, 150000)
-                        values.update({
-                            "handed_over_at": self.dt(t_handover), "handed_over_by_id": operator,
-                            "sla_handover_met_at": self.dt(t_handover),
-                            "handover_odometer_km": odometer, "handover_fuel_level": rng.randint(4, 8),
-                            "handover_notes": "Scratch on rear bumper noted." if R() < 0.1 else "",
-                        })
+                        values.update(
+                            {
+                                "handed_over_at": self.dt(t_handover),
+                                "handed_over_by_id": operator,
+                                "sla_handover_met_at": self.dt(t_handover),
+                                "handover_odometer_km": odometer,
+                                "handover_fuel_level": rng.randint(4, 8),
+                                "handover_notes": "Scratch on rear bumper noted." if R() < 0.1 else "",
+                            }
+                        )
                         if t_handover > handover_due:
                             values["sla_handover_breached_at"] = self.dt(handover_due)
                         events.append((t_handover, EV_HANDED_OVER, -1))
@@ -790,29 +1121,39 @@ class Generator:
                         returned = max(t_handover + HOUR, end_basis + rng.gauss(0.2, 0.6) * DAY)
                         if stall == 3:
                             returned += rng.uniform(5, 40) * DAY
-                        close_start = ready if (ready is not None and ready <= now_ts) else (
-                            expected_return if expected_return is not None else None)
+                        close_start = (
+                            ready
+                            if (ready is not None and ready <= now_ts)
+                            else (expected_return if expected_return is not None else None)
+                        )
                         close_due = close_start + close_h * HOUR if close_start is not None else None
                         if ready is not None and ready <= now_ts:
                             values["original_ready_at"] = self.dt(ready)
                         values["sla_close_due_at"] = self.dt(close_due) if close_due else None
                         t_closed = returned + delay(4, close_h * 0.3 * HOUR)
-                        t_void = t_handover + rng.uniform(0.1, 0.9) * (returned - t_handover) \
-                            if void_stage == "active" else None
+                        t_void = (
+                            t_handover + rng.uniform(0.1, 0.9) * (returned - t_handover)
+                            if void_stage == "active"
+                            else None
+                        )
                         if t_void is not None and t_void <= now_ts:
                             void(t_void, EV_VOID_ACTIVE, manager)
                         elif t_closed <= now_ts:
                             status, version, last_ts = "closed", version + 1, t_closed
                             days = max(1, (returned - t_handover) / DAY)
-                            values.update({
-                                "returned_at": self.dt(returned), "closed_at": self.dt(t_closed),
-                                "closed_by_id": operator, "sla_close_met_at": self.dt(t_closed),
-                                "return_odometer_km": odometer + int(days * rng.uniform(40, 260)),
-                                "return_fuel_level": rng.randint(0, 8),
-                                "return_notes": "Returned clean." if R() < 0.2 else "",
-                                "original_critical_problem": R() < 0.02,
-                                "reserved_until": self.dt(returned),
-                            })
+                            values.update(
+                                {
+                                    "returned_at": self.dt(returned),
+                                    "closed_at": self.dt(t_closed),
+                                    "closed_by_id": operator,
+                                    "sla_close_met_at": self.dt(t_closed),
+                                    "return_odometer_km": odometer + int(days * rng.uniform(40, 260)),
+                                    "return_fuel_level": rng.randint(0, 8),
+                                    "return_notes": "Returned clean." if R() < 0.2 else "",
+                                    "original_critical_problem": R() < 0.02,
+                                    "reserved_until": self.dt(returned),
+                                }
+                            )
                             if "original_ready_at" not in values and R() < 0.7:
                                 values["original_ready_at"] = self.dt(returned)
                             if close_due is None:
@@ -831,8 +1172,11 @@ class Generator:
         # Reservation period and the replacement vehicle.
         reached_approval = "approved_at" in values
         if reached_approval:
-            values["reserved_from"] = self.dt(effective if "handed_over_at" not in values
-                                              else min(effective, values["handed_over_at"].timestamp()))
+            values["reserved_from"] = self.dt(
+                effective
+                if "handed_over_at" not in values
+                else min(effective, values["handed_over_at"].timestamp())
+            )
             if "reserved_until" not in values:
                 values["reserved_until"] = None if until_ready else self.dt(expected_return)
         replacement = None
@@ -859,15 +1203,23 @@ class Generator:
         documents_table = self.tables["documents"]
         for document_type, at in documents:
             size = rng.randint(40_000, 4_000_000)
-            documents_table.add({
-                "id": self.uid(), "custody_id": cid, "document_type": document_type,
-                "file": f"documents/{cid}/{rng.getrandbits(128):032x}", "file_name": f"{document_type}.pdf",
-                "size": size, "content_type": "application/pdf" if document_type != "photos" else "image/jpeg",
-                "sha256": f"{rng.getrandbits(256):064x}", "uploaded_by_id": operator,
-                "uploaded_at": self.dt(min(at, now_ts - 1)),
-                "expires_on": (self.now + timedelta(days=rng.randint(-30, 365))).date()
-                if document_type == "insurance_docs" else None,
-            })
+            documents_table.add(
+                {
+                    "id": self.uid(),
+                    "custody_id": cid,
+                    "document_type": document_type,
+                    "file": f"documents/{cid}/{rng.getrandbits(128):032x}",
+                    "file_name": f"{document_type}.pdf",
+                    "size": size,
+                    "content_type": "application/pdf" if document_type != "photos" else "image/jpeg",
+                    "sha256": f"{rng.getrandbits(256):064x}",
+                    "uploaded_by_id": operator,
+                    "uploaded_at": self.dt(min(at, now_ts - 1)),
+                    "expires_on": (self.now + timedelta(days=rng.randint(-30, 365))).date()
+                    if document_type == "insurance_docs"
+                    else None,
+                }
+            )
         for at, kind, extra in events:
             self.event(at, i, kind, extra)
 
@@ -905,13 +1257,25 @@ class Generator:
             entry.changes = changes
             entry.message = message
             digest = audit_digest(entry)
-            table.add({
-                "id": next_id, "at": entry.at, "actor_id": actor_id, "actor_email": actor_email,
-                "source": entry.source, "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "action": action, "object_type": object_type, "object_id": object_id, "object_repr": object_repr,
-                "custody_id": custody_id, "changes": changes, "message": message, "prev_hash": prev,
-                "entry_hash": digest,
-            })
+            table.add(
+                {
+                    "id": next_id,
+                    "at": entry.at,
+                    "actor_id": actor_id,
+                    "actor_email": actor_email,
+                    "source": entry.source,
+                    "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "action": action,
+                    "object_type": object_type,
+                    "object_id": object_id,
+                    "object_repr": object_repr,
+                    "custody_id": custody_id,
+                    "changes": changes,
+                    "message": message,
+                    "prev_hash": prev,
+                    "entry_hash": digest,
+                }
+            )
             prev = digest
             next_id += 1
             if len(table.rows) >= 50_000 or position == count - 1:
@@ -933,14 +1297,16 @@ class Generator:
         with transaction.atomic():
             for status, ids in by_status.items():
                 for start in range(0, len(ids), 5000):
-                    Vehicle.objects.filter(pk__in=ids[start:start + 5000]).update(status=status)
+                    Vehicle.objects.filter(pk__in=ids[start : start + 5000]).update(status=status)
 
     def finish_sequences(self) -> None:
         if IS_PG:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT setval('custody_no_seq', %s)", [self.n])
-                cursor.execute("SELECT setval(pg_get_serial_sequence('audit_auditentry', 'id'), %s)",
-                               [self.last_audit_id])
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence('audit_auditentry', 'id'), %s)",
+                    [self.last_audit_id],
+                )
         else:
             Counter.objects.update_or_create(name="custody_no", defaults={"value": self.n})
 
@@ -964,8 +1330,13 @@ class _RuleCustody:
         self.damage_hold_amount = hold
 
 
-BULK_TABLES = ["custodies_custody", "approvals_approval", "documents_document", "audit_auditentry",
-               "fleet_rentalagreement"]
+BULK_TABLES = [
+    "custodies_custody",
+    "approvals_approval",
+    "documents_document",
+    "audit_auditentry",
+    "fleet_rentalagreement",
+]
 
 
 def drop_secondary_indexes() -> list[tuple[str, str]]:
@@ -1000,8 +1371,15 @@ def analyze() -> float:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         if IS_PG:
-            for table in ("custodies_custody", "approvals_approval", "documents_document", "audit_auditentry",
-                          "fleet_vehicle", "fleet_customer", "fleet_rentalagreement"):
+            for table in (
+                "custodies_custody",
+                "approvals_approval",
+                "documents_document",
+                "audit_auditentry",
+                "fleet_vehicle",
+                "fleet_customer",
+                "fleet_rentalagreement",
+            ):
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
         else:
             cursor.execute("ANALYZE")
@@ -1014,32 +1392,45 @@ def main(argv=None) -> int:
     parser.add_argument("--years", type=float, default=3.0)
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--chunk", type=int, default=10_000, help="custodies per transaction")
-    parser.add_argument("--keep-indexes", action="store_true",
-                        help="PostgreSQL: keep secondary indexes during the load (slower)")
-    parser.add_argument("--verify-audit", action="store_true", help="verify the whole audit hash chain afterwards")
+    parser.add_argument(
+        "--keep-indexes",
+        action="store_true",
+        help="PostgreSQL: keep secondary indexes during the load (slower)",
+    )
+    parser.add_argument(
+        "--verify-audit", action="store_true", help="verify the whole audit hash chain afterwards"
+    )
     args = parser.parse_args(argv)
     if args.custodies < 2:
         parser.error("--custodies must be at least 2")
     existing = Custody.objects.count()
     if existing:
-        out(f"The database already holds {existing:,} custodies; generate into a fresh database "
-            f"(bench/run.sh creates one).")
+        out(
+            f"The database already holds {existing:,} custodies; generate into a fresh database "
+            f"(bench/run.sh creates one)."
+        )
         return 2
     db = connection.settings_dict
-    out(f"generating {args.custodies:,} custodies into {connection.vendor} "
-        f"{db.get('HOST') or ''}{':' if db.get('PORT') else ''}{db.get('PORT') or ''}/{Path(str(db['NAME'])).name}")
+    out(
+        f"generating {args.custodies:,} custodies into {connection.vendor} "
+        f"{db.get('HOST') or ''}{':' if db.get('PORT') else ''}{db.get('PORT') or ''}/{Path(str(db['NAME'])).name}"
+    )
     if IS_PG:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO off")
     started = time.perf_counter()
-    generator = Generator(args.custodies, args.years, args.seed, args.chunk, drop_indexes=not args.keep_indexes)
+    generator = Generator(
+        args.custodies, args.years, args.seed, args.chunk, drop_indexes=not args.keep_indexes
+    )
     generator.generate()
     load_seconds = time.perf_counter() - started
     analyze_seconds = analyze()
     total = time.perf_counter() - started
     stats = generator.stats
-    rows = sum(int(stats.get(k, 0)) for k in ("vehicles", "customers", "agreements", "custodies", "approvals",
-                                              "documents", "audit"))
+    rows = sum(
+        int(stats.get(k, 0))
+        for k in ("vehicles", "customers", "agreements", "custodies", "approvals", "documents", "audit")
+    )
     out("")
     out("| table | rows |")
     out("|---|---:|")
@@ -1048,18 +1439,22 @@ def main(argv=None) -> int:
     out("")
     out("writer seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.items() if k.endswith("_write_s")))
     out("custody statuses: " + ", ".join(f"{k} {v:,}" for k, v in sorted(generator.status_counts.items())))
-    out(f"loaded {rows:,} rows in {load_seconds:.1f}s = {rows / load_seconds:,.0f} rows/s "
+    out(
+        f"loaded {rows:,} rows in {load_seconds:.1f}s = {rows / load_seconds:,.0f} rows/s "
         f"({args.custodies / load_seconds:,.0f} custodies/s with everything attached); "
         f"custody phase {stats['custody_phase_seconds']:.1f}s, audit {stats['audit_seconds']:.1f}s; "
         f"{'VACUUM ANALYZE' if IS_PG else 'ANALYZE'} {analyze_seconds:.1f}s; total {total:.1f}s; "
-        f"generator CPU {time.process_time():.0f}s; load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        f"generator CPU {time.process_time():.0f}s; load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     if args.verify_audit:
         from audit.services import verify_chain
 
         verify_started = time.perf_counter()
         broken = verify_chain()
-        out(f"audit chain: {'intact' if not broken else f'{len(broken)} broken entries'} "
-            f"(verified in {time.perf_counter() - verify_started:.1f}s)")
+        out(
+            f"audit chain: {'intact' if not broken else f'{len(broken)} broken entries'} "
+            f"(verified in {time.perf_counter() - verify_started:.1f}s)"
+        )
         if broken:
             return 1
     return 0

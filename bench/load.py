@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/custody_bench \\
         .venv/bin/python bench/load.py --concurrency 8 --requests 2000 --seconds 60
 
-Starts the production server exactly as `custody serve` does (python -m custody.cli serve, so it
+Starts the production server exactly as `custody serve` does (python -m config.cli serve, so it
 works from a checkout), waits for /healthz, issues a Bearer token for the bench admin, then sends a
 mix of API requests (list, filters, search, detail) from N threads with keep-alive connections,
 until --requests are done or --seconds have passed. Reports throughput, p50/p95/max and status
@@ -68,6 +68,7 @@ def wait_until_up(host: str, port: int, timeout: float, server: subprocess.Popen
 
 def request_mix(sample: list[tuple], rng: random.Random):
     """(label, path) generator: what a busy branch and an integration ask for."""
+
     def pick():
         custody_id, number, name, plate = rng.choice(sample)
         roll = rng.random()
@@ -77,7 +78,8 @@ def request_mix(sample: list[tuple], rng: random.Random):
             return "filter status", "/api/v1/custodies?" + urlencode({"status": "active"})
         if roll < 0.50:
             return "filter reason", "/api/v1/custodies?" + urlencode(
-                {"reason_code": rng.choice(["accident", "breakdown", "maintenance", "damage", "other"])})
+                {"reason_code": rng.choice(["accident", "breakdown", "maintenance", "damage", "other"])}
+            )
         if roll < 0.60 and plate:
             return "filter plate", "/api/v1/custodies?" + urlencode({"plate": plate})
         if roll < 0.70:
@@ -85,6 +87,7 @@ def request_mix(sample: list[tuple], rng: random.Random):
         if roll < 0.80:
             return "search name", "/api/v1/custodies?" + urlencode({"q": name})
         return "detail", f"/api/v1/custodies/{custody_id}"
+
     return pick
 
 
@@ -104,8 +107,11 @@ def main(argv=None) -> int:
 
     admin = User.objects.get(email=ADMIN_EMAIL)
     rng = random.Random(args.seed)
-    sample = list(Custody.objects.order_by("?").values_list(
-        "id", "custody_no", "custodian_name", "original_vehicle__plate")[:500])
+    sample = list(
+        Custody.objects.order_by("?").values_list(
+            "id", "custody_no", "custodian_name", "original_vehicle__plate"
+        )[:500]
+    )
     if not sample:
         raise SystemExit("no custodies: run bench/generate.py first")
     _token, raw = ApiToken.issue(admin, name="bench load")
@@ -113,17 +119,33 @@ def main(argv=None) -> int:
     port = free_port(args.host)
     log_path = ROOT / "var" / "bench" / f"load-server-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "0"),
-           "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + "x" * 50),
-           "ALLOWED_HOSTS": f"{args.host},localhost",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "custody.cli", "serve", "--host", args.host, "--port", str(port),
-               "--workers", str(args.workers), "--threads", str(args.threads)]
+    env = {
+        **os.environ,
+        "DEBUG": os.environ.get("DEBUG", "0"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + "x" * 50),
+        "ALLOWED_HOSTS": f"{args.host},localhost",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "config.cli",
+        "serve",
+        "--host",
+        args.host,
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+    ]
     out(f"starting: {' '.join(command)}  (log: {log_path})")
     with open(log_path, "w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_until_up(args.host, port, 60, server)
         summary = run_load(args, port, raw, sample, rng)
@@ -197,7 +219,9 @@ def run_load(args, port: int, raw_token: str, sample, rng: random.Random) -> str
 
     def pct(values, p):
         data = sorted(values)
-        return data[max(0, min(len(data) - 1, round(p / 100 * len(data) + 0.5) - 1))] if data else float("nan")
+        return (
+            data[max(0, min(len(data) - 1, round(p / 100 * len(data) + 0.5) - 1))] if data else float("nan")
+        )
 
     ok = [r for r in results if r[1] == 200]
     codes: dict[int, int] = {}
@@ -216,12 +240,16 @@ def run_load(args, port: int, raw_token: str, sample, rng: random.Random) -> str
     labels = sorted({r[0] for r in ok})
     for label in ["all", *labels]:
         times = [r[2] for r in ok if label == "all" or r[0] == label]
-        lines.append(f"| {label} | {len(times)} | {pct(times, 50):.1f} | {pct(times, 95):.1f} | "
-                     f"{max(times) if times else float('nan'):.1f} |")
+        lines.append(
+            f"| {label} | {len(times)} | {pct(times, 50):.1f} | {pct(times, 95):.1f} | "
+            f"{max(times) if times else float('nan'):.1f} |"
+        )
     if ok:
         lines.append("")
-        lines.append(f"mean {statistics.mean(r[2] for r in ok):.1f} ms; settings DATABASES host "
-                     f"{settings.DATABASES['default'].get('HOST') or 'local'}")
+        lines.append(
+            f"mean {statistics.mean(r[2] for r in ok):.1f} ms; settings DATABASES host "
+            f"{settings.DATABASES['default'].get('HOST') or 'local'}"
+        )
     return "\n".join(lines) + "\n"
 
 

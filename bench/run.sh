@@ -43,7 +43,7 @@ export DEBUG=0
 export SECRET_KEY=${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789}
 
 echo "== migrate"
-"$PY" -m custody.cli migrate --no-input -v 0
+"$PY" -m config.cli migrate --no-input -v 0
 
 echo "== generate $N custodies"
 "$PY" bench/generate.py --custodies "$N" | tee "$OUT/generate-$N.log"

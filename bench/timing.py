@@ -10,7 +10,7 @@ the largest branch. Surfaces:
 
 - `api`: GET /api/v1/custodies (Bearer token) and /api/v1/custodies/{id}
 - `page`: GET /custodies/ and /custodies/{id}/ (session), when the pages exist
-- `selector`: custodies.selectors + custody.pagination.paginate + a JSON-shaped dict, no HTTP
+- `selector`: custodies.selectors + core.pagination.paginate + a JSON-shaped dict, no HTTP
 
 Each (surface, request, user) runs N times after a short warm-up, with varied inputs (plates,
 custody numbers, names, cursors and ids sampled from the data). Reports p50/p95/max wall time in ms,
@@ -44,9 +44,9 @@ from django.urls import Resolver404, resolve  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import ApiToken, User  # noqa: E402
+from core import pagination  # noqa: E402
 from custodies import selectors, sla  # noqa: E402
 from custodies.models import Custody  # noqa: E402
-from custody import pagination  # noqa: E402
 from fleet.models import Branch  # noqa: E402
 
 API = "/api/v1/custodies"
@@ -99,9 +99,17 @@ class Samples:
 
 def samples_for(user, size: int, rng: random.Random) -> Samples:
     scoped = selectors.custodies_for(user)
-    rows = list(scoped.order_by("?").values_list(
-        "id", "custody_no", "custodian_name", "original_vehicle__plate", "replacement_vehicle__plate",
-        "created_at", "branch_id")[:size])
+    rows = list(
+        scoped.order_by("?").values_list(
+            "id",
+            "custody_no",
+            "custodian_name",
+            "original_vehicle__plate",
+            "replacement_vehicle__plate",
+            "created_at",
+            "branch_id",
+        )[:size]
+    )
     if not rows:
         raise SystemExit(f"no custodies visible to {user.email}: run bench/generate.py first")
     plates = [p for r in rows for p in (r[3], r[4]) if p]
@@ -122,8 +130,10 @@ def scenarios(samples: Samples, rng: random.Random) -> list[tuple[str, Callable[
     return [
         ("list (first page)", lambda: {}),
         ("filter status=active", lambda: {"status": "active"}),
-        ("filter reason_code", lambda: {"reason_code": pick(["accident", "breakdown", "maintenance", "damage",
-                                                             "other"])}),
+        (
+            "filter reason_code",
+            lambda: {"reason_code": pick(["accident", "breakdown", "maintenance", "damage", "other"])},
+        ),
         ("filter branch_id", lambda: {"branch_id": samples.branch_id}),
         ("filter plate", lambda: {"plate": pick(samples.plates)}),
         ("filter sla_state=breached", lambda: {"sla_state": "breached"}),
@@ -139,23 +149,36 @@ def serialize_list_item(custody: Custody, now) -> dict:
     current = sla.current_view(custody, now)
 
     def vehicle(v):
-        return {"id": str(v.pk), "plate": v.plate, "make": v.make, "model": v.model, "status": v.status} if v else None
+        return (
+            {"id": str(v.pk), "plate": v.plate, "make": v.make, "model": v.model, "status": v.status}
+            if v
+            else None
+        )
 
     return {
-        "id": str(custody.pk), "custody_no": custody.custody_no, "status": custody.status,
+        "id": str(custody.pk),
+        "custody_no": custody.custody_no,
+        "status": custody.status,
         "branch_id": str(custody.branch_id),
         "branch": {"id": str(custody.branch.pk), "code": custody.branch.code, "name": custody.branch.name},
         "customer_id": str(custody.customer_id),
-        "customer": {"id": str(custody.customer.pk), "customer_no": custody.customer.customer_no,
-                     "full_name": custody.customer.full_name},
+        "customer": {
+            "id": str(custody.customer.pk),
+            "customer_no": custody.customer.customer_no,
+            "full_name": custody.customer.full_name,
+        },
         "agreement_id": str(custody.agreement_id) if custody.agreement_id else None,
-        "custodian_type": custody.custodian_type, "custodian_name": custody.custodian_name,
+        "custodian_type": custody.custodian_type,
+        "custodian_name": custody.custodian_name,
         "original_vehicle": vehicle(custody.original_vehicle),
         "replacement_vehicle": vehicle(custody.replacement_vehicle),
-        "reason_code": custody.reason_code, "reason_subcode": custody.reason_subcode,
-        "incident_at": custody.incident_at.isoformat(), "effective_from": custody.effective_from.isoformat(),
+        "reason_code": custody.reason_code,
+        "reason_subcode": custody.reason_subcode,
+        "incident_at": custody.incident_at.isoformat(),
+        "effective_from": custody.effective_from.isoformat(),
         "expected_return_at": custody.expected_return_at.isoformat() if custody.expected_return_at else None,
-        "sla_state": current.state if current else None, "created_at": custody.created_at.isoformat(),
+        "sla_state": current.state if current else None,
+        "created_at": custody.created_at.isoformat(),
         "version": custody.version,
     }
 
@@ -175,13 +198,20 @@ def selector_request(user, params: dict) -> tuple[int, int]:
         json.dumps(serialize_list_item(custody, now))
         return 200, 1
     filters = selectors.CustodyFilters(
-        status=[params["status"]] if "status" in params else [], reason_code=params.get("reason_code"),
-        branch_id=params.get("branch_id"), plate=params.get("plate"), sla_state=params.get("sla_state"),
-        q=params.get("q"))
+        status=[params["status"]] if "status" in params else [],
+        reason_code=params.get("reason_code"),
+        branch_id=params.get("branch_id"),
+        plate=params.get("plate"),
+        sla_state=params.get("sla_state"),
+        q=params.get("q"),
+    )
     qs = selectors.filter_custodies(selectors.custodies_for(user), filters, now)
-    page = pagination.paginate(qs, params=QueryDict(params), path=API, allowed_orderings=selectors.LIST_ORDERINGS)
-    body = json.dumps({"items": [serialize_list_item(c, now) for c in page.items], "count": page.count,
-                       "next": page.next})
+    page = pagination.paginate(
+        qs, params=QueryDict(params), path=API, allowed_orderings=selectors.LIST_ORDERINGS
+    )
+    body = json.dumps(
+        {"items": [serialize_list_item(c, now) for c in page.items], "count": page.count, "next": page.next}
+    )
     return 200, len(body) and len(page.items)
 
 
@@ -263,8 +293,11 @@ def run(args) -> list[Result]:
                                 status, rows = selector_request(user, params)
                             else:
                                 status, rows, _response = http_request(
-                                    api_client if surface == "api" else session_client, surface, params,
-                                    api_headers if surface == "api" else {})
+                                    api_client if surface == "api" else session_client,
+                                    surface,
+                                    params,
+                                    api_headers if surface == "api" else {},
+                                )
                         except Exception as exc:  # a broken page must not stop the whole run
                             status, rows = f"{type(exc).__name__}: {str(exc)[:80]}", 0
                         elapsed = (time.perf_counter() - started) * 1000
@@ -279,9 +312,11 @@ def run(args) -> list[Result]:
                     result.queries.append(counter.count)
                     result.rows.append(rows)
                 results.append(result)
-                out(f"{surface:8} {label:22} {name:28} p50 {result.pct(50):7.1f}  p95 {result.pct(95):7.1f}  "
+                out(
+                    f"{surface:8} {label:22} {name:28} p50 {result.pct(50):7.1f}  p95 {result.pct(95):7.1f}  "
                     f"max {max(result.timings_ms or [0]):7.1f} ms  q {statistics.median(result.queries or [0]):.0f}"
-                    + (f"  ERRORS {len(result.errors)}: {result.errors[:2]}" if result.errors else ""))
+                    + (f"  ERRORS {len(result.errors)}: {result.errors[:2]}" if result.errors else "")
+                )
                 if args.explain and connection.vendor == "postgresql" and surface != "page":
                     params = make_params()
                     with CaptureQueriesContext(connection) as captured:
@@ -290,13 +325,17 @@ def run(args) -> list[Result]:
                         else:
                             http_request(api_client, surface, params, api_headers)
                     slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
-                    explains.append(f"### {surface} · {label} · {name}\n\nparams: `{params}`, "
-                                    f"{len(captured.captured_queries)} queries, slowest {slowest['time']} s:\n\n"
-                                    f"```sql\n{slowest['sql']}\n```\n\n```\n{explain(slowest['sql'])}\n```\n")
+                    explains.append(
+                        f"### {surface} · {label} · {name}\n\nparams: `{params}`, "
+                        f"{len(captured.captured_queries)} queries, slowest {slowest['time']} s:\n\n"
+                        f"```sql\n{slowest['sql']}\n```\n\n```\n{explain(slowest['sql'])}\n```\n"
+                    )
     if args.explain and explains:
         path = Path(args.explain)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("# EXPLAIN (ANALYZE, BUFFERS) of the slowest statement per request\n\n" + "\n".join(explains))
+        path.write_text(
+            "# EXPLAIN (ANALYZE, BUFFERS) of the slowest statement per request\n\n" + "\n".join(explains)
+        )
         out(f"plans written to {path}")
     return results
 
@@ -331,19 +370,24 @@ def markdown(results: list[Result], args) -> str:
             f"| {r.surface} | {r.name} | {r.user} | {r.pct(50):.1f} | {r.pct(95):.1f} | "
             f"{max(r.timings_ms or [float('nan')]):.1f} | "
             f"{statistics.median(r.cpu_ms) if r.cpu_ms else float('nan'):.1f} | {q} | "
-            f"{statistics.median(r.rows) if r.rows and r.surface != 'page' else '–'} | {len(r.errors)} |")
+            f"{statistics.median(r.rows) if r.rows and r.surface != 'page' else '–'} | {len(r.errors)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=200, help="timed requests per (surface, request, user)")
+    parser.add_argument(
+        "--requests", type=int, default=200, help="timed requests per (surface, request, user)"
+    )
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--surfaces", default="api,page,selector")
     parser.add_argument("--only", nargs="*", help="only request types whose name contains one of these")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", help="also write the markdown table here")
-    parser.add_argument("--explain", metavar="FILE", help="write EXPLAIN ANALYZE of each request's slowest query")
+    parser.add_argument(
+        "--explain", metavar="FILE", help="write EXPLAIN ANALYZE of each request's slowest query"
+    )
     args = parser.parse_args(argv)
     results = run(args)
     table = markdown(results, args)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "custody.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["CUSTODY_WEBHOOK_ALLOW_PRIVATE"] = "1"
 
 
@@ -54,7 +54,8 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     WebhookEndpoint.objects.all().delete()
     admin = User.objects.filter(role="admin").first() or User.objects.create_user(
-        email="bench-admin@example.com", password=None, role="admin", all_branches=True)
+        email="bench-admin@example.com", password=None, role="admin", all_branches=True
+    )
     from integrations.services import create_endpoint
 
     create_endpoint(admin, {"name": "bench", "url": f"http://127.0.0.1:{server.server_address[1]}/"})
@@ -68,16 +69,24 @@ def main() -> None:
 
     env = {**os.environ}
     started = time.monotonic()
-    subprocess.run([sys.executable, "manage.py", "worker", "--batch", "--no-jobs", "-v", "0"], cwd=ROOT, env=env,
-                   check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "worker", "--batch", "--no-jobs", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     deliver_seconds = time.monotonic() - started
-    deliveries = list(WebhookDelivery.objects.filter(event_id__in=ids, status="delivered").select_related("event"))
+    deliveries = list(
+        WebhookDelivery.objects.filter(event_id__in=ids, status="delivered").select_related("event")
+    )
     latencies = sorted((d.delivered_at - d.event.created_at).total_seconds() * 1000 for d in deliveries)
     p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else 0
     print("| events | emitted/s | delivered | worker events/s | latency p50 ms | latency p95 ms |")
     print("|---|---|---|---|---|---|")
-    print(f"| {args.events} | {args.events / emit_seconds:.0f} | {len(deliveries)} | "
-          f"{len(deliveries) / deliver_seconds:.0f} | {statistics.median(latencies):.0f} | {p95:.0f} |")
+    print(
+        f"| {args.events} | {args.events / emit_seconds:.0f} | {len(deliveries)} | "
+        f"{len(deliveries) / deliver_seconds:.0f} | {statistics.median(latencies):.0f} | {p95:.0f} |"
+    )
     OutboxEvent.objects.filter(id__in=ids).delete()
     server.shutdown()
 

@@ -9,9 +9,9 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import AwareDatetime
 
+from core.errors import ValidationFailed
+from core.pagination import paginate
 from custodies.selectors import custodies_for
-from custody.errors import ValidationFailed
-from custody.pagination import paginate
 
 from . import selectors, services
 from .choices import ChargeStatus, ChargeType, PaymentMethod, Responsibility
@@ -182,8 +182,13 @@ def finance_list(request, params: Query[ChargeFilters]):
     if params.date_from and params.date_to and params.date_to < params.date_from:
         raise ValidationFailed("Invalid period.", {"date_to": ["Must not be before date_from."]})
     qs = selectors.filter_charges(selectors.charges_for(request.user), params)
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=selectors.ORDERINGS,
-                    default_ordering="-created_at")
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings=selectors.ORDERINGS,
+        default_ordering="-created_at",
+    )
     return {"items": page.items, "count": page.count, "next": page.next}
 
 
@@ -222,8 +227,11 @@ def list_payments(request, custody_id: UUID):
     return {"items": items, "count": len(items), "next": None}
 
 
-@router.post("custodies/{custody_id}/payments", response={201: PaymentOut},
-             summary="Record a payment (negative amount = refund, reason required); honours Idempotency-Key")
+@router.post(
+    "custodies/{custody_id}/payments",
+    response={201: PaymentOut},
+    summary="Record a payment (negative amount = refund, reason required); honours Idempotency-Key",
+)
 def record_payment(request, custody_id: UUID, payload: PaymentIn):
     _custody(request, custody_id)
     return Status(201, services.record_payment(request.user, custody_id, payload.dict()))

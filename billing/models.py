@@ -28,7 +28,9 @@ class Charge(models.Model):
     total = models.DecimalField(_("total"), **MONEY)
     amount_paid = models.DecimalField(_("paid"), default=Decimal("0.00"), **MONEY)
     responsibility = models.CharField(_("responsibility"), max_length=12, choices=Responsibility.choices)
-    status = models.CharField(_("status"), max_length=10, choices=ChargeStatus.choices, default=ChargeStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ChargeStatus.choices, default=ChargeStatus.DRAFT
+    )
     # Lines the system computes (replacement rental) carry a key; users cannot edit them.
     system_key = models.CharField(max_length=40, blank=True)
     invoice_ref = models.CharField(_("invoice reference"), max_length=60, blank=True)
@@ -56,18 +58,27 @@ class Charge(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="charge_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="charge_unit_price_non_negative"),
-            models.CheckConstraint(condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100), name="charge_tax_rate_range"),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100), name="charge_tax_rate_range"
+            ),
             # Within half a fils: SQLite compares decimals as floats; PostgreSQL's numeric is exact.
             models.CheckConstraint(
                 condition=Q(total__gte=F("subtotal") + F("tax_amount") - Decimal("0.005"))
                 & Q(total__lte=F("subtotal") + F("tax_amount") + Decimal("0.005")),
-                name="charge_total_adds_up"),
-            models.CheckConstraint(condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")),
-                                   name="charge_paid_within_total"),
-            models.CheckConstraint(condition=~Q(status="void") | Q(voided_at__isnull=False),
-                                   name="charge_void_has_time"),
-            models.UniqueConstraint(fields=["custody", "system_key"], condition=~Q(system_key="") & Q(status="draft"),
-                                    name="charge_one_draft_system_line"),
+                name="charge_total_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")),
+                name="charge_paid_within_total",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="void") | Q(voided_at__isnull=False), name="charge_void_has_time"
+            ),
+            models.UniqueConstraint(
+                fields=["custody", "system_key"],
+                condition=~Q(system_key="") & Q(status="draft"),
+                name="charge_one_draft_system_line",
+            ),
         ]
 
     def __str__(self):
@@ -94,8 +105,10 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["received_at", "created_at"]
-        indexes = [models.Index(fields=["custody", "payer"], name="payment_custody_payer"),
-                   models.Index(fields=["received_at"], name="payment_received_at")]
+        indexes = [
+            models.Index(fields=["custody", "payer"], name="payment_custody_payer"),
+            models.Index(fields=["received_at"], name="payment_received_at"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payment_not_zero"),
             models.CheckConstraint(condition=Q(amount__gt=0) | ~Q(reason=""), name="refund_has_reason"),
@@ -118,7 +131,9 @@ class DamageHold(models.Model):
     reference = models.CharField(_("reference"), max_length=80, blank=True)
     status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.HELD)
     captured_amount = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    capture_payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    capture_payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -127,8 +142,10 @@ class DamageHold(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
-            models.CheckConstraint(condition=Q(captured_amount__gte=0) & Q(captured_amount__lte=F("amount")),
-                                   name="hold_capture_within_amount"),
+            models.CheckConstraint(
+                condition=Q(captured_amount__gte=0) & Q(captured_amount__lte=F("amount")),
+                name="hold_capture_within_amount",
+            ),
         ]
 
     def __str__(self):

@@ -61,25 +61,62 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
     rate = daily_rate(custody)
     label = f"{custody.replacement_vehicle.plate}, {start:%d %b} – {end:%d %b %Y}"
     if custody.rate_policy == RatePolicy.FREE:
-        return [RentalLine("rental:company", f"Replacement rental (free of charge), {label}", Decimal(days), ZERO,
-                           Responsibility.COMPANY)]
-    insured = bool(custody.insurer_name and (custody.authorized_daily_rate_cap is not None
-                                             or custody.authorized_max_days))
+        return [
+            RentalLine(
+                "rental:company",
+                f"Replacement rental (free of charge), {label}",
+                Decimal(days),
+                ZERO,
+                Responsibility.COMPANY,
+            )
+        ]
+    insured = bool(
+        custody.insurer_name
+        and (custody.authorized_daily_rate_cap is not None or custody.authorized_max_days)
+    )
     if not insured:
-        return [RentalLine("rental:customer", f"Replacement rental, {label}", Decimal(days), rate,
-                           Responsibility.CUSTOMER)]
+        return [
+            RentalLine(
+                "rental:customer",
+                f"Replacement rental, {label}",
+                Decimal(days),
+                rate,
+                Responsibility.CUSTOMER,
+            )
+        ]
     cap = custody.authorized_daily_rate_cap if custody.authorized_daily_rate_cap is not None else rate
     covered_days = min(days, custody.authorized_max_days) if custody.authorized_max_days else days
     insurer_rate = min(rate, cap)
-    lines = [RentalLine("rental:insurance", f"Replacement rental ({custody.insurer_name}), {label}",
-                        Decimal(covered_days), insurer_rate, Responsibility.INSURANCE)]
+    lines = [
+        RentalLine(
+            "rental:insurance",
+            f"Replacement rental ({custody.insurer_name}), {label}",
+            Decimal(covered_days),
+            insurer_rate,
+            Responsibility.INSURANCE,
+        )
+    ]
     excess_rate = rate - insurer_rate
     if excess_rate > 0 and covered_days:
-        lines.append(RentalLine("rental:rate_excess", "Daily rate above the insurer's cap",
-                                Decimal(covered_days), excess_rate, Responsibility.CUSTOMER))
+        lines.append(
+            RentalLine(
+                "rental:rate_excess",
+                "Daily rate above the insurer's cap",
+                Decimal(covered_days),
+                excess_rate,
+                Responsibility.CUSTOMER,
+            )
+        )
     if days > covered_days:
-        lines.append(RentalLine("rental:days_excess", "Days beyond the insurer's authorization",
-                                Decimal(days - covered_days), rate, Responsibility.CUSTOMER))
+        lines.append(
+            RentalLine(
+                "rental:days_excess",
+                "Days beyond the insurer's authorization",
+                Decimal(days - covered_days),
+                rate,
+                Responsibility.CUSTOMER,
+            )
+        )
     return lines
 
 
@@ -93,18 +130,37 @@ class Suggestion:
     responsibility: str = Responsibility.CUSTOMER
 
 
-def close_suggestions(custody, returned_at: datetime, odometer_km: int | None, fuel_level: int | None) -> list[Suggestion]:
+def close_suggestions(
+    custody, returned_at: datetime, odometer_km: int | None, fuel_level: int | None
+) -> list[Suggestion]:
     """Fuel and excess-km charges the operator may accept when closing."""
     suggestions = []
-    if custody.handover_fuel_level is not None and fuel_level is not None and fuel_level < custody.handover_fuel_level:
+    if (
+        custody.handover_fuel_level is not None
+        and fuel_level is not None
+        and fuel_level < custody.handover_fuel_level
+    ):
         eighths = custody.handover_fuel_level - fuel_level
-        suggestions.append(Suggestion("fuel", ChargeType.FUEL, f"Fuel: returned {eighths}/8 tank short",
-                                      Decimal(eighths), Decimal(settings.CUSTODY_FUEL_PRICE_PER_EIGHTH)))
+        suggestions.append(
+            Suggestion(
+                "fuel",
+                ChargeType.FUEL,
+                f"Fuel: returned {eighths}/8 tank short",
+                Decimal(eighths),
+                Decimal(settings.CUSTODY_FUEL_PRICE_PER_EIGHTH),
+            )
+        )
     if custody.handover_odometer_km is not None and odometer_km is not None and custody.handed_over_at:
         driven = odometer_km - custody.handover_odometer_km
         allowance = billable_days(custody.handed_over_at, returned_at) * settings.CUSTODY_KM_ALLOWANCE_PER_DAY
         if driven > allowance:
-            suggestions.append(Suggestion("excess_km", ChargeType.EXCESS_KM,
-                                          f"{driven - allowance} km over the {allowance} km allowance",
-                                          Decimal(driven - allowance), Decimal(settings.CUSTODY_EXCESS_KM_PRICE)))
+            suggestions.append(
+                Suggestion(
+                    "excess_km",
+                    ChargeType.EXCESS_KM,
+                    f"{driven - allowance} km over the {allowance} km allowance",
+                    Decimal(driven - allowance),
+                    Decimal(settings.CUSTODY_EXCESS_KM_PRICE),
+                )
+            )
     return suggestions

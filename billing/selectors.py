@@ -14,8 +14,11 @@ ORDERINGS = {"created_at", "posted_at", "total", "status", "charge_type"}
 
 def charges_for(user) -> QuerySet[Charge]:
     return scope_to_branches(
-        Charge.objects.select_related("custody", "custody__branch", "custody__customer", "created_by", "posted_by"),
-        user, field="custody__branch",
+        Charge.objects.select_related(
+            "custody", "custody__branch", "custody__customer", "created_by", "posted_by"
+        ),
+        user,
+        field="custody__branch",
     )
 
 
@@ -34,5 +37,7 @@ def filter_charges(qs: QuerySet[Charge], f) -> QuerySet[Charge]:
     if getattr(f, "date_from", None):
         qs = qs.filter(created_at__gte=timezone.make_aware(datetime.combine(f.date_from, time.min)))
     if getattr(f, "date_to", None):
-        qs = qs.filter(created_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1))
+        qs = qs.filter(
+            created_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1)
+        )
     return qs

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 
 from accounts import permissions
 from audit import services as audit
+from core.errors import Conflict, InvalidTransition, ValidationFailed
 from custodies.choices import CustodyStatus
 from custodies.models import Custody
 from custodies.selectors import lock_custody
-from custody.errors import Conflict, InvalidTransition, ValidationFailed
 from integrations.events import emit
 
 from . import rental
@@ -28,8 +28,21 @@ from .choices import BILLED_STATUSES, ChargeStatus, ChargeType, HoldStatus, Paym
 from .models import Charge, DamageHold, Payment
 from .money import ZERO, default_tax_rate, line_amounts, parse_money, to_money
 
-CHARGE_AUDIT_FIELDS = ["charge_type", "description", "quantity", "unit_price", "tax_rate", "subtotal", "tax_amount",
-                       "total", "amount_paid", "responsibility", "status", "invoice_ref", "void_reason"]
+CHARGE_AUDIT_FIELDS = [
+    "charge_type",
+    "description",
+    "quantity",
+    "unit_price",
+    "tax_rate",
+    "subtotal",
+    "tax_amount",
+    "total",
+    "amount_paid",
+    "responsibility",
+    "status",
+    "invoice_ref",
+    "void_reason",
+]
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -46,14 +59,28 @@ def _lock_charge(charge_id, user) -> tuple[Charge, Custody]:
 
 
 def _audit_charge(action: str, charge: Charge, before: dict, message: str = "") -> None:
-    audit.record(action, charge, object_type="charge", custody_id=charge.custody_id,
-                 changes=audit.diff(before, audit.snapshot(charge, CHARGE_AUDIT_FIELDS)), message=message)
+    audit.record(
+        action,
+        charge,
+        object_type="charge",
+        custody_id=charge.custody_id,
+        changes=audit.diff(before, audit.snapshot(charge, CHARGE_AUDIT_FIELDS)),
+        message=message,
+    )
 
 
 def _charge_event(charge: Charge) -> dict:
-    return {"charge": {"id": str(charge.pk), "custody_id": str(charge.custody_id), "charge_type": charge.charge_type,
-                       "total": str(charge.total), "responsibility": charge.responsibility,
-                       "status": charge.status, "invoice_ref": charge.invoice_ref}}
+    return {
+        "charge": {
+            "id": str(charge.pk),
+            "custody_id": str(charge.custody_id),
+            "charge_type": charge.charge_type,
+            "total": str(charge.total),
+            "responsibility": charge.responsibility,
+            "status": charge.status,
+            "invoice_ref": charge.invoice_ref,
+        }
+    }
 
 
 def _clean_line(data: dict) -> dict:
@@ -88,8 +115,14 @@ def _clean_line(data: dict) -> dict:
         errors["description"] = [_("Describe the charge.")]
     if errors:
         raise ValidationFailed(_("The charge is not valid."), errors)
-    return {"charge_type": data["charge_type"], "description": description[:200], "quantity": quantity,
-            "unit_price": unit_price, "tax_rate": tax_rate, "responsibility": data["responsibility"]}
+    return {
+        "charge_type": data["charge_type"],
+        "description": description[:200],
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "tax_rate": tax_rate,
+        "responsibility": data["responsibility"],
+    }
 
 
 def _set_amounts(charge: Charge) -> None:
@@ -101,14 +134,19 @@ def _reallocate(custody: Custody, payer: str, now: datetime) -> None:
     """Spread the payer's net payments over their billed charges, oldest first; a charge is paid when covered."""
     received = Payment.objects.filter(custody=custody, payer=payer).aggregate(s=Sum("amount"))["s"] or ZERO
     remaining = max(received, ZERO)
-    charges = (Charge.objects.select_for_update().filter(custody=custody, responsibility=payer,
-                                                         status__in=BILLED_STATUSES)
-               .order_by("posted_at", "created_at", "id"))
+    charges = (
+        Charge.objects.select_for_update()
+        .filter(custody=custody, responsibility=payer, status__in=BILLED_STATUSES)
+        .order_by("posted_at", "created_at", "id")
+    )
     for charge in charges:
         allocated = min(charge.total, remaining)
         remaining -= allocated
-        status = ChargeStatus.PAID if allocated == charge.total else (
-            ChargeStatus.INVOICED if charge.invoice_ref else ChargeStatus.POSTED)
+        status = (
+            ChargeStatus.PAID
+            if allocated == charge.total
+            else (ChargeStatus.INVOICED if charge.invoice_ref else ChargeStatus.POSTED)
+        )
         if (allocated, status) != (charge.amount_paid, charge.status):
             before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
             charge.amount_paid = allocated
@@ -120,6 +158,7 @@ def _reallocate(custody: Custody, payer: str, now: datetime) -> None:
 
 # ---- balance -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Balance:
     charged: Decimal
@@ -128,15 +167,25 @@ class Balance:
     by_responsibility: dict[str, dict[str, Decimal]]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"charged": self.charged, "paid": self.paid, "outstanding": self.outstanding,
-                "by_responsibility": self.by_responsibility}
+        return {
+            "charged": self.charged,
+            "paid": self.paid,
+            "outstanding": self.outstanding,
+            "by_responsibility": self.by_responsibility,
+        }
 
 
 def balance(custody: Custody) -> Balance:
     """Balance per responsibility = billed (posted, invoiced, paid) totals − payments (refunds are negative)."""
-    charged = dict(Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES).order_by()
-                   .values_list("responsibility").annotate(s=Sum("total")))
-    paid = dict(Payment.objects.filter(custody=custody).order_by().values_list("payer").annotate(s=Sum("amount")))
+    charged = dict(
+        Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES)
+        .order_by()
+        .values_list("responsibility")
+        .annotate(s=Sum("total"))
+    )
+    paid = dict(
+        Payment.objects.filter(custody=custody).order_by().values_list("payer").annotate(s=Sum("amount"))
+    )
     by = {}
     for who in Responsibility.values:
         c, p = charged.get(who) or ZERO, paid.get(who) or ZERO
@@ -148,6 +197,7 @@ def balance(custody: Custody) -> Balance:
 
 # ---- replacement rental ---------------------------------------------------------------------------
 
+
 def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> list[Charge]:
     """Recompute the system's draft rental lines (called inside the custody's transaction).
 
@@ -158,10 +208,17 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
         Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="").delete()
         return []
     wanted = {line.system_key: line for line in rental.rental_lines(custody, now)}
-    existing = {c.system_key: c for c in Charge.objects.select_for_update().filter(
-        custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="")}
-    posted_keys = set(Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES)
-                      .exclude(system_key="").values_list("system_key", flat=True))
+    existing = {
+        c.system_key: c
+        for c in Charge.objects.select_for_update()
+        .filter(custody=custody, status=ChargeStatus.DRAFT)
+        .exclude(system_key="")
+    }
+    posted_keys = set(
+        Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES)
+        .exclude(system_key="")
+        .values_list("system_key", flat=True)
+    )
     tax_rate = default_tax_rate()
     result = []
     for key, line in wanted.items():
@@ -171,7 +228,11 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
         new = charge._state.adding
         before = {} if new else audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
         charge.charge_type, charge.description = line.charge_type, line.description
-        charge.quantity, charge.unit_price, charge.responsibility = line.quantity, line.unit_price, line.responsibility
+        charge.quantity, charge.unit_price, charge.responsibility = (
+            line.quantity,
+            line.unit_price,
+            line.responsibility,
+        )
         charge.tax_rate = tax_rate if new else charge.tax_rate
         _set_amounts(charge)
         after = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
@@ -180,8 +241,13 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
             _audit_charge("charge.computed", charge, before, message=_("Replacement rental recomputed"))
         result.append(charge)
     for stale in existing.values():
-        audit.record("charge.removed", stale, object_type="charge", custody_id=custody.pk,
-                     message=_("No longer part of the replacement rental"))
+        audit.record(
+            "charge.removed",
+            stale,
+            object_type="charge",
+            custody_id=custody.pk,
+            message=_("No longer part of the replacement rental"),
+        )
         stale.delete()
     return result
 
@@ -196,9 +262,16 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
     charges = sync_replacement_rental(custody, now)
     tax_rate = default_tax_rate()
     for suggestion in suggestions:
-        charge = Charge(custody=custody, charge_type=suggestion.charge_type, description=suggestion.description,
-                        quantity=suggestion.quantity, unit_price=suggestion.unit_price, tax_rate=tax_rate,
-                        responsibility=suggestion.responsibility, system_key="")
+        charge = Charge(
+            custody=custody,
+            charge_type=suggestion.charge_type,
+            description=suggestion.description,
+            quantity=suggestion.quantity,
+            unit_price=suggestion.unit_price,
+            tax_rate=tax_rate,
+            responsibility=suggestion.responsibility,
+            system_key="",
+        )
         _set_amounts(charge)
         charge.save()
         _audit_charge("charge.created", charge, {}, message=_("Accepted at close"))
@@ -215,6 +288,7 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
 
 
 # ---- charges -----------------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def add_charge(user, custody_id, data: dict) -> Charge:
@@ -235,14 +309,19 @@ def update_charge(user, charge_id, data: dict, expected_version: int | None = No
     charge, custody = _lock_charge(charge_id, user)
     permissions.require(user, "charge.add", custody)
     if charge.status != ChargeStatus.DRAFT:
-        raise InvalidTransition(_("Posted charges cannot be changed: void it and add a new one."),
-                                {"status": charge.status})
+        raise InvalidTransition(
+            _("Posted charges cannot be changed: void it and add a new one."), {"status": charge.status}
+        )
     if charge.system_key:
-        raise InvalidTransition(_("The replacement rental is computed by the system."), {"status": charge.status})
+        raise InvalidTransition(
+            _("The replacement rental is computed by the system."), {"status": charge.status}
+        )
     if expected_version is not None and expected_version != charge.version:
         raise Conflict(_("The charge was changed by someone else; reload."), {"version": charge.version})
-    merged = {name: getattr(charge, name) for name in ("charge_type", "description", "quantity", "unit_price",
-                                                       "tax_rate", "responsibility")}
+    merged = {
+        name: getattr(charge, name)
+        for name in ("charge_type", "description", "quantity", "unit_price", "tax_rate", "responsibility")
+    }
     merged.update({k: v for k, v in data.items() if k in merged})
     values = _clean_line(merged)
     before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
@@ -262,8 +341,10 @@ def post_charge(user, charge_id) -> Charge:
     if charge.status != ChargeStatus.DRAFT:
         raise InvalidTransition(_("Only draft charges can be posted."), {"status": charge.status})
     if custody.status in (CustodyStatus.DRAFT, CustodyStatus.VOIDED):
-        raise InvalidTransition(_("Charges are posted once the custody is submitted (and never on a voided one)."),
-                                {"custody_status": custody.status})
+        raise InvalidTransition(
+            _("Charges are posted once the custody is submitted (and never on a voided one)."),
+            {"custody_status": custody.status},
+        )
     now = timezone.now()
     before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
     charge.status, charge.posted_at, charge.posted_by = ChargeStatus.POSTED, now, user
@@ -279,8 +360,11 @@ def post_charge(user, charge_id) -> Charge:
 @transaction.atomic
 def void_charge(user, charge_id, reason: str) -> Charge:
     charge, custody = _lock_charge(charge_id, user)
-    own_draft = charge.status == ChargeStatus.DRAFT and charge.created_by_id == user.pk and permissions.can(
-        user, "charge.add", custody)
+    own_draft = (
+        charge.status == ChargeStatus.DRAFT
+        and charge.created_by_id == user.pk
+        and permissions.can(user, "charge.add", custody)
+    )
     if not (own_draft or permissions.can(user, "charge.void", custody)):
         raise PermissionDenied(_("Your role may not void this charge."))
     if charge.status not in (ChargeStatus.DRAFT, ChargeStatus.POSTED):
@@ -288,8 +372,10 @@ def void_charge(user, charge_id, reason: str) -> Charge:
     if not (reason or "").strip():
         raise ValidationFailed(_("Give a reason for voiding."), {"reason": [_("Required.")]})
     if charge.system_key and charge.status == ChargeStatus.DRAFT:
-        raise InvalidTransition(_("The replacement rental is computed by the system; change the rate policy."),
-                                {"status": charge.status})
+        raise InvalidTransition(
+            _("The replacement rental is computed by the system; change the rate policy."),
+            {"status": charge.status},
+        )
     was_posted = charge.status == ChargeStatus.POSTED
     now = timezone.now()
     before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
@@ -317,7 +403,11 @@ def invoice_charges(user, charge_ids: list, invoice_ref: str) -> list[Charge]:
         if charge.status != ChargeStatus.POSTED:
             raise InvalidTransition(_("Only posted charges can be invoiced."), {"status": charge.status})
         before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
-        charge.status, charge.invoice_ref, charge.invoiced_at = ChargeStatus.INVOICED, invoice_ref.strip(), timezone.now()
+        charge.status, charge.invoice_ref, charge.invoiced_at = (
+            ChargeStatus.INVOICED,
+            invoice_ref.strip(),
+            timezone.now(),
+        )
         charge.version += 1
         charge.save()
         _audit_charge("charge.invoiced", charge, before)
@@ -327,14 +417,17 @@ def invoice_charges(user, charge_ids: list, invoice_ref: str) -> list[Charge]:
 
 # ---- payments ------------------------------------------------------------------------------------------
 
+
 @transaction.atomic
 def record_payment(user, custody_id, data: dict) -> Payment:
     custody = _lock_custody(custody_id, user)
     if user is not None:  # None = the billing integration (authenticated by its signature)
         permissions.require(user, "payment.record", custody)
     if custody.status in (CustodyStatus.DRAFT, CustodyStatus.VOIDED):
-        raise InvalidTransition(_("Payments are recorded once the custody is submitted (never on a voided one)."),
-                                {"custody_status": custody.status})
+        raise InvalidTransition(
+            _("Payments are recorded once the custody is submitted (never on a voided one)."),
+            {"custody_status": custody.status},
+        )
     errors: dict[str, list[str]] = {}
     amount = parse_money(data.get("amount"))
     if amount is None:
@@ -353,27 +446,57 @@ def record_payment(user, custody_id, data: dict) -> Payment:
     if received_at > timezone.now() + timezone.timedelta(minutes=5):
         errors["received_at"] = [_("Cannot be in the future.")]
     if not errors and amount < 0:
-        received = Payment.objects.filter(custody=custody, payer=data["payer"]).aggregate(s=Sum("amount"))["s"] or ZERO
+        received = (
+            Payment.objects.filter(custody=custody, payer=data["payer"]).aggregate(s=Sum("amount"))["s"]
+            or ZERO
+        )
         if received + amount < 0:
-            errors["amount"] = [_("A refund cannot exceed what this payer paid (%(paid)s).") % {"paid": received}]
+            errors["amount"] = [
+                _("A refund cannot exceed what this payer paid (%(paid)s).") % {"paid": received}
+            ]
     if errors:
         raise ValidationFailed(_("The payment is not valid."), errors)
     payment = Payment.objects.create(
-        custody=custody, amount=amount, method=data["method"], payer=data["payer"],
-        reference=(data.get("reference") or "").strip()[:80], reason=reason, received_at=received_at,
+        custody=custody,
+        amount=amount,
+        method=data["method"],
+        payer=data["payer"],
+        reference=(data.get("reference") or "").strip()[:80],
+        reason=reason,
+        received_at=received_at,
         recorded_by=user,
     )
-    audit.record("payment.refunded" if amount < 0 else "payment.recorded", payment, object_type="payment",
-                 custody_id=custody.pk, changes={"amount": [None, str(amount)], "method": [None, payment.method],
-                                                 "payer": [None, payment.payer]}, message=reason)
-    emit("payment.recorded", {"payment": {"id": str(payment.pk), "custody_id": str(custody.pk),
-                                          "amount": str(amount), "method": payment.method, "payer": payment.payer,
-                                          "reference": payment.reference}})
+    audit.record(
+        "payment.refunded" if amount < 0 else "payment.recorded",
+        payment,
+        object_type="payment",
+        custody_id=custody.pk,
+        changes={
+            "amount": [None, str(amount)],
+            "method": [None, payment.method],
+            "payer": [None, payment.payer],
+        },
+        message=reason,
+    )
+    emit(
+        "payment.recorded",
+        {
+            "payment": {
+                "id": str(payment.pk),
+                "custody_id": str(custody.pk),
+                "amount": str(amount),
+                "method": payment.method,
+                "payer": payment.payer,
+                "reference": payment.reference,
+            }
+        },
+    )
     _reallocate(custody, payment.payer, timezone.now())
     return payment
 
 
 # ---- damage holds ------------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def record_hold(user, custody_id, amount, reference: str = "") -> DamageHold:
@@ -386,12 +509,19 @@ def record_hold(user, custody_id, amount, reference: str = "") -> DamageHold:
         raise ValidationFailed(_("Must be an amount."), {"amount": [_("Must be an amount.")]})
     if amount <= 0:
         raise ValidationFailed(_("The hold must be positive."), {"amount": [_("Must be more than zero.")]})
-    hold = DamageHold.objects.create(custody=custody, amount=amount, reference=reference.strip(), recorded_by=user)
+    hold = DamageHold.objects.create(
+        custody=custody, amount=amount, reference=reference.strip(), recorded_by=user
+    )
     before = audit.snapshot(custody, ["damage_hold_amount", "damage_hold_ref"])
     custody.damage_hold_amount, custody.damage_hold_ref = amount, reference.strip()
     custody.save(update_fields=["damage_hold_amount", "damage_hold_ref", "updated_at"])
-    audit.record("hold.recorded", hold, object_type="damage_hold", custody_id=custody.pk,
-                 changes=audit.diff(before, audit.snapshot(custody, ["damage_hold_amount", "damage_hold_ref"])))
+    audit.record(
+        "hold.recorded",
+        hold,
+        object_type="damage_hold",
+        custody_id=custody.pk,
+        changes=audit.diff(before, audit.snapshot(custody, ["damage_hold_amount", "damage_hold_ref"])),
+    )
     return hold
 
 
@@ -409,22 +539,49 @@ def capture_hold(user, hold_id, amount=None) -> Payment:
     hold, custody = _lock_hold(hold_id, user)
     permissions.require(user, "charge.post", custody)
     if hold.status != HoldStatus.HELD:
-        raise InvalidTransition(_("This hold is already %(status)s.") % {"status": hold.get_status_display()},
-                                {"status": hold.status})
+        raise InvalidTransition(
+            _("This hold is already %(status)s.") % {"status": hold.get_status_display()},
+            {"status": hold.status},
+        )
     capture = hold.amount if amount in (None, "") else parse_money(amount)
     if capture is None or not ZERO < capture <= hold.amount:
         message = _("Capture between 0 and the held amount (%(held)s).") % {"held": hold.amount}
         raise ValidationFailed(message, {"amount": [message]})
-    payment = Payment.objects.create(custody=custody, amount=capture, method=PaymentMethod.PREAUTH_CAPTURE,
-                                     payer=Responsibility.CUSTOMER, reference=hold.reference, recorded_by=user)
+    payment = Payment.objects.create(
+        custody=custody,
+        amount=capture,
+        method=PaymentMethod.PREAUTH_CAPTURE,
+        payer=Responsibility.CUSTOMER,
+        reference=hold.reference,
+        recorded_by=user,
+    )
     hold.status, hold.captured_amount, hold.capture_payment, hold.settled_at = (
-        HoldStatus.CAPTURED, capture, payment, timezone.now())
+        HoldStatus.CAPTURED,
+        capture,
+        payment,
+        timezone.now(),
+    )
     hold.save()
-    audit.record("hold.captured", hold, object_type="damage_hold", custody_id=custody.pk,
-                 changes={"status": [HoldStatus.HELD, HoldStatus.CAPTURED], "captured_amount": [None, str(capture)]})
-    emit("payment.recorded", {"payment": {"id": str(payment.pk), "custody_id": str(custody.pk),
-                                          "amount": str(capture), "method": payment.method, "payer": payment.payer,
-                                          "reference": payment.reference}})
+    audit.record(
+        "hold.captured",
+        hold,
+        object_type="damage_hold",
+        custody_id=custody.pk,
+        changes={"status": [HoldStatus.HELD, HoldStatus.CAPTURED], "captured_amount": [None, str(capture)]},
+    )
+    emit(
+        "payment.recorded",
+        {
+            "payment": {
+                "id": str(payment.pk),
+                "custody_id": str(custody.pk),
+                "amount": str(capture),
+                "method": payment.method,
+                "payer": payment.payer,
+                "reference": payment.reference,
+            }
+        },
+    )
     _reallocate(custody, Responsibility.CUSTOMER, timezone.now())
     return payment
 
@@ -434,10 +591,17 @@ def release_hold(user, hold_id) -> DamageHold:
     hold, custody = _lock_hold(hold_id, user)
     permissions.require(user, "payment.record", custody)
     if hold.status != HoldStatus.HELD:
-        raise InvalidTransition(_("This hold is already %(status)s.") % {"status": hold.get_status_display()},
-                                {"status": hold.status})
+        raise InvalidTransition(
+            _("This hold is already %(status)s.") % {"status": hold.get_status_display()},
+            {"status": hold.status},
+        )
     hold.status, hold.settled_at = HoldStatus.RELEASED, timezone.now()
     hold.save()
-    audit.record("hold.released", hold, object_type="damage_hold", custody_id=custody.pk,
-                 changes={"status": [HoldStatus.HELD, HoldStatus.RELEASED]})
+    audit.record(
+        "hold.released",
+        hold,
+        object_type="damage_hold",
+        custody_id=custody.pk,
+        changes={"status": [HoldStatus.HELD, HoldStatus.RELEASED]},
+    )
     return hold

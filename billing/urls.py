@@ -13,7 +13,11 @@ urlpatterns = [
     path("custodies/<uuid:custody_id>/charges/<uuid:charge_id>/edit/", views.edit_charge, name="edit_charge"),
     path("custodies/<uuid:custody_id>/payments/", views.record_payment, name="record_payment"),
     path("custodies/<uuid:custody_id>/holds/<str:action>/", views.hold_action, name="hold_action"),
-    path("custodies/<uuid:custody_id>/holds/<str:action>/<uuid:hold_id>/", views.hold_action, name="hold_action"),
+    path(
+        "custodies/<uuid:custody_id>/holds/<str:action>/<uuid:hold_id>/",
+        views.hold_action,
+        name="hold_action",
+    ),
     path("custodies/<uuid:custody_id>/close-suggestions/", views.close_suggestions, name="close_suggestions"),
     path("custodies/<uuid:custody_id>/summary.pdf", views.summary_pdf, name="summary_pdf"),
 ]

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
+from core.errors import DomainError
+from core.exports import ExportColumn, export_response
+from core.pagination import paginate
 from custodies.selectors import custodies_for
-from custody.errors import DomainError
-from custody.pagination import paginate
 from fleet.selectors import branches_for
-from reports.exports import ExportColumn, export_response
 
 from . import rental, selectors, services
 from .choices import CHARGE_COLOURS, ChargeStatus, HoldStatus, Responsibility
@@ -37,17 +37,31 @@ def tab_context(request, custody, **extra) -> dict:
     charges = list(custody.charges.select_related("created_by", "posted_by").order_by("created_at"))
     for charge in charges:
         charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
-        charge.may_edit = charge.status == ChargeStatus.DRAFT and not charge.system_key and permissions.can(
-            user, "charge.add", custody)
+        charge.may_edit = (
+            charge.status == ChargeStatus.DRAFT
+            and not charge.system_key
+            and permissions.can(user, "charge.add", custody)
+        )
         if charge.may_edit:
-            charge.edit_form = ChargeForm(initial={
-                "charge_type": charge.charge_type, "description": charge.description, "quantity": charge.quantity,
-                "unit_price": charge.unit_price, "tax_rate": charge.tax_rate, "responsibility": charge.responsibility},
-                auto_id=f"edit-{charge.pk}-%s")
-        charge.may_void = charge.status in (ChargeStatus.DRAFT, ChargeStatus.POSTED) and not (
-            charge.system_key and charge.status == ChargeStatus.DRAFT) and (
-            permissions.can(user, "charge.void", custody)
-            or (charge.status == ChargeStatus.DRAFT and charge.created_by_id == user.pk))
+            charge.edit_form = ChargeForm(
+                initial={
+                    "charge_type": charge.charge_type,
+                    "description": charge.description,
+                    "quantity": charge.quantity,
+                    "unit_price": charge.unit_price,
+                    "tax_rate": charge.tax_rate,
+                    "responsibility": charge.responsibility,
+                },
+                auto_id=f"edit-{charge.pk}-%s",
+            )
+        charge.may_void = (
+            charge.status in (ChargeStatus.DRAFT, ChargeStatus.POSTED)
+            and not (charge.system_key and charge.status == ChargeStatus.DRAFT)
+            and (
+                permissions.can(user, "charge.void", custody)
+                or (charge.status == ChargeStatus.DRAFT and charge.created_by_id == user.pk)
+            )
+        )
     balance = services.balance(custody)
     return {
         "custody": custody,
@@ -55,14 +69,18 @@ def tab_context(request, custody, **extra) -> dict:
         "payments": list(custody.payments.select_related("recorded_by").order_by("received_at")),
         "holds": list(custody.damage_holds.order_by("created_at")),
         "balance": balance,
-        "balance_rows": [(RESPONSIBILITY_LABELS.get(who, who), amounts)
-                         for who, amounts in balance.by_responsibility.items()],
+        "balance_rows": [
+            (RESPONSIBILITY_LABELS.get(who, who), amounts)
+            for who, amounts in balance.by_responsibility.items()
+        ],
         "charge_form": extra.pop("charge_form", None) or ChargeForm(),
         "payment_form": extra.pop("payment_form", None) or PaymentForm(),
         "hold_form": extra.pop("hold_form", None) or HoldForm(),
         "may_add": permissions.can(user, "charge.add", custody) and custody.status != "voided",
-        "may_post": permissions.can(user, "charge.post", custody) and custody.status not in ("draft", "voided"),
-        "may_pay": permissions.can(user, "payment.record", custody) and custody.status not in ("draft", "voided"),
+        "may_post": permissions.can(user, "charge.post", custody)
+        and custody.status not in ("draft", "voided"),
+        "may_pay": permissions.can(user, "payment.record", custody)
+        and custody.status not in ("draft", "voided"),
         "may_hold": permissions.can(user, "payment.record", custody) and not custody.is_terminal,
         "may_capture": permissions.can(user, "charge.post", custody),
         "held": HoldStatus.HELD,
@@ -119,8 +137,12 @@ def edit_charge(request, custody_id, charge_id):
     if not form.is_valid():
         return _after_action(request, custody, _("Check the charge fields."))
     try:
-        services.update_charge(request.user, charge.pk, form.cleaned_data,
-                               expected_version=int(request.POST.get("version") or charge.version))
+        services.update_charge(
+            request.user,
+            charge.pk,
+            form.cleaned_data,
+            expected_version=int(request.POST.get("version") or charge.version),
+        )
     except DomainError as exc:
         return _after_action(request, custody, _error_text(exc))
     return _after_action(request, custody)
@@ -179,7 +201,9 @@ def hold_action(request, custody_id, action, hold_id=None):
             form = HoldForm(request.POST)
             if not form.is_valid():
                 return _after_action(request, custody, _("Check the hold amount."), hold_form=form)
-            services.record_hold(request.user, custody.pk, form.cleaned_data["amount"], form.cleaned_data["reference"])
+            services.record_hold(
+                request.user, custody.pk, form.cleaned_data["amount"], form.cleaned_data["reference"]
+            )
         elif action == "capture":
             get_object_or_404(custody.damage_holds, pk=hold_id)
             services.capture_hold(request.user, hold_id, request.POST.get("amount") or None)
@@ -212,8 +236,11 @@ def close_suggestions(request, custody_id):
     ticked = set(request.GET.getlist("accept_suggestions")) if reloaded else keys
     if reloaded and "suggestions_shown" in request.GET:
         ticked |= keys - set(request.GET["suggestions_shown"].split(","))
-    return render(request, "billing/_close_suggestions.html", {
-        "suggestions": suggestions, "ticked": ticked, "shown": ",".join(sorted(keys))})
+    return render(
+        request,
+        "billing/_close_suggestions.html",
+        {"suggestions": suggestions, "ticked": ticked, "shown": ",".join(sorted(keys))},
+    )
 
 
 CHARGE_EXPORT = [
@@ -241,22 +268,37 @@ CHARGE_EXPORT = [
 def finance_list(request):
     form = ChargeFilterForm(request.GET or None)
     form.fields["branch_id"].widget.choices = [("", _("All my branches"))] + [
-        (str(b.id), b.code) for b in branches_for(request.user)]
-    filters = SimpleNamespace(status=[], charge_type=[], responsibility=[], branch_id=None, date_from=None,
-                              date_to=None)
+        (str(b.id), b.code) for b in branches_for(request.user)
+    ]
+    filters = SimpleNamespace(
+        status=[], charge_type=[], responsibility=[], branch_id=None, date_from=None, date_to=None
+    )
     if form.is_bound and form.is_valid():
         filters = SimpleNamespace(**form.cleaned_data)
     qs = selectors.filter_charges(selectors.charges_for(request.user), filters)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        return export_response(qs.order_by("created_at").iterator(chunk_size=2000), CHARGE_EXPORT, "charges", fmt)
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=selectors.ORDERINGS,
-                    default_ordering="-created_at")
+        return export_response(
+            qs.order_by("created_at").iterator(chunk_size=2000), CHARGE_EXPORT, "charges", fmt
+        )
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings=selectors.ORDERINGS,
+        default_ordering="-created_at",
+    )
     for charge in page.items:
         charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
-    return render(request, "billing/charges.html", {
-        "form": form, "page": page, "may_post": permissions.may(request.user, "charge.post"),
-    })
+    return render(
+        request,
+        "billing/charges.html",
+        {
+            "form": form,
+            "page": page,
+            "may_post": permissions.may(request.user, "charge.post"),
+        },
+    )
 
 
 @login_required

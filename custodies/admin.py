@@ -7,7 +7,13 @@ from .models import Custody, SlaPolicy
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(AuditedAdmin, admin.ModelAdmin):
-    list_display = ["reason_code", "branch", "approve_within_hours", "handover_within_hours", "close_within_hours"]
+    list_display = [
+        "reason_code",
+        "branch",
+        "approve_within_hours",
+        "handover_within_hours",
+        "close_within_hours",
+    ]
     list_filter = ["reason_code", "branch"]
 
 

@@ -14,8 +14,8 @@ from pydantic import AwareDatetime
 from approvals.models import Approval
 from audit.models import AuditEntry
 from billing import services as billing
-from custody.errors import ValidationFailed
-from custody.pagination import paginate
+from core.errors import ValidationFailed
+from core.pagination import paginate
 from fleet.api import CustomerRef, VehicleRef
 
 from . import selectors, services, sla
@@ -26,6 +26,7 @@ router = Router(tags=["custodies"])
 
 
 # ---- schemas -----------------------------------------------------------------------------------
+
 
 class Ref(Schema):
     id: UUID
@@ -338,38 +339,63 @@ class AuditList(Schema):
 
 # ---- serialization -------------------------------------------------------------------------------
 
+
 def _sla_out(custody: Custody, now: datetime) -> dict:
     current = sla.current_view(custody, now)
     targets = []
     for view in sla.all_views(custody, now):
-        targets.append({
-            "target": view.target, "state": view.state, "due_at": view.due_at,
-            "met_at": getattr(custody, f"sla_{view.target}_met_at"),
-            "breached_at": getattr(custody, f"sla_{view.target}_breached_at"),
-            "seconds_left": view.seconds_left,
-        })
-    return {"state": current.state if current else None, "current_target": current.target if current else None,
-            "targets": targets}
+        targets.append(
+            {
+                "target": view.target,
+                "state": view.state,
+                "due_at": view.due_at,
+                "met_at": getattr(custody, f"sla_{view.target}_met_at"),
+                "breached_at": getattr(custody, f"sla_{view.target}_breached_at"),
+                "seconds_left": view.seconds_left,
+            }
+        )
+    return {
+        "state": current.state if current else None,
+        "current_target": current.target if current else None,
+        "targets": targets,
+    }
 
 
 def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
     now = timezone.now()
-    out = {field: getattr(custody, field) for field in CustodyOut.model_fields
-           if field not in ("sla", "allowed_actions", "balance", "warnings", "special_rate_code", "tags", "branch",
-                            "agreement", "customer", "original_vehicle", "replacement_vehicle")}
-    out.update({
-        "branch": custody.branch,
-        "agreement": custody.agreement,
-        "customer": custody.customer,
-        "original_vehicle": custody.original_vehicle,
-        "replacement_vehicle": custody.replacement_vehicle,
-        "special_rate_code": custody.special_rate_code.code if custody.special_rate_code_id else None,
-        "tags": list(custody.tags or []),
-        "sla": _sla_out(custody, now),
-        "allowed_actions": services.allowed_actions(user, custody),
-        "balance": billing.balance(custody).as_dict(),
-        "warnings": warnings or [],
-    })
+    out = {
+        field: getattr(custody, field)
+        for field in CustodyOut.model_fields
+        if field
+        not in (
+            "sla",
+            "allowed_actions",
+            "balance",
+            "warnings",
+            "special_rate_code",
+            "tags",
+            "branch",
+            "agreement",
+            "customer",
+            "original_vehicle",
+            "replacement_vehicle",
+        )
+    }
+    out.update(
+        {
+            "branch": custody.branch,
+            "agreement": custody.agreement,
+            "customer": custody.customer,
+            "original_vehicle": custody.original_vehicle,
+            "replacement_vehicle": custody.replacement_vehicle,
+            "special_rate_code": custody.special_rate_code.code if custody.special_rate_code_id else None,
+            "tags": list(custody.tags or []),
+            "sla": _sla_out(custody, now),
+            "allowed_actions": services.allowed_actions(user, custody),
+            "balance": billing.balance(custody).as_dict(),
+            "warnings": warnings or [],
+        }
+    )
     return out
 
 
@@ -394,19 +420,29 @@ def _version_from(request, payload_version: int | None) -> int | None:
         try:
             return int(header)
         except ValueError as exc:
-            raise ValidationFailed("If-Match must be the custody version number.",
-                                   {"If-Match": ["Send the version number, e.g. If-Match: 3."]}) from exc
+            raise ValidationFailed(
+                "If-Match must be the custody version number.",
+                {"If-Match": ["Send the version number, e.g. If-Match: 3."]},
+            ) from exc
     return payload_version
 
 
 # ---- endpoints --------------------------------------------------------------------------------------
 
+
 @router.get("custodies", response=CustodyList, summary="List custodies (filters as query parameters)")
 def list_custodies(request, params: Query[CustodyListParams]):
     filters = selectors.CustodyFilters(
-        status=[str(s) for s in params.status], reason_code=params.reason_code, branch_id=params.branch_id,
-        custodian_type=params.custodian_type, customer_id=params.customer_id, agreement_id=params.agreement_id,
-        plate=params.plate, date_from=params.date_from, date_to=params.date_to, sla_state=params.sla_state,
+        status=[str(s) for s in params.status],
+        reason_code=params.reason_code,
+        branch_id=params.branch_id,
+        custodian_type=params.custodian_type,
+        customer_id=params.customer_id,
+        agreement_id=params.agreement_id,
+        plate=params.plate,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        sla_state=params.sla_state,
         q=params.q,
     )
     errors = filters.errors()
@@ -414,8 +450,13 @@ def list_custodies(request, params: Query[CustodyListParams]):
         raise ValidationFailed("Invalid filters.", errors)
     now = timezone.now()
     qs = selectors.filter_custodies(selectors.custodies_for(request.user), filters, now)
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=selectors.LIST_ORDERINGS,
-                    default_ordering="-created_at")
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings=selectors.LIST_ORDERINGS,
+        default_ordering="-created_at",
+    )
     return {"items": [_list_item(c, now) for c in page.items], "count": page.count, "next": page.next}
 
 
@@ -425,13 +466,18 @@ def create_custody(request, payload: CustodyCreate):
     return Status(201, custody_out(_reload(request, custody.pk), request.user))
 
 
-@router.get("custodies/{custody_id}", response=CustodyOut, summary="A custody with SLA, allowed actions, version")
+@router.get(
+    "custodies/{custody_id}", response=CustodyOut, summary="A custody with SLA, allowed actions, version"
+)
 def get_custody(request, custody_id: UUID):
     return custody_out(_get(request, custody_id), request.user)
 
 
-@router.patch("custodies/{custody_id}", response=CustodyOut,
-              summary="Edit a draft (notes/tags later); send If-Match: <version>")
+@router.patch(
+    "custodies/{custody_id}",
+    response=CustodyOut,
+    summary="Edit a draft (notes/tags later); send If-Match: <version>",
+)
 def update_custody(request, custody_id: UUID, payload: CustodyPatch):
     _get(request, custody_id)
     data = payload.dict(exclude_unset=True)
@@ -457,9 +503,13 @@ def approve(request, custody_id: UUID, payload: ApproveIn | None = None):
     return _act(request, custody_id, lambda: services.approve_custody(request.user, custody_id, notes))
 
 
-@router.post("custodies/{custody_id}/reject", response=CustodyOut, summary="Reject back to draft (reason required)")
+@router.post(
+    "custodies/{custody_id}/reject", response=CustodyOut, summary="Reject back to draft (reason required)"
+)
 def reject(request, custody_id: UUID, payload: ReasonIn):
-    return _act(request, custody_id, lambda: services.reject_custody(request.user, custody_id, payload.reason))
+    return _act(
+        request, custody_id, lambda: services.reject_custody(request.user, custody_id, payload.reason)
+    )
 
 
 @router.post("custodies/{custody_id}/handover", response=CustodyOut, summary="approved → active")
@@ -479,18 +529,29 @@ def void(request, custody_id: UUID, payload: ReasonIn):
     return _act(request, custody_id, lambda: services.void_custody(request.user, custody_id, payload.reason))
 
 
-@router.get("custodies/{custody_id}/approvals", response=list[ApprovalOut], summary="Approval levels, all rounds")
+@router.get(
+    "custodies/{custody_id}/approvals", response=list[ApprovalOut], summary="Approval levels, all rounds"
+)
 def list_approvals(request, custody_id: UUID):
     custody = _get(request, custody_id)
     return list(Approval.objects.filter(custody=custody).order_by("round", "level"))
 
 
 @router.get("custodies/{custody_id}/audit", response=AuditList, summary="The custody's audit trail")
-def list_audit(request, custody_id: UUID, action: str | None = None, limit: int | None = None,
-               cursor: str | None = None, page: int | None = None, ordering: str | None = None):
+def list_audit(
+    request,
+    custody_id: UUID,
+    action: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    page: int | None = None,
+    ordering: str | None = None,
+):
     custody = _get(request, custody_id)
     qs = AuditEntry.objects.filter(custody_id=custody.pk)
     if action:
         qs = qs.filter(action=action)
-    result = paginate(qs, params=request.GET, path=request.path, allowed_orderings={"id"}, default_ordering="id")
+    result = paginate(
+        qs, params=request.GET, path=request.path, allowed_orderings={"id"}, default_ordering="id"
+    )
     return {"items": result.items, "count": result.count, "next": result.next}

@@ -63,7 +63,13 @@ class ReasonSubcode(models.TextChoices):
 
 SUBCODES_BY_REASON: dict[str, list[str]] = {
     ReasonCode.ACCIDENT: ["collision_third_party", "collision_own_damage", "hit_and_run", "rollover", "fire"],
-    ReasonCode.BREAKDOWN: ["engine_failure", "transmission_issue", "electrical_problem", "tire_blowout", "battery_dead"],
+    ReasonCode.BREAKDOWN: [
+        "engine_failure",
+        "transmission_issue",
+        "electrical_problem",
+        "tire_blowout",
+        "battery_dead",
+    ],
     ReasonCode.MAINTENANCE: ["regular_service", "recall_campaign", "warranty_work", "inspection"],
     ReasonCode.DAMAGE: ["vandalism", "theft_attempted", "weather_damage", "interior_damage"],
     ReasonCode.OTHER: ["customer_request", "upgrade", "downgrade"],

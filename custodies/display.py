@@ -95,9 +95,15 @@ EVENT_TITLES = {
     "vehicle.updated": _lazy("Vehicle updated"),
 }
 EVENT_COLOURS = {
-    "custody.created": "secondary", "custody.submitted": "warning", "custody.approved": "info",
-    "custody.rejected": "danger", "custody.handed_over": "primary", "custody.closed": "success",
-    "custody.voided": "dark", "custody.sla_breached": "danger", "approval.escalated": "danger",
+    "custody.created": "secondary",
+    "custody.submitted": "warning",
+    "custody.approved": "info",
+    "custody.rejected": "danger",
+    "custody.handed_over": "primary",
+    "custody.closed": "success",
+    "custody.voided": "dark",
+    "custody.sla_breached": "danger",
+    "approval.escalated": "danger",
 }
 
 

@@ -23,8 +23,11 @@ def render_state_machine() -> str:
                 who = "role of the current approval level (not the submitter; one level per user)"
             else:
                 who = ", ".join(sorted(ACTION_ROLES[t.permission]))
-            target = "stays `pending_approval` until the last level, then `approved`" if action == "approve" \
+            target = (
+                "stays `pending_approval` until the last level, then `approved`"
+                if action == "approve"
                 else f"`{t.target}`"
+            )
             needs = ", ".join(f"`{n}`" for n in t.needs) or "—"
             lines.append(f"| `{source}` | {action} | {target} | {who} | {needs} |")
         lines += ["", "```mermaid", "stateDiagram-v2", "    [*] --> draft: create"]

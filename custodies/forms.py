@@ -35,20 +35,24 @@ def _blank(label):
 
 # ---- list filters ------------------------------------------------------------------------------
 
+
 class CustodyFilterForm(forms.Form):
     q = forms.CharField(required=False, label=_("Search"))
-    status = forms.MultipleChoiceField(required=False, label=_("Status"), choices=CustodyStatus.choices,
-                                       widget=forms.CheckboxSelectMultiple)
+    status = forms.MultipleChoiceField(
+        required=False, label=_("Status"), choices=CustodyStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
     reason_code = forms.ChoiceField(required=False, label=_("Reason"))
     branch_id = forms.ChoiceField(required=False, label=_("Branch"))
     custodian_type = forms.ChoiceField(required=False, label=_("Custodian"))
     customer_id = forms.ChoiceField(required=False, label=_("Customer"))
     agreement_no = forms.CharField(required=False, label=_("Agreement no."))
     plate = forms.CharField(required=False, label=_("Plate"))
-    date_from = forms.DateField(required=False, label=_("Created from"),
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label=_("Created to"),
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, label=_("Created from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label=_("Created to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     sla_state = forms.ChoiceField(required=False, label=_("SLA"))
 
     def __init__(self, *args, branches=(), customers=(), **kwargs):
@@ -56,7 +60,9 @@ class CustodyFilterForm(forms.Form):
         self.fields["reason_code"].choices = _blank(_("Any reason")) + list(ReasonCode.choices)
         self.fields["branch_id"].choices = _blank(_("Any branch")) + [(str(b.pk), b.code) for b in branches]
         self.fields["custodian_type"].choices = _blank(_("Any custodian")) + list(CustodianType.choices)
-        self.fields["customer_id"].choices = _blank(_("Any customer")) + [(str(pk), name) for pk, name in customers]
+        self.fields["customer_id"].choices = _blank(_("Any customer")) + [
+            (str(pk), name) for pk, name in customers
+        ]
         self.fields["sla_state"].choices = _blank(_("Any SLA state")) + list(SlaState.choices)
 
     def clean(self):
@@ -67,6 +73,7 @@ class CustodyFilterForm(forms.Form):
 
 
 # ---- wizard steps --------------------------------------------------------------------------------
+
 
 class StepForm(forms.Form):
     """A wizard step: the hidden version guards against saving over someone else's change."""
@@ -96,8 +103,9 @@ class AgreementStepForm(StepForm):
     def __init__(self, *args, branches=(), creating=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
-        self.fields["branch_id"].choices = _blank(_("Choose…")) + [(str(b.pk), f"{b.code} · {b.name}")
-                                                                    for b in branches]
+        self.fields["branch_id"].choices = _blank(_("Choose…")) + [
+            (str(b.pk), f"{b.code} · {b.name}") for b in branches
+        ]
         if creating:
             self.fields["reason_code"].choices = _blank(_("Choose…")) + list(ReasonCode.choices)
             self.fields["reason_code"].required = True
@@ -116,18 +124,35 @@ class AgreementStepForm(StepForm):
 
 
 class ReasonStepForm(StepForm):
-    reason_code = forms.ChoiceField(label=_("Reason"), choices=_blank(_("Choose…")) + list(ReasonCode.choices))
-    reason_subcode = forms.ChoiceField(label=_("Reason detail"), required=False,
-                                       choices=_blank("—") + list(ReasonSubcode.choices))
+    reason_code = forms.ChoiceField(
+        label=_("Reason"), choices=_blank(_("Choose…")) + list(ReasonCode.choices)
+    )
+    reason_subcode = forms.ChoiceField(
+        label=_("Reason detail"), required=False, choices=_blank("—") + list(ReasonSubcode.choices)
+    )
     incident_at = forms.DateTimeField(label=_("Incident time"), widget=datetime_input())
-    incident_ref = forms.CharField(label=_("Incident reference"), required=False, max_length=60,
-                                   help_text=_("Police or workshop reference, if any."))
+    incident_ref = forms.CharField(
+        label=_("Incident reference"),
+        required=False,
+        max_length=60,
+        help_text=_("Police or workshop reference, if any."),
+    )
     incident_location = forms.CharField(label=_("Incident location"), required=False, max_length=200)
-    incident_odometer_km = forms.IntegerField(label=_("Odometer at incident (km)"), required=False, min_value=0)
-    incident_narrative = forms.CharField(label=_("What happened"), required=False,
-                                         widget=forms.Textarea(attrs={"rows": 4}))
-    service_fields = ("reason_code", "reason_subcode", "incident_at", "incident_ref", "incident_location",
-                      "incident_odometer_km", "incident_narrative")
+    incident_odometer_km = forms.IntegerField(
+        label=_("Odometer at incident (km)"), required=False, min_value=0
+    )
+    incident_narrative = forms.CharField(
+        label=_("What happened"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    service_fields = (
+        "reason_code",
+        "reason_subcode",
+        "incident_at",
+        "incident_ref",
+        "incident_location",
+        "incident_odometer_km",
+        "incident_narrative",
+    )
 
     def clean(self):
         data = super().clean()
@@ -138,21 +163,39 @@ class ReasonStepForm(StepForm):
 
 
 class CustodianStepForm(StepForm):
-    custodian_type = forms.ChoiceField(label=_("Who holds the vehicle"), choices=CustodianType.choices,
-                                       widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
+    custodian_type = forms.ChoiceField(
+        label=_("Who holds the vehicle"),
+        choices=CustodianType.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
     custodian_name = forms.CharField(label=_("Name"), max_length=200)
     custodian_phone = forms.CharField(label=_("Phone"), required=False, max_length=30)
     custodian_email = forms.EmailField(label=_("E-mail"), required=False)
     custodian_id_no = forms.CharField(label=_("ID no. (Emirates ID)"), required=False, max_length=40)
-    service_fields = ("custodian_type", "custodian_name", "custodian_phone", "custodian_email", "custodian_id_no")
+    service_fields = (
+        "custodian_type",
+        "custodian_name",
+        "custodian_phone",
+        "custodian_email",
+        "custodian_id_no",
+    )
 
 
 class ReplacementStepForm(StepForm):
     replacement_vehicle_id = forms.UUIDField(required=False)
     effective_from = forms.DateTimeField(label=_("Effective from"), widget=datetime_input())
-    expected_return_at = forms.DateTimeField(label=_("Expected return"), required=False, widget=datetime_input())
-    until_original_ready = forms.BooleanField(label=_("Until the original is ready (open-ended)"), required=False)
-    service_fields = ("replacement_vehicle_id", "effective_from", "expected_return_at", "until_original_ready")
+    expected_return_at = forms.DateTimeField(
+        label=_("Expected return"), required=False, widget=datetime_input()
+    )
+    until_original_ready = forms.BooleanField(
+        label=_("Until the original is ready (open-ended)"), required=False
+    )
+    service_fields = (
+        "replacement_vehicle_id",
+        "effective_from",
+        "expected_return_at",
+        "until_original_ready",
+    )
 
     def clean(self):
         data = super().clean()
@@ -162,34 +205,68 @@ class ReplacementStepForm(StepForm):
 
 
 class RateStepForm(StepForm):
-    rate_policy = forms.ChoiceField(label=_("Rate policy"), choices=RatePolicy.choices,
-                                    widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
+    rate_policy = forms.ChoiceField(
+        label=_("Rate policy"),
+        choices=RatePolicy.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
     special_rate_code_id = forms.ChoiceField(label=_("Special rate code"), required=False)
-    damage_hold_amount = forms.DecimalField(label=_("Damage hold"), required=False, min_value=Decimal("0"),
-                                            max_digits=12, decimal_places=2)
+    damage_hold_amount = forms.DecimalField(
+        label=_("Damage hold"), required=False, min_value=Decimal("0"), max_digits=12, decimal_places=2
+    )
     damage_hold_ref = forms.CharField(label=_("Damage hold reference"), required=False, max_length=60)
-    deposit_carryover = forms.DecimalField(label=_("Deposit carried over"), required=False, min_value=Decimal("0"),
-                                           max_digits=12, decimal_places=2)
+    deposit_carryover = forms.DecimalField(
+        label=_("Deposit carried over"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+    )
     insurer_name = forms.CharField(label=_("Insurer"), required=False, max_length=120)
     insurance_policy_no = forms.CharField(label=_("Policy no."), required=False, max_length=60)
     claim_no = forms.CharField(label=_("Claim no."), required=False, max_length=60)
     claim_status = forms.CharField(label=_("Claim status"), required=False, max_length=40)
     insurer_authorization_no = forms.CharField(label=_("Authorization no."), required=False, max_length=60)
-    authorized_daily_rate_cap = forms.DecimalField(label=_("Authorized daily rate cap"), required=False,
-                                                   min_value=Decimal("0"), max_digits=12, decimal_places=2)
+    authorized_daily_rate_cap = forms.DecimalField(
+        label=_("Authorized daily rate cap"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+    )
     authorized_max_days = forms.IntegerField(label=_("Authorized max days"), required=False, min_value=0)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    service_fields = ("rate_policy", "special_rate_code_id", "damage_hold_amount", "damage_hold_ref",
-                      "deposit_carryover", "insurer_name", "insurance_policy_no", "claim_no", "claim_status",
-                      "insurer_authorization_no", "authorized_daily_rate_cap", "authorized_max_days", "notes")
-    insurance_fields = ("insurer_name", "insurance_policy_no", "claim_no", "claim_status",
-                        "insurer_authorization_no", "authorized_daily_rate_cap", "authorized_max_days")
+    service_fields = (
+        "rate_policy",
+        "special_rate_code_id",
+        "damage_hold_amount",
+        "damage_hold_ref",
+        "deposit_carryover",
+        "insurer_name",
+        "insurance_policy_no",
+        "claim_no",
+        "claim_status",
+        "insurer_authorization_no",
+        "authorized_daily_rate_cap",
+        "authorized_max_days",
+        "notes",
+    )
+    insurance_fields = (
+        "insurer_name",
+        "insurance_policy_no",
+        "claim_no",
+        "claim_status",
+        "insurer_authorization_no",
+        "authorized_daily_rate_cap",
+        "authorized_max_days",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         codes = fleet_selectors.special_rate_codes().filter(active=True).order_by("code")
         self.fields["special_rate_code_id"].choices = _blank(_("Choose…")) + [
-            (str(c.pk), f"{c.code} · {c.description} ({c.daily_rate})") for c in codes]
+            (str(c.pk), f"{c.code} · {c.description} ({c.daily_rate})") for c in codes
+        ]
 
     def clean(self):
         data = super().clean()
@@ -214,6 +291,7 @@ STEP_FORMS = {
 
 # ---- action modals -----------------------------------------------------------------------------
 
+
 class SubmitForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -229,16 +307,23 @@ class ReasonForm(forms.Form):
 class HandoverForm(forms.Form):
     replacement_vehicle_id = forms.ChoiceField(label=_("Replacement vehicle"), required=False)
     odometer_km = forms.IntegerField(label=_("Odometer (km)"), required=False, min_value=0)
-    fuel_level = forms.TypedChoiceField(label=_("Fuel level"), required=False, coerce=int, empty_value=None,
-                                        choices=_blank("—") + FUEL_CHOICES)
+    fuel_level = forms.TypedChoiceField(
+        label=_("Fuel level"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=_blank("—") + FUEL_CHOICES,
+    )
     handed_over_at = forms.DateTimeField(label=_("Handed over at"), required=False, widget=datetime_input())
-    notes = forms.CharField(label=_("Damage / handover notes"), required=False,
-                            widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Damage / handover notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, vehicles=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["replacement_vehicle_id"].choices = _blank(_("No replacement")) + [
-            (str(v.pk), f"{v.plate} · {v.make} {v.model} ({v.vehicle_class.code})") for v in vehicles]
+            (str(v.pk), f"{v.plate} · {v.make} {v.model} ({v.vehicle_class.code})") for v in vehicles
+        ]
 
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
@@ -257,14 +342,22 @@ class _RenderedElsewhere(forms.MultipleHiddenInput):
 class CloseForm(forms.Form):
     returned_at = forms.DateTimeField(label=_("Returned at"), widget=datetime_input())
     odometer_km = forms.IntegerField(label=_("Odometer (km)"), required=False, min_value=0)
-    fuel_level = forms.TypedChoiceField(label=_("Fuel level"), required=False, coerce=int, empty_value=None,
-                                        choices=_blank("—") + FUEL_CHOICES)
+    fuel_level = forms.TypedChoiceField(
+        label=_("Fuel level"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=_blank("—") + FUEL_CHOICES,
+    )
     notes = forms.CharField(label=_("Return notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     original_ready = forms.BooleanField(label=_("The original vehicle is ready"), required=False)
-    original_critical_problem = forms.BooleanField(label=_("The original has a critical problem"), required=False)
+    original_critical_problem = forms.BooleanField(
+        label=_("The original has a critical problem"), required=False
+    )
     # Ticked in the suggestions block the dialog loads from billing (fuel, excess km); that block renders them.
     accept_suggestions = forms.MultipleChoiceField(
-        required=False, choices=[("fuel", "fuel"), ("excess_km", "excess_km")], widget=_RenderedElsewhere)
+        required=False, choices=[("fuel", "fuel"), ("excess_km", "excess_km")], widget=_RenderedElsewhere
+    )
 
     def service_data(self) -> dict:
         return dict(self.cleaned_data)

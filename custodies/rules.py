@@ -52,11 +52,15 @@ def replacement_problem(custody: Custody, vehicle=None) -> str | None:
     reserved_for_us = vehicle.status == VehicleStatus.RESERVED and custody.status in HOLDING_STATUSES
     if vehicle.status != VehicleStatus.AVAILABLE and not reserved_for_us:
         return _("Vehicle %(plate)s is %(status)s, not available.") % {
-            "plate": vehicle.plate, "status": vehicle.get_status_display()}
+            "plate": vehicle.plate,
+            "status": vehicle.get_status_display(),
+        }
     start = custody.effective_from
     end = None if custody.until_original_ready else custody.expected_return_at
     if overlapping_holds(vehicle.pk, start, end, exclude_custody_id=custody.pk).exists():
-        return _("Vehicle %(plate)s is already held by another custody in this period.") % {"plate": vehicle.plate}
+        return _("Vehicle %(plate)s is already held by another custody in this period.") % {
+            "plate": vehicle.plate
+        }
     return None
 
 
@@ -64,9 +68,15 @@ def check_fields(custody: Custody, now: datetime, report: RuleReport) -> None:
     """Field rules shared by create/edit (errors) — the subset that can be checked on a draft."""
     if custody.incident_at and custody.incident_at > now + timedelta(minutes=5):
         report.error("incident_at", _("The incident cannot be in the future."))
-    if custody.expected_return_at and custody.effective_from and custody.expected_return_at <= custody.effective_from:
+    if (
+        custody.expected_return_at
+        and custody.effective_from
+        and custody.expected_return_at <= custody.effective_from
+    ):
         report.error("expected_return_at", _("The expected return must be after the start."))
-    if custody.reason_subcode and custody.reason_subcode not in SUBCODES_BY_REASON.get(custody.reason_code, []):
+    if custody.reason_subcode and custody.reason_subcode not in SUBCODES_BY_REASON.get(
+        custody.reason_code, []
+    ):
         report.error("reason_subcode", _("This detail does not belong to the chosen reason."))
     if custody.rate_policy == RatePolicy.SPECIAL_CODE:
         code = custody.special_rate_code
@@ -101,7 +111,10 @@ def check_submission(custody: Custody, now: datetime) -> RuleReport:
     report = RuleReport()
     check_required(custody, report)
     if not custody.expected_return_at and not custody.until_original_ready:
-        report.error("expected_return_at", _("Enter the expected return or mark it open-ended (until the original is ready)."))
+        report.error(
+            "expected_return_at",
+            _("Enter the expected return or mark it open-ended (until the original is ready)."),
+        )
     check_fields(custody, now, report)
     problem = replacement_problem(custody)
     if problem:
@@ -114,7 +127,9 @@ def check_submission(custody: Custody, now: datetime) -> RuleReport:
 
     # Warnings (DESIGN §4.2): shown, never blocking.
     if custody.replacement_vehicle_id and not custody.original_vehicle_id:
-        report.warn("replacement_without_original", _("A replacement is given but no original vehicle is recorded."))
+        report.warn(
+            "replacement_without_original", _("A replacement is given but no original vehicle is recorded.")
+        )
     if custody.expected_return_at and custody.effective_from:
         duration = custody.expected_return_at - custody.effective_from
         if duration < timedelta(days=1):

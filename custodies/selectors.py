@@ -13,8 +13,16 @@ from fleet.models import RentalAgreement, Vehicle
 from .choices import CustodianType, CustodyStatus, ReasonCode, SlaState
 from .models import Custody
 
-LIST_ORDERINGS = {"created_at", "custody_no", "status", "incident_at", "effective_from", "expected_return_at",
-                  "custodian_name", "sla_approve_due_at"}
+LIST_ORDERINGS = {
+    "created_at",
+    "custody_no",
+    "status",
+    "incident_at",
+    "effective_from",
+    "expected_return_at",
+    "custodian_name",
+    "sla_approve_due_at",
+}
 
 
 def custodies_for(user) -> QuerySet[Custody]:
@@ -22,7 +30,9 @@ def custodies_for(user) -> QuerySet[Custody]:
     # joined tables (11 relations took ~50 ms to plan per query, 6 take ~1 ms; docs/performance.md).
     # A detail page loads the few other relations it shows (vehicle classes, users) one by one.
     return scope_to_branches(
-        Custody.objects.select_related("branch", "customer", "agreement", "original_vehicle", "replacement_vehicle"),
+        Custody.objects.select_related(
+            "branch", "customer", "agreement", "original_vehicle", "replacement_vehicle"
+        ),
         user,
     )
 
@@ -63,8 +73,11 @@ def _day_start(day: date) -> datetime:
 
 def sla_state_q(state: str, now: datetime) -> Q:
     """The current target's SLA state as a query (matches sla.current_view for the common cases)."""
-    targets = {"approve": CustodyStatus.PENDING_APPROVAL, "handover": CustodyStatus.APPROVED,
-               "close": CustodyStatus.ACTIVE}
+    targets = {
+        "approve": CustodyStatus.PENDING_APPROVAL,
+        "handover": CustodyStatus.APPROVED,
+        "close": CustodyStatus.ACTIVE,
+    }
     result = Q(pk__in=[])
     for target, status in targets.items():
         due, met, breached = f"sla_{target}_due_at", f"sla_{target}_met_at", f"sla_{target}_breached_at"
@@ -80,7 +93,9 @@ def sla_state_q(state: str, now: datetime) -> Q:
     return result
 
 
-def filter_custodies(qs: QuerySet[Custody], f: CustodyFilters, now: datetime | None = None) -> QuerySet[Custody]:
+def filter_custodies(
+    qs: QuerySet[Custody], f: CustodyFilters, now: datetime | None = None
+) -> QuerySet[Custody]:
     if f.status:
         qs = qs.filter(status__in=f.status)
     if f.reason_code:
@@ -113,8 +128,12 @@ def filter_custodies(qs: QuerySet[Custody], f: CustodyFilters, now: datetime | N
         vehicle_ids = _vehicle_ids(upper)
         agreement_ids = list(RentalAgreement.objects.filter(agreement_no=upper).values_list("pk", flat=True))
         qs = qs.filter(
-            Q(custody_no=upper) | Q(custody_no=f"CST-{term}") | Q(original_vehicle_id__in=vehicle_ids)
-            | Q(replacement_vehicle_id__in=vehicle_ids) | Q(agreement_id__in=agreement_ids) | Q(incident_ref=term)
+            Q(custody_no=upper)
+            | Q(custody_no=f"CST-{term}")
+            | Q(original_vehicle_id__in=vehicle_ids)
+            | Q(replacement_vehicle_id__in=vehicle_ids)
+            | Q(agreement_id__in=agreement_ids)
+            | Q(incident_ref=term)
             | Q(custodian_name__icontains=term)
         )
     return qs

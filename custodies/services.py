@@ -21,7 +21,7 @@ from audit.context import acting_as
 from billing import rental
 from billing import services as billing
 from billing.money import to_money
-from custody.errors import Conflict, InvalidTransition, ValidationFailed
+from core.errors import Conflict, InvalidTransition, ValidationFailed
 from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
 from fleet.choices import AgreementStatus, VehicleStatus
@@ -36,22 +36,59 @@ from .transitions import TRANSITIONS, transition_for
 
 # Fields a draft may change; after submission only NOTE_FIELDS until the custody is terminal.
 EDITABLE_FIELDS = [
-    "branch", "agreement", "customer", "custodian_type", "custodian_name", "custodian_phone", "custodian_email",
-    "custodian_id_no", "original_vehicle", "replacement_vehicle", "reason_code", "reason_subcode", "incident_at",
-    "incident_ref", "incident_narrative", "incident_odometer_km", "incident_location", "effective_from",
-    "expected_return_at", "until_original_ready", "rate_policy", "special_rate_code", "deposit_carryover",
-    "damage_hold_amount", "damage_hold_ref", "notes", "tags", "insurer_name", "insurance_policy_no", "claim_no",
-    "claim_status", "insurer_authorization_no", "authorized_daily_rate_cap", "authorized_max_days",
+    "branch",
+    "agreement",
+    "customer",
+    "custodian_type",
+    "custodian_name",
+    "custodian_phone",
+    "custodian_email",
+    "custodian_id_no",
+    "original_vehicle",
+    "replacement_vehicle",
+    "reason_code",
+    "reason_subcode",
+    "incident_at",
+    "incident_ref",
+    "incident_narrative",
+    "incident_odometer_km",
+    "incident_location",
+    "effective_from",
+    "expected_return_at",
+    "until_original_ready",
+    "rate_policy",
+    "special_rate_code",
+    "deposit_carryover",
+    "damage_hold_amount",
+    "damage_hold_ref",
+    "notes",
+    "tags",
+    "insurer_name",
+    "insurance_policy_no",
+    "claim_no",
+    "claim_status",
+    "insurer_authorization_no",
+    "authorized_daily_rate_cap",
+    "authorized_max_days",
 ]
 NOTE_FIELDS = ["notes", "tags"]
 REFERENCE_FIELDS = {
-    "branch_id": "branch", "agreement_id": "agreement", "customer_id": "customer",
-    "original_vehicle_id": "original_vehicle", "replacement_vehicle_id": "replacement_vehicle",
+    "branch_id": "branch",
+    "agreement_id": "agreement",
+    "customer_id": "customer",
+    "original_vehicle_id": "original_vehicle",
+    "replacement_vehicle_id": "replacement_vehicle",
     "special_rate_code_id": "special_rate_code",
 }
 AUDITED_FIELDS = [f if f not in REFERENCE_FIELDS.values() else f"{f}_id" for f in EDITABLE_FIELDS] + [
-    "status", "original_ready_at", "handover_odometer_km", "handover_fuel_level", "return_odometer_km",
-    "return_fuel_level", "returned_at", "original_critical_problem",
+    "status",
+    "original_ready_at",
+    "handover_odometer_km",
+    "handover_fuel_level",
+    "return_odometer_km",
+    "return_fuel_level",
+    "returned_at",
+    "original_critical_problem",
 ]
 
 
@@ -62,6 +99,7 @@ class ActionResult:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
 
 def _now() -> datetime:
     return timezone.now()
@@ -96,8 +134,8 @@ def _check_transition(user, custody: Custody, action: str):
     transition = transition_for(custody.status, action)
     if transition is None:
         raise InvalidTransition(
-            _("A %(status)s custody cannot be %(action)s.") % {
-                "status": custody.get_status_display().lower(), "action": action},
+            _("A %(status)s custody cannot be %(action)s.")
+            % {"status": custody.get_status_display().lower(), "action": action},
             {"status": custody.status, "action": action, "allowed_actions": allowed_actions(user, custody)},
         )
     if transition.permission is not None and not permissions.can(user, transition.permission, custody):
@@ -113,19 +151,29 @@ def _check_version(custody: Custody, expected_version: int | None) -> None:
         )
 
 
-def _save(custody: Custody, before: dict, action: str, event: str | None, message: str = "",
-          fields: list[str] | None = None) -> Custody:
+def _save(
+    custody: Custody,
+    before: dict,
+    action: str,
+    event: str | None,
+    message: str = "",
+    fields: list[str] | None = None,
+) -> Custody:
     custody.version += 1
     try:
         with transaction.atomic():
             custody.save()
     except IntegrityError as exc:
         if "custody_replacement_no_overlap" in str(exc):
-            raise Conflict(_("The replacement vehicle is already held by another custody in this period."),
-                           {"replacement_vehicle_id": ["Already held in an overlapping period."]}) from exc
+            raise Conflict(
+                _("The replacement vehicle is already held by another custody in this period."),
+                {"replacement_vehicle_id": ["Already held in an overlapping period."]},
+            ) from exc
         raise
     changes = audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS))
-    audit.record(action, custody, object_type="custody", custody_id=custody.pk, changes=changes, message=message)
+    audit.record(
+        action, custody, object_type="custody", custody_id=custody.pk, changes=changes, message=message
+    )
     if event:
         emit(event, event_payload(custody, changes))
     return custody
@@ -134,12 +182,18 @@ def _save(custody: Custody, before: dict, action: str, event: str | None, messag
 def event_payload(custody: Custody, changes: dict | None = None) -> dict:
     return {
         "custody": {
-            "id": str(custody.pk), "custody_no": custody.custody_no, "status": custody.status,
-            "branch_id": str(custody.branch_id), "customer_id": str(custody.customer_id),
+            "id": str(custody.pk),
+            "custody_no": custody.custody_no,
+            "status": custody.status,
+            "branch_id": str(custody.branch_id),
+            "customer_id": str(custody.customer_id),
             "agreement_id": str(custody.agreement_id) if custody.agreement_id else None,
             "original_vehicle_id": str(custody.original_vehicle_id) if custody.original_vehicle_id else None,
-            "replacement_vehicle_id": str(custody.replacement_vehicle_id) if custody.replacement_vehicle_id else None,
-            "reason_code": custody.reason_code, "version": custody.version,
+            "replacement_vehicle_id": str(custody.replacement_vehicle_id)
+            if custody.replacement_vehicle_id
+            else None,
+            "reason_code": custody.reason_code,
+            "version": custody.version,
         },
         "changes": changes or {},
     }
@@ -207,7 +261,11 @@ def _prefill(custody: Custody) -> None:
             custody.original_vehicle = agreement.vehicle
         if custody.branch_id is None:
             custody.branch = agreement.branch
-    if custody.custodian_type == CustodianType.CUSTOMER and custody.customer_id and not custody.custodian_name:
+    if (
+        custody.custodian_type == CustodianType.CUSTOMER
+        and custody.customer_id
+        and not custody.custodian_name
+    ):
         customer = custody.customer
         custody.custodian_name = customer.full_name
         custody.custodian_phone = custody.custodian_phone or customer.phone
@@ -234,6 +292,7 @@ def _validate_draft(custody: Custody, now: datetime) -> None:
 
 # ---- create and edit -------------------------------------------------------------------------
 
+
 @transaction.atomic
 def create_custody(user, data: dict[str, Any]) -> Custody:
     permissions.require(user, "custody.create")
@@ -259,8 +318,10 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
 def update_custody(user, custody_id, data: dict[str, Any], expected_version: int | None = None) -> Custody:
     custody = _lock(custody_id, user)
     if custody.status in TERMINAL_STATUSES:
-        raise InvalidTransition(_("A closed or voided custody cannot be changed."),
-                                {"status": custody.status, "allowed_actions": []})
+        raise InvalidTransition(
+            _("A closed or voided custody cannot be changed."),
+            {"status": custody.status, "allowed_actions": []},
+        )
     _check_version(custody, expected_version)
     permissions.require(user, "custody.edit", custody)
     allowed = EDITABLE_FIELDS if custody.status == CustodyStatus.DRAFT else NOTE_FIELDS
@@ -279,6 +340,7 @@ def update_custody(user, custody_id, data: dict[str, Any], expected_version: int
 
 # ---- transitions -----------------------------------------------------------------------------
 
+
 @transaction.atomic
 def submit_custody(user, custody_id, expected_version: int | None = None) -> ActionResult:
     custody = _lock(custody_id, user)
@@ -287,8 +349,9 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     now = _now()
     report = rules.check_submission(custody, now)
     if not report.ok:
-        raise ValidationFailed(_("The custody cannot be submitted yet."), {**report.errors,
-                                                                          "warnings": report.warnings})
+        raise ValidationFailed(
+            _("The custody cannot be submitted yet."), {**report.errors, "warnings": report.warnings}
+        )
     before = audit.snapshot(custody, AUDITED_FIELDS)
     custody.status = CustodyStatus.PENDING_APPROVAL
     custody.submission_round += 1
@@ -303,8 +366,12 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     match = approvals.match_rule(custody, estimated_cost(custody))
     approvals.start_round(custody, match, now, custody.sla_approve_due_at)
     if match.auto_approve:
-        _finalize_approval(custody, now, message=_("Approved automatically by rule: %(rule)s") % {
-            "rule": match.rule.name if match.rule else ""})
+        _finalize_approval(
+            custody,
+            now,
+            message=_("Approved automatically by rule: %(rule)s")
+            % {"rule": match.rule.name if match.rule else ""},
+        )
     return ActionResult(custody, report.warnings)
 
 
@@ -388,15 +455,24 @@ def _set_vehicle_status(vehicle: Vehicle, status: str, custody: Custody, **readi
             setattr(vehicle, name, value)
     if changed:
         vehicle.save(update_fields=["status", *readings.keys(), "updated_at"])
-        audit.record("vehicle.updated", vehicle, custody_id=custody.pk, changes=changed,
-                     message=f"{custody.custody_no}")
+        audit.record(
+            "vehicle.updated",
+            vehicle,
+            custody_id=custody.pk,
+            changes=changed,
+            message=f"{custody.custody_no}",
+        )
 
 
 def _original_status_after(custody: Custody) -> str:
     if custody.original_critical_problem:
         return VehicleStatus.OUT_OF_SERVICE
-    if custody.original_ready_at is None and custody.reason_code in (ReasonCode.ACCIDENT, ReasonCode.BREAKDOWN,
-                                                                      ReasonCode.MAINTENANCE, ReasonCode.DAMAGE):
+    if custody.original_ready_at is None and custody.reason_code in (
+        ReasonCode.ACCIDENT,
+        ReasonCode.BREAKDOWN,
+        ReasonCode.MAINTENANCE,
+        ReasonCode.DAMAGE,
+    ):
         return VehicleStatus.MAINTENANCE
     agreement = custody.agreement
     if agreement is not None and agreement.status == AgreementStatus.ACTIVE:
@@ -420,8 +496,11 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
         new_replacement = fleet_selectors.vehicles_for(user).filter(pk=data["replacement_vehicle_id"]).first()
         if new_replacement is None:
             errors["replacement_vehicle_id"] = [_("No such vehicle, or not in your branches.")]
-    if new_replacement is None and custody.reason_code not in (ReasonCode.MAINTENANCE, ReasonCode.OTHER) \
-            and "replacement_vehicle_id" not in errors:
+    if (
+        new_replacement is None
+        and custody.reason_code not in (ReasonCode.MAINTENANCE, ReasonCode.OTHER)
+        and "replacement_vehicle_id" not in errors
+    ):
         errors["replacement_vehicle_id"] = [_("A replacement vehicle is required for this reason.")]
     if new_replacement is not None:
         if odometer is None:
@@ -434,30 +513,39 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             errors["fuel_level"] = [_("Fuel level is in eighths, 0 to 8.")]
     missing = missing_documents(custody, "handover")
     if missing:
-        errors["documents"] = [_("Required document missing: %(type)s.") % {"type": t.replace("_", " ")}
-                               for t in missing]
+        errors["documents"] = [
+            _("Required document missing: %(type)s.") % {"type": t.replace("_", " ")} for t in missing
+        ]
     if errors:
         raise ValidationFailed(_("The custody cannot be handed over yet."), errors)
 
     before = audit.snapshot(custody, AUDITED_FIELDS)
     old_replacement_id = custody.replacement_vehicle_id
-    vehicles = _lock_vehicles(old_replacement_id, new_replacement.pk if new_replacement else None,
-                              custody.original_vehicle_id)
+    vehicles = _lock_vehicles(
+        old_replacement_id, new_replacement.pk if new_replacement else None, custody.original_vehicle_id
+    )
     if new_replacement is not None and str(new_replacement.pk) != str(old_replacement_id or ""):
         # A different car at the counter: release the reserved one, check the new one.
         if old_replacement_id:
             _set_vehicle_status(vehicles[str(old_replacement_id)], VehicleStatus.AVAILABLE, custody)
         custody.replacement_vehicle = vehicles[str(new_replacement.pk)]
-    replacement = vehicles.get(str(custody.replacement_vehicle_id)) if custody.replacement_vehicle_id else None
+    replacement = (
+        vehicles.get(str(custody.replacement_vehicle_id)) if custody.replacement_vehicle_id else None
+    )
     if replacement is not None:
         custody.reserved_from = min(custody.effective_from, handed_over_at)
         problem = rules.replacement_problem(custody, replacement)
         if problem:
             raise Conflict(problem, {"replacement_vehicle_id": [problem]})
         if odometer is not None and odometer < replacement.odometer_km:
-            raise ValidationFailed(_("The odometer cannot be below the vehicle's last reading."),
-                                   {"odometer_km": [_("Below the last reading of %(km)s km.") % {
-                                       "km": replacement.odometer_km}]})
+            raise ValidationFailed(
+                _("The odometer cannot be below the vehicle's last reading."),
+                {
+                    "odometer_km": [
+                        _("Below the last reading of %(km)s km.") % {"km": replacement.odometer_km}
+                    ]
+                },
+            )
         _set_vehicle_status(replacement, VehicleStatus.RENTED, custody, odometer_km=odometer, fuel_level=fuel)
     if custody.original_vehicle_id:
         _set_vehicle_status(vehicles[str(custody.original_vehicle_id)], VehicleStatus.IN_CUSTODY, custody)
@@ -502,24 +590,31 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
         if odometer is None:
             errors["odometer_km"] = [_("Record the odometer at return.")]
         elif custody.handover_odometer_km is not None and odometer < custody.handover_odometer_km:
-            errors["odometer_km"] = [_("Cannot be below the handover reading (%(km)s km).") % {
-                "km": custody.handover_odometer_km}]
+            errors["odometer_km"] = [
+                _("Cannot be below the handover reading (%(km)s km).") % {"km": custody.handover_odometer_km}
+            ]
         if fuel is None:
             errors["fuel_level"] = [_("Record the fuel level at return.")]
         elif not 0 <= fuel <= 8:
             errors["fuel_level"] = [_("Fuel level is in eighths, 0 to 8.")]
     missing = missing_documents(custody, "close")
     if missing:
-        errors["documents"] = [_("Required document missing: %(type)s.") % {"type": t.replace("_", " ")}
-                               for t in missing]
+        errors["documents"] = [
+            _("Required document missing: %(type)s.") % {"type": t.replace("_", " ")} for t in missing
+        ]
     blockers = billing.blocking_drafts(custody)
     if blockers:
-        errors["charges"] = [_("Draft charge not posted or voided: %(charge)s (%(total)s).") % {
-            "charge": c.description, "total": c.total} for c in blockers]
+        errors["charges"] = [
+            _("Draft charge not posted or voided: %(charge)s (%(total)s).")
+            % {"charge": c.description, "total": c.total}
+            for c in blockers
+        ]
     accepted = set(data.get("accept_suggestions") or [])
     suggestions = []
     if returned_at is not None:
-        suggestions = [s for s in rental.close_suggestions(custody, returned_at, odometer, fuel) if s.key in accepted]
+        suggestions = [
+            s for s in rental.close_suggestions(custody, returned_at, odometer, fuel) if s.key in accepted
+        ]
     if errors:
         raise ValidationFailed(_("The custody cannot be closed yet."), errors)
 
@@ -529,10 +624,17 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     if data.get("original_ready") and custody.original_ready_at is None:
         custody.original_ready_at = returned_at
     if custody.replacement_vehicle_id:
-        _set_vehicle_status(vehicles[str(custody.replacement_vehicle_id)], VehicleStatus.AVAILABLE, custody,
-                            odometer_km=odometer, fuel_level=fuel)
+        _set_vehicle_status(
+            vehicles[str(custody.replacement_vehicle_id)],
+            VehicleStatus.AVAILABLE,
+            custody,
+            odometer_km=odometer,
+            fuel_level=fuel,
+        )
     if custody.original_vehicle_id:
-        _set_vehicle_status(vehicles[str(custody.original_vehicle_id)], _original_status_after(custody), custody)
+        _set_vehicle_status(
+            vehicles[str(custody.original_vehicle_id)], _original_status_after(custody), custody
+        )
     custody.status = CustodyStatus.CLOSED
     custody.returned_at = returned_at
     custody.reserved_until = max(returned_at, custody.reserved_from) if custody.reserved_from else returned_at
@@ -597,6 +699,7 @@ def mark_original_ready(user, custody_id, ready_at: datetime | None = None) -> C
 
 # ---- scheduled ---------------------------------------------------------------------------------
 
+
 def check_sla(now: datetime | None = None) -> dict[str, int]:
     """Stamp breaches of open targets (idempotent: each target is claimed once) and emit one event each."""
     now = now or _now()
@@ -607,12 +710,19 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
         "close": CustodyStatus.ACTIVE,
     }
     for target, status in open_target.items():
-        due_field, met_field, breached_field = (f"sla_{target}_due_at", f"sla_{target}_met_at",
-                                                f"sla_{target}_breached_at")
-        candidates = Custody.objects.filter(**{
-            "status": status, f"{due_field}__lt": now, f"{met_field}__isnull": True,
-            f"{breached_field}__isnull": True,
-        }).only("id", due_field)
+        due_field, met_field, breached_field = (
+            f"sla_{target}_due_at",
+            f"sla_{target}_met_at",
+            f"sla_{target}_breached_at",
+        )
+        candidates = Custody.objects.filter(
+            **{
+                "status": status,
+                f"{due_field}__lt": now,
+                f"{met_field}__isnull": True,
+                f"{breached_field}__isnull": True,
+            }
+        ).only("id", due_field)
         for custody in candidates.iterator(chunk_size=500):
             with transaction.atomic():
                 claimed = Custody.objects.filter(pk=custody.pk, **{f"{breached_field}__isnull": True}).update(
@@ -620,11 +730,18 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
                 )
                 if claimed:
                     fresh = Custody.objects.get(pk=custody.pk)
-                    audit.record("custody.sla_breached", fresh, object_type="custody", custody_id=fresh.pk,
-                                 changes={breached_field: [None, getattr(custody, due_field)]},
-                                 message=f"SLA {target} target breached")
-                    emit("custody.sla_breached", {**event_payload(fresh), "target": target,
-                                                  "due_at": getattr(custody, due_field)})
+                    audit.record(
+                        "custody.sla_breached",
+                        fresh,
+                        object_type="custody",
+                        custody_id=fresh.pk,
+                        changes={breached_field: [None, getattr(custody, due_field)]},
+                        message=f"SLA {target} target breached",
+                    )
+                    emit(
+                        "custody.sla_breached",
+                        {**event_payload(fresh), "target": target, "due_at": getattr(custody, due_field)},
+                    )
                     counts[target] += 1
     with transaction.atomic():
         counts["escalated"] = approvals.escalate_overdue(now)

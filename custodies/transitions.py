@@ -28,11 +28,23 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         Transition(S.PENDING_APPROVAL, "approve", S.APPROVED, None, _("Approve"), ("notes?",)),
         Transition(S.PENDING_APPROVAL, "reject", S.DRAFT, None, _("Reject"), ("reason",)),
         Transition(S.PENDING_APPROVAL, "void", S.VOIDED, "custody.void", _("Void"), ("reason",)),
-        Transition(S.APPROVED, "handover", S.ACTIVE, "custody.handover", _("Hand over"),
-                   ("odometer_km", "fuel_level")),
+        Transition(
+            S.APPROVED,
+            "handover",
+            S.ACTIVE,
+            "custody.handover",
+            _("Hand over"),
+            ("odometer_km", "fuel_level"),
+        ),
         Transition(S.APPROVED, "void", S.VOIDED, "custody.void", _("Void"), ("reason",)),
-        Transition(S.ACTIVE, "close", S.CLOSED, "custody.close", _("Close"),
-                   ("returned_at", "odometer_km", "fuel_level")),
+        Transition(
+            S.ACTIVE,
+            "close",
+            S.CLOSED,
+            "custody.close",
+            _("Close"),
+            ("returned_at", "odometer_km", "fuel_level"),
+        ),
         Transition(S.ACTIVE, "void", S.VOIDED, "custody.void", _("Void"), ("reason",)),
     ]
 }

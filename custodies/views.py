@@ -28,13 +28,13 @@ from approvals.models import Approval
 from audit.models import AuditEntry
 from audit.views import csv_response, filter_entries
 from billing import services as billing
-from custody.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
-from custody.pagination import paginate
+from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
+from core.exports import ExportColumn, export_response
+from core.pagination import paginate
 from documents import services as document_services
 from documents.choices import DocumentType
 from documents.models import Document
 from fleet import selectors as fleet_selectors
-from reports.exports import ExportColumn, export_response
 
 from . import display, rules, selectors, services, sla
 from .choices import SUBCODES_BY_REASON, CustodianType, CustodyStatus, RatePolicy, ReasonSubcode, SlaTarget
@@ -68,16 +68,32 @@ STEP_NAMES = [name for name, _label in STEPS]
 
 # Which wizard step fixes a field named in a rule error.
 FIELD_STEPS = {
-    "agreement_id": "agreement", "customer_id": "agreement", "branch_id": "agreement",
-    "original_vehicle_id": "agreement", "original_other_branch": "agreement",
-    "reason_code": "reason", "reason_subcode": "reason", "incident_at": "reason", "incident_ref": "reason",
-    "incident_location": "reason", "incident_narrative": "reason", "incident_odometer_km": "reason",
-    "custodian_type": "custodian", "custodian_name": "custodian", "custodian_phone": "custodian",
-    "custodian_email": "custodian", "custodian_id_no": "custodian",
-    "replacement_vehicle_id": "replacement", "effective_from": "replacement", "expected_return_at": "replacement",
+    "agreement_id": "agreement",
+    "customer_id": "agreement",
+    "branch_id": "agreement",
+    "original_vehicle_id": "agreement",
+    "original_other_branch": "agreement",
+    "reason_code": "reason",
+    "reason_subcode": "reason",
+    "incident_at": "reason",
+    "incident_ref": "reason",
+    "incident_location": "reason",
+    "incident_narrative": "reason",
+    "incident_odometer_km": "reason",
+    "custodian_type": "custodian",
+    "custodian_name": "custodian",
+    "custodian_phone": "custodian",
+    "custodian_email": "custodian",
+    "custodian_id_no": "custodian",
+    "replacement_vehicle_id": "replacement",
+    "effective_from": "replacement",
+    "expected_return_at": "replacement",
     "until_original_ready": "replacement",
-    "rate_policy": "rate", "special_rate_code": "rate", "special_rate_code_id": "rate",
-    "damage_hold_amount": "rate", "deposit_carryover": "rate",
+    "rate_policy": "rate",
+    "special_rate_code": "rate",
+    "special_rate_code_id": "rate",
+    "damage_hold_amount": "rate",
+    "deposit_carryover": "rate",
     "documents": "documents",
 }
 
@@ -90,12 +106,17 @@ ACTION_DONE = {
     "void": gettext_lazy("%(no)s was voided."),
 }
 ACTION_BUTTONS = {
-    "submit": "primary", "approve": "success", "reject": "outline-danger", "handover": "primary",
-    "close": "primary", "void": "outline-danger",
+    "submit": "primary",
+    "approve": "success",
+    "reject": "outline-danger",
+    "handover": "primary",
+    "close": "primary",
+    "void": "outline-danger",
 }
 
 
 # ---- shared helpers ------------------------------------------------------------------------------
+
 
 def _get_custody(request, pk) -> Custody:
     """A custody of the user's branches; anything else does not exist for them (404)."""
@@ -115,15 +136,26 @@ def documents_panel(user, custody) -> dict | None:
 
 
 def _documents_fallback(custody) -> dict:
-    docs = list(Document.objects.filter(custody=custody, superseded_at__isnull=True)
-                .select_related("uploaded_by").order_by("document_type", "-uploaded_at"))
+    docs = list(
+        Document.objects.filter(custody=custody, superseded_at__isnull=True)
+        .select_related("uploaded_by")
+        .order_by("document_type", "-uploaded_at")
+    )
     present = {d.document_type for d in docs}
     labels = dict(DocumentType.choices)
     stages = []
-    for stage, label in (("submit", _("To submit")), ("handover", _("To hand over")), ("close", _("To close"))):
+    for stage, label in (
+        ("submit", _("To submit")),
+        ("handover", _("To hand over")),
+        ("close", _("To close")),
+    ):
         required = document_services.required_types(custody.reason_code, stage)
-        stages.append({"label": label, "items": [
-            {"type": t, "label": labels.get(t, t), "present": t in present} for t in required]})
+        stages.append(
+            {
+                "label": label,
+                "items": [{"type": t, "label": labels.get(t, t), "present": t in present} for t in required],
+            }
+        )
     return {"documents": docs, "stages": stages}
 
 
@@ -166,29 +198,74 @@ def overview_groups(custody) -> list[dict]:
     if custody.until_original_ready:
         period = _("Until the original is ready")
     groups = [
-        {"title": _("Agreement & vehicle"), "step": "agreement", "rows": [
-            row("branch"), row("agreement"), row("customer"), row("original_vehicle"),
-        ]},
-        {"title": _("Reason & incident"), "step": "reason", "rows": [
-            row("reason_code"), row("reason_subcode"), row("incident_at"), row("incident_ref"),
-            row("incident_location"), row("incident_odometer_km"), row("incident_narrative"),
-        ]},
-        {"title": _("Custodian"), "step": "custodian", "rows": [
-            row("custodian_type"), row("custodian_name"), row("custodian_phone"), row("custodian_email"),
-            row("custodian_id_no"),
-        ]},
-        {"title": _("Replacement & period"), "step": "replacement", "rows": [
-            row("replacement_vehicle", custody.replacement_vehicle or _("None")), row("effective_from"),
-            row("expected_return_at", format_value(period)), row("original_ready_at"),
-        ]},
-        {"title": _("Rate & deposit"), "step": "rate", "rows": [
-            row("rate_policy"), row("special_rate_code"), row("deposit_carryover"), row("damage_hold_amount"),
-            row("damage_hold_ref"),
-        ]},
-        {"title": _("Insurance"), "step": "rate", "rows": [
-            row("insurer_name"), row("insurance_policy_no"), row("claim_no"), row("claim_status"),
-            row("insurer_authorization_no"), row("authorized_daily_rate_cap"), row("authorized_max_days"),
-        ]},
+        {
+            "title": _("Agreement & vehicle"),
+            "step": "agreement",
+            "rows": [
+                row("branch"),
+                row("agreement"),
+                row("customer"),
+                row("original_vehicle"),
+            ],
+        },
+        {
+            "title": _("Reason & incident"),
+            "step": "reason",
+            "rows": [
+                row("reason_code"),
+                row("reason_subcode"),
+                row("incident_at"),
+                row("incident_ref"),
+                row("incident_location"),
+                row("incident_odometer_km"),
+                row("incident_narrative"),
+            ],
+        },
+        {
+            "title": _("Custodian"),
+            "step": "custodian",
+            "rows": [
+                row("custodian_type"),
+                row("custodian_name"),
+                row("custodian_phone"),
+                row("custodian_email"),
+                row("custodian_id_no"),
+            ],
+        },
+        {
+            "title": _("Replacement & period"),
+            "step": "replacement",
+            "rows": [
+                row("replacement_vehicle", custody.replacement_vehicle or _("None")),
+                row("effective_from"),
+                row("expected_return_at", format_value(period)),
+                row("original_ready_at"),
+            ],
+        },
+        {
+            "title": _("Rate & deposit"),
+            "step": "rate",
+            "rows": [
+                row("rate_policy"),
+                row("special_rate_code"),
+                row("deposit_carryover"),
+                row("damage_hold_amount"),
+                row("damage_hold_ref"),
+            ],
+        },
+        {
+            "title": _("Insurance"),
+            "step": "rate",
+            "rows": [
+                row("insurer_name"),
+                row("insurance_policy_no"),
+                row("claim_no"),
+                row("claim_status"),
+                row("insurer_authorization_no"),
+                row("authorized_daily_rate_cap"),
+                row("authorized_max_days"),
+            ],
+        },
         {"title": _("Notes"), "step": "rate", "rows": [row("notes")]},
     ]
     return groups
@@ -226,19 +303,26 @@ def _page_numbers(page) -> list[int | None]:
 
 # ---- list ----------------------------------------------------------------------------------------
 
+
 def _recent_customers(user, selected: str | None) -> list[tuple]:
     """Customers of recent custodies (for the customer filter), plus the selected one."""
     seen: dict = {}
-    rows = (selectors.custodies_for(user).order_by("-created_at")
-            .values_list("customer_id", "customer__full_name")[:300])
+    rows = (
+        selectors.custodies_for(user)
+        .order_by("-created_at")
+        .values_list("customer_id", "customer__full_name")[:300]
+    )
     for pk, name in rows:
         if pk not in seen:
             seen[pk] = name
         if len(seen) >= 100:
             break
     if selected and selected not in {str(pk) for pk in seen}:
-        customer = fleet_selectors.customers_for(user).filter(pk=selected).values_list("pk", "full_name").first() \
-            if _is_uuid(selected) else None
+        customer = (
+            fleet_selectors.customers_for(user).filter(pk=selected).values_list("pk", "full_name").first()
+            if _is_uuid(selected)
+            else None
+        )
         if customer:
             seen[customer[0]] = customer[1]
     return sorted(seen.items(), key=lambda item: (item[1] or "").lower())
@@ -265,7 +349,9 @@ CUSTODY_EXPORT = [
     ExportColumn("reason_code", lambda c: c.reason_code),
     ExportColumn("reason_subcode", lambda c: c.reason_subcode),
     ExportColumn("original_plate", lambda c: c.original_vehicle.plate if c.original_vehicle_id else ""),
-    ExportColumn("replacement_plate", lambda c: c.replacement_vehicle.plate if c.replacement_vehicle_id else ""),
+    ExportColumn(
+        "replacement_plate", lambda c: c.replacement_vehicle.plate if c.replacement_vehicle_id else ""
+    ),
     ExportColumn("incident_at", lambda c: c.incident_at),
     ExportColumn("effective_from", lambda c: c.effective_from),
     ExportColumn("expected_return_at", lambda c: c.expected_return_at),
@@ -286,36 +372,61 @@ def custody_list(request):
     if "branch_id" not in data and session_branch and session_branch in {str(b.pk) for b in branches}:
         # The header's branch switcher narrows the list until a branch filter says otherwise.
         data["branch_id"] = session_branch
-    form = CustodyFilterForm(data, branches=branches, customers=_recent_customers(user, data.get("customer_id")))
+    form = CustodyFilterForm(
+        data, branches=branches, customers=_recent_customers(user, data.get("customer_id"))
+    )
     page, error, rows = None, None, []
     now = timezone.now()
     if form.is_valid():
         cd = form.cleaned_data
         filters = selectors.CustodyFilters(
-            status=cd["status"], reason_code=cd["reason_code"] or None, branch_id=cd["branch_id"] or None,
-            custodian_type=cd["custodian_type"] or None, customer_id=cd["customer_id"] or None,
-            plate=cd["plate"] or None, date_from=cd["date_from"], date_to=cd["date_to"],
-            sla_state=cd["sla_state"] or None, q=cd["q"] or None,
+            status=cd["status"],
+            reason_code=cd["reason_code"] or None,
+            branch_id=cd["branch_id"] or None,
+            custodian_type=cd["custodian_type"] or None,
+            customer_id=cd["customer_id"] or None,
+            plate=cd["plate"] or None,
+            date_from=cd["date_from"],
+            date_to=cd["date_to"],
+            sla_state=cd["sla_state"] or None,
+            q=cd["q"] or None,
         )
         qs = selectors.filter_custodies(selectors.custodies_for(user), filters, now)
         if cd["agreement_no"]:
             number = cd["agreement_no"].strip()
             qs = qs.filter(Q(agreement__agreement_no=number) | Q(agreement__agreement_no=number.upper()))
         if request.GET.get("format") in ("csv", "xlsx"):
-            return export_response(qs.order_by("-created_at").iterator(chunk_size=2000), CUSTODY_EXPORT, "custodies",
-                                   request.GET["format"])
+            return export_response(
+                qs.order_by("-created_at").iterator(chunk_size=2000),
+                CUSTODY_EXPORT,
+                "custodies",
+                request.GET["format"],
+            )
         try:
-            page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=LIST_SORTS,
-                            default_ordering="-created_at")
+            page = paginate(
+                qs,
+                params=request.GET,
+                path=request.path,
+                allowed_orderings=LIST_SORTS,
+                default_ordering="-created_at",
+            )
         except ValidationFailed as exc:
             error = exc.message
         else:
-            rows = [{"custody": c, "sla": display.current_sla_badge(c, now),
-                     "colour": display.status_colour(c.status)} for c in page.items]
+            rows = [
+                {
+                    "custody": c,
+                    "sla": display.current_sla_badge(c, now),
+                    "colour": display.status_colour(c.status),
+                }
+                for c in page.items
+            ]
     else:
         error = _("Some filters are not valid: %(fields)s.") % {
-            "fields": ", ".join(str(form.fields[name].label) if name in form.fields else name
-                                for name in form.errors)}
+            "fields": ", ".join(
+                str(form.fields[name].label) if name in form.fields else name for name in form.errors
+            )
+        }
     active = any(value for key, value in request.GET.items() if key not in ("ordering", "page", "limit"))
     context = {
         "form": form,
@@ -326,16 +437,32 @@ def custody_list(request):
         "page_numbers": _page_numbers(page),
         "ordering": page.ordering if page else "-created_at",
         "columns": [
-            ("custody_no", _("Custody no."), ""), ("status", _("Status"), ""), ("", _("SLA"), ""),
-            ("reason_code", _("Reason"), ""), ("", _("Customer"), ""),
-            ("custodian_name", _("Custodian"), "d-none d-xxl-table-cell"), ("", _("Original"), ""),
-            ("", _("Replacement"), ""), ("", _("Branch"), "d-none d-lg-table-cell"),
+            ("custody_no", _("Custody no."), ""),
+            ("status", _("Status"), ""),
+            ("", _("SLA"), ""),
+            ("reason_code", _("Reason"), ""),
+            ("", _("Customer"), ""),
+            ("custodian_name", _("Custodian"), "d-none d-xxl-table-cell"),
+            ("", _("Original"), ""),
+            ("", _("Replacement"), ""),
+            ("", _("Branch"), "d-none d-lg-table-cell"),
             ("created_at", _("Created"), ""),
         ],
         "may_create": permissions.may(user, "custody.create"),
-        "more_filters_open": any(request.GET.get(name) for name in (
-            "reason_code", "branch_id", "custodian_type", "customer_id", "agreement_no", "plate", "date_from",
-            "date_to", "sla_state")),
+        "more_filters_open": any(
+            request.GET.get(name)
+            for name in (
+                "reason_code",
+                "branch_id",
+                "custodian_type",
+                "customer_id",
+                "agreement_no",
+                "plate",
+                "date_from",
+                "date_to",
+                "sla_state",
+            )
+        ),
     }
     partial = request.htmx and request.htmx.target == "list-results"
     template = "custodies/_list_results.html" if partial else "custodies/list.html"
@@ -345,6 +472,7 @@ def custody_list(request):
 
 # ---- pickers (HTMX search) -----------------------------------------------------------------------
 
+
 @login_required
 @require_GET
 def pick_agreements(request):
@@ -352,10 +480,12 @@ def pick_agreements(request):
     qs = fleet_selectors.agreements_for(request.user, q)
     if request.session.get("branch_id"):
         qs = qs.filter(branch_id=request.session["branch_id"])
-    qs = qs.annotate(inactive=Case(When(status="active", then=Value(0)), default=Value(1),
-                                   output_field=IntegerField())).order_by("inactive", "-start_at")
-    return render(request, "custodies/pickers/_agreements.html",
-                  {"items": list(qs[:PICKER_LIMIT]) if q else [], "q": q})
+    qs = qs.annotate(
+        inactive=Case(When(status="active", then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("inactive", "-start_at")
+    return render(
+        request, "custodies/pickers/_agreements.html", {"items": list(qs[:PICKER_LIMIT]) if q else [], "q": q}
+    )
 
 
 @login_required
@@ -363,8 +493,9 @@ def pick_agreements(request):
 def pick_customers(request):
     q = request.GET.get("q", "").strip()
     qs = fleet_selectors.customers_for(request.user, q).filter(active=True).order_by("full_name")
-    return render(request, "custodies/pickers/_customers.html", {"items": list(qs[:PICKER_LIMIT]) if q else [],
-                                                                  "q": q})
+    return render(
+        request, "custodies/pickers/_customers.html", {"items": list(qs[:PICKER_LIMIT]) if q else [], "q": q}
+    )
 
 
 @login_required
@@ -372,11 +503,13 @@ def pick_customers(request):
 def pick_vehicles(request):
     q = request.GET.get("q", "").strip()
     qs = fleet_selectors.vehicles_for(request.user, q).order_by("plate")
-    return render(request, "custodies/pickers/_vehicles.html", {"items": list(qs[:PICKER_LIMIT]) if q else [],
-                                                                 "q": q})
+    return render(
+        request, "custodies/pickers/_vehicles.html", {"items": list(qs[:PICKER_LIMIT]) if q else [], "q": q}
+    )
 
 
 # ---- wizard --------------------------------------------------------------------------------------
+
 
 def _initial(custody: Custody, form_class) -> dict:
     initial = {"version": custody.version}
@@ -417,9 +550,17 @@ def _wizard_context(request, custody, step, **extra) -> dict:
         "step_number": index + 1,
         "step_count": len(STEPS),
         "progress": int((index + 1) * 100 / len(STEPS)),
-        "steps": [{"name": name, "label": label, "number": i + 1, "current": name == step, "done": i < index,
-                   "url": _step_url(custody, name) if custody else None}
-                  for i, (name, label) in enumerate(STEPS)],
+        "steps": [
+            {
+                "name": name,
+                "label": label,
+                "number": i + 1,
+                "current": name == step,
+                "done": i < index,
+                "url": _step_url(custody, name) if custody else None,
+            }
+            for i, (name, label) in enumerate(STEPS)
+        ],
         "previous_url": _step_url(custody, previous) if (custody and previous) else None,
         "following": following,
     }
@@ -476,14 +617,20 @@ def _agreement_step(request, custody: Custody | None):
         form = AgreementStepForm(request.POST, branches=branches, creating=creating)
     else:
         if creating:
-            default_branch = request.session.get("branch_id") or (str(branches[0].pk) if len(branches) == 1 else "")
+            default_branch = request.session.get("branch_id") or (
+                str(branches[0].pk) if len(branches) == 1 else ""
+            )
             initial = {"branch_id": default_branch}
             agreement_id = request.GET.get("agreement")
             if agreement_id and _is_uuid(agreement_id):
                 agreement = fleet_selectors.agreements_for(user).filter(pk=agreement_id).first()
                 if agreement:
-                    initial.update(agreement_id=str(agreement.pk), customer_id=str(agreement.customer_id),
-                                   original_vehicle_id=str(agreement.vehicle_id), branch_id=str(agreement.branch_id))
+                    initial.update(
+                        agreement_id=str(agreement.pk),
+                        customer_id=str(agreement.customer_id),
+                        original_vehicle_id=str(agreement.vehicle_id),
+                        branch_id=str(agreement.branch_id),
+                    )
         else:
             initial = _initial(custody, AgreementStepForm)
         form = AgreementStepForm(initial=initial, branches=branches, creating=creating)
@@ -502,29 +649,41 @@ def _agreement_step(request, custody: Custody | None):
         def save():
             if creating:
                 now = timezone.now()
-                return services.create_custody(user, {
-                    **data, "custodian_type": CustodianType.CUSTOMER, "custodian_name": "",
-                    "incident_at": now, "effective_from": now,
-                })
+                return services.create_custody(
+                    user,
+                    {
+                        **data,
+                        "custodian_type": CustodianType.CUSTOMER,
+                        "custodian_name": "",
+                        "incident_at": now,
+                        "effective_from": now,
+                    },
+                )
             changes = dict(data)
-            if custody.custodian_type == CustodianType.CUSTOMER and \
-                    str(changes.get("customer_id")) != str(custody.customer_id):
+            if custody.custodian_type == CustodianType.CUSTOMER and str(changes.get("customer_id")) != str(
+                custody.customer_id
+            ):
                 # A different customer: the custodian follows (prefilled again by the service).
                 changes.update(custodian_name="", custodian_phone="", custodian_email="", custodian_id_no="")
-            return services.update_custody(user, custody.pk, changes,
-                                           expected_version=form.cleaned_data.get("version"))
+            return services.update_custody(
+                user, custody.pk, changes, expected_version=form.cleaned_data.get("version")
+            )
 
         saved = _save_step(request, form, custody, save)
         if saved is not None:
             if creating:
-                messages.success(request, _("Draft %(no)s created. It is saved at every step.") % {
-                    "no": saved.custody_no})
+                messages.success(
+                    request, _("Draft %(no)s created. It is saved at every step.") % {"no": saved.custody_no}
+                )
             return _after_save(request, saved, "agreement")
 
-    values = {name: (form.data.get(name) if form.is_bound else form.initial.get(name))
-              for name in ("agreement_id", "customer_id", "original_vehicle_id")}
-    context = _wizard_context(request, custody, "agreement", form=form, creating=creating,
-                              picked=_picked_labels(user, values))
+    values = {
+        name: (form.data.get(name) if form.is_bound else form.initial.get(name))
+        for name in ("agreement_id", "customer_id", "original_vehicle_id")
+    }
+    context = _wizard_context(
+        request, custody, "agreement", form=form, creating=creating, picked=_picked_labels(user, values)
+    )
     return render(request, "custodies/wizard.html", context, status=422 if form.is_bound else 200)
 
 
@@ -538,8 +697,11 @@ def replacement_options(user, custody: Custody, start, end, *, limit=REPLACEMENT
         holds = rules.overlapping_holds(OuterRef("pk"), start, end, exclude_custody_id=custody.pk)
         qs = qs.exclude(Exists(holds))
     class_id = custody.original_vehicle.vehicle_class_id if custody.original_vehicle_id else None
-    qs = qs.annotate(other_class=Case(When(vehicle_class_id=class_id, then=Value(0)), default=Value(1),
-                                      output_field=IntegerField()))
+    qs = qs.annotate(
+        other_class=Case(
+            When(vehicle_class_id=class_id, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    )
     vehicles = list(qs.order_by("other_class", "vehicle_class__code", "plate")[:limit])
     for vehicle in vehicles:
         vehicle.same_class = class_id is not None and vehicle.vehicle_class_id == class_id
@@ -552,8 +714,12 @@ def _replacement_context(user, custody, start, end, until_ready, selected) -> di
     current_problem = None
     if current is not None and all(v.pk != current.pk for v in vehicles):
         current_problem = rules.replacement_problem(custody) or _("Not available for this period.")
-    return {"vehicles": vehicles, "current": current, "current_problem": current_problem,
-            "selected": str(selected or "")}
+    return {
+        "vehicles": vehicles,
+        "current": current,
+        "current_problem": current_problem,
+        "selected": str(selected or ""),
+    }
 
 
 def _form_step(request, custody: Custody, step: str):
@@ -564,8 +730,14 @@ def _form_step(request, custody: Custody, step: str):
     else:
         form = form_class(initial=_initial(custody, form_class))
     if request.method == "POST" and form.is_valid():
-        saved = _save_step(request, form, custody, lambda: services.update_custody(
-            user, custody.pk, form.service_data(), expected_version=form.cleaned_data.get("version")))
+        saved = _save_step(
+            request,
+            form,
+            custody,
+            lambda: services.update_custody(
+                user, custody.pk, form.service_data(), expected_version=form.cleaned_data.get("version")
+            ),
+        )
         if saved is not None:
             return _after_save(request, saved, step)
     extra = {"form": form}
@@ -578,15 +750,20 @@ def _form_step(request, custody: Custody, step: str):
         else:
             start, end = custody.effective_from, custody.expected_return_at
             until, selected = custody.until_original_ready, custody.replacement_vehicle_id
-        extra.update(_replacement_context(user, custody, start or custody.effective_from, end, until, selected))
+        extra.update(
+            _replacement_context(user, custody, start or custody.effective_from, end, until, selected)
+        )
     if step == "reason":
         reason_of = {code: reason for reason, codes in SUBCODES_BY_REASON.items() for code in codes}
-        extra["subcode_options"] = [(value, label, reason_of.get(value, "")) for value, label in ReasonSubcode.choices]
+        extra["subcode_options"] = [
+            (value, label, reason_of.get(value, "")) for value, label in ReasonSubcode.choices
+        ]
     if step == "custodian":
         extra["customer"] = custody.customer
     if step == "rate":
         extra["insurance_open"] = any(form[name].value() for name in form.insurance_fields) or any(
-            name in form.errors for name in form.insurance_fields)
+            name in form.errors for name in form.insurance_fields
+        )
     context = _wizard_context(request, custody, step, **extra)
     return render(request, "custodies/wizard.html", context, status=422 if form.is_bound else 200)
 
@@ -598,7 +775,9 @@ def _review_step(request, custody: Custody):
     submit_error = None
     if request.method == "POST":
         try:
-            result = services.submit_custody(user, custody.pk, expected_version=request.POST.get("version") or None)
+            result = services.submit_custody(
+                user, custody.pk, expected_version=request.POST.get("version") or None
+            )
         except ValidationFailed as exc:
             submit_error = exc.message
         except (Conflict, InvalidTransition) as exc:
@@ -609,11 +788,19 @@ def _review_step(request, custody: Custody):
         custody = _get_custody(request, custody.pk)
     report = rules.check_submission(custody, timezone.now())
     errors, warnings = report.errors, report.warnings
-    error_rows = [{"field": name, "messages": msgs, "url": _step_url(custody, FIELD_STEPS.get(name, "agreement"))}
-                  for name, msgs in errors.items()]
+    error_rows = [
+        {"field": name, "messages": msgs, "url": _step_url(custody, FIELD_STEPS.get(name, "agreement"))}
+        for name, msgs in errors.items()
+    ]
     context = _wizard_context(
-        request, custody, "review", groups=overview_groups(custody), error_rows=error_rows, warnings=warnings,
-        submit_error=submit_error, may_submit="submit" in services.allowed_actions(user, custody),
+        request,
+        custody,
+        "review",
+        groups=overview_groups(custody),
+        error_rows=error_rows,
+        warnings=warnings,
+        submit_error=submit_error,
+        may_submit="submit" in services.allowed_actions(user, custody),
     )
     _with_documents(context, user, custody)
     return render(request, "custodies/wizard.html", context, status=422 if submit_error else 200)
@@ -639,8 +826,11 @@ def wizard_step(request, pk, step):
         raise Http404
     custody = _get_custody(request, pk)
     if custody.status != CustodyStatus.DRAFT:
-        messages.info(request, _("%(no)s is no longer a draft, so it cannot be edited in the wizard.") % {
-            "no": custody.custody_no})
+        messages.info(
+            request,
+            _("%(no)s is no longer a draft, so it cannot be edited in the wizard.")
+            % {"no": custody.custody_no},
+        )
         return redirect("custodies:detail", pk=custody.pk)
     permissions.require(request.user, "custody.edit", custody)
     if step == "agreement":
@@ -663,37 +853,67 @@ def wizard_replacements(request, pk):
     start = cleaned.get("effective_from") or custody.effective_from
     end = cleaned.get("expected_return_at")
     until = bool(request.GET.get("until_original_ready"))
-    context = {"custody": custody,
-               **_replacement_context(request.user, custody, start, end, until,
-                                      request.GET.get("replacement_vehicle_id", ""))}
+    context = {
+        "custody": custody,
+        **_replacement_context(
+            request.user, custody, start, end, until, request.GET.get("replacement_vehicle_id", "")
+        ),
+    }
     return render(request, "custodies/wizard/_replacement_options.html", context)
 
 
 # ---- detail --------------------------------------------------------------------------------------
 
+
 def _timeline(custody: Custody) -> list[dict]:
     """Real events in time order: audit entries of the custody plus approval decisions."""
     events = []
-    entries = (AuditEntry.objects.filter(custody_id=custody.pk).exclude(action="approval.decided")
-               .select_related("actor").order_by("id"))
+    entries = (
+        AuditEntry.objects.filter(custody_id=custody.pk)
+        .exclude(action="approval.decided")
+        .select_related("actor")
+        .order_by("id")
+    )
     for entry in entries[:500]:
         actor = (entry.actor.get_full_name() or entry.actor_email) if entry.actor_id else entry.actor_email
-        events.append({"at": entry.at, "seq": entry.id, "actor": actor or _("system"),
-                       "title": display.event_title(entry.action), "action": entry.action,
-                       "detail": _event_detail(entry), "colour": display.event_colour(entry.action)})
-    decisions = (Approval.objects.filter(custody=custody, decided_at__isnull=False)
-                 .select_related("decided_by").order_by("decided_at"))
+        events.append(
+            {
+                "at": entry.at,
+                "seq": entry.id,
+                "actor": actor or _("system"),
+                "title": display.event_title(entry.action),
+                "action": entry.action,
+                "detail": _event_detail(entry),
+                "colour": display.event_colour(entry.action),
+            }
+        )
+    decisions = (
+        Approval.objects.filter(custody=custody, decided_at__isnull=False)
+        .select_related("decided_by")
+        .order_by("decided_at")
+    )
     for level in decisions:
         if level.role == "system":
             title = _("Approved automatically")
         else:
             title = _("Level %(level)s (%(role)s): %(status)s") % {
-                "level": level.level, "role": display.role_label(level.role),
-                "status": level.get_status_display().lower()}
-        events.append({"at": level.decided_at, "seq": 0, "title": title, "action": "approval.decided",
-                       "actor": (level.decided_by.get_full_name() or level.decided_by.email) if level.decided_by
-                       else _("system"), "detail": level.notes,
-                       "colour": APPROVAL_COLOURS.get(level.status, "secondary")})
+                "level": level.level,
+                "role": display.role_label(level.role),
+                "status": level.get_status_display().lower(),
+            }
+        events.append(
+            {
+                "at": level.decided_at,
+                "seq": 0,
+                "title": title,
+                "action": "approval.decided",
+                "actor": (level.decided_by.get_full_name() or level.decided_by.email)
+                if level.decided_by
+                else _("system"),
+                "detail": level.notes,
+                "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
+            }
+        )
     events.sort(key=lambda e: (e["at"], e["seq"]))
     return events
 
@@ -715,19 +935,35 @@ def _event_detail(entry) -> str:
 def _vehicle_cards(custody: Custody) -> list[dict]:
     cards = []
     original = custody.original_vehicle
-    cards.append({"title": _("Original vehicle"), "vehicle": original, "readings": [
-        (_("Odometer at incident"), custody.incident_odometer_km, "km"),
-    ], "km_driven": None})
+    cards.append(
+        {
+            "title": _("Original vehicle"),
+            "vehicle": original,
+            "readings": [
+                (_("Odometer at incident"), custody.incident_odometer_km, "km"),
+            ],
+            "km_driven": None,
+        }
+    )
     replacement = custody.replacement_vehicle
     km_driven = None
     if custody.return_odometer_km is not None and custody.handover_odometer_km is not None:
         km_driven = custody.return_odometer_km - custody.handover_odometer_km
-    cards.append({"title": _("Replacement vehicle"), "vehicle": replacement, "readings": [
-        (_("Odometer at handover"), custody.handover_odometer_km, "km"),
-        (_("Fuel at handover"), _fuel(custody.handover_fuel_level), ""),
-        (_("Odometer at return"), custody.return_odometer_km, "km"),
-        (_("Fuel at return"), _fuel(custody.return_fuel_level), ""),
-    ], "km_driven": km_driven, "handover_notes": custody.handover_notes, "return_notes": custody.return_notes})
+    cards.append(
+        {
+            "title": _("Replacement vehicle"),
+            "vehicle": replacement,
+            "readings": [
+                (_("Odometer at handover"), custody.handover_odometer_km, "km"),
+                (_("Fuel at handover"), _fuel(custody.handover_fuel_level), ""),
+                (_("Odometer at return"), custody.return_odometer_km, "km"),
+                (_("Fuel at return"), _fuel(custody.return_fuel_level), ""),
+            ],
+            "km_driven": km_driven,
+            "handover_notes": custody.handover_notes,
+            "return_notes": custody.return_notes,
+        }
+    )
     return cards
 
 
@@ -738,15 +974,23 @@ def _fuel(level):
 
 
 def _approval_rounds(custody: Custody, now) -> list[dict]:
-    rows = list(Approval.objects.filter(custody=custody).select_related("decided_by").order_by("-round", "level"))
+    rows = list(
+        Approval.objects.filter(custody=custody).select_related("decided_by").order_by("-round", "level")
+    )
     rounds = []
     for number, levels in groupby(rows, key=lambda a: a.round):
         items = []
         for level in levels:
-            items.append({"level": level, "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
-                          "role": display.role_label(level.role),
-                          "due": display.level_due_badge(level, now) if level.status in ("pending", "escalated")
-                          else None})
+            items.append(
+                {
+                    "level": level,
+                    "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
+                    "role": display.role_label(level.role),
+                    "due": display.level_due_badge(level, now)
+                    if level.status in ("pending", "escalated")
+                    else None,
+                }
+            )
         rounds.append({"number": number, "current": number == custody.submission_round, "levels": items})
     return rounds
 
@@ -756,8 +1000,13 @@ def _audit_entries(request, custody: Custody):
     params = request.GET.copy()
     params.pop("ordering", None)
     try:
-        return paginate(qs, params=params, path=reverse("custodies:audit", args=[custody.pk]),
-                        allowed_orderings={"id"}, default_ordering="-id")
+        return paginate(
+            qs,
+            params=params,
+            path=reverse("custodies:audit", args=[custody.pk]),
+            allowed_orderings={"id"},
+            default_ordering="-id",
+        )
     except ValidationFailed:
         return None
 
@@ -767,9 +1016,12 @@ def _action_form(action: str, custody: Custody, data=None, vehicles=()):
     now = timezone.localtime().replace(second=0, microsecond=0)
     if action == "handover":
         replacement = custody.replacement_vehicle
-        initial = {"replacement_vehicle_id": str(custody.replacement_vehicle_id or ""), "handed_over_at": now,
-                   "odometer_km": replacement.odometer_km if replacement else None,
-                   "fuel_level": replacement.fuel_level if replacement else None}
+        initial = {
+            "replacement_vehicle_id": str(custody.replacement_vehicle_id or ""),
+            "handed_over_at": now,
+            "odometer_km": replacement.odometer_km if replacement else None,
+            "fuel_level": replacement.fuel_level if replacement else None,
+        }
         return HandoverForm(data, initial=initial, vehicles=vehicles)
     if action == "close":
         return form_class(data, initial={"returned_at": now})
@@ -779,15 +1031,20 @@ def _action_form(action: str, custody: Custody, data=None, vehicles=()):
 
 
 def _handover_vehicles(user, custody: Custody) -> list:
-    vehicles = replacement_options(user, custody, custody.effective_from,
-                                   None if custody.until_original_ready else custody.expected_return_at)
+    vehicles = replacement_options(
+        user,
+        custody,
+        custody.effective_from,
+        None if custody.until_original_ready else custody.expected_return_at,
+    )
     if custody.replacement_vehicle_id and all(v.pk != custody.replacement_vehicle_id for v in vehicles):
         vehicles.insert(0, custody.replacement_vehicle)
     return vehicles
 
 
-def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=None, status=200, error=None,
-                   warnings=None):
+def _render_detail(
+    request, custody: Custody, *, bound_action=None, bound_form=None, status=200, error=None, warnings=None
+):
     user = request.user
     now = timezone.now()
     allowed = services.allowed_actions(user, custody)
@@ -798,16 +1055,32 @@ def _render_detail(request, custody: Custody, *, bound_action=None, bound_form=N
         form = bound_form if action == bound_action else _action_form(action, custody, vehicles=vehicles)
         transition = transition_for(custody.status, action)
         label = _("Close custody") if action == "close" else (transition.label if transition else action)
-        actions.append({"name": action, "label": label, "form": form,
-                        "colour": ACTION_BUTTONS.get(action, "outline-secondary"), "open": action == bound_action,
-                        "url": reverse("custodies:action", args=[custody.pk, action])})
+        actions.append(
+            {
+                "name": action,
+                "label": label,
+                "form": form,
+                "colour": ACTION_BUTTONS.get(action, "outline-secondary"),
+                "open": action == bound_action,
+                "url": reverse("custodies:action", args=[custody.pk, action]),
+            }
+        )
     sla_badges = []
     for view in sla.all_views(custody, now):
         badge = display.sla_badge(view)
         if badge:
             sla_badges.append(badge)
     tab = request.GET.get("tab", "overview")
-    if tab not in ("overview", "timeline", "vehicles", "documents", "charges", "approvals", "notifications", "audit"):
+    if tab not in (
+        "overview",
+        "timeline",
+        "vehicles",
+        "documents",
+        "charges",
+        "approvals",
+        "notifications",
+        "audit",
+    ):
         tab = "overview"
     context = {
         "custody": custody,
@@ -847,8 +1120,11 @@ def custody_audit(request, pk):
         qs = filter_entries(AuditEntry.objects.filter(custody_id=custody.pk), request.GET).order_by("id")
         return csv_response(qs, f"{custody.custody_no}-audit.csv")
     if request.htmx:
-        return render(request, "custodies/detail/_audit.html", {"custody": custody,
-                                                                 "audit_page": _audit_entries(request, custody)})
+        return render(
+            request,
+            "custodies/detail/_audit.html",
+            {"custody": custody, "audit_page": _audit_entries(request, custody)},
+        )
     query = request.GET.copy()
     query["tab"] = "audit"
     return redirect(f"{reverse('custodies:detail', args=[custody.pk])}?{query.urlencode()}")
@@ -878,8 +1154,11 @@ def _run_action(user, custody: Custody, action: str, form):
     if action == "close":
         data = form.service_data()
         returned_at, handed_over_at = data.get("returned_at"), custody.handed_over_at
-        if returned_at and handed_over_at and handed_over_at.replace(second=0, microsecond=0) <= returned_at \
-                < handed_over_at:
+        if (
+            returned_at
+            and handed_over_at
+            and handed_over_at.replace(second=0, microsecond=0) <= returned_at < handed_over_at
+        ):
             # The page asks for minutes: "returned in the minute it was handed over" is not before it.
             data["returned_at"] = handed_over_at
         return services.close_custody(user, custody.pk, data)
@@ -895,9 +1174,13 @@ def custody_action(request, pk, action):
     custody = _get_custody(request, pk)
     if action not in services.allowed_actions(user, custody):
         if transition_for(custody.status, action) is None:
-            return _render_detail(request, custody, status=409, error=_(
-                "A %(status)s custody cannot be %(action)s.") % {
-                "status": custody.get_status_display().lower(), "action": action})
+            return _render_detail(
+                request,
+                custody,
+                status=409,
+                error=_("A %(status)s custody cannot be %(action)s.")
+                % {"status": custody.get_status_display().lower(), "action": action},
+            )
         raise PermissionDenied(_("Your role may not %(action)s this custody.") % {"action": action})
     vehicles = _handover_vehicles(user, custody) if action == "handover" else []
     form = _action_form(action, custody, data=request.POST, vehicles=vehicles)
@@ -908,8 +1191,14 @@ def custody_action(request, pk, action):
     except ValidationFailed as exc:
         add_service_errors(form, exc.details, exc.message)
         warnings = exc.details.get("warnings") if isinstance(exc.details, dict) else None
-        return _render_detail(request, _get_custody(request, pk), bound_action=action, bound_form=form,
-                              status=422, warnings=warnings)
+        return _render_detail(
+            request,
+            _get_custody(request, pk),
+            bound_action=action,
+            bound_form=form,
+            status=422,
+            warnings=warnings,
+        )
     except (InvalidTransition, Conflict) as exc:
         return _render_detail(request, _get_custody(request, pk), status=409, error=exc.message)
     _announce(request, action, result)

@@ -12,8 +12,8 @@ from django.urls import reverse
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 
+from core.pagination import paginate
 from custodies.selectors import custodies_for
-from custody.pagination import paginate
 
 from . import services
 from .choices import DocumentType
@@ -58,10 +58,17 @@ class DocumentFilters(Schema):
 
 def _out(document: Document) -> dict:
     return {
-        "id": document.pk, "custody_id": document.custody_id, "document_type": document.document_type,
-        "file_name": document.file_name, "size": document.size, "content_type": document.content_type,
-        "sha256": document.sha256, "uploaded_at": document.uploaded_at, "uploaded_by_id": document.uploaded_by_id,
-        "expires_on": document.expires_on, "superseded_at": document.superseded_at,
+        "id": document.pk,
+        "custody_id": document.custody_id,
+        "document_type": document.document_type,
+        "file_name": document.file_name,
+        "size": document.size,
+        "content_type": document.content_type,
+        "sha256": document.sha256,
+        "uploaded_at": document.uploaded_at,
+        "uploaded_by_id": document.uploaded_by_id,
+        "expires_on": document.expires_on,
+        "superseded_at": document.superseded_at,
         "superseded_by_id": document.superseded_by_id,
         "download_url": reverse("api:document_download", kwargs={"document_id": document.pk}),
     }
@@ -71,10 +78,18 @@ def _custody(request, custody_id):
     return get_object_or_404(custodies_for(request.user), pk=custody_id)
 
 
-@router.post("custodies/{custody_id}/documents", response={201: DocumentOut},
-             summary="Upload a document (multipart: file, document_type, expires_on?)")
-def upload_document(request, custody_id: UUID, file: File[UploadedFile] = None, document_type: Form[str] = "",
-                    expires_on: Form[str] = ""):
+@router.post(
+    "custodies/{custody_id}/documents",
+    response={201: DocumentOut},
+    summary="Upload a document (multipart: file, document_type, expires_on?)",
+)
+def upload_document(
+    request,
+    custody_id: UUID,
+    file: File[UploadedFile] = None,
+    document_type: Form[str] = "",
+    expires_on: Form[str] = "",
+):
     custody = _custody(request, custody_id)
     document = services.upload_document(request.user, custody, file, document_type, expires_on or None)
     return Status(201, _out(document))
@@ -88,8 +103,13 @@ def list_documents(request, custody_id: UUID, filters: Query[DocumentFilters]):
         qs = qs.filter(document_type=filters.document_type)
     if filters.current is not None:
         qs = qs.filter(superseded_at__isnull=filters.current)
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=ORDERINGS,
-                    default_ordering="-uploaded_at")
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings=ORDERINGS,
+        default_ordering="-uploaded_at",
+    )
     return {"items": [_out(d) for d in page.items], "count": page.count, "next": page.next}
 
 
@@ -98,7 +118,10 @@ def get_document(request, document_id: UUID):
     return _out(get_object_or_404(services.documents_for(request.user), pk=document_id))
 
 
-@router.get("documents/{document_id}/download", url_name="document_download",
-            summary="The file (attachment, content type as sniffed at upload)")
+@router.get(
+    "documents/{document_id}/download",
+    url_name="document_download",
+    summary="The file (attachment, content type as sniffed at upload)",
+)
 def download_document(request, document_id: UUID):
     return file_response(get_object_or_404(services.documents_for(request.user), pk=document_id))

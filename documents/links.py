@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from accounts import permissions
 from audit import services as audit
+from core.errors import InvalidTransition, ValidationFailed
 from custodies.models import Custody
-from custody.errors import InvalidTransition, ValidationFailed
 
 from .choices import SIGNABLE_TYPES, SignatureStatus
 from .models import Signature
@@ -31,8 +31,9 @@ def _hash(token: str) -> str:
 
 def token_for(signature: Signature) -> str:
     """Deterministic from the row and SECRET_KEY, so the e-mail task can rebuild it without storing it."""
-    return signing.Signer(salt=SALT).sign_object({"s": str(signature.pk), "t": signature.created_at.timestamp()})
-
+    return signing.Signer(salt=SALT).sign_object(
+        {"s": str(signature.pk), "t": signature.created_at.timestamp()}
+    )
 
 
 @transaction.atomic
@@ -45,14 +46,23 @@ def create_signing_link(user, custody: Custody, document_type: str, email: str =
     email = (email or custody.custodian_email or custody.customer.email or "").strip()
     if not email:
         raise ValidationFailed(_("Enter the customer's e-mail address."), {"email": [_("Required.")]})
-    signature = Signature.objects.create(custody=custody, document_type=document_type,
-                                         status=SignatureStatus.PENDING, requested_by=user,
-                                         token_expires_at=timezone.now() + LINK_TTL)
+    signature = Signature.objects.create(
+        custody=custody,
+        document_type=document_type,
+        status=SignatureStatus.PENDING,
+        requested_by=user,
+        token_expires_at=timezone.now() + LINK_TTL,
+    )
     token = token_for(signature)
     signature.token_hash = _hash(token)
     signature.save(update_fields=["token_hash"])
-    audit.record("signature.link_sent", signature, object_type="signature", custody_id=custody.pk,
-                 changes={"document_type": [None, document_type], "email": [None, email]})
+    audit.record(
+        "signature.link_sent",
+        signature,
+        object_type="signature",
+        custody_id=custody.pk,
+        changes={"document_type": [None, document_type], "email": [None, email]},
+    )
     from .tasks import send_signing_link
 
     send_signing_link.enqueue(str(signature.pk), email)

@@ -24,10 +24,13 @@ class Document(models.Model):
     content_type = models.CharField(max_length=100)
     sha256 = models.CharField(max_length=64)
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     uploaded_at = models.DateTimeField(default=timezone.now)
-    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     superseded_at = models.DateTimeField(null=True, blank=True)
     expiry_alerted_at = models.DateTimeField(null=True, blank=True)
 
@@ -50,8 +53,9 @@ class DocumentRule(models.Model):
     """Required documents by reason and stage (DESIGN §7), admin-editable."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reason_code = models.CharField(_("reason"), max_length=12, blank=True,
-                                   help_text=_("Empty: every reason."))
+    reason_code = models.CharField(
+        _("reason"), max_length=12, blank=True, help_text=_("Empty: every reason.")
+    )
     stage = models.CharField(_("stage"), max_length=10, choices=RuleStage.choices, default=RuleStage.SUBMIT)
     document_type = models.CharField(_("document"), max_length=30, choices=DocumentType.choices)
     active = models.BooleanField(_("active"), default=True)
@@ -61,7 +65,9 @@ class DocumentRule(models.Model):
         verbose_name = _("required document rule")
         verbose_name_plural = _("required document rules")
         constraints = [
-            models.UniqueConstraint(fields=["reason_code", "stage", "document_type"], name="document_rule_unique"),
+            models.UniqueConstraint(
+                fields=["reason_code", "stage", "document_type"], name="document_rule_unique"
+            ),
         ]
 
     def __str__(self):
@@ -85,15 +91,17 @@ class Signature(models.Model):
     token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     token_used_at = models.DateTimeField(null=True, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=~Q(status="signed") | Q(signed_at__isnull=False),
-                                   name="signature_signed_has_time"),
+            models.CheckConstraint(
+                condition=~Q(status="signed") | Q(signed_at__isnull=False), name="signature_signed_has_time"
+            ),
         ]
 
     def __str__(self):

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from audit.context import acting_as, client_ip
+from core.errors import DomainError
 from custodies.selectors import custodies_for
-from custody.errors import DomainError
 
 from . import links, services
 from .choices import SIGNABLE_TYPES, DocumentType
@@ -35,25 +35,51 @@ def sign_by_link(request, token):
             with transaction.atomic(), acting_as(source="web", ip=client_ip(request)):
                 locked = links.signature_for_token(token, lock=True)
                 if action == "decline":
-                    services.decline_signature(None, custody, locked.document_type, values.get("signer_name"),
-                                               values.get("decline_reason"), client_ip(request))
+                    services.decline_signature(
+                        None,
+                        custody,
+                        locked.document_type,
+                        values.get("signer_name"),
+                        values.get("decline_reason"),
+                        client_ip(request),
+                    )
                 else:
                     if values.get("content_sha256") != services.content_sha256(text):
                         raise _TextChanged
-                    services.sign_document(None, custody, locked.document_type, values.get("signer_name"),
-                                           values.get("signature"), client_ip(request), text.encode("utf-8"))
+                    services.sign_document(
+                        None,
+                        custody,
+                        locked.document_type,
+                        values.get("signer_name"),
+                        values.get("signature"),
+                        client_ip(request),
+                        text.encode("utf-8"),
+                    )
                 links.mark_used(locked)
         except _TextChanged:
             errors.append(_("The document changed since the page was opened. Read it again, then sign."))
         except DomainError as exc:
             errors.extend(exc.messages())
         else:
-            done = _("Thank you. Your refusal is recorded.") if action == "decline" else _("Thank you. It is signed.")
+            done = (
+                _("Thank you. Your refusal is recorded.")
+                if action == "decline"
+                else _("Thank you. It is signed.")
+            )
             return render(request, "documents/public_sign.html", {"done": done})
-    return render(request, "documents/public_sign.html", {
-        "custody": custody, "label": DocumentType(signature.document_type).label, "text": text,
-        "text_sha256": services.content_sha256(text), "form": form, "errors": errors,
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "documents/public_sign.html",
+        {
+            "custody": custody,
+            "label": DocumentType(signature.document_type).label,
+            "text": text,
+            "text_sha256": services.content_sha256(text),
+            "form": form,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
 
 
 class _TextChanged(Exception):
@@ -76,6 +102,9 @@ def send_link(request, custody_id):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Signing link e-mailed; it works once and expires in %(h)d hours.") % {
-                "h": int(links.LINK_TTL.total_seconds() // 3600)})
+            messages.success(
+                request,
+                _("Signing link e-mailed; it works once and expires in %(h)d hours.")
+                % {"h": int(links.LINK_TTL.total_seconds() // 3600)},
+            )
     return redirect(f"/custodies/{custody.pk}/?tab=documents")

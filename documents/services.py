@@ -32,9 +32,9 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 
 from accounts import permissions
 from audit import services as audit
+from core.errors import Conflict, InvalidTransition, ValidationFailed
 from custodies.choices import TERMINAL_STATUSES, CustodyStatus
 from custodies.models import Custody
-from custody.errors import Conflict, InvalidTransition, ValidationFailed
 from integrations.events import emit
 
 from . import sniffing
@@ -45,28 +45,54 @@ logger = logging.getLogger(__name__)
 
 # Types of which a custody normally has several current documents: a new one is added, never
 # replaces the others automatically (several damage photos, policy + claim form, ...).
-ADDITIVE_TYPES = frozenset({DocumentType.PHOTOS, DocumentType.INSURANCE_DOCS, DocumentType.OTHER,
-                            DocumentType.SIGNATURE})
+ADDITIVE_TYPES = frozenset(
+    {DocumentType.PHOTOS, DocumentType.INSURANCE_DOCS, DocumentType.OTHER, DocumentType.SIGNATURE}
+)
 # Signatures come from the signing page, not from an upload.
 UPLOADABLE_TYPES = tuple(t for t in DocumentType if t != DocumentType.SIGNATURE)
 MAX_SIGNATURE_BYTES = 1024 * 1024
 MAX_SIGNATURE_PIXELS = 4096 * 4096
-ACCEPT = ",".join(["application/pdf", "image/jpeg", "image/png", "image/webp", "image/heic", "image/heif",
-                   ".pdf", ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".docx"])
+ACCEPT = ",".join(
+    [
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/heic",
+        "image/heif",
+        ".pdf",
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".webp",
+        ".heic",
+        ".heif",
+        ".docx",
+    ]
+)
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
-STAGE_BY_STATUS = {CustodyStatus.DRAFT: "submit", CustodyStatus.APPROVED: "handover", CustodyStatus.ACTIVE: "close"}
+STAGE_BY_STATUS = {
+    CustodyStatus.DRAFT: "submit",
+    CustodyStatus.APPROVED: "handover",
+    CustodyStatus.ACTIVE: "close",
+}
 
 
 # ---- rules (used by custodies.rules / services) ---------------------------------------------------
 
+
 def required_types(reason_code: str, stage: str) -> list[str]:
-    rules = DocumentRule.objects.filter(active=True, stage=stage).filter(Q(reason_code=reason_code) | Q(reason_code=""))
+    rules = DocumentRule.objects.filter(active=True, stage=stage).filter(
+        Q(reason_code=reason_code) | Q(reason_code="")
+    )
     return sorted(set(rules.values_list("document_type", flat=True)))
 
 
 def present_types(custody) -> set[str]:
     return set(
-        Document.objects.filter(custody=custody, superseded_at__isnull=True).values_list("document_type", flat=True)
+        Document.objects.filter(custody=custody, superseded_at__isnull=True).values_list(
+            "document_type", flat=True
+        )
     )
 
 
@@ -78,12 +104,14 @@ def missing_documents(custody, stage: str) -> list[str]:
 
 # ---- reads ----------------------------------------------------------------------------------------
 
+
 def documents_for(user) -> QuerySet[Document]:
     """Documents of the custodies in the user's branches (others simply do not exist for them)."""
     from custodies.selectors import custodies_for
 
     return Document.objects.select_related("custody", "uploaded_by").filter(
-        custody__in=custodies_for(user).values("pk"))
+        custody__in=custodies_for(user).values("pk")
+    )
 
 
 def may_change_documents(user, custody: Custody) -> bool:
@@ -97,7 +125,8 @@ def upload_type_choices() -> list[tuple[str, str]]:
 def panel_context(user, custody: Custody) -> dict:
     """Everything documents/_panel.html needs; the custody detail page merges it into its context."""
     documents = list(
-        Document.objects.filter(custody=custody).select_related("uploaded_by")
+        Document.objects.filter(custody=custody)
+        .select_related("uploaded_by")
         .order_by(F("superseded_at").asc(nulls_first=True), "document_type", "-uploaded_at")
     )
     may_upload = may_change_documents(user, custody)
@@ -105,8 +134,12 @@ def panel_context(user, custody: Custody) -> dict:
     for signature in Signature.objects.filter(custody=custody).order_by("-created_at"):
         latest.setdefault(signature.document_type, signature)
     signable = [
-        {"type": t.value, "label": t.label, "signature": latest.get(t.value),
-         "may_sign": may_upload and signing_problem(custody, t.value) is None}
+        {
+            "type": t.value,
+            "label": t.label,
+            "signature": latest.get(t.value),
+            "may_sign": may_upload and signing_problem(custody, t.value) is None,
+        }
         for t in SIGNABLE_TYPES
     ]
     stage = STAGE_BY_STATUS.get(custody.status)
@@ -153,8 +186,8 @@ def _lock(custody) -> Custody:
 def _check_open(custody: Custody) -> None:
     if custody.status in TERMINAL_STATUSES:
         raise InvalidTransition(
-            _("The custody is %(status)s: its documents can no longer change.") % {
-                "status": custody.get_status_display().lower()},
+            _("The custody is %(status)s: its documents can no longer change.")
+            % {"status": custody.get_status_display().lower()},
             {"status": custody.status},
         )
 
@@ -162,8 +195,10 @@ def _check_open(custody: Custody) -> None:
 def _check_upload_type(document_type) -> str:
     value = str(document_type or "").strip()
     if value == DocumentType.SIGNATURE:
-        raise ValidationFailed(_("Signatures are captured on the signing page."),
-                               {"document_type": [_("Signatures are captured on the signing page.")]})
+        raise ValidationFailed(
+            _("Signatures are captured on the signing page."),
+            {"document_type": [_("Signatures are captured on the signing page.")]},
+        )
     if value not in {t.value for t in UPLOADABLE_TYPES}:
         message = _("Choose the document type.") if not value else _("Unknown document type.")
         raise ValidationFailed(message, {"document_type": [message]})
@@ -181,12 +216,14 @@ def clean_expiry(expires_on) -> date | None:
         except ValueError:
             parsed = None
         if parsed is None:
-            raise ValidationFailed(_("The expiry date is not valid."),
-                                   {"expires_on": [_("Enter a date as YYYY-MM-DD.")]})
+            raise ValidationFailed(
+                _("The expiry date is not valid."), {"expires_on": [_("Enter a date as YYYY-MM-DD.")]}
+            )
         expires_on = parsed
     if expires_on < timezone.localdate():
-        raise ValidationFailed(_("The expiry date is in the past."),
-                               {"expires_on": [_("The expiry date is in the past.")]})
+        raise ValidationFailed(
+            _("The expiry date is in the past."), {"expires_on": [_("The expiry date is in the past.")]}
+        )
     return expires_on
 
 
@@ -216,8 +253,11 @@ def _prepare(uploaded_file) -> _Prepared:
     digest = hashlib.sha256()
     size = 0
     uploaded_file.seek(0)
-    for chunk in uploaded_file.chunks() if hasattr(uploaded_file, "chunks") else iter(
-            lambda: uploaded_file.read(64 * 1024), b""):
+    for chunk in (
+        uploaded_file.chunks()
+        if hasattr(uploaded_file, "chunks")
+        else iter(lambda: uploaded_file.read(64 * 1024), b"")
+    ):
         size += len(chunk)
         if size > limit:
             raise refuse(too_big)
@@ -249,32 +289,65 @@ def _discard(names: list[str]) -> None:
 
 def _document_data(document: Document) -> dict:
     return {
-        "id": str(document.pk), "document_type": document.document_type, "file_name": document.file_name,
-        "size": document.size, "content_type": document.content_type, "sha256": document.sha256,
-        "uploaded_at": document.uploaded_at, "expires_on": document.expires_on,
+        "id": str(document.pk),
+        "document_type": document.document_type,
+        "file_name": document.file_name,
+        "size": document.size,
+        "content_type": document.content_type,
+        "sha256": document.sha256,
+        "uploaded_at": document.uploaded_at,
+        "expires_on": document.expires_on,
         "uploaded_by_id": str(document.uploaded_by_id) if document.uploaded_by_id else None,
         "download_url": f"/api/v1/documents/{document.pk}/download",
     }
 
 
 def _custody_data(custody: Custody) -> dict:
-    return {"id": str(custody.pk), "custody_no": custody.custody_no, "status": custody.status,
-            "branch_id": str(custody.branch_id)}
+    return {
+        "id": str(custody.pk),
+        "custody_no": custody.custody_no,
+        "status": custody.status,
+        "branch_id": str(custody.branch_id),
+    }
 
 
-def _create(custody: Custody, user, document_type: str, stored_name: str, file_name: str, size: int,
-            content_type: str, sha256: str, expires_on=None, now=None) -> Document:
+def _create(
+    custody: Custody,
+    user,
+    document_type: str,
+    stored_name: str,
+    file_name: str,
+    size: int,
+    content_type: str,
+    sha256: str,
+    expires_on=None,
+    now=None,
+) -> Document:
     document = Document(
-        custody=custody, document_type=document_type, file_name=file_name, size=size, content_type=content_type,
-        sha256=sha256, expires_on=expires_on, uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        custody=custody,
+        document_type=document_type,
+        file_name=file_name,
+        size=size,
+        content_type=content_type,
+        sha256=sha256,
+        expires_on=expires_on,
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
         uploaded_at=now or timezone.now(),
     )
     document.file.name = stored_name
     document.save()
-    audit.record("document.uploaded", document, object_type="document", custody_id=custody.pk,
-                 changes={k: [None, v] for k, v in _document_data(document).items()
-                          if k in ("document_type", "file_name", "size", "content_type", "sha256", "expires_on")},
-                 message=file_name)
+    audit.record(
+        "document.uploaded",
+        document,
+        object_type="document",
+        custody_id=custody.pk,
+        changes={
+            k: [None, v]
+            for k, v in _document_data(document).items()
+            if k in ("document_type", "file_name", "size", "content_type", "sha256", "expires_on")
+        },
+        message=file_name,
+    )
     return document
 
 
@@ -283,16 +356,24 @@ def _supersede(old_documents, new: Document, now) -> None:
         old.superseded_by = new
         old.superseded_at = now
         old.save(update_fields=["superseded_by", "superseded_at"])
-        audit.record("document.superseded", old, object_type="document", custody_id=old.custody_id,
-                     changes={"superseded_by_id": [None, str(new.pk)], "superseded_at": [None, now]},
-                     message=_("%(old)s replaced by %(new)s") % {"old": old.file_name, "new": new.file_name})
+        audit.record(
+            "document.superseded",
+            old,
+            object_type="document",
+            custody_id=old.custody_id,
+            changes={"superseded_by_id": [None, str(new.pk)], "superseded_at": [None, now]},
+            message=_("%(old)s replaced by %(new)s") % {"old": old.file_name, "new": new.file_name},
+        )
 
 
 def _current_of_type(custody: Custody, document_type: str) -> list[Document]:
-    return list(Document.objects.filter(custody=custody, document_type=document_type, superseded_at__isnull=True))
+    return list(
+        Document.objects.filter(custody=custody, document_type=document_type, superseded_at__isnull=True)
+    )
 
 
 # ---- upload, supersede, delete ----------------------------------------------------------------------
+
 
 @dataclass
 class UploadResult:
@@ -324,7 +405,9 @@ def upload_documents(user, custody: Custody, files, document_type, expires_on=No
     return result
 
 
-def _save_batch(user, custody, prepared: list[_Prepared], document_type, expires_on, replace) -> list[Document]:
+def _save_batch(
+    user, custody, prepared: list[_Prepared], document_type, expires_on, replace
+) -> list[Document]:
     stored: list[str] = []
     try:
         for item in prepared:
@@ -334,22 +417,41 @@ def _save_batch(user, custody, prepared: list[_Prepared], document_type, expires
             _check_open(locked)
             now = timezone.now()
             if replace == "auto":
-                replaced = ([] if locked.status == CustodyStatus.DRAFT or document_type in ADDITIVE_TYPES
-                            else _current_of_type(locked, document_type))
+                replaced = (
+                    []
+                    if locked.status == CustodyStatus.DRAFT or document_type in ADDITIVE_TYPES
+                    else _current_of_type(locked, document_type)
+                )
             else:  # the id of the one document an explicit supersede replaces
                 old = Document.objects.select_for_update().get(pk=replace, custody=locked)
                 if old.superseded_at is not None:
                     raise Conflict(_("This document was already replaced."), {"document_id": [str(old.pk)]})
                 replaced = [old]
             documents = [
-                _create(locked, user, document_type, name, item.file_name, item.size, item.kind.content_type,
-                        item.sha256, expires_on, now)
+                _create(
+                    locked,
+                    user,
+                    document_type,
+                    name,
+                    item.file_name,
+                    item.size,
+                    item.kind.content_type,
+                    item.sha256,
+                    expires_on,
+                    now,
+                )
                 for name, item in zip(stored, prepared, strict=True)
             ]
             _supersede(replaced, documents[0], now)
             for document in documents:
-                emit("document.uploaded", {"document": _document_data(document), "custody": _custody_data(locked),
-                                           "supersedes": [str(d.pk) for d in replaced]})
+                emit(
+                    "document.uploaded",
+                    {
+                        "document": _document_data(document),
+                        "custody": _custody_data(locked),
+                        "supersedes": [str(d.pk) for d in replaced],
+                    },
+                )
     except BaseException:
         _discard(stored)
         raise
@@ -372,8 +474,10 @@ def supersede_document(user, document: Document, new_file, expires_on=None) -> D
     permissions.require(user, "document.upload", custody)
     _check_open(custody)
     if document.document_type == DocumentType.SIGNATURE:
-        raise ValidationFailed(_("A signature is replaced by signing again."),
-                               {"document_type": [_("A signature is replaced by signing again.")]})
+        raise ValidationFailed(
+            _("A signature is replaced by signing again."),
+            {"document_type": [_("A signature is replaced by signing again.")]},
+        )
     if document.superseded_at is not None:
         raise Conflict(_("This document was already replaced."), {"document_id": [str(document.pk)]})
     expires_on = clean_expiry(expires_on)
@@ -394,8 +498,10 @@ def delete_document(user, document: Document) -> None:
             )
         document = Document.objects.select_for_update().get(pk=document.pk)
         if Signature.objects.filter(image=document).exists():
-            raise ValidationFailed(_("A signature image is kept with its signature."),
-                                   {"document": [_("A signature image is kept with its signature.")]})
+            raise ValidationFailed(
+                _("A signature image is kept with its signature."),
+                {"document": [_("A signature image is kept with its signature.")]},
+            )
         # Deleting a replacement brings back the version it replaced.
         restored = list(Document.objects.filter(superseded_by=document))
         for previous in restored:
@@ -406,11 +512,16 @@ def delete_document(user, document: Document) -> None:
         snapshot = _document_data(document)
         document_id = document.pk
         document.delete()
-        audit.record("document.deleted", None, object_type="document", object_id=str(document_id),
-                     custody_id=custody.pk,
-                     changes={k: [snapshot[k], None] for k in ("document_type", "file_name", "size", "sha256")},
-                     message=snapshot["file_name"] + (
-                         " " + _("(restored %(n)s earlier version)") % {"n": len(restored)} if restored else ""))
+        audit.record(
+            "document.deleted",
+            None,
+            object_type="document",
+            object_id=str(document_id),
+            custody_id=custody.pk,
+            changes={k: [snapshot[k], None] for k in ("document_type", "file_name", "size", "sha256")},
+            message=snapshot["file_name"]
+            + (" " + _("(restored %(n)s earlier version)") % {"n": len(restored)} if restored else ""),
+        )
         transaction.on_commit(lambda: _discard([name]))
 
 
@@ -456,8 +567,11 @@ def sign_text(custody: Custody, document_type: str, checklist: dict | None = Non
     checklist = checklist or {}
     vehicle = custody.replacement_vehicle or custody.original_vehicle
     items = [
-        {"label": label, "state": CHECKLIST_STATES.get(checklist.get(f"item_{key}"), "not checked"),
-         "note": checklist.get(f"note_{key}", "")}
+        {
+            "label": label,
+            "state": CHECKLIST_STATES.get(checklist.get(f"item_{key}"), "not checked"),
+            "note": checklist.get(f"note_{key}", ""),
+        }
         for key, label in CHECKLIST_ITEMS
     ]
     context = {
@@ -472,8 +586,11 @@ def sign_text(custody: Custody, document_type: str, checklist: dict | None = Non
         "reason_detail": custody.get_reason_subcode_display() if custody.reason_subcode else "",
         "incident_at": _local(custody.incident_at, tz),
         "period_from": _local(custody.effective_from, tz),
-        "period_until": (_local(custody.expected_return_at, tz) if custody.expected_return_at
-                         else "until the original vehicle is ready"),
+        "period_until": (
+            _local(custody.expected_return_at, tz)
+            if custody.expected_return_at
+            else "until the original vehicle is ready"
+        ),
         "damage_hold": f"{custody.damage_hold_amount:,.2f} {settings.CUSTODY_CURRENCY}",
         "deposit_carryover": f"{custody.deposit_carryover:,.2f} {settings.CUSTODY_CURRENCY}",
         "rate_policy": custody.get_rate_policy_display(),
@@ -534,10 +651,14 @@ def decode_signature_png(image_data_url: str) -> bytes:
 
 
 def _clean_signer(signer_name) -> str:
-    name = re.sub(r"\s+", " ", "".join(ch for ch in str(signer_name or "") if unicodedata.category(ch)[0] != "C"))
+    name = re.sub(
+        r"\s+", " ", "".join(ch for ch in str(signer_name or "") if unicodedata.category(ch)[0] != "C")
+    )
     name = name.strip()
     if not name:
-        raise ValidationFailed(_("Enter the signer's name."), {"signer_name": [_("Enter the signer's name.")]})
+        raise ValidationFailed(
+            _("Enter the signer's name."), {"signer_name": [_("Enter the signer's name.")]}
+        )
     if len(name) > 200:
         raise ValidationFailed(_("The name is too long."), {"signer_name": [_("At most 200 characters.")]})
     return name
@@ -554,8 +675,10 @@ def _clean_ip(ip) -> str | None:
 def _check_signable(user_or_none, custody: Custody, document_type) -> str:
     document_type = str(document_type or "")
     if document_type not in SIGNABLE_TYPES:
-        raise ValidationFailed(_("This document cannot be signed."),
-                               {"document_type": [_("Only the acknowledgment and the checklists are signed.")]})
+        raise ValidationFailed(
+            _("This document cannot be signed."),
+            {"document_type": [_("Only the acknowledgment and the checklists are signed.")]},
+        )
     if user_or_none is not None:
         permissions.require(user_or_none, "document.upload", custody)
     problem = signing_problem(custody, document_type)
@@ -566,8 +689,12 @@ def _check_signable(user_or_none, custody: Custody, document_type) -> str:
 
 def _signature_data(signature: Signature) -> dict:
     return {
-        "id": str(signature.pk), "document_type": signature.document_type, "status": signature.status,
-        "signer_name": signature.signer_name, "signed_at": signature.signed_at, "signer_ip": signature.signer_ip,
+        "id": str(signature.pk),
+        "document_type": signature.document_type,
+        "status": signature.status,
+        "signer_name": signature.signer_name,
+        "signed_at": signature.signed_at,
+        "signer_ip": signature.signer_ip,
         "signed_content_sha256": signature.signed_content_sha256,
         "image_id": str(signature.image_id) if signature.image_id else None,
     }
@@ -575,13 +702,24 @@ def _signature_data(signature: Signature) -> dict:
 
 def _open_signature(custody: Custody, document_type: str) -> Signature | None:
     """The latest signature request still waiting (pending or declined) for this document, if any."""
-    latest = Signature.objects.select_for_update().filter(custody=custody, document_type=document_type) \
-        .order_by("-created_at").first()
+    latest = (
+        Signature.objects.select_for_update()
+        .filter(custody=custody, document_type=document_type)
+        .order_by("-created_at")
+        .first()
+    )
     return latest if latest is not None and latest.status != SignatureStatus.SIGNED else None
 
 
-def sign_document(user_or_none, custody: Custody, document_type: str, signer_name: str, image_data_url: str,
-                  ip, signed_content: bytes) -> Signature:
+def sign_document(
+    user_or_none,
+    custody: Custody,
+    document_type: str,
+    signer_name: str,
+    image_data_url: str,
+    ip,
+    signed_content: bytes,
+) -> Signature:
     """Record an e-signature: the pad's PNG (a `signature` document), the signed text (a document of the
     signed type, so it counts as present), signer, time, IP and SHA-256 of the text. `user_or_none` is
     None when the customer signs through a link (the caller has checked the link)."""
@@ -605,20 +743,47 @@ def sign_document(user_or_none, custody: Custody, document_type: str, signer_nam
             locked = _lock(custody)
             _check_signable(user_or_none, locked, document_type)
             now = timezone.now()
-            image = _create(locked, user_or_none, DocumentType.SIGNATURE, stored[0], image_name, len(png),
-                            "image/png", hashlib.sha256(png).hexdigest(), now=now)
+            image = _create(
+                locked,
+                user_or_none,
+                DocumentType.SIGNATURE,
+                stored[0],
+                image_name,
+                len(png),
+                "image/png",
+                hashlib.sha256(png).hexdigest(),
+                now=now,
+            )
             replaced = [] if locked.status == CustodyStatus.DRAFT else _current_of_type(locked, document_type)
-            text_document = _create(locked, user_or_none, document_type, stored[1], text_name, len(signed_content),
-                                    TEXT_CONTENT_TYPE, text_sha, now=now)
+            text_document = _create(
+                locked,
+                user_or_none,
+                document_type,
+                stored[1],
+                text_name,
+                len(signed_content),
+                TEXT_CONTENT_TYPE,
+                text_sha,
+                now=now,
+            )
             _supersede(replaced, text_document, now)
-            previous = Signature.objects.filter(custody=locked, document_type=document_type,
-                                                status=SignatureStatus.SIGNED, image__superseded_at__isnull=True) \
-                .select_related("image").first()
+            previous = (
+                Signature.objects.filter(
+                    custody=locked,
+                    document_type=document_type,
+                    status=SignatureStatus.SIGNED,
+                    image__superseded_at__isnull=True,
+                )
+                .select_related("image")
+                .first()
+            )
             if previous is not None and previous.image is not None:
                 _supersede([previous.image], image, now)
             signature = _open_signature(locked, document_type) or Signature(
-                custody=locked, document_type=document_type,
-                requested_by=user_or_none if getattr(user_or_none, "is_authenticated", False) else None)
+                custody=locked,
+                document_type=document_type,
+                requested_by=user_or_none if getattr(user_or_none, "is_authenticated", False) else None,
+            )
             before = _signature_data(signature) if signature.pk else {}
             signature.status = SignatureStatus.SIGNED
             signature.signer_name = signer_name
@@ -629,21 +794,33 @@ def sign_document(user_or_none, custody: Custody, document_type: str, signer_nam
             signature.decline_reason = ""
             signature.save()
             after = _signature_data(signature)
-            audit.record("document.signed", signature, object_type="signature", custody_id=locked.pk,
-                         changes=audit.diff(before, after), message=f"{signature.get_document_type_display()}: "
-                                                                    f"{signer_name}")
+            audit.record(
+                "document.signed",
+                signature,
+                object_type="signature",
+                custody_id=locked.pk,
+                changes=audit.diff(before, after),
+                message=f"{signature.get_document_type_display()}: {signer_name}",
+            )
             # The signer's IP stays in the audit log; it is not sent to integrations.
-            emit("document.signed", {"signature": {k: v for k, v in after.items() if k != "signer_ip"},
-                                     "document": _document_data(text_document),
-                                     "image": _document_data(image), "custody": _custody_data(locked)})
+            emit(
+                "document.signed",
+                {
+                    "signature": {k: v for k, v in after.items() if k != "signer_ip"},
+                    "document": _document_data(text_document),
+                    "image": _document_data(image),
+                    "custody": _custody_data(locked),
+                },
+            )
     except BaseException:
         _discard(stored)
         raise
     return signature
 
 
-def decline_signature(user_or_none, custody: Custody, document_type: str, signer_name: str, reason: str,
-                      ip=None) -> Signature:
+def decline_signature(
+    user_or_none, custody: Custody, document_type: str, signer_name: str, reason: str, ip=None
+) -> Signature:
     """The signer refuses to sign; the reason is kept (and audited)."""
     document_type = _check_signable(user_or_none, custody, document_type)
     signer_name = _clean_signer(signer_name)
@@ -655,15 +832,22 @@ def decline_signature(user_or_none, custody: Custody, document_type: str, signer
         locked = _lock(custody)
         _check_signable(user_or_none, locked, document_type)
         signature = _open_signature(locked, document_type) or Signature(
-            custody=locked, document_type=document_type,
-            requested_by=user_or_none if getattr(user_or_none, "is_authenticated", False) else None)
+            custody=locked,
+            document_type=document_type,
+            requested_by=user_or_none if getattr(user_or_none, "is_authenticated", False) else None,
+        )
         before = _signature_data(signature) if signature.pk else {}
         signature.status = SignatureStatus.DECLINED
         signature.signer_name = signer_name
         signature.signer_ip = ip
         signature.decline_reason = reason[:2000]
         signature.save()
-        audit.record("document.signature_declined", signature, object_type="signature", custody_id=locked.pk,
-                     changes=audit.diff(before, {**_signature_data(signature), "decline_reason": reason}),
-                     message=reason[:500])
+        audit.record(
+            "document.signature_declined",
+            signature,
+            object_type="signature",
+            custody_id=locked.pk,
+            changes=audit.diff(before, {**_signature_data(signature), "decline_reason": reason}),
+            message=reason[:500],
+        )
     return signature

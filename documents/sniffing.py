@@ -27,12 +27,22 @@ JPEG = Kind("jpeg", "image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif"), "JPEG imag
 PNG = Kind("png", "image/png", (".png",), "PNG image")
 WEBP = Kind("webp", "image/webp", (".webp",), "WebP image")
 HEIC = Kind("heic", "image/heic", (".heic", ".heif"), "HEIC image")
-DOCX = Kind("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",),
-            "Word document")
+DOCX = Kind(
+    "docx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    (".docx",),
+    "Word document",
+)
 
 ALLOWED_KINDS = (PDF, JPEG, PNG, WEBP, HEIC, DOCX)
-_BY_MIME = {"application/pdf": PDF, "image/jpeg": JPEG, "image/png": PNG, "image/webp": WEBP,
-            "image/heic": HEIC, "image/heif": HEIC}
+_BY_MIME = {
+    "application/pdf": PDF,
+    "image/jpeg": JPEG,
+    "image/png": PNG,
+    "image/webp": WEBP,
+    "image/heic": HEIC,
+    "image/heif": HEIC,
+}
 _PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 # ISO-BMFF brands of HEIC/HEIF still images (iPhone photos are `heic`; many Android phones `mif1` + `heic`).
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"}
@@ -58,8 +68,13 @@ def _executable(head: bytes) -> str | None:
         return _("a Windows program")
     if head.startswith(b"\x7fELF"):
         return _("a Linux program")
-    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-                    b"\xca\xfe\xba\xbe"):
+    if head[:4] in (
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xce\xfa\xed\xfe",
+        b"\xcf\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe",
+    ):
         return _("a macOS or Java program")
     if head.startswith(b"#!"):
         return _("a script")
@@ -71,8 +86,8 @@ def _heic(head: bytes) -> bool:
     if head[4:8] != b"ftyp":
         return False
     size = int.from_bytes(head[0:4], "big")
-    box = head[8:min(max(size, 16), 256)]
-    brands = {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+    box = head[8 : min(max(size, 16), 256)]
+    brands = {box[0:4]} | {box[i : i + 4] for i in range(8, len(box) - 3, 4)}
     return bool(brands & _HEIC_BRANDS)
 
 
@@ -105,7 +120,9 @@ def _zip_kind(fileobj) -> Kind:
         fileobj.seek(0)
     if "word/document.xml" in names and "[Content_Types].xml" in names:
         if any(name.lower().endswith("vbaproject.bin") for name in names):
-            raise NotAllowed(_("Word documents with macros are not accepted; save it as a plain .docx or PDF."))
+            raise NotAllowed(
+                _("Word documents with macros are not accepted; save it as a plain .docx or PDF.")
+            )
         return DOCX
     for prefix, label in _OOXML_PARTS:
         if any(name.startswith(prefix) for name in names):
@@ -158,7 +175,19 @@ def sniff(fileobj) -> Kind:
 
 
 _KNOWN_EXTENSIONS = {ext for kind in ALLOWED_KINDS for ext in kind.extensions} | {
-    ".doc", ".gif", ".tif", ".tiff", ".bmp", ".txt", ".rtf", ".odt", ".exe", ".zip", ".html", ".htm"}
+    ".doc",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".txt",
+    ".rtf",
+    ".odt",
+    ".exe",
+    ".zip",
+    ".html",
+    ".htm",
+}
 
 
 def name_for(kind: Kind, file_name: str) -> str:

@@ -11,12 +11,17 @@ def send_signing_link(signature_id: str, email: str) -> bool:
     from .models import Signature
 
     signature = Signature.objects.select_related("custody", "custody__customer", "custody__branch").get(
-        pk=signature_id)
+        pk=signature_id
+    )
     if signature.token_used_at or signature.status != "pending":
         return False
     url = f"{settings.CUSTODY_PUBLIC_URL.rstrip('/')}/sign/{token_for(signature)}/"
-    context = {"signature": signature, "custody": signature.custody, "url": url,
-               "expires_at": signature.token_expires_at}
+    context = {
+        "signature": signature,
+        "custody": signature.custody,
+        "url": url,
+        "expires_at": signature.token_expires_at,
+    }
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string("documents/email/signing_link_subject.txt", context).strip()
         text = render_to_string("documents/email/signing_link.txt", context)

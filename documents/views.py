@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions
 from audit.context import client_ip
+from core.errors import DomainError, ValidationFailed
 from custodies.selectors import custodies_for
-from custody.errors import DomainError, ValidationFailed
 
 from . import services
 from .choices import SIGNABLE_TYPES, DocumentType
@@ -44,8 +44,12 @@ def file_response(document: Document) -> FileResponse:
     except (FileNotFoundError, OSError) as exc:
         logger.error("document %s: file %s is missing", document.pk, document.file.name)
         raise Http404("file missing") from exc
-    response = FileResponse(handle, as_attachment=True, filename=document.file_name,
-                            content_type=document.content_type or "application/octet-stream")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=document.file_name,
+        content_type=document.content_type or "application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -89,8 +93,13 @@ def upload(request, custody_id):
     errors: list[str] = []
     uploaded = []
     try:
-        result = services.upload_documents(request.user, custody, request.FILES.getlist("file"),
-                                           request.POST.get("document_type"), request.POST.get("expires_on"))
+        result = services.upload_documents(
+            request.user,
+            custody,
+            request.FILES.getlist("file"),
+            request.POST.get("document_type"),
+            request.POST.get("expires_on"),
+        )
     except DomainError as exc:
         errors = error_messages(exc)
     else:
@@ -100,8 +109,11 @@ def upload(request, custody_id):
         custody.refresh_from_db()
         return _list_response(request, custody, upload_errors=errors, uploaded=uploaded)
     if uploaded:
-        messages.success(request, ngettext("%(n)s document uploaded.", "%(n)s documents uploaded.",
-                                           len(uploaded)) % {"n": len(uploaded)})
+        messages.success(
+            request,
+            ngettext("%(n)s document uploaded.", "%(n)s documents uploaded.", len(uploaded))
+            % {"n": len(uploaded)},
+        )
     for message in errors:
         messages.error(request, message)
     return redirect(custody_url(custody.pk))
@@ -153,7 +165,9 @@ def sign(request, custody_id, document_type):
     problem = services.signing_problem(custody, document_type)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     data = request.POST if request.method == "POST" else None
-    checklist = ChecklistForm(data, initial=_checklist_initial(custody, document_type)) if is_checklist else None
+    checklist = (
+        ChecklistForm(data, initial=_checklist_initial(custody, document_type)) if is_checklist else None
+    )
     form = SignForm(data, initial={"signer_name": custody.custodian_name})
     step = "checklist" if is_checklist else "sign"
     errors: list[str] = []
@@ -167,22 +181,38 @@ def sign(request, custody_id, document_type):
             values = form.cleaned_data
             if action == "decline":
                 try:
-                    services.decline_signature(request.user, custody, document_type, values.get("signer_name"),
-                                               values.get("decline_reason"), client_ip(request))
+                    services.decline_signature(
+                        request.user,
+                        custody,
+                        document_type,
+                        values.get("signer_name"),
+                        values.get("decline_reason"),
+                        client_ip(request),
+                    )
                 except DomainError as exc:
                     _add_errors(form, exc, errors)
                 else:
-                    messages.info(request, _("%(doc)s: the signer declined. The reason is recorded.") % {
-                        "doc": label})
+                    messages.info(
+                        request, _("%(doc)s: the signer declined. The reason is recorded.") % {"doc": label}
+                    )
                     return redirect(custody_url(custody.pk))
             elif action == "sign":
-                text = services.sign_text(custody, document_type, checklist.cleaned_data if checklist else None)
+                text = services.sign_text(
+                    custody, document_type, checklist.cleaned_data if checklist else None
+                )
                 if values.get("content_sha256") != services.content_sha256(text):
                     errors.append(_("The text changed since the page was opened. Read it again, then sign."))
                 else:
                     try:
-                        services.sign_document(request.user, custody, document_type, values.get("signer_name"),
-                                               values.get("signature"), client_ip(request), text.encode("utf-8"))
+                        services.sign_document(
+                            request.user,
+                            custody,
+                            document_type,
+                            values.get("signer_name"),
+                            values.get("signature"),
+                            client_ip(request),
+                            text.encode("utf-8"),
+                        )
                     except DomainError as exc:
                         _add_errors(form, exc, errors)
                     else:
@@ -191,16 +221,34 @@ def sign(request, custody_id, document_type):
 
     text = ""
     if step == "sign" and not problem:
-        text = services.sign_text(custody, document_type,
-                                  checklist.cleaned_data if checklist is not None and checklist.is_bound
-                                  and checklist.is_valid() else None)
-    return render(request, "documents/sign.html", {
-        "custody": custody, "document_type": document_type, "label": label, "step": step,
-        "is_checklist": is_checklist, "checklist": checklist, "form": form, "text": text,
-        "text_sha256": services.content_sha256(text) if text else "", "errors": errors, "problem": problem,
-        "back_url": custody_url(custody.pk),
-    }, status=400 if errors or form.errors or (checklist is not None and checklist.is_bound and checklist.errors)
-        else 200)
+        text = services.sign_text(
+            custody,
+            document_type,
+            checklist.cleaned_data
+            if checklist is not None and checklist.is_bound and checklist.is_valid()
+            else None,
+        )
+    return render(
+        request,
+        "documents/sign.html",
+        {
+            "custody": custody,
+            "document_type": document_type,
+            "label": label,
+            "step": step,
+            "is_checklist": is_checklist,
+            "checklist": checklist,
+            "form": form,
+            "text": text,
+            "text_sha256": services.content_sha256(text) if text else "",
+            "errors": errors,
+            "problem": problem,
+            "back_url": custody_url(custody.pk),
+        },
+        status=400
+        if errors or form.errors or (checklist is not None and checklist.is_bound and checklist.errors)
+        else 200,
+    )
 
 
 def _add_errors(form, exc: DomainError, errors: list[str]) -> None:
@@ -216,6 +264,8 @@ def _add_errors(form, exc: DomainError, errors: list[str]) -> None:
                 form.add_error("decline_reason", message)
             placed = True
         else:
-            errors.extend(m for m in (found if isinstance(found, list | tuple) else [found]) if isinstance(m, str))
+            errors.extend(
+                m for m in (found if isinstance(found, list | tuple) else [found]) if isinstance(m, str)
+            )
     if not placed and not errors:
         errors.append(exc.message)

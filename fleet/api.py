@@ -10,8 +10,8 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import AwareDatetime, ConfigDict, PlainSerializer
 
-from custody.errors import ValidationFailed
-from custody.pagination import paginate
+from core.errors import ValidationFailed
+from core.pagination import paginate
 
 from . import selectors, services
 from .choices import AgreementStatus, CustomerKind, VehicleStatus
@@ -23,7 +23,8 @@ Money = Decimal
 # Responses carry money (and percentages) as a string with exactly 2 places (DESIGN §15.1),
 # also for an instance just saved from input such as "135" or "7.5".
 MoneyOut = Annotated[
-    Decimal, PlainSerializer(lambda v: str(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), return_type=str)
+    Decimal,
+    PlainSerializer(lambda v: str(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), return_type=str),
 ]
 
 
@@ -39,6 +40,7 @@ class Input(Schema):
 
 # ---- shared list plumbing ---------------------------------------------------------------
 
+
 class ListParams(Schema):
     q: str = ""
     limit: int | None = Field(None, ge=1, le=200)
@@ -48,7 +50,9 @@ class ListParams(Schema):
 
 
 def _list(request, qs, out_schema, orderings: set[str], default: str):
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=orderings, default_ordering=default)
+    page = paginate(
+        qs, params=request.GET, path=request.path, allowed_orderings=orderings, default_ordering=default
+    )
     return {"items": [out_schema.from_orm(obj) for obj in page.items], "count": page.count, "next": page.next}
 
 
@@ -66,7 +70,9 @@ def _resolve_refs(data: dict, user) -> dict:
             name, qs = lookups[key]
             obj = qs().filter(pk=value).first()
             if obj is None:
-                raise ValidationFailed("Unknown reference.", {key: ["No such record (or not in your branches)."]})
+                raise ValidationFailed(
+                    "Unknown reference.", {key: ["No such record (or not in your branches)."]}
+                )
             resolved[name] = obj
         else:
             resolved[key] = value
@@ -79,6 +85,7 @@ def _save(request, instance, payload, exclude_unset: bool):
 
 
 # ---- branches ----------------------------------------------------------------------------
+
 
 class BranchIn(Input):
     code: str = Field(min_length=1, max_length=20)
@@ -138,6 +145,7 @@ def update_branch(request, branch_id: UUID, payload: BranchPatch):
 
 
 # ---- customers ---------------------------------------------------------------------------
+
 
 class CustomerIn(Input):
     customer_no: str = Field(min_length=1, max_length=30)
@@ -223,6 +231,7 @@ def update_customer(request, customer_id: UUID, payload: CustomerPatch):
 
 # ---- vehicle classes ---------------------------------------------------------------------
 
+
 class VehicleClassIn(Input):
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=80)
@@ -275,6 +284,7 @@ def update_vehicle_class(request, vehicle_class_id: UUID, payload: VehicleClassP
 
 
 # ---- vehicles ----------------------------------------------------------------------------
+
 
 class Ref(Schema):
     id: UUID
@@ -369,13 +379,20 @@ class AvailabilityParams(Schema):
     ordering: str | None = None
 
 
-@router.get("vehicles/available", response=VehicleList, tags=["vehicles"],
-            summary="Vehicles free to hand over in a period")
+@router.get(
+    "vehicles/available",
+    response=VehicleList,
+    tags=["vehicles"],
+    summary="Vehicles free to hand over in a period",
+)
 def available_vehicles(request, params: Query[AvailabilityParams]):
     if params.from_ and params.to and params.to <= params.from_:
         raise ValidationFailed("`to` must be after `from`.", {"to": ["Must be after from."]})
     qs = selectors.available_vehicles_for(
-        request.user, start=params.from_, end=params.to, branch_id=params.branch_id,
+        request.user,
+        start=params.from_,
+        end=params.to,
+        branch_id=params.branch_id,
         vehicle_class_id=params.vehicle_class_id,
     )
     return _list(request, qs, VehicleOut, VEHICLE_ORDERINGS, "plate")
@@ -398,6 +415,7 @@ def update_vehicle(request, vehicle_id: UUID, payload: VehiclePatch):
 
 
 # ---- rental agreements -------------------------------------------------------------------
+
 
 class AgreementIn(Input):
     agreement_no: str = Field(min_length=1, max_length=30)
@@ -479,7 +497,9 @@ def list_agreements(request, params: Query[AgreementFilters]):
     for name in ("branch_id", "customer_id", "vehicle_id"):
         if getattr(params, name):
             qs = qs.filter(**{name: getattr(params, name)})
-    return _list(request, qs, AgreementOut, {"agreement_no", "start_at", "end_at", "status", "created_at"}, "-start_at")
+    return _list(
+        request, qs, AgreementOut, {"agreement_no", "start_at", "end_at", "status", "created_at"}, "-start_at"
+    )
 
 
 @router.get("agreements/{agreement_id}", response=AgreementOut, tags=["agreements"])
@@ -499,6 +519,7 @@ def update_agreement(request, agreement_id: UUID, payload: AgreementPatch):
 
 
 # ---- special rate codes and tax profiles ---------------------------------------------------
+
 
 class SpecialRateCodeIn(Input):
     code: str = Field(min_length=1, max_length=20)
@@ -578,7 +599,9 @@ class TaxProfileList(Schema):
 
 @router.get("tax-profiles", response=TaxProfileList, tags=["rates and tax"])
 def list_tax_profiles(request, params: Query[ListParams]):
-    return _list(request, selectors.tax_profiles(), TaxProfileOut, {"name", "rate_percent", "created_at"}, "name")
+    return _list(
+        request, selectors.tax_profiles(), TaxProfileOut, {"name", "rate_percent", "created_at"}, "name"
+    )
 
 
 @router.get("tax-profiles/{profile_id}", response=TaxProfileOut, tags=["rates and tax"])
@@ -594,5 +617,3 @@ def create_tax_profile(request, payload: TaxProfileIn):
 @router.patch("tax-profiles/{profile_id}", response=TaxProfileOut, tags=["rates and tax"])
 def update_tax_profile(request, profile_id: UUID, payload: TaxProfilePatch):
     return _save(request, get_object_or_404(TaxProfile, pk=profile_id), payload, exclude_unset=True)
-
-

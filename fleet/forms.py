@@ -16,11 +16,23 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = [
-            "customer_no", "kind", "full_name", "email", "phone", "national_id",
-            "driving_licence_no", "driving_licence_expiry", "address", "notes", "active",
+            "customer_no",
+            "kind",
+            "full_name",
+            "email",
+            "phone",
+            "national_id",
+            "driving_licence_no",
+            "driving_licence_expiry",
+            "address",
+            "notes",
+            "active",
         ]
-        widgets = {"driving_licence_expiry": DATE, "address": forms.Textarea(attrs={"rows": 2}),
-                   "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "driving_licence_expiry": DATE,
+            "address": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
 
 class VehicleClassForm(forms.ModelForm):
@@ -33,8 +45,18 @@ class VehicleForm(forms.ModelForm):
     class Meta:
         model = Vehicle
         fields = [
-            "plate", "vin", "make", "model", "year", "vehicle_class", "branch", "status",
-            "odometer_km", "fuel_level", "registration_expiry", "insurance_expiry",
+            "plate",
+            "vin",
+            "make",
+            "model",
+            "year",
+            "vehicle_class",
+            "branch",
+            "status",
+            "odometer_km",
+            "fuel_level",
+            "registration_expiry",
+            "insurance_expiry",
         ]
         widgets = {"registration_expiry": DATE, "insurance_expiry": DATE}
 
@@ -51,8 +73,16 @@ class RentalAgreementForm(forms.ModelForm):
     class Meta:
         model = RentalAgreement
         fields = [
-            "agreement_no", "customer", "vehicle", "branch", "start_at", "end_at",
-            "daily_rate", "monthly_rate", "deposit_amount", "status",
+            "agreement_no",
+            "customer",
+            "vehicle",
+            "branch",
+            "start_at",
+            "end_at",
+            "daily_rate",
+            "monthly_rate",
+            "deposit_amount",
+            "status",
         ]
         widgets = {"start_at": DATETIME, "end_at": DATETIME}
 

@@ -47,7 +47,9 @@ class Branch(TimeStamped):
 
 class Customer(TimeStamped):
     customer_no = models.CharField(_("customer no."), max_length=30, unique=True)
-    kind = models.CharField(_("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON
+    )
     full_name = models.CharField(_("full name"), max_length=200)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
@@ -79,7 +81,9 @@ class VehicleClass(TimeStamped):
         verbose_name = _("vehicle class")
         verbose_name_plural = _("vehicle classes")
         constraints = [
-            models.CheckConstraint(condition=Q(daily_rate__gte=0) & Q(monthly_rate__gte=0), name="vclass_rates_non_negative"),
+            models.CheckConstraint(
+                condition=Q(daily_rate__gte=0) & Q(monthly_rate__gte=0), name="vclass_rates_non_negative"
+            ),
         ]
 
     def __str__(self):
@@ -91,10 +95,18 @@ class Vehicle(TimeStamped):
     vin = models.CharField(_("VIN"), max_length=17, unique=True)
     make = models.CharField(_("make"), max_length=50)
     model = models.CharField(_("model"), max_length=50)
-    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(1980), MaxValueValidator(2100)])
-    vehicle_class = models.ForeignKey(VehicleClass, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("class"))
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("branch"))
-    status = models.CharField(_("status"), max_length=20, choices=VehicleStatus.choices, default=VehicleStatus.AVAILABLE)
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(1980), MaxValueValidator(2100)]
+    )
+    vehicle_class = models.ForeignKey(
+        VehicleClass, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("class")
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("branch")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=VehicleStatus.choices, default=VehicleStatus.AVAILABLE
+    )
     odometer_km = models.PositiveIntegerField(_("odometer (km)"), default=0)
     fuel_level = models.PositiveSmallIntegerField(
         _("fuel level (eighths)"), default=8, validators=[MinValueValidator(0), MaxValueValidator(8)]
@@ -112,8 +124,12 @@ class Vehicle(TimeStamped):
             models.Index(fields=["status"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(fuel_level__gte=0) & Q(fuel_level__lte=8), name="vehicle_fuel_level_0_8"),
-            models.CheckConstraint(condition=Q(year__gte=1980) & Q(year__lte=2100), name="vehicle_year_range"),
+            models.CheckConstraint(
+                condition=Q(fuel_level__gte=0) & Q(fuel_level__lte=8), name="vehicle_fuel_level_0_8"
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=1980) & Q(year__lte=2100), name="vehicle_year_range"
+            ),
         ]
 
     def __str__(self):
@@ -140,15 +156,25 @@ class Vehicle(TimeStamped):
 
 class RentalAgreement(TimeStamped):
     agreement_no = models.CharField(_("agreement no."), max_length=30, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("customer"))
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("vehicle"))
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("branch"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("customer")
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("vehicle")
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("branch")
+    )
     start_at = models.DateTimeField(_("start"))
     end_at = models.DateTimeField(_("end"))
     daily_rate = models.DecimalField(_("daily rate"), validators=[non_negative], **MONEY)
     monthly_rate = models.DecimalField(_("monthly rate"), validators=[non_negative], **MONEY)
-    deposit_amount = models.DecimalField(_("deposit"), default=Decimal("0"), validators=[non_negative], **MONEY)
-    status = models.CharField(_("status"), max_length=12, choices=AgreementStatus.choices, default=AgreementStatus.ACTIVE)
+    deposit_amount = models.DecimalField(
+        _("deposit"), default=Decimal("0"), validators=[non_negative], **MONEY
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=AgreementStatus.choices, default=AgreementStatus.ACTIVE
+    )
 
     class Meta:
         ordering = ["-start_at"]
@@ -160,7 +186,9 @@ class RentalAgreement(TimeStamped):
             models.Index(fields=["vehicle", "status"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="agreement_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(end_at__gt=models.F("start_at")), name="agreement_end_after_start"
+            ),
             models.CheckConstraint(
                 condition=Q(daily_rate__gte=0) & Q(monthly_rate__gte=0) & Q(deposit_amount__gte=0),
                 name="agreement_amounts_non_negative",
@@ -193,7 +221,10 @@ class SpecialRateCode(TimeStamped):
 class TaxProfile(TimeStamped):
     name = models.CharField(_("name"), max_length=80, unique=True)
     rate_percent = models.DecimalField(
-        _("rate %"), max_digits=5, decimal_places=2, default=Decimal("5.00"),
+        _("rate %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     is_default = models.BooleanField(_("default"), default=False)
@@ -204,8 +235,12 @@ class TaxProfile(TimeStamped):
         verbose_name_plural = _("tax profiles")
         constraints = [
             # Exactly one default at most; the money module falls back to 0 % if none.
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_tax_profile"),
-            models.CheckConstraint(condition=Q(rate_percent__gte=0) & Q(rate_percent__lte=100), name="tax_rate_0_100"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_tax_profile"
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_percent__gte=0) & Q(rate_percent__lte=100), name="tax_rate_0_100"
+            ),
         ]
 
     def __str__(self):

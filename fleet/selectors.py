@@ -18,8 +18,11 @@ def customers_for(user, q: str = "") -> QuerySet[Customer]:
     qs = Customer.objects.all()
     if q:
         qs = qs.filter(
-            Q(full_name__icontains=q) | Q(customer_no__icontains=q) | Q(phone__icontains=q)
-            | Q(email__icontains=q) | Q(national_id__icontains=q)
+            Q(full_name__icontains=q)
+            | Q(customer_no__icontains=q)
+            | Q(phone__icontains=q)
+            | Q(email__icontains=q)
+            | Q(national_id__icontains=q)
         )
     return qs
 
@@ -31,17 +34,22 @@ def vehicle_classes() -> QuerySet[VehicleClass]:
 def vehicles_for(user, q: str = "") -> QuerySet[Vehicle]:
     qs = scope_to_branches(Vehicle.objects.select_related("vehicle_class", "branch"), user)
     if q:
-        qs = qs.filter(Q(plate__icontains=q) | Q(vin__icontains=q) | Q(make__icontains=q) | Q(model__icontains=q))
+        qs = qs.filter(
+            Q(plate__icontains=q) | Q(vin__icontains=q) | Q(make__icontains=q) | Q(model__icontains=q)
+        )
     return qs
 
 
 def agreements_for(user, q: str = "") -> QuerySet[RentalAgreement]:
     qs = scope_to_branches(
-        RentalAgreement.objects.select_related("customer", "vehicle", "vehicle__vehicle_class", "branch"), user
+        RentalAgreement.objects.select_related("customer", "vehicle", "vehicle__vehicle_class", "branch"),
+        user,
     )
     if q:
         qs = qs.filter(
-            Q(agreement_no__icontains=q) | Q(customer__full_name__icontains=q) | Q(vehicle__plate__icontains=q)
+            Q(agreement_no__icontains=q)
+            | Q(customer__full_name__icontains=q)
+            | Q(vehicle__plate__icontains=q)
         )
     return qs
 
@@ -54,7 +62,9 @@ def tax_profiles() -> QuerySet[TaxProfile]:
     return TaxProfile.objects.all()
 
 
-def available_vehicles_for(user, *, start=None, end=None, branch_id=None, vehicle_class_id=None) -> QuerySet[Vehicle]:
+def available_vehicles_for(
+    user, *, start=None, end=None, branch_id=None, vehicle_class_id=None
+) -> QuerySet[Vehicle]:
     """Vehicles that can be handed over as a replacement in [start, end).
 
     Status `available`, and not held by an approved/active custody whose period overlaps.

@@ -51,5 +51,7 @@ def save_record(user, instance: Model, data: dict | None = None) -> Model:
     changes = audit.diff(before, audit.snapshot(instance))
     changes.pop("updated_at", None)
     if creating or changes:
-        audit.record(f"{model._meta.model_name}.{'created' if creating else 'updated'}", instance, changes=changes)
+        audit.record(
+            f"{model._meta.model_name}.{'created' if creating else 'updated'}", instance, changes=changes
+        )
     return instance

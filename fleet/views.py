@@ -16,8 +16,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from custody.errors import ValidationFailed
-from custody.pagination import paginate
+from core.errors import ValidationFailed
+from core.pagination import paginate
 
 from . import forms, selectors, services
 from .choices import (
@@ -87,138 +87,242 @@ def register(resource: Resource) -> Resource:
     return resource
 
 
-register(Resource(
-    slug="vehicle", model=Vehicle, title=gettext_lazy("Vehicles"), singular=gettext_lazy("vehicle"),
-    form=forms.VehicleForm,
-    columns=[
-        Column(gettext_lazy("Plate"), "plate", "plate", link=True),
-        Column(gettext_lazy("Make / model"), "display_model", "make"),
-        Column(gettext_lazy("Year"), "year", "year", css="hide-sm"),
-        Column(gettext_lazy("Class"), "vehicle_class.code", "vehicle_class__code", css="hide-sm"),
-        Column(gettext_lazy("Branch"), "branch.code", "branch__code", css="hide-sm"),
-        Column(gettext_lazy("Status"), "status", "status", badge=VEHICLE_STATUS_COLOURS),
-        Column(gettext_lazy("Odometer km"), "odometer_km", "odometer_km", css="hide-sm text-end", number=True),
-    ],
-    queryset=selectors.vehicles_for,
-    orderings={"plate", "make", "year", "vehicle_class__code", "branch__code", "status", "odometer_km", "created_at"},
-    default_ordering="plate",
-    filters=[
-        Filter("status", gettext_lazy("Status"), VehicleStatus.choices, "status"),
-        Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
-        Filter("vehicle_class_id", gettext_lazy("Class"), _class_choices, "vehicle_class_id"),
-    ],
-    detail_fields=["plate", "vin", "make", "model", "year", "vehicle_class", "branch", "status", "odometer_km",
-                   "fuel_level", "registration_expiry", "insurance_expiry"],
-    form_kwargs=lambda user: {"branches": selectors.branches_for(user)},
-))
+register(
+    Resource(
+        slug="vehicle",
+        model=Vehicle,
+        title=gettext_lazy("Vehicles"),
+        singular=gettext_lazy("vehicle"),
+        form=forms.VehicleForm,
+        columns=[
+            Column(gettext_lazy("Plate"), "plate", "plate", link=True),
+            Column(gettext_lazy("Make / model"), "display_model", "make"),
+            Column(gettext_lazy("Year"), "year", "year", css="hide-sm"),
+            Column(gettext_lazy("Class"), "vehicle_class.code", "vehicle_class__code", css="hide-sm"),
+            Column(gettext_lazy("Branch"), "branch.code", "branch__code", css="hide-sm"),
+            Column(gettext_lazy("Status"), "status", "status", badge=VEHICLE_STATUS_COLOURS),
+            Column(
+                gettext_lazy("Odometer km"), "odometer_km", "odometer_km", css="hide-sm text-end", number=True
+            ),
+        ],
+        queryset=selectors.vehicles_for,
+        orderings={
+            "plate",
+            "make",
+            "year",
+            "vehicle_class__code",
+            "branch__code",
+            "status",
+            "odometer_km",
+            "created_at",
+        },
+        default_ordering="plate",
+        filters=[
+            Filter("status", gettext_lazy("Status"), VehicleStatus.choices, "status"),
+            Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
+            Filter("vehicle_class_id", gettext_lazy("Class"), _class_choices, "vehicle_class_id"),
+        ],
+        detail_fields=[
+            "plate",
+            "vin",
+            "make",
+            "model",
+            "year",
+            "vehicle_class",
+            "branch",
+            "status",
+            "odometer_km",
+            "fuel_level",
+            "registration_expiry",
+            "insurance_expiry",
+        ],
+        form_kwargs=lambda user: {"branches": selectors.branches_for(user)},
+    )
+)
 
-register(Resource(
-    slug="customer", model=Customer, title=gettext_lazy("Customers"), singular=gettext_lazy("customer"),
-    form=forms.CustomerForm,
-    columns=[
-        Column(gettext_lazy("Customer no."), "customer_no", "customer_no", link=True),
-        Column(gettext_lazy("Name"), "full_name", "full_name"),
-        Column(gettext_lazy("Kind"), "kind", "kind"),
-        Column(gettext_lazy("Phone"), "phone", "phone"),
-        Column(gettext_lazy("E-mail"), "email", "email", css="hide-sm"),
-        Column(gettext_lazy("Active"), "active", "active"),
-    ],
-    queryset=selectors.customers_for,
-    orderings={"customer_no", "full_name", "kind", "phone", "email", "active", "created_at"},
-    default_ordering="full_name",
-    filters=[
-        Filter("kind", gettext_lazy("Kind"), CustomerKind.choices, "kind"),
-        Filter("active", gettext_lazy("Active"), [("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))], "active"),
-    ],
-    detail_fields=["customer_no", "kind", "full_name", "email", "phone", "national_id", "driving_licence_no",
-                   "driving_licence_expiry", "address", "notes", "active"],
-))
+register(
+    Resource(
+        slug="customer",
+        model=Customer,
+        title=gettext_lazy("Customers"),
+        singular=gettext_lazy("customer"),
+        form=forms.CustomerForm,
+        columns=[
+            Column(gettext_lazy("Customer no."), "customer_no", "customer_no", link=True),
+            Column(gettext_lazy("Name"), "full_name", "full_name"),
+            Column(gettext_lazy("Kind"), "kind", "kind"),
+            Column(gettext_lazy("Phone"), "phone", "phone"),
+            Column(gettext_lazy("E-mail"), "email", "email", css="hide-sm"),
+            Column(gettext_lazy("Active"), "active", "active"),
+        ],
+        queryset=selectors.customers_for,
+        orderings={"customer_no", "full_name", "kind", "phone", "email", "active", "created_at"},
+        default_ordering="full_name",
+        filters=[
+            Filter("kind", gettext_lazy("Kind"), CustomerKind.choices, "kind"),
+            Filter(
+                "active",
+                gettext_lazy("Active"),
+                [("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))],
+                "active",
+            ),
+        ],
+        detail_fields=[
+            "customer_no",
+            "kind",
+            "full_name",
+            "email",
+            "phone",
+            "national_id",
+            "driving_licence_no",
+            "driving_licence_expiry",
+            "address",
+            "notes",
+            "active",
+        ],
+    )
+)
 
-register(Resource(
-    slug="agreement", model=RentalAgreement, title=gettext_lazy("Rental agreements"), singular=gettext_lazy("agreement"),
-    form=forms.RentalAgreementForm,
-    columns=[
-        Column(gettext_lazy("Agreement no."), "agreement_no", "agreement_no", link=True),
-        Column(gettext_lazy("Customer"), "customer.full_name", "customer__full_name", css="hide-sm"),
-        Column(gettext_lazy("Vehicle"), "vehicle.plate", "vehicle__plate"),
-        Column(gettext_lazy("Branch"), "branch.code", "branch__code", css="hide-sm"),
-        Column(gettext_lazy("Start"), "start_at", "start_at", css="hide-sm"),
-        Column(gettext_lazy("End"), "end_at", "end_at", css="hide-sm"),
-        Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate", css="hide-sm"),
-        Column(gettext_lazy("Status"), "status", "status", badge=AGREEMENT_STATUS_COLOURS),
-    ],
-    queryset=selectors.agreements_for,
-    orderings={"agreement_no", "customer__full_name", "vehicle__plate", "branch__code", "start_at", "end_at",
-               "daily_rate", "status", "created_at"},
-    default_ordering="-start_at",
-    filters=[
-        Filter("status", gettext_lazy("Status"), AgreementStatus.choices, "status"),
-        Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
-    ],
-    detail_fields=["agreement_no", "customer", "vehicle", "branch", "start_at", "end_at", "daily_rate",
-                   "monthly_rate", "deposit_amount", "status"],
-    form_kwargs=lambda user: {"branches": selectors.branches_for(user), "vehicles": selectors.vehicles_for(user)},
-))
+register(
+    Resource(
+        slug="agreement",
+        model=RentalAgreement,
+        title=gettext_lazy("Rental agreements"),
+        singular=gettext_lazy("agreement"),
+        form=forms.RentalAgreementForm,
+        columns=[
+            Column(gettext_lazy("Agreement no."), "agreement_no", "agreement_no", link=True),
+            Column(gettext_lazy("Customer"), "customer.full_name", "customer__full_name", css="hide-sm"),
+            Column(gettext_lazy("Vehicle"), "vehicle.plate", "vehicle__plate"),
+            Column(gettext_lazy("Branch"), "branch.code", "branch__code", css="hide-sm"),
+            Column(gettext_lazy("Start"), "start_at", "start_at", css="hide-sm"),
+            Column(gettext_lazy("End"), "end_at", "end_at", css="hide-sm"),
+            Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate", css="hide-sm"),
+            Column(gettext_lazy("Status"), "status", "status", badge=AGREEMENT_STATUS_COLOURS),
+        ],
+        queryset=selectors.agreements_for,
+        orderings={
+            "agreement_no",
+            "customer__full_name",
+            "vehicle__plate",
+            "branch__code",
+            "start_at",
+            "end_at",
+            "daily_rate",
+            "status",
+            "created_at",
+        },
+        default_ordering="-start_at",
+        filters=[
+            Filter("status", gettext_lazy("Status"), AgreementStatus.choices, "status"),
+            Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
+        ],
+        detail_fields=[
+            "agreement_no",
+            "customer",
+            "vehicle",
+            "branch",
+            "start_at",
+            "end_at",
+            "daily_rate",
+            "monthly_rate",
+            "deposit_amount",
+            "status",
+        ],
+        form_kwargs=lambda user: {
+            "branches": selectors.branches_for(user),
+            "vehicles": selectors.vehicles_for(user),
+        },
+    )
+)
 
-register(Resource(
-    slug="branch", model=Branch, title=gettext_lazy("Branches"), singular=gettext_lazy("branch"),
-    form=forms.BranchForm,
-    columns=[
-        Column(gettext_lazy("Code"), "code", "code", link=True),
-        Column(gettext_lazy("Name"), "name", "name"),
-        Column(gettext_lazy("City"), "city", "city"),
-        Column(gettext_lazy("Timezone"), "timezone", "timezone", css="hide-sm"),
-        Column(gettext_lazy("Active"), "active", "active"),
-    ],
-    queryset=lambda user, q="": selectors.branches_for(user).filter(name__icontains=q) if q else selectors.branches_for(user),
-    orderings={"code", "name", "city", "timezone", "active", "created_at"},
-    default_ordering="code",
-    detail_fields=["code", "name", "city", "timezone", "active"],
-))
+register(
+    Resource(
+        slug="branch",
+        model=Branch,
+        title=gettext_lazy("Branches"),
+        singular=gettext_lazy("branch"),
+        form=forms.BranchForm,
+        columns=[
+            Column(gettext_lazy("Code"), "code", "code", link=True),
+            Column(gettext_lazy("Name"), "name", "name"),
+            Column(gettext_lazy("City"), "city", "city"),
+            Column(gettext_lazy("Timezone"), "timezone", "timezone", css="hide-sm"),
+            Column(gettext_lazy("Active"), "active", "active"),
+        ],
+        queryset=lambda user, q="": (
+            selectors.branches_for(user).filter(name__icontains=q) if q else selectors.branches_for(user)
+        ),
+        orderings={"code", "name", "city", "timezone", "active", "created_at"},
+        default_ordering="code",
+        detail_fields=["code", "name", "city", "timezone", "active"],
+    )
+)
 
-register(Resource(
-    slug="vehicle_class", model=VehicleClass, title=gettext_lazy("Vehicle classes"),
-    singular=gettext_lazy("vehicle class"), form=forms.VehicleClassForm,
-    columns=[
-        Column(gettext_lazy("Code"), "code", "code", link=True),
-        Column(gettext_lazy("Name"), "name", "name"),
-        Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate"),
-        Column(gettext_lazy("Monthly rate"), "monthly_rate", "monthly_rate"),
-    ],
-    queryset=lambda user, q="": selectors.vehicle_classes().filter(name__icontains=q) if q else selectors.vehicle_classes(),
-    orderings={"code", "name", "daily_rate", "monthly_rate", "created_at"},
-    default_ordering="code",
-    detail_fields=["code", "name", "daily_rate", "monthly_rate"],
-))
+register(
+    Resource(
+        slug="vehicle_class",
+        model=VehicleClass,
+        title=gettext_lazy("Vehicle classes"),
+        singular=gettext_lazy("vehicle class"),
+        form=forms.VehicleClassForm,
+        columns=[
+            Column(gettext_lazy("Code"), "code", "code", link=True),
+            Column(gettext_lazy("Name"), "name", "name"),
+            Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate"),
+            Column(gettext_lazy("Monthly rate"), "monthly_rate", "monthly_rate"),
+        ],
+        queryset=lambda user, q="": (
+            selectors.vehicle_classes().filter(name__icontains=q) if q else selectors.vehicle_classes()
+        ),
+        orderings={"code", "name", "daily_rate", "monthly_rate", "created_at"},
+        default_ordering="code",
+        detail_fields=["code", "name", "daily_rate", "monthly_rate"],
+    )
+)
 
-register(Resource(
-    slug="special_rate_code", model=SpecialRateCode, title=gettext_lazy("Special rate codes"),
-    singular=gettext_lazy("special rate code"), form=forms.SpecialRateCodeForm,
-    columns=[
-        Column(gettext_lazy("Code"), "code", "code", link=True),
-        Column(gettext_lazy("Description"), "description", "description"),
-        Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate"),
-        Column(gettext_lazy("Active"), "active", "active"),
-    ],
-    queryset=lambda user, q="": selectors.special_rate_codes().filter(code__icontains=q) if q else selectors.special_rate_codes(),
-    orderings={"code", "daily_rate", "active", "created_at"},
-    default_ordering="code",
-    detail_fields=["code", "description", "daily_rate", "active"],
-))
+register(
+    Resource(
+        slug="special_rate_code",
+        model=SpecialRateCode,
+        title=gettext_lazy("Special rate codes"),
+        singular=gettext_lazy("special rate code"),
+        form=forms.SpecialRateCodeForm,
+        columns=[
+            Column(gettext_lazy("Code"), "code", "code", link=True),
+            Column(gettext_lazy("Description"), "description", "description"),
+            Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate"),
+            Column(gettext_lazy("Active"), "active", "active"),
+        ],
+        queryset=lambda user, q="": (
+            selectors.special_rate_codes().filter(code__icontains=q) if q else selectors.special_rate_codes()
+        ),
+        orderings={"code", "daily_rate", "active", "created_at"},
+        default_ordering="code",
+        detail_fields=["code", "description", "daily_rate", "active"],
+    )
+)
 
-register(Resource(
-    slug="tax_profile", model=TaxProfile, title=gettext_lazy("Tax profiles"), singular=gettext_lazy("tax profile"),
-    form=forms.TaxProfileForm,
-    columns=[
-        Column(gettext_lazy("Name"), "name", "name", link=True),
-        Column(gettext_lazy("Rate %"), "rate_percent", "rate_percent"),
-        Column(gettext_lazy("Default"), "is_default", "is_default"),
-    ],
-    queryset=lambda user, q="": selectors.tax_profiles().filter(name__icontains=q) if q else selectors.tax_profiles(),
-    orderings={"name", "rate_percent", "is_default", "created_at"},
-    default_ordering="name",
-    detail_fields=["name", "rate_percent", "is_default"],
-))
+register(
+    Resource(
+        slug="tax_profile",
+        model=TaxProfile,
+        title=gettext_lazy("Tax profiles"),
+        singular=gettext_lazy("tax profile"),
+        form=forms.TaxProfileForm,
+        columns=[
+            Column(gettext_lazy("Name"), "name", "name", link=True),
+            Column(gettext_lazy("Rate %"), "rate_percent", "rate_percent"),
+            Column(gettext_lazy("Default"), "is_default", "is_default"),
+        ],
+        queryset=lambda user, q="": (
+            selectors.tax_profiles().filter(name__icontains=q) if q else selectors.tax_profiles()
+        ),
+        orderings={"name", "rate_percent", "is_default", "created_at"},
+        default_ordering="name",
+        detail_fields=["name", "rate_percent", "is_default"],
+    )
+)
 
 
 def _resolve(obj, attr: str):
@@ -262,8 +366,13 @@ def _queryset(resource: Resource, request):
 def list_view(request, resource: Resource):
     try:
         qs = _queryset(resource, request)
-        page = paginate(qs, params=request.GET, path=request.path, allowed_orderings=resource.orderings,
-                        default_ordering=resource.default_ordering)
+        page = paginate(
+            qs,
+            params=request.GET,
+            path=request.path,
+            allowed_orderings=resource.orderings,
+            default_ordering=resource.default_ordering,
+        )
         error = None
     except ValidationFailed as exc:
         page, error = None, exc.message
@@ -273,22 +382,32 @@ def list_view(request, resource: Resource):
             cells = []
             for col in resource.columns:
                 raw = _resolve(obj, col.attr) if col.attr != "display_model" else f"{obj.make} {obj.model}"
-                cells.append({"col": col, "value": _display(obj, col.attr) if col.attr != "display_model" else raw,
-                              "colour": (col.badge or {}).get(raw)})
-            rows.append({"obj": obj, "cells": cells,
-                         "url": reverse(resource.name("detail"), args=[obj.pk])})
+                cells.append(
+                    {
+                        "col": col,
+                        "value": _display(obj, col.attr) if col.attr != "display_model" else raw,
+                        "colour": (col.badge or {}).get(raw),
+                    }
+                )
+            rows.append({"obj": obj, "cells": cells, "url": reverse(resource.name("detail"), args=[obj.pk])})
     context = {
         "resource": resource,
         "page": page,
         "rows": rows,
         "error": error,
         "q": request.GET.get("q", ""),
-        "filters": [{"f": f, "options": f.options(request.user), "value": request.GET.get(f.name, "")}
-                    for f in resource.filters],
+        "filters": [
+            {"f": f, "options": f.options(request.user), "value": request.GET.get(f.name, "")}
+            for f in resource.filters
+        ],
         "may_create": services.may_create(request.user, resource.model),
         "create_url": reverse(resource.name("create")),
     }
-    template = "fleet/_list_table.html" if request.htmx and request.htmx.target == "list-results" else "fleet/list.html"
+    template = (
+        "fleet/_list_table.html"
+        if request.htmx and request.htmx.target == "list-results"
+        else "fleet/list.html"
+    )
     return render(request, template, context, status=400 if error else 200)
 
 
@@ -307,18 +426,28 @@ def detail_view(request, resource: Resource, pk):
         # Only text goes through linebreaksbr: it would turn dates and amounts into raw strings
         # (UTC with microseconds) before the template localizes them.
         fields.append((model_field.verbose_name, value, isinstance(value, str)))
-    return render(request, "fleet/detail.html", {
-        "resource": resource, "obj": obj, "fields": fields,
-        "may_edit": services.may_edit(request.user, resource.model),
-        "edit_url": reverse(resource.name("edit"), args=[obj.pk]),
-        "list_url": reverse(resource.name("list")),
-    })
+    return render(
+        request,
+        "fleet/detail.html",
+        {
+            "resource": resource,
+            "obj": obj,
+            "fields": fields,
+            "may_edit": services.may_edit(request.user, resource.model),
+            "edit_url": reverse(resource.name("edit"), args=[obj.pk]),
+            "list_url": reverse(resource.name("list")),
+        },
+    )
 
 
 @login_required
 def form_view(request, resource: Resource, pk=None):
     obj = _get_object(resource, request, pk) if pk else resource.model()
-    allowed = services.may_edit(request.user, resource.model) if pk else services.may_create(request.user, resource.model)
+    allowed = (
+        services.may_edit(request.user, resource.model)
+        if pk
+        else services.may_create(request.user, resource.model)
+    )
     if not allowed:
         raise PermissionDenied
     kwargs = resource.form_kwargs(request.user) if resource.form_kwargs else {}
@@ -332,24 +461,49 @@ def form_view(request, resource: Resource, pk=None):
         else:
             messages.success(request, _("Saved %(name)s.") % {"name": saved})
             return redirect(resource.name("detail"), pk=saved.pk)
-    return render(request, "fleet/form.html", {
-        "resource": resource, "form": form, "obj": obj if pk else None,
-        "cancel_url": reverse(resource.name("detail"), args=[pk]) if pk else reverse(resource.name("list")),
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "fleet/form.html",
+        {
+            "resource": resource,
+            "form": form,
+            "obj": obj if pk else None,
+            "cancel_url": reverse(resource.name("detail"), args=[pk])
+            if pk
+            else reverse(resource.name("list")),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _urls_for(resource: Resource):
-    slug_path = {"vehicle_class": "vehicle-classes", "special_rate_code": "special-rate-codes",
-                 "tax_profile": "tax-profiles", "branch": "branches", "agreement": "agreements"}.get(
-        resource.slug, f"{resource.slug}s")
-    base = f"{slug_path}/" if resource.slug in ("vehicle", "customer", "agreement") else f"manage/{slug_path}/"
+    slug_path = {
+        "vehicle_class": "vehicle-classes",
+        "special_rate_code": "special-rate-codes",
+        "tax_profile": "tax-profiles",
+        "branch": "branches",
+        "agreement": "agreements",
+    }.get(resource.slug, f"{resource.slug}s")
+    base = (
+        f"{slug_path}/" if resource.slug in ("vehicle", "customer", "agreement") else f"manage/{slug_path}/"
+    )
     return [
         path(base, login_required(lambda r, res=resource: list_view(r, res)), name=f"{resource.slug}_list"),
-        path(f"{base}new/", login_required(lambda r, res=resource: form_view(r, res)), name=f"{resource.slug}_create"),
-        path(f"{base}<uuid:pk>/", login_required(lambda r, pk, res=resource: detail_view(r, res, pk)),
-             name=f"{resource.slug}_detail"),
-        path(f"{base}<uuid:pk>/edit/", login_required(lambda r, pk, res=resource: form_view(r, res, pk)),
-             name=f"{resource.slug}_edit"),
+        path(
+            f"{base}new/",
+            login_required(lambda r, res=resource: form_view(r, res)),
+            name=f"{resource.slug}_create",
+        ),
+        path(
+            f"{base}<uuid:pk>/",
+            login_required(lambda r, pk, res=resource: detail_view(r, res, pk)),
+            name=f"{resource.slug}_detail",
+        ),
+        path(
+            f"{base}<uuid:pk>/edit/",
+            login_required(lambda r, pk, res=resource: form_view(r, res, pk)),
+            name=f"{resource.slug}_edit",
+        ),
     ]
 
 

@@ -12,8 +12,8 @@ from ninja.responses import Status
 
 from accounts import permissions
 from audit.context import acting_as
-from custody.errors import DomainError, ValidationFailed
-from custody.pagination import paginate
+from core.errors import DomainError, ValidationFailed
+from core.pagination import paginate
 
 from . import inbound, services, webhooks
 from .choices import DeliveryStatus, IntegrationType
@@ -131,7 +131,9 @@ def list_endpoints(request):
     return list(WebhookEndpoint.objects.all())
 
 
-@router.post("webhook-endpoints", response={201: EndpointCreated}, summary="Register an endpoint (secret shown once)")
+@router.post(
+    "webhook-endpoints", response={201: EndpointCreated}, summary="Register an endpoint (secret shown once)"
+)
 def create_endpoint(request, payload: EndpointIn):
     endpoint, _secret = services.create_endpoint(request.user, payload.dict())
     return Status(201, endpoint)  # the only answer that carries the whole secret
@@ -170,8 +172,13 @@ def list_deliveries(request, params: Query[DeliveryFilters]):
         qs = qs.filter(event__type=params.event_type)
     if params.status:
         qs = qs.filter(status__in=[str(s) for s in params.status])
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings={"created_at"},
-                    default_ordering="-created_at")
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings={"created_at"},
+        default_ordering="-created_at",
+    )
     return {"items": page.items, "count": page.count, "next": page.next}
 
 
@@ -195,15 +202,21 @@ class InboundOut(Schema):
     result: str
 
 
-@router.post("integrations/{source}/events", auth=None, response={200: InboundOut},
-             summary="Inbound events from fleet, billing and claims systems (HMAC-signed like our webhooks)")
+@router.post(
+    "integrations/{source}/events",
+    auth=None,
+    response={200: InboundOut},
+    summary="Inbound events from fleet, billing and claims systems (HMAC-signed like our webhooks)",
+)
 def inbound_event(request, source: IntegrationType):
     if source == IntegrationType.CUSTOM:
         raise ValidationFailed("Unknown integration.", {"source": ["Use fleet, billing or claims."]})
     body = request.body
     timestamp = request.headers.get("X-Custody-Timestamp", "")
     given = request.headers.get("X-Custody-Signature", "")
-    if not any(webhooks.verify(e.secret, timestamp, body, given) for e in services.endpoint_for_inbound(source)):
+    if not any(
+        webhooks.verify(e.secret, timestamp, body, given) for e in services.endpoint_for_inbound(source)
+    ):
         raise AuthFailed("Bad or expired signature.")
     try:
         payload: dict[str, Any] = json.loads(body)
@@ -217,8 +230,10 @@ def inbound_event(request, source: IntegrationType):
         raise ValidationFailed("The event needs an id.", {"id": ["Required (at most 100 characters)."]})
     handler = inbound.HANDLERS.get((str(source), event_type))
     if handler is None:
-        raise ValidationFailed("Unknown event type for this integration.",
-                               {"type": [f"Use one of: {', '.join(sorted(services.INBOUND_TYPES[source]))}."]})
+        raise ValidationFailed(
+            "Unknown event type for this integration.",
+            {"type": [f"Use one of: {', '.join(sorted(services.INBOUND_TYPES[source]))}."]},
+        )
     with transaction.atomic(), acting_as(source="integration"):
         record, created = services.record_inbound(str(source), event_id, event_type, payload)
         if not created:

@@ -5,10 +5,25 @@ from audit.services import _jsonable
 from .models import OutboxEvent
 
 EVENT_TYPES = {
-    "custody.created", "custody.updated", "custody.submitted", "custody.approval_decided", "custody.approved",
-    "custody.rejected", "custody.handed_over", "custody.closed", "custody.voided", "custody.sla_breached",
-    "custody.overdue", "document.uploaded", "document.signed", "charge.posted", "charge.voided",
-    "payment.recorded", "quote.sent", "quote.accepted", "quote.rejected",
+    "custody.created",
+    "custody.updated",
+    "custody.submitted",
+    "custody.approval_decided",
+    "custody.approved",
+    "custody.rejected",
+    "custody.handed_over",
+    "custody.closed",
+    "custody.voided",
+    "custody.sla_breached",
+    "custody.overdue",
+    "document.uploaded",
+    "document.signed",
+    "charge.posted",
+    "charge.voided",
+    "payment.recorded",
+    "quote.sent",
+    "quote.accepted",
+    "quote.rejected",
 }
 
 

@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from billing import services as billing
 from billing.models import Charge
+from core.errors import ValidationFailed
 from custodies import services as custody_services
 from custodies.models import Custody
-from custody.errors import ValidationFailed
 from fleet.choices import VehicleStatus
 from fleet.models import Vehicle
 
@@ -50,7 +50,9 @@ def _custody(data: dict) -> Custody:
 
 def vehicle_ready(data: dict) -> str:
     vehicle = _vehicle(data)
-    custodies = Custody.objects.filter(original_vehicle=vehicle, status__in=OPEN, original_ready_at__isnull=True)
+    custodies = Custody.objects.filter(
+        original_vehicle=vehicle, status__in=OPEN, original_ready_at__isnull=True
+    )
     done = []
     for custody in custodies:
         custody_services.mark_original_ready(None, custody.pk, _when(data.get("ready_at")))
@@ -63,8 +65,10 @@ def vehicle_status_changed(data: dict) -> str:
     status = data.get("status")
     if status not in VehicleStatus.values:
         raise ValidationFailed(_("Unknown vehicle status."), {"data.status": [_("Unknown status.")]})
-    held = Custody.objects.filter(status__in=("approved", "active")).filter(
-        replacement_vehicle=vehicle).exists() or Custody.objects.filter(status="active", original_vehicle=vehicle).exists()
+    held = (
+        Custody.objects.filter(status__in=("approved", "active")).filter(replacement_vehicle=vehicle).exists()
+        or Custody.objects.filter(status="active", original_vehicle=vehicle).exists()
+    )
     if held:
         return "ignored: the vehicle is held by a custody; its status follows the custody"
     with transaction.atomic():
@@ -73,7 +77,9 @@ def vehicle_status_changed(data: dict) -> str:
         if old != status:
             locked.status = status
             locked.save(update_fields=["status", "updated_at"])
-            audit.record("vehicle.updated", locked, changes={"status": [old, status]}, message="fleet integration")
+            audit.record(
+                "vehicle.updated", locked, changes={"status": [old, status]}, message="fleet integration"
+            )
     return f"{vehicle.plate}: {old} → {status}"
 
 
@@ -81,7 +87,9 @@ def invoice_created(data: dict) -> str:
     ref = (data.get("invoice_ref") or "").strip()
     ids = [str(i) for i in data.get("charge_ids") or []]
     if not ref or not ids:
-        raise ValidationFailed(_("invoice_ref and charge_ids are required."), {"data": [_("Missing fields.")]})
+        raise ValidationFailed(
+            _("invoice_ref and charge_ids are required."), {"data": [_("Missing fields.")]}
+        )
     posted = list(Charge.objects.filter(pk__in=ids, status="posted").values_list("id", flat=True))
     billing.invoice_charges(None, posted, ref)
     return f"{len(posted)} charges invoiced as {ref}"
@@ -89,11 +97,17 @@ def invoice_created(data: dict) -> str:
 
 def invoice_paid(data: dict) -> str:
     custody = _custody(data)
-    payment = billing.record_payment(None, custody.pk, {
-        "amount": data.get("amount"), "method": data.get("method") or "bank_transfer",
-        "payer": data.get("payer") or "customer", "reference": data.get("invoice_ref") or data.get("reference") or "",
-        "received_at": _when(data.get("paid_at")),
-    })
+    payment = billing.record_payment(
+        None,
+        custody.pk,
+        {
+            "amount": data.get("amount"),
+            "method": data.get("method") or "bank_transfer",
+            "payer": data.get("payer") or "customer",
+            "reference": data.get("invoice_ref") or data.get("reference") or "",
+            "received_at": _when(data.get("paid_at")),
+        },
+    )
     return f"payment {payment.amount} recorded on {custody.custody_no}"
 
 
@@ -106,8 +120,13 @@ def claim_updated(data: dict) -> str:
         locked.claim_status = (data.get("claim_status") or locked.claim_status)[:40]
         locked.version += 1
         locked.save(update_fields=["claim_no", "claim_status", "version", "updated_at"])
-        audit.record("custody.claim_updated", locked, object_type="custody", custody_id=locked.pk,
-                     changes=audit.diff(before, audit.snapshot(locked, ["claim_no", "claim_status"])))
+        audit.record(
+            "custody.claim_updated",
+            locked,
+            object_type="custody",
+            custody_id=locked.pk,
+            changes=audit.diff(before, audit.snapshot(locked, ["claim_no", "claim_status"])),
+        )
     return f"{custody.custody_no}: claim {locked.claim_no} {locked.claim_status}"
 
 

@@ -30,7 +30,9 @@ class WebhookEndpoint(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=120)
-    integration_type = models.CharField(max_length=10, choices=IntegrationType.choices, default=IntegrationType.CUSTOM)
+    integration_type = models.CharField(
+        max_length=10, choices=IntegrationType.choices, default=IntegrationType.CUSTOM
+    )
     url = models.URLField(max_length=500)
     # Needed in clear to sign; shown to the admin once, then only its prefix.
     secret = models.CharField(max_length=100)
@@ -72,7 +74,9 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint"),
         ]
-        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_once_per_endpoint")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_once_per_endpoint")
+        ]
 
     def __str__(self):
         return f"{self.event.type} → {self.endpoint.name}"

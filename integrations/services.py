@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from audit import services as audit
 from audit.context import acting_as
-from custody.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from . import webhooks
 from .choices import DeliveryStatus, IntegrationType
@@ -21,13 +21,18 @@ from .events import EVENT_TYPES
 from .models import DeliveryAttempt, InboundEvent, OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
+
+
 def _lease() -> timedelta:
     """A crashed worker's in-flight attempt becomes due again after this."""
     return timedelta(seconds=int(getattr(settings, "CUSTODY_WEBHOOK_LEASE_SECONDS", 60)))
+
+
 ENDPOINT_FIELDS = ["name", "integration_type", "url", "events", "active", "disabled_at", "disabled_reason"]
 
 
 # ---- endpoints -------------------------------------------------------------------------------------
+
 
 def _clean_endpoint(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
@@ -55,11 +60,19 @@ def create_endpoint(user, data: dict) -> tuple[WebhookEndpoint, str]:
     data = _clean_endpoint(data)
     secret = webhooks.new_secret()
     endpoint = WebhookEndpoint.objects.create(
-        name=data["name"].strip(), integration_type=data.get("integration_type", IntegrationType.CUSTOM),
-        url=data["url"], events=sorted(set(data.get("events") or [])), active=data.get("active", True), secret=secret,
+        name=data["name"].strip(),
+        integration_type=data.get("integration_type", IntegrationType.CUSTOM),
+        url=data["url"],
+        events=sorted(set(data.get("events") or [])),
+        active=data.get("active", True),
+        secret=secret,
     )
-    audit.record("webhook_endpoint.created", endpoint, object_type="webhook_endpoint",
-                 changes=audit.diff({}, audit.snapshot(endpoint, ENDPOINT_FIELDS)))
+    audit.record(
+        "webhook_endpoint.created",
+        endpoint,
+        object_type="webhook_endpoint",
+        changes=audit.diff({}, audit.snapshot(endpoint, ENDPOINT_FIELDS)),
+    )
     return endpoint, secret
 
 
@@ -75,8 +88,12 @@ def update_endpoint(user, endpoint_id, data: dict) -> WebhookEndpoint:
     if data.get("active"):
         endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, "", None
     endpoint.save()
-    audit.record("webhook_endpoint.updated", endpoint, object_type="webhook_endpoint",
-                 changes=audit.diff(before, audit.snapshot(endpoint, ENDPOINT_FIELDS)))
+    audit.record(
+        "webhook_endpoint.updated",
+        endpoint,
+        object_type="webhook_endpoint",
+        changes=audit.diff(before, audit.snapshot(endpoint, ENDPOINT_FIELDS)),
+    )
     return endpoint
 
 
@@ -94,9 +111,11 @@ def rotate_secret(user, endpoint_id) -> tuple[WebhookEndpoint, str]:
 def send_test_event(user, endpoint_id) -> WebhookDelivery:
     permissions.require(user, "settings.manage")
     endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
-    event = OutboxEvent.objects.create(type="webhook.test", data={"message": "Test event from Custody",
-                                                                  "endpoint_id": str(endpoint.pk)},
-                                       dispatched_at=timezone.now())
+    event = OutboxEvent.objects.create(
+        type="webhook.test",
+        data={"message": "Test event from Custody", "endpoint_id": str(endpoint.pk)},
+        dispatched_at=timezone.now(),
+    )
     delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint)
     _enqueue_attempt(delivery.pk)
     return delivery
@@ -121,11 +140,13 @@ def _enqueue_attempt(delivery_id) -> None:
 
 # ---- dispatch ---------------------------------------------------------------------------------------
 
+
 def dispatch_event(event_id) -> list:
     """Fan an outbox event out to endpoints and notifications, exactly once (claimed by dispatched_at)."""
     with transaction.atomic():
         claimed = OutboxEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).update(
-            dispatched_at=timezone.now())
+            dispatched_at=timezone.now()
+        )
         if not claimed:
             return []
         event = OutboxEvent.objects.get(pk=event_id)
@@ -146,16 +167,17 @@ def dispatch_event(event_id) -> list:
 def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDelivery | None:
     """One attempt, if it is due and nobody else holds it (a lease makes crashed attempts retry)."""
     now = now or timezone.now()
-    claimed = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING,
-                                             next_attempt_at__lte=now).update(
-        next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
     if not endpoint.active:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.CANCELLED,
-                                                              last_error="endpoint disabled")
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.CANCELLED, last_error="endpoint disabled"
+        )
         return delivery
     body = webhooks.body_for(delivery.event)
     headers = webhooks.headers_for(delivery.event, delivery.pk, endpoint.secret, body)
@@ -166,9 +188,15 @@ def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDeliver
 
 @transaction.atomic
 def _record_attempt(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> None:
-    DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, at=now,
-                                   status_code=result.status_code, latency_ms=result.latency_ms,
-                                   response_excerpt=result.body_excerpt, error=result.error)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        at=now,
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        response_excerpt=result.body_excerpt,
+        error=result.error,
+    )
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     if result.status_code is not None and 200 <= result.status_code < 300:
@@ -204,27 +232,42 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.active, endpoint.disabled_at, endpoint.disabled_reason = False, timezone.now(), reason
     endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
     with acting_as(source="system"):
-        audit.record("webhook_endpoint.disabled", endpoint, object_type="webhook_endpoint",
-                     changes={"active": [True, False]}, message=reason)
+        audit.record(
+            "webhook_endpoint.disabled",
+            endpoint,
+            object_type="webhook_endpoint",
+            changes={"active": [True, False]},
+            message=reason,
+        )
     if not apps.is_installed("notifications"):
         return
     from notifications.services import admins, notify_users
 
-    notify_users(admins(), "webhook_endpoint_disabled", _("Webhook endpoint disabled: %(name)s") % {
-        "name": endpoint.name}, reason, url="/integrations/", dedupe_key=f"endpoint-disabled:{endpoint.pk}:"
-                                                                           f"{endpoint.disabled_at:%Y%m%d%H%M}")
+    notify_users(
+        admins(),
+        "webhook_endpoint_disabled",
+        _("Webhook endpoint disabled: %(name)s") % {"name": endpoint.name},
+        reason,
+        url="/integrations/",
+        dedupe_key=f"endpoint-disabled:{endpoint.pk}:{endpoint.disabled_at:%Y%m%d%H%M}",
+    )
 
 
 def retry_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     """Scheduled: dispatch events whose task was lost, and attempt every due delivery."""
     now = now or timezone.now()
-    stale_events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True,
-                                                   created_at__lt=now - timedelta(seconds=30))
-                        .values_list("id", flat=True)[:limit])
+    stale_events = list(
+        OutboxEvent.objects.filter(
+            dispatched_at__isnull=True, created_at__lt=now - timedelta(seconds=30)
+        ).values_list("id", flat=True)[:limit]
+    )
     for event_id in stale_events:
         dispatch_event(event_id)
-    due = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-               .order_by("next_attempt_at").values_list("id", flat=True)[:limit])
+    due = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
     for delivery_id in due:
         attempt_delivery(delivery_id, now)
     return {"events_dispatched": len(stale_events), "attempts": len(due)}
@@ -247,7 +290,8 @@ def endpoint_for_inbound(source: str) -> list[WebhookEndpoint]:
 def record_inbound(source: str, event_id: str, event_type: str, payload: dict) -> tuple[InboundEvent, bool]:
     try:
         with transaction.atomic():
-            return InboundEvent.objects.create(source=source, event_id=event_id, type=event_type,
-                                               payload=payload), True
+            return InboundEvent.objects.create(
+                source=source, event_id=event_id, type=event_type, payload=payload
+            ), True
     except IntegrityError:
         return InboundEvent.objects.get(source=source, event_id=event_id), False

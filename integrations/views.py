@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from custody.errors import DomainError
-from custody.pagination import paginate
+from core.errors import DomainError
+from core.pagination import paginate
 
 from . import services
 from .choices import DELIVERY_COLOURS, DeliveryStatus
@@ -39,17 +39,28 @@ def endpoints(request):
         else:
             _show_secret(request, secret)
             return redirect("integrations:endpoint", endpoint_id=endpoint.pk)
-    return render(request, "integrations/endpoints.html", {
-        "form": form, "endpoints": WebhookEndpoint.objects.all(),
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "integrations/endpoints.html",
+        {
+            "form": form,
+            "endpoints": WebhookEndpoint.objects.all(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
 def endpoint(request, endpoint_id):
     _admin(request)
     obj = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
-    initial = {"name": obj.name, "integration_type": obj.integration_type, "url": obj.url, "events": obj.events,
-               "active": obj.active}
+    initial = {
+        "name": obj.name,
+        "integration_type": obj.integration_type,
+        "url": obj.url,
+        "events": obj.events,
+        "active": obj.active,
+    }
     form = EndpointForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,11 +71,17 @@ def endpoint(request, endpoint_id):
         else:
             messages.success(request, _("Endpoint saved."))
             return redirect("integrations:endpoint", endpoint_id=obj.pk)
-    return render(request, "integrations/endpoint.html", {
-        "endpoint": obj, "form": form, "new_secret": request.session.pop("new_webhook_secret", None),
-        "recent": obj.deliveries.select_related("event").order_by("-created_at")[:20],
-        "colours": DELIVERY_COLOURS,
-    })
+    return render(
+        request,
+        "integrations/endpoint.html",
+        {
+            "endpoint": obj,
+            "form": form,
+            "new_secret": request.session.pop("new_webhook_secret", None),
+            "recent": obj.deliveries.select_related("event").order_by("-created_at")[:20],
+            "colours": DELIVERY_COLOURS,
+        },
+    )
 
 
 @login_required
@@ -95,23 +112,40 @@ def deliveries(request):
     if request.GET.get("status") in DeliveryStatus.values:
         qs = qs.filter(status=request.GET["status"])
     try:
-        page = paginate(qs, params=request.GET, path=request.path, allowed_orderings={"created_at"},
-                        default_ordering="-created_at")
+        page = paginate(
+            qs,
+            params=request.GET,
+            path=request.path,
+            allowed_orderings={"created_at"},
+            default_ordering="-created_at",
+        )
     except DomainError:
         page = None
-    return render(request, "integrations/deliveries.html", {
-        "page": page, "endpoints": WebhookEndpoint.objects.all(), "statuses": DeliveryStatus.choices,
-        "colours": DELIVERY_COLOURS,
-    })
+    return render(
+        request,
+        "integrations/deliveries.html",
+        {
+            "page": page,
+            "endpoints": WebhookEndpoint.objects.all(),
+            "statuses": DeliveryStatus.choices,
+            "colours": DELIVERY_COLOURS,
+        },
+    )
 
 
 @login_required
 def delivery(request, delivery_id):
     _admin(request)
     obj = get_object_or_404(WebhookDelivery.objects.select_related("event", "endpoint"), pk=delivery_id)
-    return render(request, "integrations/delivery.html", {
-        "delivery": obj, "attempts": obj.attempt_log.all(), "colours": DELIVERY_COLOURS,
-    })
+    return render(
+        request,
+        "integrations/delivery.html",
+        {
+            "delivery": obj,
+            "attempts": obj.attempt_log.all(),
+            "colours": DELIVERY_COLOURS,
+        },
+    )
 
 
 @login_required

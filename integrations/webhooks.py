@@ -21,8 +21,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 TIMEOUT_SECONDS = 10
 RESPONSE_EXCERPT_CHARS = 1000
 # Attempt n waits RETRY_DELAYS[n-1] after attempt n (with ±20 % jitter): 9 attempts over ~31 hours.
-RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=1),
-                timedelta(hours=3), timedelta(hours=6), timedelta(hours=8), timedelta(hours=12)]
+RETRY_DELAYS = [
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(hours=8),
+    timedelta(hours=12),
+]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DISABLE_AFTER = timedelta(days=3)
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
@@ -33,8 +41,12 @@ def new_secret() -> str:
 
 
 def body_for(event) -> bytes:
-    payload = {"id": str(event.id), "type": event.type, "created_at": event.created_at.isoformat(),
-               "data": event.data}
+    payload = {
+        "id": str(event.id),
+        "type": event.type,
+        "created_at": event.created_at.isoformat(),
+        "data": event.data,
+    }
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -69,6 +81,7 @@ def verify(secret: str, timestamp: str, body: bytes, given_signature: str, now: 
 
 # ---- SSRF protection -------------------------------------------------------------------------------
 
+
 class UnsafeTarget(Exception):
     pass
 
@@ -79,9 +92,15 @@ def _allow_private() -> bool:
 
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address)
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-                or ip.is_unspecified or (ip.version == 6 and ip.ipv4_mapped and not is_public_address(
-                    str(ip.ipv4_mapped))))
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or (ip.version == 6 and ip.ipv4_mapped and not is_public_address(str(ip.ipv4_mapped)))
+    )
 
 
 def resolve_safe(host: str, port: int) -> str:
@@ -164,16 +183,24 @@ def post(url: str, body: bytes, headers: dict[str, str], now: datetime) -> SendR
         try:
             connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()
-            excerpt = response.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
-            return SendResult(response.status, int((time.monotonic() - started) * 1000), excerpt, "",
-                              _retry_after(response.getheader("Retry-After"), now))
+            excerpt = response.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace")[
+                :RESPONSE_EXCERPT_CHARS
+            ]
+            return SendResult(
+                response.status,
+                int((time.monotonic() - started) * 1000),
+                excerpt,
+                "",
+                _retry_after(response.getheader("Retry-After"), now),
+            )
         finally:
             connection.close()
     except UnsafeTarget as exc:
         return SendResult(None, int((time.monotonic() - started) * 1000), "", f"refused: {exc}", None)
     except (OSError, http.client.HTTPException) as exc:
-        return SendResult(None, int((time.monotonic() - started) * 1000), "", f"{exc.__class__.__name__}: {exc}"[:300],
-                          None)
+        return SendResult(
+            None, int((time.monotonic() - started) * 1000), "", f"{exc.__class__.__name__}: {exc}"[:300], None
+        )
 
 
 def next_delay(attempts_made: int, rng: random.Random | None = None) -> timedelta | None:

@@ -37,8 +37,10 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         count = 0
         for delivery in queryset.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]):
             NotificationDelivery.objects.filter(pk=delivery.pk).update(
-                attempts=min(delivery.attempts, services.MAX_ATTEMPTS - 1), enqueued_at=now,
-                next_attempt_at=now + services.RETRY_AFTER)
+                attempts=min(delivery.attempts, services.MAX_ATTEMPTS - 1),
+                enqueued_at=now,
+                next_attempt_at=now + services.RETRY_AFTER,
+            )
             services._enqueue(delivery)
             count += 1
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from ninja import Field, Query, Router, Schema
 
-from custody.pagination import paginate
+from core.pagination import paginate
 
 from . import services
 
@@ -58,8 +58,13 @@ def list_notifications(request, filters: Query[NotificationFilters]):
     qs = services.inbox(request.user)
     if filters.unread is not None:
         qs = qs.filter(read_at__isnull=filters.unread)
-    page = paginate(qs, params=request.GET, path=request.path, allowed_orderings={"created_at"},
-                    default_ordering="-created_at")
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings={"created_at"},
+        default_ordering="-created_at",
+    )
     return {"items": page.items, "count": page.count, "next": page.next}
 
 

@@ -28,34 +28,69 @@ class Kind:
 
 
 _KINDS = [
-    Kind("approval_required", _("Approval needed"),
-         _("A custody waits for an approval level you may decide."), SUPERVISORS),
-    Kind("approval_reminder", _("Approval reminder"),
-         _("A level you may decide is still waiting."), SUPERVISORS),
-    Kind("approval_escalated", _("Approval escalated"),
-         _("A level passed its due time and was escalated."), SUPERVISORS),
-    Kind("custody_approved", _("Custody approved"),
-         _("A custody you submitted was approved."), OPERATORS),
-    Kind("custody_rejected", _("Custody rejected"),
-         _("A custody you submitted was rejected."), OPERATORS),
-    Kind("custody_handed_over", _("Custody handed over"),
-         _("A custody you created or submitted was handed over."), OPERATORS),
-    Kind("custody_closed", _("Custody closed"),
-         _("A custody you created or submitted was closed."), OPERATORS),
-    Kind("custody_voided", _("Custody voided"),
-         _("A custody you created or submitted was voided."), OPERATORS),
-    Kind("document_signed", _("Document signed"),
-         _("A document of a custody you created was signed."), OPERATORS),
-    Kind("document_expiring", _("Document expiring"),
-         _("A document expires within 7 days or today."), OPERATORS),
-    Kind("sla_at_risk", _("SLA at risk"),
-         _("A custody in your branch is close to missing an SLA target."), SUPERVISORS),
-    Kind("sla_breached", _("SLA breached"),
-         _("A custody in your branch missed an SLA target."), SUPERVISORS),
-    Kind("custody_overdue", _("Custody overdue"),
-         _("An active custody in your branch is past its expected return."), SUPERVISORS),
-    Kind("webhook_endpoint_disabled", _("Webhook endpoint disabled"),
-         _("An integration endpoint kept failing and was switched off."), ADMINS),
+    Kind(
+        "approval_required",
+        _("Approval needed"),
+        _("A custody waits for an approval level you may decide."),
+        SUPERVISORS,
+    ),
+    Kind(
+        "approval_reminder",
+        _("Approval reminder"),
+        _("A level you may decide is still waiting."),
+        SUPERVISORS,
+    ),
+    Kind(
+        "approval_escalated",
+        _("Approval escalated"),
+        _("A level passed its due time and was escalated."),
+        SUPERVISORS,
+    ),
+    Kind("custody_approved", _("Custody approved"), _("A custody you submitted was approved."), OPERATORS),
+    Kind("custody_rejected", _("Custody rejected"), _("A custody you submitted was rejected."), OPERATORS),
+    Kind(
+        "custody_handed_over",
+        _("Custody handed over"),
+        _("A custody you created or submitted was handed over."),
+        OPERATORS,
+    ),
+    Kind(
+        "custody_closed", _("Custody closed"), _("A custody you created or submitted was closed."), OPERATORS
+    ),
+    Kind(
+        "custody_voided", _("Custody voided"), _("A custody you created or submitted was voided."), OPERATORS
+    ),
+    Kind(
+        "document_signed",
+        _("Document signed"),
+        _("A document of a custody you created was signed."),
+        OPERATORS,
+    ),
+    Kind(
+        "document_expiring",
+        _("Document expiring"),
+        _("A document expires within 7 days or today."),
+        OPERATORS,
+    ),
+    Kind(
+        "sla_at_risk",
+        _("SLA at risk"),
+        _("A custody in your branch is close to missing an SLA target."),
+        SUPERVISORS,
+    ),
+    Kind("sla_breached", _("SLA breached"), _("A custody in your branch missed an SLA target."), SUPERVISORS),
+    Kind(
+        "custody_overdue",
+        _("Custody overdue"),
+        _("An active custody in your branch is past its expected return."),
+        SUPERVISORS,
+    ),
+    Kind(
+        "webhook_endpoint_disabled",
+        _("Webhook endpoint disabled"),
+        _("An integration endpoint kept failing and was switched off."),
+        ADMINS,
+    ),
 ]
 
 KINDS: dict[str, Kind] = {kind.code: kind for kind in _KINDS}

@@ -27,15 +27,29 @@ class Notification(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user"))
+    user = models.ForeignKey(
+        USER, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
+    )
     kind = models.CharField(_("kind"), max_length=40)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    custody = models.ForeignKey("custodies.Custody", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="notifications", verbose_name=_("custody"))
-    event = models.ForeignKey("integrations.OutboxEvent", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", verbose_name=_("event"))
+    custody = models.ForeignKey(
+        "custodies.Custody",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("custody"),
+    )
+    event = models.ForeignKey(
+        "integrations.OutboxEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("event"),
+    )
     dedupe_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -49,10 +63,16 @@ class Notification(models.Model):
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["event", "user"], condition=Q(event__isnull=False),
-                                    name="notification_once_per_event_user"),
-            models.UniqueConstraint(fields=["dedupe_key", "user"], condition=~Q(dedupe_key=""),
-                                    name="notification_once_per_key_user"),
+            models.UniqueConstraint(
+                fields=["event", "user"],
+                condition=Q(event__isnull=False),
+                name="notification_once_per_event_user",
+            ),
+            models.UniqueConstraint(
+                fields=["dedupe_key", "user"],
+                condition=~Q(dedupe_key=""),
+                name="notification_once_per_key_user",
+            ),
         ]
 
     def __str__(self):
@@ -71,22 +91,37 @@ class NotificationDelivery(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notification_deliveries",
-                             verbose_name=_("user"))
+    user = models.ForeignKey(
+        USER, on_delete=models.CASCADE, related_name="notification_deliveries", verbose_name=_("user")
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     kind = models.CharField(_("kind"), max_length=40)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    custody = models.ForeignKey("custodies.Custody", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="+", verbose_name=_("custody"))
-    event = models.ForeignKey("integrations.OutboxEvent", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", verbose_name=_("event"))
-    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="deliveries")
+    custody = models.ForeignKey(
+        "custodies.Custody",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("custody"),
+    )
+    event = models.ForeignKey(
+        "integrations.OutboxEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("event"),
+    )
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
     dedupe_key = models.CharField(max_length=200, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     recipient = models.CharField(_("sent to"), max_length=254, blank=True)
@@ -104,10 +139,16 @@ class NotificationDelivery(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="notification_delivery_retry"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["event", "user", "channel"], condition=Q(event__isnull=False),
-                                    name="delivery_once_per_event_user_channel"),
-            models.UniqueConstraint(fields=["dedupe_key", "user", "channel"], condition=~Q(dedupe_key=""),
-                                    name="delivery_once_per_key_user_channel"),
+            models.UniqueConstraint(
+                fields=["event", "user", "channel"],
+                condition=Q(event__isnull=False),
+                name="delivery_once_per_event_user_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["dedupe_key", "user", "channel"],
+                condition=~Q(dedupe_key=""),
+                name="delivery_once_per_key_user_channel",
+            ),
         ]
 
     def __str__(self):

@@ -45,14 +45,17 @@ def deliver(delivery_id) -> str:
     now = timezone.now()
     user = delivery.user
     if not user.is_active:
-        NotificationDelivery.objects.filter(pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]) \
-            .update(status=DeliveryStatus.CANCELLED, last_error="The recipient's account is deactivated.")
+        NotificationDelivery.objects.filter(
+            pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+        ).update(status=DeliveryStatus.CANCELLED, last_error="The recipient's account is deactivated.")
         return "cancelled"
     # Claim this attempt: a concurrent duplicate task finds `attempts` changed and stops, and the retry job
     # leaves the delivery alone while the send is under way (next_attempt_at moves past it).
     attempt = delivery.attempts + 1
     claimed = NotificationDelivery.objects.filter(
-        pk=delivery.pk, attempts=delivery.attempts, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
+        pk=delivery.pk,
+        attempts=delivery.attempts,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
     ).update(attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + backoff(attempt))
     if not claimed:
         return "busy"
@@ -61,15 +64,32 @@ def deliver(delivery_id) -> str:
     except Exception as exc:  # any backend failure is recorded and retried later
         error = f"{type(exc).__name__}: {exc}"[:2000]
         NotificationDelivery.objects.filter(pk=delivery.pk, attempts=attempt).update(
-            status=DeliveryStatus.FAILED, last_error=error, next_attempt_at=now + backoff(attempt))
-        logger.warning("notification %s (%s to user %s) failed, attempt %s: %s", delivery.pk, delivery.channel,
-                       user.pk, attempt, error)
+            status=DeliveryStatus.FAILED, last_error=error, next_attempt_at=now + backoff(attempt)
+        )
+        logger.warning(
+            "notification %s (%s to user %s) failed, attempt %s: %s",
+            delivery.pk,
+            delivery.channel,
+            user.pk,
+            attempt,
+            error,
+        )
         return "failed"
     NotificationDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="", recipient=recipient[:254],
-        next_attempt_at=None)
-    logger.info("notification %s (%s, %s) sent to user %s, attempt %s", delivery.pk, delivery.channel,
-                delivery.kind, user.pk, attempt)
+        status=DeliveryStatus.SENT,
+        sent_at=timezone.now(),
+        last_error="",
+        recipient=recipient[:254],
+        next_attempt_at=None,
+    )
+    logger.info(
+        "notification %s (%s, %s) sent to user %s, attempt %s",
+        delivery.pk,
+        delivery.channel,
+        delivery.kind,
+        user.pk,
+        attempt,
+    )
     return "sent"
 
 
@@ -78,8 +98,12 @@ def render_email(delivery: NotificationDelivery) -> tuple[str, str, str]:
     user = delivery.user
     with translation.override(user.language or settings.LANGUAGE_CODE):
         context = {
-            "user": user, "title": delivery.title, "body": delivery.body, "url": absolute(delivery.url),
-            "settings_url": absolute(reverse("accounts:settings")), "language": translation.get_language(),
+            "user": user,
+            "title": delivery.title,
+            "body": delivery.body,
+            "url": absolute(delivery.url),
+            "settings_url": absolute(reverse("accounts:settings")),
+            "language": translation.get_language(),
             "rtl": translation.get_language_bidi(),
         }
         subject = _("[Custody] %(title)s") % {"title": delivery.title}
@@ -95,7 +119,11 @@ def send_email(delivery: NotificationDelivery) -> str:
     if hasattr(connection, "timeout") and connection.timeout is None:
         connection.timeout = SMTP_TIMEOUT
     message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [to], connection=connection,
+        subject,
+        text,
+        settings.DEFAULT_FROM_EMAIL,
+        [to],
+        connection=connection,
         headers={"Auto-Submitted": "auto-generated", "X-Custody-Notification": delivery.kind},
     )
     message.attach_alternative(html, "text/html")

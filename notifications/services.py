@@ -50,10 +50,13 @@ Text = Callable[[], tuple[str, str]]  # (title, body), evaluated once per recipi
 
 # ---- recipients ------------------------------------------------------------------------------
 
+
 def branch_staff(branch_id, roles: Iterable[str]) -> QuerySet[User]:
     """Active users with one of `roles` who work in the branch (or in all branches)."""
     members = User.branches.through.objects.filter(branch_id=branch_id).values("user_id")
-    return User.objects.filter(is_active=True, role__in=set(roles)).filter(Q(all_branches=True) | Q(pk__in=members))
+    return User.objects.filter(is_active=True, role__in=set(roles)).filter(
+        Q(all_branches=True) | Q(pk__in=members)
+    )
 
 
 def admins() -> QuerySet[User]:
@@ -69,6 +72,7 @@ def available_channels() -> list[str]:
 
 # ---- the generic entry point -----------------------------------------------------------------
 
+
 def notify_users(users, kind: str, title, body, url: str = "", custody=None, dedupe_key: str = "") -> int:
     """Notify `users` (a queryset or iterable of users) of `kind`; returns how many were newly notified.
 
@@ -79,8 +83,14 @@ def notify_users(users, kind: str, title, body, url: str = "", custody=None, ded
         raise ValueError(f"unknown notification kind {kind!r}")
     if not url and custody is not None:
         url = custody_url(custody)
-    return _notify(users, kind=kind, text=lambda: (str(title), str(body)), url=url, custody=custody,
-                   dedupe_key=dedupe_key)
+    return _notify(
+        users,
+        kind=kind,
+        text=lambda: (str(title), str(body)),
+        url=url,
+        custody=custody,
+        dedupe_key=dedupe_key,
+    )
 
 
 def custody_url(custody) -> str:
@@ -113,8 +123,17 @@ def _create_once(obj):
     return obj
 
 
-def _notify(recipients, *, kind: str, text: Text, url: str = "", custody=None, event=None, dedupe_key: str = "",
-            exclude: Iterable = ()) -> int:
+def _notify(
+    recipients,
+    *,
+    kind: str,
+    text: Text,
+    url: str = "",
+    custody=None,
+    event=None,
+    dedupe_key: str = "",
+    exclude: Iterable = (),
+) -> int:
     skip = {str(pk) for pk in exclude if pk}
     users: dict = {}
     for user in recipients:
@@ -123,11 +142,13 @@ def _notify(recipients, *, kind: str, text: Text, url: str = "", custody=None, e
     if not users:
         return 0
     channels = available_channels()
-    opted_out = set(NotificationOptOut.objects.filter(user__in=users.keys(), kind=kind)
-                    .values_list("user_id", "channel"))
+    opted_out = set(
+        NotificationOptOut.objects.filter(user__in=users.keys(), kind=kind).values_list("user_id", "channel")
+    )
     in_inbox = set(_existing(Notification, users.keys(), event, dedupe_key).values_list("user_id", flat=True))
-    delivered = set(_existing(NotificationDelivery, users.keys(), event, dedupe_key)
-                    .values_list("user_id", "channel"))
+    delivered = set(
+        _existing(NotificationDelivery, users.keys(), event, dedupe_key).values_list("user_id", "channel")
+    )
     texts: dict[str, tuple[str, str]] = {}
     now = timezone.now()
     notified = 0
@@ -138,11 +159,24 @@ def _notify(recipients, *, kind: str, text: Text, url: str = "", custody=None, e
                 title, body = text()
             texts[language] = (" ".join(str(title).split())[:200], str(body))
         title, body = texts[language]
-        fields = {"user": user, "kind": kind, "title": title, "body": body, "url": url, "custody": custody,
-                  "event": event, "dedupe_key": dedupe_key, "created_at": now}
+        fields = {
+            "user": user,
+            "kind": kind,
+            "title": title,
+            "body": body,
+            "url": url,
+            "custody": custody,
+            "event": event,
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+        }
         inbox = None
         created = False
-        if Channel.IN_APP in channels and (user.pk, Channel.IN_APP) not in opted_out and user.pk not in in_inbox:
+        if (
+            Channel.IN_APP in channels
+            and (user.pk, Channel.IN_APP) not in opted_out
+            and user.pk not in in_inbox
+        ):
             inbox = _create_once(Notification(**fields))
             created = inbox is not None
         for channel in OUTSIDE_CHANNELS:
@@ -150,8 +184,15 @@ def _notify(recipients, *, kind: str, text: Text, url: str = "", custody=None, e
                 continue
             if (channel == Channel.EMAIL and not user.email) or (channel == Channel.SMS and not user.phone):
                 continue
-            delivery = _create_once(NotificationDelivery(**fields, channel=channel, notification=inbox,
-                                                         enqueued_at=now, next_attempt_at=now + RETRY_AFTER))
+            delivery = _create_once(
+                NotificationDelivery(
+                    **fields,
+                    channel=channel,
+                    notification=inbox,
+                    enqueued_at=now,
+                    next_attempt_at=now + RETRY_AFTER,
+                )
+            )
             if delivery is not None:
                 _enqueue(delivery)
                 created = True
@@ -168,6 +209,7 @@ def _enqueue(delivery: NotificationDelivery) -> None:
 
 
 # ---- outbox events ---------------------------------------------------------------------------
+
 
 @dataclass
 class Plan:
@@ -186,8 +228,13 @@ def _custody_of(data: dict) -> Custody | None:
     if not custody_id:
         return None
     try:
-        return Custody.objects.select_related(
-            "branch", "created_by", "submitted_by", "replacement_vehicle", "customer").filter(pk=custody_id).first()
+        return (
+            Custody.objects.select_related(
+                "branch", "created_by", "submitted_by", "replacement_vehicle", "customer"
+            )
+            .filter(pk=custody_id)
+            .first()
+        )
     except (ValueError, TypeError, ValidationError) as exc:  # a malformed id in the event data
         logger.warning("event custody id %r unusable: %s", custody_id, exc)
         return None
@@ -212,28 +259,38 @@ def _approval_required(event, custody: Custody, data: dict) -> Plan | None:
     def text():
         return (
             _("%(custody_no)s needs your approval") % {"custody_no": custody.custody_no},
-            _("Level %(level)s (%(role)s) · %(reason)s · %(branch)s · submitted by %(who)s.") % {
-                "level": level.level, "role": Role(level.role).label if level.role in Role.values else level.role,
-                "reason": custody.get_reason_code_display(), "branch": custody.branch.name,
-                "who": _who(custody.submitted_by)},
+            _("Level %(level)s (%(role)s) · %(reason)s · %(branch)s · submitted by %(who)s.")
+            % {
+                "level": level.level,
+                "role": Role(level.role).label if level.role in Role.values else level.role,
+                "reason": custody.get_reason_code_display(),
+                "branch": custody.branch.name,
+                "who": _who(custody.submitted_by),
+            },
         )
 
-    return Plan("approval_required", users, text, f"approval_required:{custody.pk}:{level.round}:{level.level}")
+    return Plan(
+        "approval_required", users, text, f"approval_required:{custody.pk}:{level.round}:{level.level}"
+    )
 
 
 def _approved(event, custody: Custody, data: dict) -> Plan:
     def text():
-        return (_("%(custody_no)s was approved") % {"custody_no": custody.custody_no},
-                _("The custody you submitted was approved; the replacement vehicle can be handed over."))
+        return (
+            _("%(custody_no)s was approved") % {"custody_no": custody.custody_no},
+            _("The custody you submitted was approved; the replacement vehicle can be handed over."),
+        )
 
     return Plan("custody_approved", [custody.submitted_by], text)
 
 
 def _rejected(event, custody: Custody, data: dict) -> Plan:
     def text():
-        return (_("%(custody_no)s was rejected") % {"custody_no": custody.custody_no},
-                _("Reason: %(reason)s. Correct the draft and submit it again.") % {
-                    "reason": custody.last_reject_reason or "—"})
+        return (
+            _("%(custody_no)s was rejected") % {"custody_no": custody.custody_no},
+            _("Reason: %(reason)s. Correct the draft and submit it again.")
+            % {"reason": custody.last_reject_reason or "—"},
+        )
 
     return Plan("custody_rejected", [custody.submitted_by], text)
 
@@ -242,10 +299,13 @@ def _handed_over(event, custody: Custody, data: dict) -> Plan:
     def text():
         if custody.replacement_vehicle_id:
             body = _("Replacement %(plate)s handed over to %(custodian)s.") % {
-                "plate": custody.replacement_vehicle.plate, "custodian": custody.custodian_name}
+                "plate": custody.replacement_vehicle.plate,
+                "custodian": custody.custodian_name,
+            }
         else:
             body = _("Handed over to %(custodian)s without a replacement vehicle.") % {
-                "custodian": custody.custodian_name}
+                "custodian": custody.custodian_name
+            }
         return _("%(custody_no)s was handed over") % {"custody_no": custody.custody_no}, body
 
     return Plan("custody_handed_over", [custody.created_by, custody.submitted_by], text)
@@ -253,16 +313,20 @@ def _handed_over(event, custody: Custody, data: dict) -> Plan:
 
 def _closed(event, custody: Custody, data: dict) -> Plan:
     def text():
-        return (_("%(custody_no)s was closed") % {"custody_no": custody.custody_no},
-                _("The replacement came back and the charges were settled by the system."))
+        return (
+            _("%(custody_no)s was closed") % {"custody_no": custody.custody_no},
+            _("The replacement came back and the charges were settled by the system."),
+        )
 
     return Plan("custody_closed", [custody.created_by, custody.submitted_by], text)
 
 
 def _voided(event, custody: Custody, data: dict) -> Plan:
     def text():
-        return (_("%(custody_no)s was voided") % {"custody_no": custody.custody_no},
-                _("Reason: %(reason)s.") % {"reason": custody.void_reason or "—"})
+        return (
+            _("%(custody_no)s was voided") % {"custody_no": custody.custody_no},
+            _("Reason: %(reason)s.") % {"reason": custody.void_reason or "—"},
+        )
 
     return Plan("custody_voided", [custody.created_by, custody.submitted_by], text)
 
@@ -280,7 +344,9 @@ def local_time(value, branch) -> str:
     if value is None:
         return "—"
     try:
-        zone = ZoneInfo(branch.timezone) if getattr(branch, "timezone", "") else timezone.get_current_timezone()
+        zone = (
+            ZoneInfo(branch.timezone) if getattr(branch, "timezone", "") else timezone.get_current_timezone()
+        )
     except (KeyError, ValueError):
         zone = timezone.get_current_timezone()
     return formats.date_format(timezone.localtime(value, zone), "SHORT_DATETIME_FORMAT")
@@ -291,10 +357,15 @@ def _sla_breached(event, custody: Custody, data: dict) -> Plan:
 
     def text():
         label = SLA_TARGETS.get(target, target)
-        return (_("SLA breached: %(custody_no)s") % {"custody_no": custody.custody_no},
-                _("The %(target)s target was due at %(due)s (%(branch)s).") % {
-                    "target": label, "due": local_time(data.get("due_at"), custody.branch),
-                    "branch": custody.branch.name})
+        return (
+            _("SLA breached: %(custody_no)s") % {"custody_no": custody.custody_no},
+            _("The %(target)s target was due at %(due)s (%(branch)s).")
+            % {
+                "target": label,
+                "due": local_time(data.get("due_at"), custody.branch),
+                "branch": custody.branch.name,
+            },
+        )
 
     users = branch_staff(custody.branch_id, {Role.SUPERVISOR, Role.MANAGER})
     return Plan("sla_breached", users, text, f"sla_breached:{custody.pk}:{target}")
@@ -308,8 +379,10 @@ def _document_signed(event, custody: Custody, data: dict) -> Plan:
 
     def text():
         label = DocumentType(document_type).label if document_type in DocumentType.values else document_type
-        return (_("%(custody_no)s: %(document)s signed") % {"custody_no": custody.custody_no, "document": label},
-                _("Signed by %(signer)s.") % {"signer": signature.get("signer_name") or "—"})
+        return (
+            _("%(custody_no)s: %(document)s signed") % {"custody_no": custody.custody_no, "document": label},
+            _("Signed by %(signer)s.") % {"signer": signature.get("signer_name") or "—"},
+        )
 
     return Plan("document_signed", [custody.created_by], text)
 
@@ -361,11 +434,20 @@ def notify_for_event(event) -> int:
     plan = rule(event, custody, data)
     if plan is None:
         return 0
-    return _notify(plan.recipients, kind=plan.kind, text=plan.text, url=custody_url(custody), custody=custody,
-                   event=event, dedupe_key=plan.dedupe_key, exclude=[event_actor_id(event, custody)])
+    return _notify(
+        plan.recipients,
+        kind=plan.kind,
+        text=plan.text,
+        url=custody_url(custody),
+        custody=custody,
+        event=event,
+        dedupe_key=plan.dedupe_key,
+        exclude=[event_actor_id(event, custody)],
+    )
 
 
 # ---- retries ---------------------------------------------------------------------------------
+
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try after `attempts` tries: 5, 10, 20, 40 minutes."""
@@ -381,15 +463,16 @@ def retry_failed_emails(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     due = NotificationDelivery.objects.filter(
-        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], attempts__lt=MAX_ATTEMPTS,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
+        attempts__lt=MAX_ATTEMPTS,
         next_attempt_at__lte=now,
     ).values_list("pk", "attempts", "next_attempt_at")
     count = 0
     for pk, attempts, next_attempt_at in due.iterator(chunk_size=500):
         with transaction.atomic():
-            claimed = NotificationDelivery.objects.filter(pk=pk, attempts=attempts,
-                                                          next_attempt_at=next_attempt_at).update(
-                enqueued_at=now, next_attempt_at=now + backoff(attempts + 1))
+            claimed = NotificationDelivery.objects.filter(
+                pk=pk, attempts=attempts, next_attempt_at=next_attempt_at
+            ).update(enqueued_at=now, next_attempt_at=now + backoff(attempts + 1))
             if claimed:
                 _enqueue(NotificationDelivery.objects.only("pk", "channel").get(pk=pk))
                 count += 1
@@ -397,6 +480,7 @@ def retry_failed_emails(now: datetime | None = None) -> int:
 
 
 # ---- the inbox -------------------------------------------------------------------------------
+
 
 def inbox(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related("custody").order_by("-created_at", "-id")
@@ -411,7 +495,9 @@ def mark_read(user, notification_id) -> Notification:
     notification = Notification.objects.get(pk=notification_id, user=user)
     if notification.read_at is None:
         notification.read_at = timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
     return notification
 
 
@@ -420,6 +506,7 @@ def mark_all_read(user) -> int:
 
 
 # ---- preferences -----------------------------------------------------------------------------
+
 
 def opt_outs(user) -> set[tuple[str, str]]:
     return set(NotificationOptOut.objects.filter(user=user).values_list("kind", "channel"))
@@ -430,8 +517,18 @@ def preference_rows(user) -> list[dict]:
     off = opt_outs(user)
     channels = available_channels()
     return [
-        {"kind": kind, "cells": [{"channel": channel, "label": Channel(channel).label, "value": f"{kind.code}:{channel}",
-                                  "enabled": (kind.code, channel) not in off} for channel in channels]}
+        {
+            "kind": kind,
+            "cells": [
+                {
+                    "channel": channel,
+                    "label": Channel(channel).label,
+                    "value": f"{kind.code}:{channel}",
+                    "enabled": (kind.code, channel) not in off,
+                }
+                for channel in channels
+            ],
+        }
         for kind in kinds_for(user)
     ]
 
@@ -454,7 +551,11 @@ def save_preferences(user, enabled: Iterable[str]) -> dict:
         NotificationOptOut.objects.get_or_create(user=user, kind=kind, channel=channel)
     changes = {}
     if turn_on or turn_off:
-        changes = {"opted_out": [sorted(f"{k}:{c}" for k, c in before),
-                                 sorted(f"{k}:{c}" for k, c in (before - turn_on) | turn_off)]}
+        changes = {
+            "opted_out": [
+                sorted(f"{k}:{c}" for k, c in before),
+                sorted(f"{k}:{c}" for k, c in (before - turn_on) | turn_off),
+            ]
+        }
         audit.record("notifications.preferences_changed", user, object_type="user", changes=changes)
     return changes

@@ -19,8 +19,9 @@ CHANGED = "notifications-changed"  # HTMX event: the badge refreshes at once
 
 
 def _safe(request, url: str) -> str:
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return url
     return ""
 
@@ -41,9 +42,15 @@ def inbox(request):
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "notifications/inbox.html", {
-        "page": page, "unread_only": unread_only, "unread": services.unread_count(request.user),
-    })
+    return render(
+        request,
+        "notifications/inbox.html",
+        {
+            "page": page,
+            "unread_only": unread_only,
+            "unread": services.unread_count(request.user),
+        },
+    )
 
 
 @require_GET
@@ -52,8 +59,9 @@ def badge(request):
     if not request.user.is_authenticated:
         return HttpResponse(status=286)
     # No request context: the layout's context processors (branches, messages) are not needed 2× a minute.
-    response = HttpResponse(render_to_string("notifications/_badge.html",
-                                             {"count": services.unread_count(request.user)}))
+    response = HttpResponse(
+        render_to_string("notifications/_badge.html", {"count": services.unread_count(request.user)})
+    )
     response["Cache-Control"] = "no-store"
     _keep_session_idle(request)
     return response

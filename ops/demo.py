@@ -66,64 +66,220 @@ DEMO_USERS = [
 # status. Every rented car has an active agreement; the demo custodies (custodies.demo) then move
 # some cars on through the real services: originals into custody, replacements reserved or rented.
 BRANCHES = [
-    {"code": "DXB", "name": "Dubai International Airport T3", "city": "Dubai", "plate": "DXB",
-     "fleet": {"rented": 12, "available": 5, "maintenance": 2, "out_of_service": 1}},
-    {"code": "DXM", "name": "Dubai Marina", "city": "Dubai", "plate": "DXB",
-     "fleet": {"rented": 9, "available": 5, "maintenance": 2, "out_of_service": 1}},
-    {"code": "AUH", "name": "Abu Dhabi Corniche", "city": "Abu Dhabi", "plate": "AUH",
-     "fleet": {"rented": 10, "available": 5, "maintenance": 1, "out_of_service": 1}},
-    {"code": "SHJ", "name": "Sharjah Al Nahda", "city": "Sharjah", "plate": "SHJ",
-     "fleet": {"rented": 7, "available": 5, "maintenance": 1, "out_of_service": 1}},
+    {
+        "code": "DXB",
+        "name": "Dubai International Airport T3",
+        "city": "Dubai",
+        "plate": "DXB",
+        "fleet": {"rented": 12, "available": 5, "maintenance": 2, "out_of_service": 1},
+    },
+    {
+        "code": "DXM",
+        "name": "Dubai Marina",
+        "city": "Dubai",
+        "plate": "DXB",
+        "fleet": {"rented": 9, "available": 5, "maintenance": 2, "out_of_service": 1},
+    },
+    {
+        "code": "AUH",
+        "name": "Abu Dhabi Corniche",
+        "city": "Abu Dhabi",
+        "plate": "AUH",
+        "fleet": {"rented": 10, "available": 5, "maintenance": 1, "out_of_service": 1},
+    },
+    {
+        "code": "SHJ",
+        "name": "Sharjah Al Nahda",
+        "city": "Sharjah",
+        "plate": "SHJ",
+        "fleet": {"rented": 7, "available": 5, "maintenance": 1, "out_of_service": 1},
+    },
 ]
 
 # code, name, daily and monthly rate (AED), deposit on an agreement, share of the fleet.
 VEHICLE_CLASSES = [
-    {"code": "ECON", "name": "Economy", "daily": "99.00", "monthly": "1950.00", "deposit": "1000.00", "count": 13},
-    {"code": "COMP", "name": "Compact", "daily": "129.00", "monthly": "2500.00", "deposit": "1000.00", "count": 15},
-    {"code": "MID", "name": "Midsize sedan", "daily": "169.00", "monthly": "3300.00", "deposit": "1500.00", "count": 13},
-    {"code": "SUV-M", "name": "Medium SUV", "daily": "219.00", "monthly": "4200.00", "deposit": "2000.00", "count": 13},
-    {"code": "SUV-L", "name": "Large SUV", "daily": "399.00", "monthly": "7900.00", "deposit": "3000.00", "count": 8},
-    {"code": "LUX", "name": "Luxury", "daily": "649.00", "monthly": "12900.00", "deposit": "5000.00", "count": 6},
+    {
+        "code": "ECON",
+        "name": "Economy",
+        "daily": "99.00",
+        "monthly": "1950.00",
+        "deposit": "1000.00",
+        "count": 13,
+    },
+    {
+        "code": "COMP",
+        "name": "Compact",
+        "daily": "129.00",
+        "monthly": "2500.00",
+        "deposit": "1000.00",
+        "count": 15,
+    },
+    {
+        "code": "MID",
+        "name": "Midsize sedan",
+        "daily": "169.00",
+        "monthly": "3300.00",
+        "deposit": "1500.00",
+        "count": 13,
+    },
+    {
+        "code": "SUV-M",
+        "name": "Medium SUV",
+        "daily": "219.00",
+        "monthly": "4200.00",
+        "deposit": "2000.00",
+        "count": 13,
+    },
+    {
+        "code": "SUV-L",
+        "name": "Large SUV",
+        "daily": "399.00",
+        "monthly": "7900.00",
+        "deposit": "3000.00",
+        "count": 8,
+    },
+    {
+        "code": "LUX",
+        "name": "Luxury",
+        "daily": "649.00",
+        "monthly": "12900.00",
+        "deposit": "5000.00",
+        "count": 6,
+    },
 ]
 
 # make, model, WMI (maker code, VIN positions 1-3), VDS (model descriptor, positions 4-8).
 CATALOGUE = {
-    "ECON": [("Nissan", "Sunny", "JN1", "BN7AP"), ("Kia", "Pegas", "KNA", "B2512"),
-             ("Hyundai", "Accent", "KMH", "C4A4A"), ("Mitsubishi", "Attrage", "ML3", "2AGBA"),
-             ("Toyota", "Yaris", "MR2", "B3BF1")],
-    "COMP": [("Toyota", "Corolla", "JTD", "B4MEE"), ("Kia", "Cerato", "KNA", "F4112"),
-             ("Hyundai", "Elantra", "KMH", "L341A"), ("Nissan", "Sentra", "3N1", "AB8CV")],
-    "MID": [("Toyota", "Camry", "4T1", "B11HK"), ("Nissan", "Altima", "1N4", "BL4DV"),
-            ("Kia", "K5", "KNA", "G4142"), ("Hyundai", "Sonata", "KMH", "L441A")],
-    "SUV-M": [("Toyota", "RAV4", "JTM", "W1RFV"), ("Nissan", "X-Trail", "JN1", "T3NT3"),
-              ("Kia", "Sportage", "KNA", "PU813"), ("Hyundai", "Tucson", "KM8", "J3CA4"),
-              ("Mitsubishi", "Outlander", "JA4", "J4A3A")],
-    "SUV-L": [("Toyota", "Land Cruiser", "JTM", "HX01J"), ("Nissan", "Patrol", "JN8", "AY2NY"),
-              ("Toyota", "Fortuner", "MR0", "BA3FS"), ("Mitsubishi", "Pajero", "JMY", "LYV98")],
-    "LUX": [("Lexus", "ES 350", "58A", "D1ZG2"), ("Lexus", "RX 350", "2T2", "AAAB5"),
-            ("Lexus", "LX 600", "JTJ", "GB7CX"), ("Lexus", "LS 500", "JTH", "B5FF1")],
+    "ECON": [
+        ("Nissan", "Sunny", "JN1", "BN7AP"),
+        ("Kia", "Pegas", "KNA", "B2512"),
+        ("Hyundai", "Accent", "KMH", "C4A4A"),
+        ("Mitsubishi", "Attrage", "ML3", "2AGBA"),
+        ("Toyota", "Yaris", "MR2", "B3BF1"),
+    ],
+    "COMP": [
+        ("Toyota", "Corolla", "JTD", "B4MEE"),
+        ("Kia", "Cerato", "KNA", "F4112"),
+        ("Hyundai", "Elantra", "KMH", "L341A"),
+        ("Nissan", "Sentra", "3N1", "AB8CV"),
+    ],
+    "MID": [
+        ("Toyota", "Camry", "4T1", "B11HK"),
+        ("Nissan", "Altima", "1N4", "BL4DV"),
+        ("Kia", "K5", "KNA", "G4142"),
+        ("Hyundai", "Sonata", "KMH", "L441A"),
+    ],
+    "SUV-M": [
+        ("Toyota", "RAV4", "JTM", "W1RFV"),
+        ("Nissan", "X-Trail", "JN1", "T3NT3"),
+        ("Kia", "Sportage", "KNA", "PU813"),
+        ("Hyundai", "Tucson", "KM8", "J3CA4"),
+        ("Mitsubishi", "Outlander", "JA4", "J4A3A"),
+    ],
+    "SUV-L": [
+        ("Toyota", "Land Cruiser", "JTM", "HX01J"),
+        ("Nissan", "Patrol", "JN8", "AY2NY"),
+        ("Toyota", "Fortuner", "MR0", "BA3FS"),
+        ("Mitsubishi", "Pajero", "JMY", "LYV98"),
+    ],
+    "LUX": [
+        ("Lexus", "ES 350", "58A", "D1ZG2"),
+        ("Lexus", "RX 350", "2T2", "AAAB5"),
+        ("Lexus", "LX 600", "JTJ", "GB7CX"),
+        ("Lexus", "LS 500", "JTH", "B5FF1"),
+    ],
 }
 
 SPECIAL_RATE_CODES = [
-    {"code": "INS-STD", "description": "Insurance replacement, standard car (insurer-authorized rate)",
-     "daily_rate": "95.00"},
-    {"code": "CORP-FLEX", "description": "Corporate accounts: replacement at the contracted flat rate",
-     "daily_rate": "140.00"},
+    {
+        "code": "INS-STD",
+        "description": "Insurance replacement, standard car (insurer-authorized rate)",
+        "daily_rate": "95.00",
+    },
+    {
+        "code": "CORP-FLEX",
+        "description": "Corporate accounts: replacement at the contracted flat rate",
+        "daily_rate": "140.00",
+    },
 ]
 TAX_PROFILE = {"name": "UAE VAT", "rate_percent": "5.00"}
 
-MALE_NAMES = ["Mohammed", "Ahmed", "Khalid", "Saeed", "Rashid", "Hamdan", "Sultan", "Obaid", "Majid",
-              "Abdulla", "Hamad", "Yousef", "Omar", "Ali", "Faisal", "Juma"]
-FEMALE_NAMES = ["Fatima", "Mariam", "Aisha", "Noura", "Shamma", "Hessa", "Maitha", "Latifa", "Moza",
-                "Amna", "Salama", "Reem"]
-FAMILY_NAMES = ["Al Hashimi", "Al Suwaidi", "Al Mansoori", "Al Nuaimi", "Al Ketbi", "Al Falasi", "Al Marri",
-                "Al Shamsi", "Al Mazrouei", "Al Dhaheri", "Al Qasimi", "Al Zaabi", "Al Mheiri", "Al Blooshi",
-                "Al Kaabi", "Al Hammadi", "Al Muhairi", "Al Romaithi", "Al Tayer", "Al Ameri"]
-RESIDENT_NAMES = ["Priya Nair", "Rahul Menon", "Sarah Thompson", "Ahmed Hassan", "Olena Kovalenko",
-                  "Jose Santos"]
-AREAS = ["Al Barsha 1, Dubai", "Jumeirah Village Circle, Dubai", "Mirdif, Dubai", "Al Nahda 2, Dubai",
-         "Dubai Marina, Dubai", "Downtown Dubai, Dubai", "Khalifa City A, Abu Dhabi", "Al Reem Island, Abu Dhabi",
-         "Al Mushrif, Abu Dhabi", "Al Majaz 3, Sharjah", "Al Khan, Sharjah", "Muwaileh, Sharjah"]
+MALE_NAMES = [
+    "Mohammed",
+    "Ahmed",
+    "Khalid",
+    "Saeed",
+    "Rashid",
+    "Hamdan",
+    "Sultan",
+    "Obaid",
+    "Majid",
+    "Abdulla",
+    "Hamad",
+    "Yousef",
+    "Omar",
+    "Ali",
+    "Faisal",
+    "Juma",
+]
+FEMALE_NAMES = [
+    "Fatima",
+    "Mariam",
+    "Aisha",
+    "Noura",
+    "Shamma",
+    "Hessa",
+    "Maitha",
+    "Latifa",
+    "Moza",
+    "Amna",
+    "Salama",
+    "Reem",
+]
+FAMILY_NAMES = [
+    "Al Hashimi",
+    "Al Suwaidi",
+    "Al Mansoori",
+    "Al Nuaimi",
+    "Al Ketbi",
+    "Al Falasi",
+    "Al Marri",
+    "Al Shamsi",
+    "Al Mazrouei",
+    "Al Dhaheri",
+    "Al Qasimi",
+    "Al Zaabi",
+    "Al Mheiri",
+    "Al Blooshi",
+    "Al Kaabi",
+    "Al Hammadi",
+    "Al Muhairi",
+    "Al Romaithi",
+    "Al Tayer",
+    "Al Ameri",
+]
+RESIDENT_NAMES = [
+    "Priya Nair",
+    "Rahul Menon",
+    "Sarah Thompson",
+    "Ahmed Hassan",
+    "Olena Kovalenko",
+    "Jose Santos",
+]
+AREAS = [
+    "Al Barsha 1, Dubai",
+    "Jumeirah Village Circle, Dubai",
+    "Mirdif, Dubai",
+    "Al Nahda 2, Dubai",
+    "Dubai Marina, Dubai",
+    "Downtown Dubai, Dubai",
+    "Khalifa City A, Abu Dhabi",
+    "Al Reem Island, Abu Dhabi",
+    "Al Mushrif, Abu Dhabi",
+    "Al Majaz 3, Sharjah",
+    "Al Khan, Sharjah",
+    "Muwaileh, Sharjah",
+]
 # name, landline area code, office address
 COMPANIES = [
     ("Gulf Horizon Contracting LLC", "4", "Business Bay, Dubai"),
@@ -135,13 +291,29 @@ COMPANIES = [
 ]
 
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # never I, O or Q
-_VIN_VALUES = {**{str(d): d for d in range(10)},
-               **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-               **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-               **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
 _VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
-_MODEL_YEAR = {2019: "K", 2020: "L", 2021: "M", 2022: "N", 2023: "P", 2024: "R", 2025: "S", 2026: "T",
-               2027: "V", 2028: "W", 2029: "X", 2030: "Y"}
+_MODEL_YEAR = {
+    2019: "K",
+    2020: "L",
+    2021: "M",
+    2022: "N",
+    2023: "P",
+    2024: "R",
+    2025: "S",
+    2026: "T",
+    2027: "V",
+    2028: "W",
+    2029: "X",
+    2030: "Y",
+}
 
 
 def vin_check_digit(vin: str) -> str:
@@ -221,18 +393,24 @@ def _plan_vehicles(rng: random.Random, today: date, midnight: datetime) -> list[
                 plates.add(plate)
                 break
         age = max(today.year - year, 0) + rng.random()
-        vehicles.append({
-            "plate": plate,
-            "vin": make_vin(rng, wmi, vds, year),
-            "make": make, "model": model, "year": year,
-            "class_code": class_code, "branch_code": branch["code"], "status": str(status),
-            "odometer_km": int(age * rng.randint(18000, 38000)) + rng.randint(300, 4000),
-            "fuel_level": rng.randint(5, 8) if status == VehicleStatus.AVAILABLE else rng.randint(1, 8),
-            "registration_expiry": today + timedelta(days=rng.randint(45, 360)),
-            "insurance_expiry": today + timedelta(days=rng.randint(45, 360)),
-            "created_at": _in_fleet_since(rng, today, midnight, year),
-            "status_since": _status_since(rng, midnight, status),
-        })
+        vehicles.append(
+            {
+                "plate": plate,
+                "vin": make_vin(rng, wmi, vds, year),
+                "make": make,
+                "model": model,
+                "year": year,
+                "class_code": class_code,
+                "branch_code": branch["code"],
+                "status": str(status),
+                "odometer_km": int(age * rng.randint(18000, 38000)) + rng.randint(300, 4000),
+                "fuel_level": rng.randint(5, 8) if status == VehicleStatus.AVAILABLE else rng.randint(1, 8),
+                "registration_expiry": today + timedelta(days=rng.randint(45, 360)),
+                "insurance_expiry": today + timedelta(days=rng.randint(45, 360)),
+                "created_at": _in_fleet_since(rng, today, midnight, year),
+                "status_since": _status_since(rng, midnight, status),
+            }
+        )
     # A few papers about to lapse, so the "expiring within 30 days" warnings have something to show,
     # including on cars that could be handed over as replacements.
     available = [v for v in vehicles if v["status"] == VehicleStatus.AVAILABLE]
@@ -247,8 +425,9 @@ def _plan_vehicles(rng: random.Random, today: date, midnight: datetime) -> list[
 def _in_fleet_since(rng: random.Random, today: date, midnight: datetime, year: int) -> datetime:
     """Some day since the start of the car's model year, at most two years ago."""
     days_in_service = min(720, (today - date(year, 1, 1)).days)
-    return midnight - timedelta(days=rng.randint(min(20, days_in_service), max(20, days_in_service)),
-                                hours=rng.randint(0, 12))
+    return midnight - timedelta(
+        days=rng.randint(min(20, days_in_service), max(20, days_in_service)), hours=rng.randint(0, 12)
+    )
 
 
 def _status_since(rng: random.Random, midnight: datetime, status: str) -> datetime | None:
@@ -272,34 +451,38 @@ def _plan_customers(rng: random.Random, today: date, midnight: datetime) -> list
     for number, name in enumerate(names, start=1):
         birth_year = rng.randint(1965, 2003)
         first, _sep, last = name.partition(" ")
-        customers.append({
-            "customer_no": f"C-{number:06d}",
-            "kind": CustomerKind.PERSON,
-            "full_name": name,
-            "email": f"{_slug(first)}.{_slug(last)}{rng.randint(1, 99)}@example.com",
-            "phone": uae_mobile(rng),
-            "national_id": emirates_id(rng, birth_year),
-            "driving_licence_no": f"{rng.randrange(10**6, 10**7)}",
-            "driving_licence_expiry": today + timedelta(days=rng.randint(20, 3000)),
-            "address": f"{rng.choice(['Villa', 'Apartment'])} {rng.randint(1, 2400)}, {rng.choice(AREAS)}",
-            "notes": "",
-            "created_at": midnight - timedelta(days=rng.randint(160, 1500), hours=rng.randint(0, 12)),
-        })
+        customers.append(
+            {
+                "customer_no": f"C-{number:06d}",
+                "kind": CustomerKind.PERSON,
+                "full_name": name,
+                "email": f"{_slug(first)}.{_slug(last)}{rng.randint(1, 99)}@example.com",
+                "phone": uae_mobile(rng),
+                "national_id": emirates_id(rng, birth_year),
+                "driving_licence_no": f"{rng.randrange(10**6, 10**7)}",
+                "driving_licence_expiry": today + timedelta(days=rng.randint(20, 3000)),
+                "address": f"{rng.choice(['Villa', 'Apartment'])} {rng.randint(1, 2400)}, {rng.choice(AREAS)}",
+                "notes": "",
+                "created_at": midnight - timedelta(days=rng.randint(160, 1500), hours=rng.randint(0, 12)),
+            }
+        )
     for name, area_code, address in COMPANIES:
         number = len(customers) + 1
-        customers.append({
-            "customer_no": f"C-{number:06d}",
-            "kind": CustomerKind.COMPANY,
-            "full_name": name,
-            "email": f"fleet@{_slug(' '.join(name.split()[:2]))}.example.com",
-            "phone": f"+971 {area_code} {rng.randrange(200, 900)} {rng.randrange(10**4):04d}",
-            "national_id": "",
-            "driving_licence_no": "",
-            "driving_licence_expiry": None,
-            "address": f"Office {rng.randint(101, 2999)}, {address}",
-            "notes": f"Trade licence {rng.randrange(10**5, 10**6)}. Corporate account, monthly invoicing.",
-            "created_at": midnight - timedelta(days=rng.randint(320, 1800)),
-        })
+        customers.append(
+            {
+                "customer_no": f"C-{number:06d}",
+                "kind": CustomerKind.COMPANY,
+                "full_name": name,
+                "email": f"fleet@{_slug(' '.join(name.split()[:2]))}.example.com",
+                "phone": f"+971 {area_code} {rng.randrange(200, 900)} {rng.randrange(10**4):04d}",
+                "national_id": "",
+                "driving_licence_no": "",
+                "driving_licence_expiry": None,
+                "address": f"Office {rng.randint(101, 2999)}, {address}",
+                "notes": f"Trade licence {rng.randrange(10**5, 10**6)}. Corporate account, monthly invoicing.",
+                "created_at": midnight - timedelta(days=rng.randint(320, 1800)),
+            }
+        )
     return customers
 
 
@@ -339,25 +522,40 @@ def _plan_agreements(rng, now, midnight, vehicles, customers) -> list[dict]:
             customer = persons.pop()
             daily, monthly = Decimal(cls["daily"]), Decimal(cls["monthly"])
         vehicle["created_at"] = min(vehicle["created_at"], start - timedelta(days=rng.randint(3, 60)))
-        agreements.append({
-            "customer_no": customer["customer_no"], "plate": vehicle["plate"], "branch_code": vehicle["branch_code"],
-            "start_at": start, "end_at": end, "daily_rate": daily, "monthly_rate": monthly,
-            "deposit_amount": Decimal(cls["deposit"]), "status": AgreementStatus.ACTIVE,
-        })
+        agreements.append(
+            {
+                "customer_no": customer["customer_no"],
+                "plate": vehicle["plate"],
+                "branch_code": vehicle["branch_code"],
+                "start_at": start,
+                "end_at": end,
+                "daily_rate": daily,
+                "monthly_rate": monthly,
+                "deposit_amount": Decimal(cls["deposit"]),
+                "status": AgreementStatus.ACTIVE,
+            }
+        )
     # Some history: finished rentals of cars that are back in the yard.
     returned = [v for v in vehicles if v["status"] in (VehicleStatus.AVAILABLE, VehicleStatus.MAINTENANCE)]
     for i, vehicle in enumerate(returned[:10]):
         cls = rates[vehicle["class_code"]]
         start = at(-rng.randint(40, 150))
         vehicle["created_at"] = min(vehicle["created_at"], start - timedelta(days=rng.randint(3, 60)))
-        agreements.append({
-            "customer_no": persons.pop()["customer_no"] if persons else companies[i % len(companies)]["customer_no"],
-            "plate": vehicle["plate"], "branch_code": vehicle["branch_code"],
-            "start_at": start, "end_at": start + timedelta(days=rng.randint(3, 30)),
-            "daily_rate": Decimal(cls["daily"]), "monthly_rate": Decimal(cls["monthly"]),
-            "deposit_amount": Decimal(cls["deposit"]),
-            "status": AgreementStatus.TERMINATED if i == 0 else AgreementStatus.COMPLETED,
-        })
+        agreements.append(
+            {
+                "customer_no": persons.pop()["customer_no"]
+                if persons
+                else companies[i % len(companies)]["customer_no"],
+                "plate": vehicle["plate"],
+                "branch_code": vehicle["branch_code"],
+                "start_at": start,
+                "end_at": start + timedelta(days=rng.randint(3, 30)),
+                "daily_rate": Decimal(cls["daily"]),
+                "monthly_rate": Decimal(cls["monthly"]),
+                "deposit_amount": Decimal(cls["deposit"]),
+                "status": AgreementStatus.TERMINATED if i == 0 else AgreementStatus.COMPLETED,
+            }
+        )
     agreements.sort(key=lambda a: a["start_at"])
     for number, agreement in enumerate(agreements, start=100001):
         agreement["agreement_no"] = f"RA-{number}"
@@ -367,6 +565,7 @@ def _plan_agreements(rng, now, midnight, vehicles, customers) -> list[dict]:
 
 
 # --- loading -------------------------------------------------------------------------------------
+
 
 def demo_users() -> list[User]:
     return list(User.objects.filter(email__in=[u.email for u in DEMO_USERS]))
@@ -393,20 +592,29 @@ def load(now: datetime | None = None) -> LoadResult:
         branches = {}
         for b in BRANCHES:
             branches[b["code"]], _new = Branch.objects.get_or_create(
-                code=b["code"], defaults={"name": b["name"], "city": b["city"], "timezone": "Asia/Dubai"})
+                code=b["code"], defaults={"name": b["name"], "city": b["city"], "timezone": "Asia/Dubai"}
+            )
         classes = {}
         for c in VEHICLE_CLASSES:
             classes[c["code"]], _new = VehicleClass.objects.get_or_create(
-                code=c["code"], defaults={"name": c["name"], "daily_rate": Decimal(c["daily"]),
-                                          "monthly_rate": Decimal(c["monthly"])})
+                code=c["code"],
+                defaults={
+                    "name": c["name"],
+                    "daily_rate": Decimal(c["daily"]),
+                    "monthly_rate": Decimal(c["monthly"]),
+                },
+            )
         for code in SPECIAL_RATE_CODES:
             SpecialRateCode.objects.get_or_create(
-                code=code["code"], defaults={"description": code["description"],
-                                             "daily_rate": Decimal(code["daily_rate"])})
+                code=code["code"],
+                defaults={"description": code["description"], "daily_rate": Decimal(code["daily_rate"])},
+            )
         if not TaxProfile.objects.filter(name=TAX_PROFILE["name"]).exists():
             TaxProfile.objects.create(
-                name=TAX_PROFILE["name"], rate_percent=Decimal(TAX_PROFILE["rate_percent"]),
-                is_default=not TaxProfile.objects.filter(is_default=True).exists())
+                name=TAX_PROFILE["name"],
+                rate_percent=Decimal(TAX_PROFILE["rate_percent"]),
+                is_default=not TaxProfile.objects.filter(is_default=True).exists(),
+            )
 
         taken_plates = set(Vehicle.objects.values_list("plate", flat=True))
         taken_vins = set(Vehicle.objects.values_list("vin", flat=True))
@@ -414,9 +622,12 @@ def load(now: datetime | None = None) -> LoadResult:
         for v in plan.vehicles:
             if v["plate"] in taken_plates or v["vin"] in taken_vins:
                 continue
-            fields = {k: val for k, val in v.items() if k not in ("class_code", "branch_code", "status_since")}
-            vehicles.append(Vehicle(vehicle_class=classes[v["class_code"]], branch=branches[v["branch_code"]],
-                                    **fields))
+            fields = {
+                k: val for k, val in v.items() if k not in ("class_code", "branch_code", "status_since")
+            }
+            vehicles.append(
+                Vehicle(vehicle_class=classes[v["class_code"]], branch=branches[v["branch_code"]], **fields)
+            )
         _validate(vehicles)
         Vehicle.objects.bulk_create(vehicles)
         new_vehicles = {v.plate: v for v in vehicles}
@@ -428,14 +639,19 @@ def load(now: datetime | None = None) -> LoadResult:
         customers = [Customer(**c) for c in plan.customers if c["customer_no"] not in taken_numbers]
         _validate(customers)
         Customer.objects.bulk_create(customers)
-        all_customers = {c.customer_no: c for c in Customer.objects.filter(
-            customer_no__in=[c["customer_no"] for c in plan.customers])}
+        all_customers = {
+            c.customer_no: c
+            for c in Customer.objects.filter(customer_no__in=[c["customer_no"] for c in plan.customers])
+        }
 
         taken_numbers = set(RentalAgreement.objects.values_list("agreement_no", flat=True))
         agreements = [
-            RentalAgreement(customer=all_customers[a["customer_no"]], vehicle=new_vehicles[a["plate"]],
-                            branch=branches[a["branch_code"]],
-                            **{k: val for k, val in a.items() if k not in ("customer_no", "plate", "branch_code")})
+            RentalAgreement(
+                customer=all_customers[a["customer_no"]],
+                vehicle=new_vehicles[a["plate"]],
+                branch=branches[a["branch_code"]],
+                **{k: val for k, val in a.items() if k not in ("customer_no", "plate", "branch_code")},
+            )
             for a in plan.agreements
             if a["agreement_no"] not in taken_numbers and a["plate"] in new_vehicles
         ]
@@ -445,13 +661,21 @@ def load(now: datetime | None = None) -> LoadResult:
         users = {}
         for demo_user in DEMO_USERS:
             users[demo_user.role] = account_services.create_user(
-                email=demo_user.email, role=demo_user.role, password=DEMO_PASSWORD, full_name=demo_user.full_name,
-                branch_codes=demo_user.branch_codes, all_branches=demo_user.all_branches,
+                email=demo_user.email,
+                role=demo_user.role,
+                password=DEMO_PASSWORD,
+                full_name=demo_user.full_name,
+                branch_codes=demo_user.branch_codes,
+                all_branches=demo_user.all_branches,
             )
-        created = {"branches": len(branches), "vehicle classes": len(classes), "vehicles": len(vehicles),
-                   "customers": len(customers),
-                   "active agreements": sum(a.status == AgreementStatus.ACTIVE for a in agreements),
-                   "users": len(DEMO_USERS)}
+        created = {
+            "branches": len(branches),
+            "vehicle classes": len(classes),
+            "vehicles": len(vehicles),
+            "customers": len(customers),
+            "active agreements": sum(a.status == AgreementStatus.ACTIVE for a in agreements),
+            "users": len(DEMO_USERS),
+        }
         created["custodies"], problem = _load_custodies(users)
     return LoadResult(created=created, warnings=[problem] if problem else [])
 

@@ -25,7 +25,9 @@ def _conflict(message: str) -> JsonResponse:
 def _user_of(request):
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(header[7:].strip())).first()
+        token = (
+            ApiToken.objects.select_related("user").filter(token_hash=hash_token(header[7:].strip())).first()
+        )
         return token.user if token and token.is_usable and token.user.is_active else None
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
@@ -60,8 +62,16 @@ class IdempotencyMiddleware:
         if not key or request.method != "POST" or not request.path.startswith("/api/"):
             return self.get_response(request)
         if len(key) > 255:
-            return JsonResponse({"error": {"code": "VALIDATION_ERROR", "message": "Idempotency-Key is too long.",
-                                           "details": {"Idempotency-Key": ["At most 255 characters."]}}}, status=422)
+            return JsonResponse(
+                {
+                    "error": {
+                        "code": "VALIDATION_ERROR",
+                        "message": "Idempotency-Key is too long.",
+                        "details": {"Idempotency-Key": ["At most 255 characters."]},
+                    }
+                },
+                status=422,
+            )
         user = _user_of(request)
         if user is None:
             return self.get_response(request)  # the API answers 401
@@ -97,8 +107,11 @@ class IdempotencyMiddleware:
                 return _conflict("This Idempotency-Key was used with a different request.")
             if existing.status_code is None:
                 return _conflict("The request with this Idempotency-Key is still running; retry shortly.")
-            response = HttpResponse(bytes(existing.response_body or b""), status=existing.status_code,
-                                    content_type="application/json")
+            response = HttpResponse(
+                bytes(existing.response_body or b""),
+                status=existing.status_code,
+                content_type="application/json",
+            )
             response["Idempotent-Replayed"] = "true"
             return response
 
@@ -106,5 +119,3 @@ class IdempotencyMiddleware:
 def purge_expired() -> int:
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - TTL).delete()
     return deleted
-
-

@@ -54,6 +54,7 @@ def _role(role: str):
 
 # ---- the jobs -------------------------------------------------------------------------------------------
 
+
 def sla_and_escalation(now: datetime) -> dict:
     from custodies.services import check_sla
 
@@ -84,19 +85,35 @@ def _notify_breaches_and_escalations(now: datetime) -> None:
 
     recent = now - timedelta(days=2)
     for target in ("approve", "handover", "close"):
-        breached = Custody.objects.filter(**{f"sla_{target}_breached_at__gte": recent,
-                                             f"sla_{target}_met_at__isnull": True}).select_related("branch")
+        breached = Custody.objects.filter(
+            **{f"sla_{target}_breached_at__gte": recent, f"sla_{target}_met_at__isnull": True}
+        ).select_related("branch")
         for custody in breached[:500]:
-            _notify(_staff(custody.branch_id), "sla_breached",
-                    _t("SLA breached: {no} ({target})", no=custody.custody_no, target=_target(target)),
-                    _t("The {target} target was due {due}.", target=_target(target),
-                       due=_when(getattr(custody, f"sla_{target}_due_at"))),
-                    f"/custodies/{custody.pk}/", custody, f"sla_breached:{custody.pk}:{target}")
-    for level in Approval.objects.filter(status="escalated", escalated_at__gte=recent).select_related("custody")[:500]:
-        _notify(_staff(level.custody.branch_id), "approval_escalated",
-                _t("Approval escalated: {no} level {level}", no=level.custody.custody_no, level=level.level),
-                _t("Level {level} ({role}) was not decided in time.", level=level.level, role=_role(level.role)),
-                f"/custodies/{level.custody_id}/", level.custody, f"escalated:{level.pk}")
+            _notify(
+                _staff(custody.branch_id),
+                "sla_breached",
+                _t("SLA breached: {no} ({target})", no=custody.custody_no, target=_target(target)),
+                _t(
+                    "The {target} target was due {due}.",
+                    target=_target(target),
+                    due=_when(getattr(custody, f"sla_{target}_due_at")),
+                ),
+                f"/custodies/{custody.pk}/",
+                custody,
+                f"sla_breached:{custody.pk}:{target}",
+            )
+    for level in Approval.objects.filter(status="escalated", escalated_at__gte=recent).select_related(
+        "custody"
+    )[:500]:
+        _notify(
+            _staff(level.custody.branch_id),
+            "approval_escalated",
+            _t("Approval escalated: {no} level {level}", no=level.custody.custody_no, level=level.level),
+            _t("Level {level} ({role}) was not decided in time.", level=level.level, role=_role(level.role)),
+            f"/custodies/{level.custody_id}/",
+            level.custody,
+            f"escalated:{level.pk}",
+        )
 
 
 def sla_at_risk(now: datetime) -> dict:
@@ -106,17 +123,23 @@ def sla_at_risk(now: datetime) -> dict:
 
     count = 0
     statuses = [CustodyStatus.PENDING_APPROVAL, CustodyStatus.APPROVED, CustodyStatus.ACTIVE]
-    window = Q(sla_approve_due_at__range=(now, now + timedelta(hours=12))) | Q(
-        sla_handover_due_at__range=(now, now + timedelta(hours=12))) | Q(
-        sla_close_due_at__range=(now, now + timedelta(hours=12)))
+    window = (
+        Q(sla_approve_due_at__range=(now, now + timedelta(hours=12)))
+        | Q(sla_handover_due_at__range=(now, now + timedelta(hours=12)))
+        | Q(sla_close_due_at__range=(now, now + timedelta(hours=12)))
+    )
     for custody in Custody.objects.filter(status__in=statuses).filter(window)[:1000]:
         view = current_view(custody, now)
         if view and view.state == "at_risk":
-            count += _notify(_staff(custody.branch_id), "sla_at_risk",
-                             _t("SLA at risk: {no}", no=custody.custody_no),
-                             _t("The {target} target is due {due}.", target=_target(view.target),
-                                due=_when(view.due_at)),
-                             f"/custodies/{custody.pk}/", custody, f"sla_at_risk:{custody.pk}:{view.target}")
+            count += _notify(
+                _staff(custody.branch_id),
+                "sla_at_risk",
+                _t("SLA at risk: {no}", no=custody.custody_no),
+                _t("The {target} target is due {due}.", target=_target(view.target), due=_when(view.due_at)),
+                f"/custodies/{custody.pk}/",
+                custody,
+                f"sla_at_risk:{custody.pk}:{view.target}",
+            )
     return {"notified": count}
 
 
@@ -126,8 +149,9 @@ def approval_reminders(now: datetime) -> dict:
     from approvals.services import DECIDERS
 
     count = 0
-    for level in Approval.objects.filter(status="pending", reminded_at__isnull=True, due_at__isnull=False,
-                                         due_at__gt=now).select_related("custody")[:1000]:
+    for level in Approval.objects.filter(
+        status="pending", reminded_at__isnull=True, due_at__isnull=False, due_at__gt=now
+    ).select_related("custody")[:1000]:
         start = level.created_at
         if now < start + (level.due_at - start) / 2:
             continue
@@ -137,10 +161,15 @@ def approval_reminders(now: datetime) -> dict:
             from notifications.services import branch_staff
 
             users = branch_staff(level.custody.branch_id, set(DECIDERS.get(level.role, {"admin"})))
-            count += _notify(users, "approval_reminder",
-                             _t("Approval waiting: {no}", no=level.custody.custody_no),
-                             _t("Level {level} is due {due}.", level=level.level, due=_when(level.due_at)),
-                             "/approvals/", level.custody, f"reminder:{level.pk}")
+            count += _notify(
+                users,
+                "approval_reminder",
+                _t("Approval waiting: {no}", no=level.custody.custody_no),
+                _t("Level {level} is due {due}.", level=level.level, due=_when(level.due_at)),
+                "/approvals/",
+                level.custody,
+                f"reminder:{level.pk}",
+            )
     return {"reminded": count}
 
 
@@ -149,21 +178,35 @@ def document_expiry(now: datetime) -> dict:
 
     today = timezone.localdate(now)
     count = 0
-    expiring = Document.objects.filter(superseded_at__isnull=True, expires_on__isnull=False,
-                                       expires_on__lte=today + timedelta(days=7),
-                                       expires_on__gte=today - timedelta(days=1)).select_related(
-        "custody", "uploaded_by")
+    expiring = Document.objects.filter(
+        superseded_at__isnull=True,
+        expires_on__isnull=False,
+        expires_on__lte=today + timedelta(days=7),
+        expires_on__gte=today - timedelta(days=1),
+    ).select_related("custody", "uploaded_by")
     for document in expiring[:2000]:
         stage = "today" if document.expires_on <= today else "soon"
         users = list(_staff(document.custody.branch_id))
         if document.uploaded_by and document.uploaded_by not in users:
             users.append(document.uploaded_by)
-        title = (_t("Document expires today: {name}", name=document.file_name) if stage == "today"
-                 else _t("Document expires on {date}: {name}", date=document.expires_on.isoformat(),
-                         name=document.file_name))
-        count += _notify(users, "document_expiring", title, document.custody.custody_no,
-                         f"/custodies/{document.custody_id}/", document.custody,
-                         f"doc_expiry:{document.pk}:{stage}")
+        title = (
+            _t("Document expires today: {name}", name=document.file_name)
+            if stage == "today"
+            else _t(
+                "Document expires on {date}: {name}",
+                date=document.expires_on.isoformat(),
+                name=document.file_name,
+            )
+        )
+        count += _notify(
+            users,
+            "document_expiring",
+            title,
+            document.custody.custody_no,
+            f"/custodies/{document.custody_id}/",
+            document.custody,
+            f"doc_expiry:{document.pk}:{stage}",
+        )
     return {"notified": count}
 
 
@@ -212,14 +255,22 @@ def overdue(now: datetime) -> dict:
 
     today = timezone.localdate(now).isoformat()
     count = 0
-    for custody in Custody.objects.filter(status="active", expected_return_at__lt=now).select_related("branch")[:2000]:
+    for custody in Custody.objects.filter(status="active", expected_return_at__lt=now).select_related(
+        "branch"
+    )[:2000]:
         key = f"overdue:{custody.pk}:{today}"
         if not _first_time(key, now):
             continue
         emit("custody.overdue", {**event_payload(custody), "expected_return_at": custody.expected_return_at})
-        _notify(_staff(custody.branch_id), "custody_overdue", _t("Overdue: {no}", no=custody.custody_no),
-                _t("Expected back {when}.", when=_when(custody.expected_return_at)),
-                f"/custodies/{custody.pk}/", custody, key)
+        _notify(
+            _staff(custody.branch_id),
+            "custody_overdue",
+            _t("Overdue: {no}", no=custody.custody_no),
+            _t("Expected back {when}.", when=_when(custody.expected_return_at)),
+            f"/custodies/{custody.pk}/",
+            custody,
+            key,
+        )
         count += 1
     return {"overdue": count}
 
@@ -239,6 +290,7 @@ def _first_time(key: str, now: datetime) -> bool:
 
 
 # ---- running ------------------------------------------------------------------------------------------------
+
 
 def _claim(job: Job, now: datetime, force: bool) -> bool:
     JobRun.objects.get_or_create(name=job.name)
@@ -268,8 +320,13 @@ def run_due_jobs(now: datetime | None = None, force: bool = False, only: list[st
             error = f"{exc.__class__.__name__}: {exc}"
         duration = int((time.monotonic() - clock) * 1000)
         JobRun.objects.filter(name=job.name).update(
-            last_finished_at=timezone.now(), last_duration_ms=duration, last_counts=counts, last_error=error,
+            last_finished_at=timezone.now(),
+            last_duration_ms=duration,
+            last_counts=counts,
+            last_error=error,
         )
-        JobRun.objects.filter(name=job.name).update(runs=F("runs") + 1, failures=F("failures") + (1 if error else 0))
+        JobRun.objects.filter(name=job.name).update(
+            runs=F("runs") + 1, failures=F("failures") + (1 if error else 0)
+        )
         results[job.name] = {"error": error} if error else counts
     return results

@@ -71,7 +71,7 @@ class WorkerHeartbeat(models.Model):
 
 
 class JobMarker(models.Model):
-    """"Done once" markers for jobs (e.g. one overdue reminder per custody per day)."""
+    """ "Done once" markers for jobs (e.g. one overdue reminder per custody per day)."""
 
     key = models.CharField(max_length=120, primary_key=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

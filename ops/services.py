@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext as _
 
-from custody.errors import Maintenance
+from core.errors import Maintenance
 
 from .models import SystemSettings
 

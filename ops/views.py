@@ -65,7 +65,10 @@ def readyz(request):
     """Ready: the database answers, file storage is writable, a worker is alive."""
     checks = {"database": _check_database(), "storage": _check_storage(), "worker": _check_worker()}
     failed = {name: error for name, error in checks.items() if error}
-    body = {"status": "ok" if not failed else "unavailable", "checks": {k: (v or "ok") for k, v in checks.items()}}
+    body = {
+        "status": "ok" if not failed else "unavailable",
+        "checks": {k: (v or "ok") for k, v in checks.items()},
+    }
     return JsonResponse(body, status=200 if not failed else 503)
 
 
@@ -115,17 +118,27 @@ def monitoring(request):
         raise PermissionDenied
     now = timezone.now()
     day_ago = now - timedelta(days=1)
-    deliveries = dict(WebhookDelivery.objects.filter(created_at__gte=day_ago).order_by()
-                      .values_list("status").annotate(n=Count("id")))
+    deliveries = dict(
+        WebhookDelivery.objects.filter(created_at__gte=day_ago)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
     finished = deliveries.get("delivered", 0) + deliveries.get("failed", 0)
     runs = {run.name: run for run in JobRun.objects.all()}
-    return render(request, "ops/monitoring.html", {
-        "workers": WorkerHeartbeat.objects.order_by("-seen_at")[:20],
-        "fresh_after": now - timedelta(minutes=2),
-        "jobs": [{"job": job, "run": runs.get(job.name)} for job in JOBS],
-        "queue_ready": DBTaskResult.objects.filter(status="READY").count(),
-        "queue_running": DBTaskResult.objects.filter(status="RUNNING").count(),
-        "queue_failed_day": DBTaskResult.objects.filter(status="FAILED", finished_at__gte=day_ago).count(),
-        "deliveries": deliveries,
-        "success_rate": round(100 * deliveries.get("delivered", 0) / finished, 1) if finished else None,
-    })
+    return render(
+        request,
+        "ops/monitoring.html",
+        {
+            "workers": WorkerHeartbeat.objects.order_by("-seen_at")[:20],
+            "fresh_after": now - timedelta(minutes=2),
+            "jobs": [{"job": job, "run": runs.get(job.name)} for job in JOBS],
+            "queue_ready": DBTaskResult.objects.filter(status="READY").count(),
+            "queue_running": DBTaskResult.objects.filter(status="RUNNING").count(),
+            "queue_failed_day": DBTaskResult.objects.filter(
+                status="FAILED", finished_at__gte=day_ago
+            ).count(),
+            "deliveries": deliveries,
+            "success_rate": round(100 * deliveries.get("delivered", 0) / finished, 1) if finished else None,
+        },
+    )

@@ -24,16 +24,25 @@ def dashboard(request):
         vehicles = vehicles.filter(branch_id=request.session["branch_id"])
     counts = dict(vehicles.order_by().values_list("status").annotate(n=Count("id")))
     vehicle_status = [
-        {"value": value, "label": label, "count": counts.get(value, 0), "colour": VEHICLE_STATUS_COLOURS[value]}
+        {
+            "value": value,
+            "label": label,
+            "count": counts.get(value, 0),
+            "colour": VEHICLE_STATUS_COLOURS[value],
+        }
         for value, label in VehicleStatus.choices
     ]
     active_agreements = agreements_for(request.user).filter(status="active").count()
-    return render(request, "reports/dashboard.html", {
-        "vehicle_status": vehicle_status,
-        "vehicle_total": sum(counts.values()),
-        "active_agreements": active_agreements,
-        **_custody_cards(request),
-    })
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "vehicle_status": vehicle_status,
+            "vehicle_total": sum(counts.values()),
+            "active_agreements": active_agreements,
+            **_custody_cards(request),
+        },
+    )
 
 
 def _custody_cards(request) -> dict:
@@ -61,10 +70,15 @@ def _custody_cards(request) -> dict:
     vehicles = vehicles_for(user).filter(status__in=[VehicleStatus.IN_CUSTODY, VehicleStatus.MAINTENANCE])
     if branch_id:
         vehicles = vehicles.filter(branch_id=branch_id)
-    latest = Custody.objects.filter(original_vehicle=OuterRef("pk"), handed_over_at__isnull=False,
-                                    status__in=[CustodyStatus.ACTIVE, CustodyStatus.CLOSED]).order_by("-handed_over_at")
+    latest = Custody.objects.filter(
+        original_vehicle=OuterRef("pk"),
+        handed_over_at__isnull=False,
+        status__in=[CustodyStatus.ACTIVE, CustodyStatus.CLOSED],
+    ).order_by("-handed_over_at")
     vehicles = vehicles.annotate(
-        since=Coalesce(Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()),
+        since=Coalesce(
+            Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()
+        ),
         custody_id=Subquery(latest.values("pk")[:1]),
         custody_no=Subquery(latest.values("custody_no")[:1]),
     ).order_by("since")
@@ -78,7 +92,9 @@ def _custody_cards(request) -> dict:
     if branch_id or not getattr(user, "all_branches", False):
         entries = entries.filter(custody_id__in=ids)
     recent = list(entries.order_by("-id")[:RECENT_ACTIVITY])
-    numbers = dict(Custody.objects.filter(pk__in={e.custody_id for e in recent}).values_list("pk", "custody_no"))
+    numbers = dict(
+        Custody.objects.filter(pk__in={e.custody_id for e in recent}).values_list("pk", "custody_no")
+    )
     for entry in recent:
         entry.custody_no = numbers.get(entry.custody_id, "")
         entry.title = event_title(entry.action)

@@ -39,8 +39,9 @@ def test_missing_or_bad_bearer_token_is_401_with_error_shape(db):
     for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer not-a-token"}):
         response = ApiClient().get("/api/v1/vehicles", **headers)
         assert response.status_code == 401
-        assert response.json() == {"error": {"code": "AUTH_ERROR", "message": response.json()["error"]["message"],
-                                             "details": {}}}
+        assert response.json() == {
+            "error": {"code": "AUTH_ERROR", "message": response.json()["error"]["message"], "details": {}}
+        }
 
 
 def test_tokens_are_stored_hashed(operator):
@@ -53,7 +54,9 @@ def test_tokens_are_stored_hashed(operator):
 
 def test_malformed_json_is_a_validation_error_not_a_500(operator):
     client = ApiClient(operator)
-    response = client.client.post("/api/v1/customers", "{not json", content_type="application/json", **client.headers)
+    response = client.client.post(
+        "/api/v1/customers", "{not json", content_type="application/json", **client.headers
+    )
     assert response.status_code in (400, 422)
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
@@ -71,8 +74,13 @@ def test_personal_token_can_be_created_used_and_revoked(operator):
 
 def test_changing_the_letter_case_of_the_email_does_not_escape_the_api_lockout(operator):
     client = ApiClient()
-    for email in ("operator@example.com", "Operator@example.com", "OPERATOR@example.com", "oPerator@example.com",
-                  "opErator@example.com"):
+    for email in (
+        "operator@example.com",
+        "Operator@example.com",
+        "OPERATOR@example.com",
+        "oPerator@example.com",
+        "opErator@example.com",
+    ):
         client.post("/api/v1/auth/token", {"email": email, "password": "wrong"})
     response = client.post("/api/v1/auth/token", {"email": "OpeRaTor@example.com", "password": PASSWORD})
     assert response.status_code == 429
@@ -127,9 +135,15 @@ def test_personal_tokens_list_only_my_personal_tokens(operator, users):
 
 def test_me_describes_the_user_and_their_branches(operator, branch):
     body = ApiClient(operator).get("/api/v1/me").json()
-    assert body == {"id": str(operator.id), "email": "operator@example.com", "full_name": "Operator",
-                    "role": "operator", "all_branches": False, "language": "en",
-                    "branches": [{"id": str(branch.id), "code": "DXB", "name": "Dubai Airport"}]}
+    assert body == {
+        "id": str(operator.id),
+        "email": "operator@example.com",
+        "full_name": "Operator",
+        "role": "operator",
+        "all_branches": False,
+        "language": "en",
+        "branches": [{"id": str(branch.id), "code": "DXB", "name": "Dubai Airport"}],
+    }
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator", "supervisor", "manager", "finance"])

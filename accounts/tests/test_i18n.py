@@ -44,10 +44,21 @@ def test_form_errors_are_in_arabic(users, vehicle_class, branch):
     manager = users["manager"]
     manager.language = "ar"
     manager.save()
-    response = login_client(manager).post("/vehicles/new/", {
-        "plate": "DXB-N-1", "vin": "SHORT", "make": "Kia", "model": "Rio", "year": "2024",
-        "vehicle_class": str(vehicle_class.id), "branch": str(branch.id), "status": "available",
-        "odometer_km": "0", "fuel_level": "8"})
+    response = login_client(manager).post(
+        "/vehicles/new/",
+        {
+            "plate": "DXB-N-1",
+            "vin": "SHORT",
+            "make": "Kia",
+            "model": "Rio",
+            "year": "2024",
+            "vehicle_class": str(vehicle_class.id),
+            "branch": str(branch.id),
+            "status": "available",
+            "odometer_km": "0",
+            "fuel_level": "8",
+        },
+    )
     assert response.status_code == 400
     assert "يتكون رقم الهيكل (VIN) من 17 خانة" in response.content.decode()
 
@@ -60,15 +71,18 @@ def test_the_login_page_follows_the_browsers_language(db):
 
 def test_key_terms_use_the_agreed_arabic_words():
     with translation.override("ar"):
-        assert [translation.gettext(term) for term in
-                ("Custody", "Vehicles", "Customers", "Agreements", "Dashboard", "Log in")] == [
-            "العهدة", "المركبات", "العملاء", "العقود", "لوحة التحكم", "تسجيل الدخول"]
+        assert [
+            translation.gettext(term)
+            for term in ("Custody", "Vehicles", "Customers", "Agreements", "Dashboard", "Log in")
+        ] == ["العهدة", "المركبات", "العملاء", "العقود", "لوحة التحكم", "تسجيل الدخول"]
 
 
 def test_arabic_plurals_follow_the_six_arabic_forms():
     with translation.override("ar"):
-        forms = [translation.ngettext("%(counter)s record", "%(counter)s records", n) % {"counter": n}
-                 for n in (0, 1, 2, 5, 11, 100)]
+        forms = [
+            translation.ngettext("%(counter)s record", "%(counter)s records", n) % {"counter": n}
+            for n in (0, 1, 2, 5, 11, 100)
+        ]
     assert forms == ["0 سجل", "1 سجل", "2 سجل", "5 سجلات", "11 سجلًا", "100 سجل"]
 
 

@@ -21,6 +21,7 @@ def logged_in_user_id(client):
 
 # ---- log in / log out ----------------------------------------------------------------------
 
+
 def test_a_user_logs_in_with_email_and_password_through_the_form(operator):
     client = Client()
     response = client.post("/accounts/login/", {"username": operator.email, "password": PASSWORD})
@@ -40,14 +41,18 @@ def test_the_email_is_matched_whatever_its_letter_case(operator):
 def test_login_goes_back_to_the_page_asked_for(operator):
     client = Client()
     assert client.get("/vehicles/")["Location"] == "/accounts/login/?next=/vehicles/"
-    response = client.post("/accounts/login/?next=/vehicles/",
-                           {"username": operator.email, "password": PASSWORD, "next": "/vehicles/"})
+    response = client.post(
+        "/accounts/login/?next=/vehicles/",
+        {"username": operator.email, "password": PASSWORD, "next": "/vehicles/"},
+    )
     assert response["Location"] == "/vehicles/"
 
 
 def test_login_does_not_redirect_to_another_site(operator):
-    response = Client().post("/accounts/login/", {"username": operator.email, "password": PASSWORD,
-                                                  "next": "https://evil.example.com/"})
+    response = Client().post(
+        "/accounts/login/",
+        {"username": operator.email, "password": PASSWORD, "next": "https://evil.example.com/"},
+    )
     assert response["Location"] == "/"
 
 
@@ -88,11 +93,14 @@ def test_the_login_form_needs_a_csrf_token(operator):
 
 # ---- lockout ---------------------------------------------------------------------------------
 
+
 def test_five_failed_page_logins_lock_the_account_out_with_a_429_page(operator, settings):
     assert settings.AXES_FAILURE_LIMIT == 5
     client = Client()
-    statuses = [client.post("/accounts/login/", {"username": operator.email, "password": f"wrong-{n}"}).status_code
-                for n in range(5)]
+    statuses = [
+        client.post("/accounts/login/", {"username": operator.email, "password": f"wrong-{n}"}).status_code
+        for n in range(5)
+    ]
     assert statuses == [200, 200, 200, 200, 429]
     # even the right password is refused while locked out
     response = client.post("/accounts/login/", {"username": operator.email, "password": PASSWORD})
@@ -114,20 +122,31 @@ def test_a_successful_login_resets_the_failure_count(operator):
     client = Client()
     for n in range(4):
         client.post("/accounts/login/", {"username": operator.email, "password": f"wrong-{n}"})
-    assert client.post("/accounts/login/", {"username": operator.email, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/accounts/login/", {"username": operator.email, "password": PASSWORD}).status_code == 302
+    )
     client.post("/accounts/logout/")
     for n in range(4):
-        assert client.post("/accounts/login/", {"username": operator.email, "password": f"again-{n}"}
-                           ).status_code == 200
-    assert client.post("/accounts/login/", {"username": operator.email, "password": PASSWORD}).status_code == 302
+        assert (
+            client.post(
+                "/accounts/login/", {"username": operator.email, "password": f"again-{n}"}
+            ).status_code
+            == 200
+        )
+    assert (
+        client.post("/accounts/login/", {"username": operator.email, "password": PASSWORD}).status_code == 302
+    )
 
 
 # ---- passwords -------------------------------------------------------------------------------
 
+
 def test_a_user_changes_their_password_and_stays_logged_in(operator):
     client = login_client(operator)
-    response = client.post("/accounts/password/change/", {
-        "old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/settings/"
     operator.refresh_from_db()
@@ -137,13 +156,19 @@ def test_a_user_changes_their_password_and_stays_logged_in(operator):
     assert "Your password was changed." in settings_page.content.decode()
     entry = AuditEntry.objects.get(action="user.password_changed")
     assert (entry.object_id, entry.actor_email, entry.message, entry.changes) == (
-        str(operator.pk), "operator@example.com", "changed", {})
+        str(operator.pk),
+        "operator@example.com",
+        "changed",
+        {},
+    )
 
 
 def test_changing_the_password_needs_the_old_one(operator):
     client = login_client(operator)
-    response = client.post("/accounts/password/change/", {
-        "old_password": "not-it", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": "not-it", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
     assert response.status_code == 200
     assert "Your old password was entered incorrectly." in response.content.decode()
     operator.refresh_from_db()
@@ -152,8 +177,10 @@ def test_changing_the_password_needs_the_old_one(operator):
 
 def test_a_weak_new_password_is_refused(operator):
     client = login_client(operator)
-    response = client.post("/accounts/password/change/", {
-        "old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"})
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"},
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert "This password is too short. It must contain at least 10 characters." in page
@@ -188,8 +215,10 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(operator):
     assert (entry.object_id, entry.message) == (str(operator.pk), "reset by e-mail link")
     assert NEW_PASSWORD not in str(entry.changes)
     # and the new password logs in
-    assert Client().post("/accounts/login/", {"username": operator.email, "password": NEW_PASSWORD}
-                         ).status_code == 302
+    assert (
+        Client().post("/accounts/login/", {"username": operator.email, "password": NEW_PASSWORD}).status_code
+        == 302
+    )
     # and the link works only once
     assert "This link is no longer valid" in client.get(link, follow=True).content.decode()
 
@@ -210,6 +239,7 @@ def test_a_forged_reset_link_is_refused(operator):
 
 
 # ---- personal tokens on the settings page ------------------------------------------------------
+
 
 def test_a_new_personal_token_is_shown_once_and_works(operator):
     client = login_client(operator)
@@ -238,7 +268,9 @@ def test_a_token_without_a_name_is_not_created(operator):
 def test_revoking_a_token_stops_it_working(operator):
     client = login_client(operator)
     client.post("/accounts/settings/tokens/", {"name": "Fleet sync"})
-    raw = re.search(r'id="new-token">(cst_[^<]+)<', client.get("/accounts/settings/").content.decode()).group(1)
+    raw = re.search(r'id="new-token">(cst_[^<]+)<', client.get("/accounts/settings/").content.decode()).group(
+        1
+    )
     token = operator.api_tokens.get()
     response = client.post(f"/accounts/settings/tokens/{token.id}/revoke/")
     assert response["Location"] == "/accounts/settings/"
@@ -246,8 +278,9 @@ def test_revoking_a_token_stops_it_working(operator):
     assert token.revoked_at is not None
     assert "Revoked" in client.get("/accounts/settings/").content.decode()
     assert ApiClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
-    assert list(AuditEntry.objects.filter(object_id=str(token.id)).order_by("id").values_list("action", flat=True)
-                ) == ["token.created", "token.revoked"]
+    assert list(
+        AuditEntry.objects.filter(object_id=str(token.id)).order_by("id").values_list("action", flat=True)
+    ) == ["token.created", "token.revoked"]
 
 
 def test_a_user_cannot_revoke_someone_elses_token(operator, users):
@@ -266,6 +299,7 @@ def test_revoking_needs_a_post(operator):
 
 
 # ---- language ---------------------------------------------------------------------------------
+
 
 def test_switching_to_arabic_renders_pages_right_to_left(operator):
     client = login_client(operator)
@@ -304,12 +338,18 @@ def test_one_users_language_does_not_leak_into_anothers_pages(operator, users):
     assert 'lang="en" dir="ltr"' in login_client(users["viewer"]).get("/").content.decode()
 
 
-
 def test_changing_the_letter_case_of_the_email_does_not_escape_the_lockout(operator):
     client = Client()
-    spellings = ["operator@example.com", "Operator@example.com", "OPERATOR@example.com", "oPerator@example.com",
-                 "opErator@EXAMPLE.com"]
-    statuses = [client.post("/accounts/login/", {"username": e, "password": "wrong"}).status_code for e in spellings]
+    spellings = [
+        "operator@example.com",
+        "Operator@example.com",
+        "OPERATOR@example.com",
+        "oPerator@example.com",
+        "opErator@EXAMPLE.com",
+    ]
+    statuses = [
+        client.post("/accounts/login/", {"username": e, "password": "wrong"}).status_code for e in spellings
+    ]
     assert statuses == [200, 200, 200, 200, 429]
     response = client.post("/accounts/login/", {"username": "OpeRaTor@example.com", "password": PASSWORD})
     assert response.status_code == 429

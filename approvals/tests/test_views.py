@@ -63,7 +63,9 @@ def test_inbox_count_badge(users, pending):
 def test_approve_in_place_with_htmx(users, pending):
     custody = pending()
     level = _level(custody)
-    response = login_client(users[Role.SUPERVISOR]).post(f"/approvals/{level.pk}/approve/", {"notes": "ok"}, **HTMX)
+    response = login_client(users[Role.SUPERVISOR]).post(
+        f"/approvals/{level.pk}/approve/", {"notes": "ok"}, **HTMX
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert custody.custody_no in body and "approved" in body and "<html" not in body
@@ -75,7 +77,11 @@ def test_approve_in_place_with_htmx(users, pending):
 def test_two_level_approval_moves_to_the_manager(users, pending):
     custody = pending(reason_code="accident", reason_subcode="rollover")
     level = _level(custody)
-    body = login_client(users[Role.SUPERVISOR]).post(f"/approvals/{level.pk}/approve/", {}, **HTMX).content.decode()
+    body = (
+        login_client(users[Role.SUPERVISOR])
+        .post(f"/approvals/{level.pk}/approve/", {}, **HTMX)
+        .content.decode()
+    )
     assert "next level" in body
     custody.refresh_from_db()
     assert custody.status == "pending_approval"
@@ -93,7 +99,9 @@ def test_reject_needs_a_reason_inline(users, pending):
     custody.refresh_from_db()
     assert custody.status == "pending_approval"
 
-    body = client.post(f"/approvals/{level.pk}/reject/", {"reason": "No police report"}, **HTMX).content.decode()
+    body = client.post(
+        f"/approvals/{level.pk}/reject/", {"reason": "No police report"}, **HTMX
+    ).content.decode()
     assert "rejected" in body
     custody.refresh_from_db()
     assert custody.status == "draft" and custody.last_reject_reason == "No police report"

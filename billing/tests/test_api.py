@@ -17,17 +17,30 @@ def test_finance_settles_a_closed_custody_to_zero_through_the_api(users, active_
     close(active_custody, users[Role.OPERATOR])
     finance = ApiClient(users[Role.FINANCE])
     base = f"/api/v1/custodies/{active_custody.id}"
-    damage = finance.post(f"{base}/charges", {"charge_type": "damage", "description": "Dent on the door",
-                                              "quantity": "1", "unit_price": "300.00", "responsibility": "customer"})
+    damage = finance.post(
+        f"{base}/charges",
+        {
+            "charge_type": "damage",
+            "description": "Dent on the door",
+            "quantity": "1",
+            "unit_price": "300.00",
+            "responsibility": "customer",
+        },
+    )
     assert damage.status_code == 201, damage.json()
     assert (damage.json()["subtotal"], damage.json()["tax_amount"], damage.json()["total"]) == (
-        "300.00", "15.00", "315.00")
+        "300.00",
+        "15.00",
+        "315.00",
+    )
     posted = finance.post(f"/api/v1/charges/{damage.json()['id']}/post")
     assert posted.json()["status"] == "posted"
     balance = finance.get(f"/api/v1/custodies/{active_custody.id}").json()["balance"]
     assert balance["outstanding"] == "472.50"  # rental 150 + 5 % = 157.50, damage 315.00
-    payment = finance.post(f"{base}/payments", {"amount": "472.50", "method": "card", "payer": "customer",
-                                                "reference": "POS-991"})
+    payment = finance.post(
+        f"{base}/payments",
+        {"amount": "472.50", "method": "card", "payer": "customer", "reference": "POS-991"},
+    )
     assert payment.status_code == 201, payment.json()
     balance = finance.get(f"{base}/balance").json()
     assert (balance["charged"], balance["paid"], balance["outstanding"]) == ("472.50", "472.50", "0.00")
@@ -38,12 +51,28 @@ def test_finance_settles_a_closed_custody_to_zero_through_the_api(users, active_
 def test_charge_errors_have_the_error_shape(users, active_custody):
     client = ApiClient(users[Role.OPERATOR])
     base = f"/api/v1/custodies/{active_custody.id}"
-    bad = client.post(f"{base}/charges", {"charge_type": "damage", "description": "x", "quantity": "0",
-                                          "unit_price": "-1", "responsibility": "customer"})
+    bad = client.post(
+        f"{base}/charges",
+        {
+            "charge_type": "damage",
+            "description": "x",
+            "quantity": "0",
+            "unit_price": "-1",
+            "responsibility": "customer",
+        },
+    )
     assert bad.status_code == 422
     assert set(bad.json()["error"]["details"]) >= {"quantity", "unit_price"}
-    draft = client.post(f"{base}/charges", {"charge_type": "damage", "description": "x", "quantity": "1",
-                                            "unit_price": "10", "responsibility": "customer"}).json()
+    draft = client.post(
+        f"{base}/charges",
+        {
+            "charge_type": "damage",
+            "description": "x",
+            "quantity": "1",
+            "unit_price": "10",
+            "responsibility": "customer",
+        },
+    ).json()
     forbidden = client.post(f"/api/v1/charges/{draft['id']}/post")
     assert forbidden.status_code == 403
     assert forbidden.json()["error"]["code"] == "PERMISSION_DENIED"
@@ -63,10 +92,20 @@ def test_a_retried_payment_with_the_same_key_is_recorded_once(users, active_cust
 
 
 def test_charges_of_another_branch_are_not_found(users, active_custody, other_branch):
-    charge = ApiClient(users[Role.OPERATOR]).post(
-        f"/api/v1/custodies/{active_custody.id}/charges",
-        {"charge_type": "other", "description": "x", "quantity": "1", "unit_price": "1", "responsibility": "customer"},
-    ).json()
+    charge = (
+        ApiClient(users[Role.OPERATOR])
+        .post(
+            f"/api/v1/custodies/{active_custody.id}/charges",
+            {
+                "charge_type": "other",
+                "description": "x",
+                "quantity": "1",
+                "unit_price": "1",
+                "responsibility": "customer",
+            },
+        )
+        .json()
+    )
     outsider = ApiClient(make_user(Role.FINANCE, other_branch, email="fin-auh@example.com"))
     assert outsider.get(f"/api/v1/charges/{charge['id']}").status_code == 404
     assert outsider.post(f"/api/v1/charges/{charge['id']}/post").status_code == 404
@@ -88,7 +127,12 @@ def test_two_simultaneous_payments_with_one_key_record_one_payment(users, active
         pytest.skip("needs PostgreSQL (concurrent connections)")
     client_a, client_b = ApiClient(users[Role.FINANCE]), ApiClient(users[Role.FINANCE])
     url = f"/api/v1/custodies/{active_custody.id}/payments"
-    body = {"amount": "25.00", "method": "card", "payer": "customer", "received_at": timezone.now().isoformat()}
+    body = {
+        "amount": "25.00",
+        "method": "card",
+        "payer": "customer",
+        "received_at": timezone.now().isoformat(),
+    }
     barrier = threading.Barrier(2)
     codes = []
 

@@ -25,13 +25,17 @@ def test_a_line_total_is_its_rounded_subtotal_plus_rounded_tax(quantity, unit_pr
 @given(st.lists(st.tuples(quantities, prices, rates), min_size=1, max_size=20))
 def test_totals_equal_the_sum_of_rounded_lines(lines):
     computed = [line_amounts(*line) for line in lines]
-    assert sum(a.total for a in computed) == sum(a.subtotal for a in computed) + sum(a.tax_amount for a in computed)
+    assert sum(a.total for a in computed) == sum(a.subtotal for a in computed) + sum(
+        a.tax_amount for a in computed
+    )
 
 
 def test_half_up_rounding():
     assert to_money(Decimal("2.345")) == Decimal("2.35")
     assert to_money(Decimal("2.344")) == Decimal("2.34")
-    assert line_amounts(Decimal("1"), Decimal("0.10"), Decimal("5")).tax_amount == Decimal("0.01")  # 0.005 → 0.01
+    assert line_amounts(Decimal("1"), Decimal("0.10"), Decimal("5")).tax_amount == Decimal(
+        "0.01"
+    )  # 0.005 → 0.01
 
 
 def test_floats_are_refused():

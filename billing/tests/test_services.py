@@ -13,9 +13,9 @@ from audit.models import AuditEntry
 from billing import rental, services
 from billing.models import Charge, Payment
 from billing.tests.conftest import close
+from core.errors import InvalidTransition, ValidationFailed
 from custodies import services as custody_services
 from custodies.models import Custody
-from custody.errors import InvalidTransition, ValidationFailed
 from integrations.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +24,25 @@ D = Decimal
 
 
 def damage(**extra):
-    return {"charge_type": "damage", "description": "Scratched bumper", "quantity": "1", "unit_price": "400.00",
-            "responsibility": "customer", **extra}
+    return {
+        "charge_type": "damage",
+        "description": "Scratched bumper",
+        "quantity": "1",
+        "unit_price": "400.00",
+        "responsibility": "customer",
+        **extra,
+    }
 
 
 def test_a_draft_charge_gets_vat_from_the_default_tax_profile(users, active_custody):
     charge = services.add_charge(users[Role.OPERATOR], active_custody.id, damage())
     assert (charge.subtotal, charge.tax_rate, charge.tax_amount, charge.total, charge.status) == (
-        D("400.00"), D("5.00"), D("20.00"), D("420.00"), "draft")
+        D("400.00"),
+        D("5.00"),
+        D("20.00"),
+        D("420.00"),
+        "draft",
+    )
 
 
 def test_a_per_line_tax_override(users, active_custody):
@@ -39,8 +50,17 @@ def test_a_per_line_tax_override(users, active_custody):
     assert charge.total == D("400.00")
 
 
-@pytest.mark.parametrize("role,allowed", [(Role.OPERATOR, False), (Role.SUPERVISOR, False), (Role.VIEWER, False),
-                                          (Role.MANAGER, True), (Role.FINANCE, True), (Role.ADMIN, True)])
+@pytest.mark.parametrize(
+    "role,allowed",
+    [
+        (Role.OPERATOR, False),
+        (Role.SUPERVISOR, False),
+        (Role.VIEWER, False),
+        (Role.MANAGER, True),
+        (Role.FINANCE, True),
+        (Role.ADMIN, True),
+    ],
+)
 def test_who_may_post(users, active_custody, role, allowed):
     charge = services.add_charge(users[Role.OPERATOR], active_custody.id, damage())
     if allowed:
@@ -61,7 +81,9 @@ def test_posted_charges_are_immutable(users, active_custody):
     assert charge.unit_price == D("400.00")
 
 
-def test_no_posting_while_the_custody_is_a_draft_and_no_charges_on_a_voided_one(users, make_draft, tax_profile):
+def test_no_posting_while_the_custody_is_a_draft_and_no_charges_on_a_voided_one(
+    users, make_draft, tax_profile
+):
     custody = make_draft()
     charge = services.add_charge(users[Role.OPERATOR], custody.id, damage())
     with pytest.raises(InvalidTransition):
@@ -86,9 +108,15 @@ def test_an_operator_voids_their_own_draft_but_not_a_posted_charge(users, active
 
 def test_a_payment_pays_the_oldest_open_charges_of_that_payer(users, active_custody):
     fin = users[Role.FINANCE]
-    first = services.post_charge(fin, services.add_charge(fin, active_custody.id, damage(unit_price="100")).id)
-    second = services.post_charge(fin, services.add_charge(fin, active_custody.id, damage(unit_price="200")).id)
-    services.record_payment(fin, active_custody.id, {"amount": "150.00", "method": "card", "payer": "customer"})
+    first = services.post_charge(
+        fin, services.add_charge(fin, active_custody.id, damage(unit_price="100")).id
+    )
+    second = services.post_charge(
+        fin, services.add_charge(fin, active_custody.id, damage(unit_price="200")).id
+    )
+    services.record_payment(
+        fin, active_custody.id, {"amount": "150.00", "method": "card", "payer": "customer"}
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, first.amount_paid) == ("paid", D("105.00"))
@@ -99,26 +127,41 @@ def test_a_payment_pays_the_oldest_open_charges_of_that_payer(users, active_cust
 
 def test_a_refund_needs_a_reason_and_reopens_the_charge(users, active_custody):
     fin = users[Role.FINANCE]
-    charge = services.post_charge(fin, services.add_charge(fin, active_custody.id, damage(unit_price="100")).id)
+    charge = services.post_charge(
+        fin, services.add_charge(fin, active_custody.id, damage(unit_price="100")).id
+    )
     services.record_payment(fin, active_custody.id, {"amount": "105", "method": "cash", "payer": "customer"})
     with pytest.raises(ValidationFailed):
-        services.record_payment(fin, active_custody.id, {"amount": "-5", "method": "cash", "payer": "customer"})
+        services.record_payment(
+            fin, active_custody.id, {"amount": "-5", "method": "cash", "payer": "customer"}
+        )
     with pytest.raises(ValidationFailed):
-        services.record_payment(fin, active_custody.id, {"amount": "-500", "method": "cash", "payer": "customer",
-                                                         "reason": "too much"})
-    services.record_payment(fin, active_custody.id, {"amount": "-5", "method": "cash", "payer": "customer",
-                                                     "reason": "goodwill"})
+        services.record_payment(
+            fin,
+            active_custody.id,
+            {"amount": "-500", "method": "cash", "payer": "customer", "reason": "too much"},
+        )
+    services.record_payment(
+        fin, active_custody.id, {"amount": "-5", "method": "cash", "payer": "customer", "reason": "goodwill"}
+    )
     charge.refresh_from_db()
     assert (charge.status, charge.amount_paid) == ("posted", D("100.00"))
     assert AuditEntry.objects.filter(action="payment.refunded").count() == 1
 
 
 def test_closing_posts_the_rental_for_the_actual_period(users, active_custody):
-    Custody.objects.filter(pk=active_custody.pk).update(handed_over_at=timezone.now() - timedelta(days=2, hours=1))
+    Custody.objects.filter(pk=active_custody.pk).update(
+        handed_over_at=timezone.now() - timedelta(days=2, hours=1)
+    )
     active_custody.refresh_from_db()
     close(active_custody, users[Role.OPERATOR])
     line = Charge.objects.get(custody=active_custody, charge_type="replacement_rental")
-    assert (line.status, line.quantity, line.unit_price, line.total) == ("posted", D("3"), D("150.00"), D("472.50"))
+    assert (line.status, line.quantity, line.unit_price, line.total) == (
+        "posted",
+        D("3"),
+        D("150.00"),
+        D("472.50"),
+    )
     assert line.posted_by is None
     assert AuditEntry.objects.filter(action="charge.posted", source="system").exists()
 
@@ -156,9 +199,17 @@ def test_the_rental_follows_the_rate_policy(users, make_draft, special_rate, tax
 
 def test_an_insurer_pays_within_its_authorization_and_the_customer_the_excess(users, make_draft, tax_profile):
     now = timezone.now()
-    custody = make_draft(insurer_name="Oman Insurance", authorized_daily_rate_cap=D("100"), authorized_max_days=2,
-                         effective_from=now, expected_return_at=now + timedelta(days=3, hours=1))
-    lines = {c.system_key: (c.quantity, c.unit_price, c.responsibility) for c in Charge.objects.filter(custody=custody)}
+    custody = make_draft(
+        insurer_name="Oman Insurance",
+        authorized_daily_rate_cap=D("100"),
+        authorized_max_days=2,
+        effective_from=now,
+        expected_return_at=now + timedelta(days=3, hours=1),
+    )
+    lines = {
+        c.system_key: (c.quantity, c.unit_price, c.responsibility)
+        for c in Charge.objects.filter(custody=custody)
+    }
     assert lines == {
         "rental:insurance": (D("2"), D("100.00"), "insurance"),
         "rental:rate_excess": (D("2"), D("50.00"), "customer"),
@@ -169,8 +220,9 @@ def test_an_insurer_pays_within_its_authorization_and_the_customer_the_excess(us
 def test_the_rental_is_recomputed_while_draft(users, make_draft, tax_profile):
     custody = make_draft()
     assert Charge.objects.get(custody=custody).quantity == D("4")  # effective −1 h → +3 days
-    custody_services.update_custody(users[Role.OPERATOR], custody.id, {
-        "expected_return_at": custody.effective_from + timedelta(days=6)})
+    custody_services.update_custody(
+        users[Role.OPERATOR], custody.id, {"expected_return_at": custody.effective_from + timedelta(days=6)}
+    )
     assert Charge.objects.get(custody=custody).quantity == D("6")
 
 
@@ -191,20 +243,36 @@ def test_money_changes_emit_events(users, active_custody):
     charge = services.post_charge(fin, services.add_charge(fin, active_custody.id, damage()).id)
     services.record_payment(fin, active_custody.id, {"amount": "10", "method": "cash", "payer": "customer"})
     services.void_charge(fin, charge.id, "wrong")
-    types = list(OutboxEvent.objects.filter(type__in=["charge.posted", "payment.recorded", "charge.voided"])
-                 .order_by("created_at").values_list("type", flat=True))
+    types = list(
+        OutboxEvent.objects.filter(type__in=["charge.posted", "payment.recorded", "charge.voided"])
+        .order_by("created_at")
+        .values_list("type", flat=True)
+    )
     assert types == ["charge.posted", "payment.recorded", "charge.voided"]
 
 
-operations = st.lists(st.one_of(
-    st.tuples(st.just("charge"), st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
-              st.sampled_from(["customer", "insurance"])),
-    st.tuples(st.just("pay"), st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
-              st.sampled_from(["customer", "insurance"])),
-    st.tuples(st.just("refund"), st.decimals(min_value=D("0.01"), max_value=D("500"), places=2),
-              st.sampled_from(["customer", "insurance"])),
-    st.tuples(st.just("void"), st.integers(min_value=0, max_value=10), st.just("")),
-), min_size=1, max_size=12)
+operations = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("charge"),
+            st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
+            st.sampled_from(["customer", "insurance"]),
+        ),
+        st.tuples(
+            st.just("pay"),
+            st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
+            st.sampled_from(["customer", "insurance"]),
+        ),
+        st.tuples(
+            st.just("refund"),
+            st.decimals(min_value=D("0.01"), max_value=D("500"), places=2),
+            st.sampled_from(["customer", "insurance"]),
+        ),
+        st.tuples(st.just("void"), st.integers(min_value=0, max_value=10), st.just("")),
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -216,16 +284,22 @@ def test_balance_is_charges_minus_payments_and_no_charge_is_overpaid(users, acti
     posted = []
     for kind, value, who in ops:
         if kind == "charge":
-            charge = services.add_charge(fin, active_custody.id, damage(unit_price=str(value), responsibility=who,
-                                                                        tax_rate="5"))
+            charge = services.add_charge(
+                fin, active_custody.id, damage(unit_price=str(value), responsibility=who, tax_rate="5")
+            )
             posted.append(services.post_charge(fin, charge.id))
         elif kind == "pay":
-            services.record_payment(fin, active_custody.id, {"amount": str(value), "method": "card", "payer": who})
+            services.record_payment(
+                fin, active_custody.id, {"amount": str(value), "method": "card", "payer": who}
+            )
         elif kind == "refund":
             # More than was paid is refused and records nothing.
             with contextlib.suppress(ValidationFailed):
-                services.record_payment(fin, active_custody.id, {"amount": str(-value), "method": "card",
-                                                                 "payer": who, "reason": "refund"})
+                services.record_payment(
+                    fin,
+                    active_custody.id,
+                    {"amount": str(-value), "method": "card", "payer": who, "reason": "refund"},
+                )
         elif posted:
             target = posted[value % len(posted)]
             target.refresh_from_db()

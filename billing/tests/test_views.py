@@ -23,16 +23,27 @@ def test_the_tab_shows_charges_balance_and_actions_for_finance(users, active_cus
 
 
 def test_a_viewer_sees_the_tab_without_actions(users, active_custody):
-    html = login_client(users[Role.VIEWER]).get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
+    html = (
+        login_client(users[Role.VIEWER]).get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
+    )
     assert "Post selected" not in html
     assert "Add a charge" not in html
 
 
 def test_an_operator_adds_a_charge_with_htmx_and_sees_live_totals(users, active_custody):
     client = login_client(users[Role.OPERATOR])
-    response = client.post(f"/billing/custodies/{active_custody.id}/charges/", {
-        "charge_type": "damage", "description": "Cracked windscreen", "quantity": "1", "unit_price": "800",
-        "tax_rate": "", "responsibility": "customer"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"/billing/custodies/{active_custody.id}/charges/",
+        {
+            "charge_type": "damage",
+            "description": "Cracked windscreen",
+            "quantity": "1",
+            "unit_price": "800",
+            "tax_rate": "",
+            "responsibility": "customer",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert "Cracked windscreen" in response.content.decode()
     charge = Charge.objects.get(description="Cracked windscreen")
@@ -42,15 +53,23 @@ def test_an_operator_adds_a_charge_with_htmx_and_sees_live_totals(users, active_
 def test_posting_selected_charges_and_recording_a_refund(users, active_custody):
     client = login_client(users[Role.FINANCE])
     rental = Charge.objects.get(custody=active_custody)
-    client.post(f"/billing/custodies/{active_custody.id}/charges/post/", {"charge_id": [rental.id]},
-                HTTP_HX_REQUEST="true")
+    client.post(
+        f"/billing/custodies/{active_custody.id}/charges/post/",
+        {"charge_id": [rental.id]},
+        HTTP_HX_REQUEST="true",
+    )
     rental.refresh_from_db()
     assert rental.status == "posted"
-    client.post(f"/billing/custodies/{active_custody.id}/payments/", {
-        "kind": "payment", "amount": "100", "method": "cash", "payer": "customer"}, HTTP_HX_REQUEST="true")
-    response = client.post(f"/billing/custodies/{active_custody.id}/payments/", {
-        "kind": "refund", "amount": "20", "method": "cash", "payer": "customer", "reason": ""},
-        HTTP_HX_REQUEST="true")
+    client.post(
+        f"/billing/custodies/{active_custody.id}/payments/",
+        {"kind": "payment", "amount": "100", "method": "cash", "payer": "customer"},
+        HTTP_HX_REQUEST="true",
+    )
+    response = client.post(
+        f"/billing/custodies/{active_custody.id}/payments/",
+        {"kind": "refund", "amount": "20", "method": "cash", "payer": "customer", "reason": ""},
+        HTTP_HX_REQUEST="true",
+    )
     assert "A refund needs a reason" in response.content.decode()
     assert Payment.objects.count() == 1
 
@@ -58,7 +77,10 @@ def test_posting_selected_charges_and_recording_a_refund(users, active_custody):
 def test_an_operator_cannot_post(users, active_custody):
     rental = Charge.objects.get(custody=active_custody)
     response = login_client(users[Role.OPERATOR]).post(
-        f"/billing/custodies/{active_custody.id}/charges/post/", {"charge_id": [rental.id]}, HTTP_HX_REQUEST="true")
+        f"/billing/custodies/{active_custody.id}/charges/post/",
+        {"charge_id": [rental.id]},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code in (200, 403)
     rental.refresh_from_db()
     assert rental.status == "draft"
@@ -98,9 +120,17 @@ def test_the_finance_list_runs_a_constant_number_of_queries(users, active_custod
     with CaptureQueriesContext(connection) as few:
         client.get("/billing/charges/")
     for i in range(30):
-        services.add_charge(users[Role.FINANCE], active_custody.id, {
-            "charge_type": "other", "description": f"line {i}", "quantity": "1", "unit_price": "1",
-            "responsibility": "customer"})
+        services.add_charge(
+            users[Role.FINANCE],
+            active_custody.id,
+            {
+                "charge_type": "other",
+                "description": f"line {i}",
+                "quantity": "1",
+                "unit_price": "1",
+                "responsibility": "customer",
+            },
+        )
     with CaptureQueriesContext(connection) as many:
         client.get("/billing/charges/")
     assert len(many) == len(few)
@@ -111,11 +141,15 @@ def test_the_detail_page_has_the_charges_tab_and_the_close_dialog_suggests_fuel(
     page = client.get(f"/custodies/{active_custody.id}/?tab=charges").content.decode()
     assert f"/billing/custodies/{active_custody.id}/tab/" in page
     assert f"/billing/custodies/{active_custody.id}/close-suggestions/" in page
-    partial = client.get(f"/billing/custodies/{active_custody.id}/close-suggestions/",
-                         {"odometer_km": "20100", "fuel_level": "6"}).content.decode()
+    partial = client.get(
+        f"/billing/custodies/{active_custody.id}/close-suggestions/",
+        {"odometer_km": "20100", "fuel_level": "6"},
+    ).content.decode()
     assert 'value="fuel"' in partial and "checked" in partial
-    unticked = client.get(f"/billing/custodies/{active_custody.id}/close-suggestions/",
-                          {"odometer_km": "20100", "fuel_level": "6", "suggestions_loaded": "1"}).content.decode()
+    unticked = client.get(
+        f"/billing/custodies/{active_custody.id}/close-suggestions/",
+        {"odometer_km": "20100", "fuel_level": "6", "suggestions_loaded": "1"},
+    ).content.decode()
     assert "checked" not in unticked
 
 
@@ -127,8 +161,10 @@ def test_closing_from_the_page_posts_the_accepted_fuel_charge(users, active_cust
     attach(active_custody, "return_checklist")
     client = login_client(users[Role.OPERATOR])
     returned = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
-    response = client.post(f"/custodies/{active_custody.id}/action/close/", {
-        "returned_at": returned, "odometer_km": "20100", "fuel_level": "6", "accept_suggestions": ["fuel"]})
+    response = client.post(
+        f"/custodies/{active_custody.id}/action/close/",
+        {"returned_at": returned, "odometer_km": "20100", "fuel_level": "6", "accept_suggestions": ["fuel"]},
+    )
     assert response.status_code in (200, 302), response.content[:500]
     active_custody.refresh_from_db()
     assert active_custody.status == "closed"
@@ -137,14 +173,28 @@ def test_closing_from_the_page_posts_the_accepted_fuel_charge(users, active_cust
 
 def test_a_draft_charge_is_edited_inline_and_a_stale_edit_is_refused(users, active_custody):
     client = login_client(users[Role.OPERATOR])
-    charge = services.add_charge(users[Role.OPERATOR], active_custody.id, {
-        "charge_type": "damage", "description": "Mirror", "quantity": "1", "unit_price": "100",
-        "responsibility": "customer"})
+    charge = services.add_charge(
+        users[Role.OPERATOR],
+        active_custody.id,
+        {
+            "charge_type": "damage",
+            "description": "Mirror",
+            "quantity": "1",
+            "unit_price": "100",
+            "responsibility": "customer",
+        },
+    )
     tab = client.get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
     assert f"/billing/custodies/{active_custody.id}/charges/{charge.id}/edit/" in tab
     url = f"/billing/custodies/{active_custody.id}/charges/{charge.id}/edit/"
-    fields = {"charge_type": "damage", "description": "Mirror and door", "quantity": "2", "unit_price": "150",
-              "tax_rate": "5", "responsibility": "customer"}
+    fields = {
+        "charge_type": "damage",
+        "description": "Mirror and door",
+        "quantity": "2",
+        "unit_price": "150",
+        "tax_rate": "5",
+        "responsibility": "customer",
+    }
     client.post(url, {**fields, "version": charge.version}, HTTP_HX_REQUEST="true")
     charge.refresh_from_db()
     assert (charge.description, charge.total) == ("Mirror and door", 315)
@@ -157,7 +207,10 @@ def test_a_draft_charge_is_edited_inline_and_a_stale_edit_is_refused(users, acti
 def test_a_capture_amount_that_is_not_a_number_is_an_error_not_a_500(users, active_custody):
     hold = services.record_hold(users[Role.OPERATOR], active_custody.id, "1000", "AUTH-9")
     response = login_client(users[Role.FINANCE]).post(
-        f"/billing/custodies/{active_custody.id}/holds/capture/{hold.id}/", {"amount": "abc"}, HTTP_HX_REQUEST="true")
+        f"/billing/custodies/{active_custody.id}/holds/capture/{hold.id}/",
+        {"amount": "abc"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert "Capture between 0 and the held amount" in response.content.decode()
     hold.refresh_from_db()

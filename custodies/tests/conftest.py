@@ -17,9 +17,14 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def attach(custody, *types, user=None):
     for document_type in types:
         Document.objects.create(
-            custody=custody, document_type=document_type, file=ContentFile(PDF, name="x.pdf"),
-            file_name=f"{document_type}.pdf", size=len(PDF), content_type="application/pdf",
-            sha256=hashlib.sha256(PDF).hexdigest(), uploaded_by=user,
+            custody=custody,
+            document_type=document_type,
+            file=ContentFile(PDF, name="x.pdf"),
+            file_name=f"{document_type}.pdf",
+            size=len(PDF),
+            content_type="application/pdf",
+            sha256=hashlib.sha256(PDF).hexdigest(),
+            uploaded_by=user,
         )
 
 

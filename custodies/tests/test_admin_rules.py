@@ -12,16 +12,30 @@ def test_an_admin_edits_an_approval_rule_and_the_change_is_audited(admin_user):
     client = login_client(admin_user)
     page = client.get(f"/django-admin/approvals/approvalrule/{rule.pk}/change/")
     assert page.status_code == 200
-    response = client.post(f"/django-admin/approvals/approvalrule/{rule.pk}/change/", {
-        "name": rule.name, "priority": 1000, "active": "on", "reason_codes": "[]", "branch_codes": "[]",
-        "custodian_types": "[]", "rate_policies": "[]", "min_damage_hold": "", "max_damage_hold": "",
-        "min_estimated_cost": "", "levels": '[{"role": "manager", "due_hours": 3}]',
-    })
+    response = client.post(
+        f"/django-admin/approvals/approvalrule/{rule.pk}/change/",
+        {
+            "name": rule.name,
+            "priority": 1000,
+            "active": "on",
+            "reason_codes": "[]",
+            "branch_codes": "[]",
+            "custodian_types": "[]",
+            "rate_policies": "[]",
+            "min_damage_hold": "",
+            "max_damage_hold": "",
+            "min_estimated_cost": "",
+            "levels": '[{"role": "manager", "due_hours": 3}]',
+        },
+    )
     assert response.status_code == 302
     rule.refresh_from_db()
     assert rule.levels == [{"role": "manager", "due_hours": 3}]
     entry = AuditEntry.objects.get(action="approvalrule.updated")
-    assert entry.changes["levels"] == [[{"role": "supervisor", "due_hours": None}], [{"role": "manager", "due_hours": 3}]]
+    assert entry.changes["levels"] == [
+        [{"role": "supervisor", "due_hours": None}],
+        [{"role": "manager", "due_hours": 3}],
+    ]
     assert entry.actor == admin_user
 
 

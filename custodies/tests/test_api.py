@@ -55,13 +55,22 @@ def test_the_api_runs_a_custody_from_draft_to_closed(users, agreement, spare_veh
     assert approved.json()["status"] == "approved"
 
     attach(Custody.objects.get(pk=custody_id), "handover_checklist")
-    handed = operator.post(f"/api/v1/custodies/{custody_id}/handover", {"odometer_km": 13000, "fuel_level": 7})
+    handed = operator.post(
+        f"/api/v1/custodies/{custody_id}/handover", {"odometer_km": 13000, "fuel_level": 7}
+    )
     assert handed.status_code == 200, handed.json()
     assert handed.json()["status"] == "active"
 
     attach(Custody.objects.get(pk=custody_id), "return_checklist")
-    closed = operator.post(f"/api/v1/custodies/{custody_id}/close", {
-        "returned_at": timezone.now().isoformat(), "odometer_km": 13420, "fuel_level": 5, "original_ready": True})
+    closed = operator.post(
+        f"/api/v1/custodies/{custody_id}/close",
+        {
+            "returned_at": timezone.now().isoformat(),
+            "odometer_km": 13420,
+            "fuel_level": 5,
+            "original_ready": True,
+        },
+    )
     assert closed.status_code == 200, closed.json()
     assert closed.json()["status"] == "closed"
     assert closed.json()["allowed_actions"] == []
@@ -70,16 +79,23 @@ def test_the_api_runs_a_custody_from_draft_to_closed(users, agreement, spare_veh
     assert [(a["level"], a["role"], a["status"]) for a in approvals] == [(1, "supervisor", "approved")]
     audit = operator.get(f"/api/v1/custodies/{custody_id}/audit").json()
     actions = [e["action"] for e in audit["items"] if e["action"].startswith("custody.")]
-    assert actions == ["custody.created", "custody.submitted", "custody.approved", "custody.handed_over",
-                       "custody.closed"]
+    assert actions == [
+        "custody.created",
+        "custody.submitted",
+        "custody.approved",
+        "custody.handed_over",
+        "custody.closed",
+    ]
     assert audit["items"][0]["source"] == "api"
 
 
 def test_an_action_in_the_wrong_state_is_409_with_allowed_actions(users, agreement, spare_vehicle):
     operator = ApiClient(users[Role.OPERATOR])
     custody_id = operator.post("/api/v1/custodies", create_body(agreement, spare_vehicle)).json()["id"]
-    response = operator.post(f"/api/v1/custodies/{custody_id}/close", {
-        "returned_at": timezone.now().isoformat(), "odometer_km": 1, "fuel_level": 1})
+    response = operator.post(
+        f"/api/v1/custodies/{custody_id}/close",
+        {"returned_at": timezone.now().isoformat(), "odometer_km": 1, "fuel_level": 1},
+    )
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "INVALID_TRANSITION"
@@ -128,7 +144,9 @@ def test_a_custody_of_another_branch_is_not_found(users, agreement, spare_vehicl
     assert outsider.get("/api/v1/custodies").json()["count"] == 0
 
 
-def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_result(users, agreement, spare_vehicle):
+def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_result(
+    users, agreement, spare_vehicle
+):
     operator = ApiClient(users[Role.OPERATOR])
     body = create_body(agreement, spare_vehicle)
     first = operator.post("/api/v1/custodies", body, HTTP_IDEMPOTENCY_KEY="abc-1")
@@ -149,7 +167,9 @@ def test_bad_input_never_gives_a_500(users, agreement, spare_vehicle):
         create_body(agreement, spare_vehicle, incident_at=(timezone.now() + timedelta(days=1)).isoformat()),
         create_body(agreement, spare_vehicle, customer_id="00000000-0000-0000-0000-000000000000"),
         create_body(agreement, spare_vehicle, reason_subcode="fire"),
-        create_body(agreement, spare_vehicle, expected_return_at=(timezone.now() - timedelta(days=2)).isoformat()),
+        create_body(
+            agreement, spare_vehicle, expected_return_at=(timezone.now() - timedelta(days=2)).isoformat()
+        ),
         create_body(agreement, spare_vehicle, rate_policy="special_code", special_rate_code="NOPE"),
         create_body(agreement, spare_vehicle, damage_hold_amount="-5"),
     ]
@@ -175,7 +195,9 @@ def test_the_list_filters_by_status_and_searches_by_number(users, agreement, spa
     assert operator.get("/api/v1/custodies?status=nope").status_code == 422
 
 
-def test_available_vehicles_exclude_those_held_by_an_overlapping_custody(users, make_draft, spare_vehicle, branch):
+def test_available_vehicles_exclude_those_held_by_an_overlapping_custody(
+    users, make_draft, spare_vehicle, branch
+):
     from custodies import services
 
     custody = make_draft()
@@ -184,14 +206,17 @@ def test_available_vehicles_exclude_those_held_by_an_overlapping_custody(users, 
     client = ApiClient(users[Role.OPERATOR])
     start = timezone.now().isoformat()
     end = (timezone.now() + timedelta(days=1)).isoformat()
-    response = client.get("/api/v1/vehicles/available", {"from": start, "to": end, "branch_id": str(branch.id)})
+    response = client.get(
+        "/api/v1/vehicles/available", {"from": start, "to": end, "branch_id": str(branch.id)}
+    )
     assert response.status_code == 200
     assert str(spare_vehicle.id) not in [v["id"] for v in response.json()["items"]]
 
 
 def test_times_without_an_offset_are_validation_errors(users, agreement, spare_vehicle):
     operator = ApiClient(users[Role.OPERATOR])
-    response = operator.post("/api/v1/custodies", create_body(agreement, spare_vehicle,
-                                                              incident_at="2026-11-20T10:00:00"))
+    response = operator.post(
+        "/api/v1/custodies", create_body(agreement, spare_vehicle, incident_at="2026-11-20T10:00:00")
+    )
     assert response.status_code == 422
     assert "incident_at" in response.json()["error"]["details"]

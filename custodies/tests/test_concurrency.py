@@ -19,15 +19,17 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import User
 from audit.context import acting_as
+from core.errors import Conflict, ValidationFailed
 from custodies import rules, services
 from custodies.models import Custody
 from custodies.tests.conftest import attach, draft_data
-from custody.errors import Conflict, ValidationFailed
 from fleet.models import Vehicle
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (sequence, exclusion constraint)"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="needs PostgreSQL (sequence, exclusion constraint)"
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -77,9 +79,11 @@ def seeded_defaults(db):
     """The rows the data migrations seed (idempotent: each seed skips what exists)."""
     from django.apps import apps
 
-    for module, function in (("custodies.migrations.0002_postgres_sequence_exclusion_and_sla_defaults", "seed_sla"),
-                             ("approvals.migrations.0003_default_rules", "seed"),
-                             ("documents.migrations.0002_default_rules", "seed")):
+    for module, function in (
+        ("custodies.migrations.0002_postgres_sequence_exclusion_and_sla_defaults", "seed_sla"),
+        ("approvals.migrations.0003_default_rules", "seed"),
+        ("documents.migrations.0002_default_rules", "seed"),
+    ):
         getattr(importlib.import_module(module), function)(apps, None)
 
 
@@ -119,9 +123,15 @@ def two_pending_for_one_replacement(users, agreement, spare_vehicle):
     custodies = []
     with acting_as(operator, "web"):
         for offset in (0, 1):
-            custody = services.create_custody(operator, draft_data(
-                agreement, spare_vehicle, effective_from=now - timedelta(hours=1) + timedelta(hours=offset),
-                expected_return_at=now + timedelta(days=3 + offset)))
+            custody = services.create_custody(
+                operator,
+                draft_data(
+                    agreement,
+                    spare_vehicle,
+                    effective_from=now - timedelta(hours=1) + timedelta(hours=offset),
+                    expected_return_at=now + timedelta(days=3 + offset),
+                ),
+            )
             attach(custody, "incident_report", "photos", "customer_acknowledgment", "police_report")
             services.submit_custody(operator, custody.id)
             custodies.append(custody)
@@ -139,8 +149,9 @@ def _assert_exactly_one_won(outcomes, vehicle):
     return winners[0]
 
 
-def test_concurrent_approvals_reserve_the_replacement_once(users, second_supervisor, spare_vehicle,
-                                                           two_pending_for_one_replacement):
+def test_concurrent_approvals_reserve_the_replacement_once(
+    users, second_supervisor, spare_vehicle, two_pending_for_one_replacement
+):
     custodies = two_pending_for_one_replacement
     deciders = [users[Role.SUPERVISOR], second_supervisor]
 
@@ -164,12 +175,25 @@ def test_concurrent_handovers_give_the_replacement_to_one_custody(users, agreeme
     custodies = []
     with acting_as(operator, "web"):
         for offset in (0, 2):
-            custody = services.create_custody(operator, draft_data(
-                agreement, None, reason_code="maintenance", reason_subcode="inspection",
-                effective_from=now - timedelta(hours=1) + timedelta(hours=offset),
-                expected_return_at=now + timedelta(days=2 + offset)))
-            attach(custody, "incident_report", "photos", "customer_acknowledgment", "police_report",
-                   "handover_checklist")
+            custody = services.create_custody(
+                operator,
+                draft_data(
+                    agreement,
+                    None,
+                    reason_code="maintenance",
+                    reason_subcode="inspection",
+                    effective_from=now - timedelta(hours=1) + timedelta(hours=offset),
+                    expected_return_at=now + timedelta(days=2 + offset),
+                ),
+            )
+            attach(
+                custody,
+                "incident_report",
+                "photos",
+                "customer_acknowledgment",
+                "police_report",
+                "handover_checklist",
+            )
             services.submit_custody(operator, custody.id)
             custody.refresh_from_db()
             if custody.status == "pending_approval":
@@ -181,8 +205,11 @@ def test_concurrent_handovers_give_the_replacement_to_one_custody(users, agreeme
     def hand_over(index):
         user = fresh_user(operator)
         with acting_as(user, "web"):
-            return services.hand_over_custody(user, custodies[index].id, {
-                "replacement_vehicle_id": str(spare_vehicle.pk), "odometer_km": 20000, "fuel_level": 8})
+            return services.hand_over_custody(
+                user,
+                custodies[index].id,
+                {"replacement_vehicle_id": str(spare_vehicle.pk), "odometer_km": 20000, "fuel_level": 8},
+            )
 
     outcomes = run_in_threads(2, hand_over)
     winner = _assert_exactly_one_won(outcomes, spare_vehicle)
@@ -193,8 +220,9 @@ def test_concurrent_handovers_give_the_replacement_to_one_custody(users, agreeme
     assert statuses[str(custodies[1 - winner].pk)] == "approved"
 
 
-def test_the_exclusion_constraint_alone_stops_a_double_hold(users, second_supervisor, spare_vehicle,
-                                                            two_pending_for_one_replacement, monkeypatch):
+def test_the_exclusion_constraint_alone_stops_a_double_hold(
+    users, second_supervisor, spare_vehicle, two_pending_for_one_replacement, monkeypatch
+):
     """With the application's availability check switched off, PostgreSQL still refuses the second hold."""
     monkeypatch.setattr(rules, "replacement_problem", lambda custody, vehicle=None: None)
     custodies = two_pending_for_one_replacement
@@ -212,9 +240,9 @@ def test_the_exclusion_constraint_alone_stops_a_double_hold(users, second_superv
     assert "replacement_vehicle_id" in loser.details
 
 
-def test_raw_update_into_an_overlapping_hold_violates_the_exclusion_constraint(users, second_supervisor,
-                                                                               spare_vehicle,
-                                                                               two_pending_for_one_replacement):
+def test_raw_update_into_an_overlapping_hold_violates_the_exclusion_constraint(
+    users, second_supervisor, spare_vehicle, two_pending_for_one_replacement
+):
     first, second = two_pending_for_one_replacement
     with acting_as(users[Role.SUPERVISOR], "web"):
         services.approve_custody(users[Role.SUPERVISOR], first.id)
@@ -223,13 +251,19 @@ def test_raw_update_into_an_overlapping_hold_violates_the_exclusion_constraint(u
 
     with pytest.raises(IntegrityError, match="custody_replacement_no_overlap"), transaction.atomic():
         Custody.objects.filter(pk=second.pk).update(
-            status="approved", approved_at=timezone.now(),
-            reserved_from=first.reserved_from + timedelta(hours=1), reserved_until=first.reserved_until)
+            status="approved",
+            approved_at=timezone.now(),
+            reserved_from=first.reserved_from + timedelta(hours=1),
+            reserved_until=first.reserved_until,
+        )
     assert overlapping_holds_in_db(spare_vehicle.pk) == []
 
     # Touching periods are fine: [from, until) ranges that only meet do not overlap.
     Custody.objects.filter(pk=second.pk).update(
-        status="approved", approved_at=timezone.now(),
-        reserved_from=first.reserved_until, reserved_until=first.reserved_until + timedelta(days=1))
+        status="approved",
+        approved_at=timezone.now(),
+        reserved_from=first.reserved_until,
+        reserved_until=first.reserved_until + timedelta(days=1),
+    )
     assert Custody.objects.filter(replacement_vehicle=spare_vehicle, status="approved").count() == 2
     assert Vehicle.objects.get(pk=spare_vehicle.pk).status == "reserved"

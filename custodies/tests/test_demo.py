@@ -18,15 +18,27 @@ def test_demo_custodies_cover_every_status_and_reason(users, branch, vehicle_cla
         rented = make_vehicle(branch, vehicle_class, f"DXB-R-{i:05d}", status="rented")
         make_vehicle(branch, vehicle_class, f"DXB-S-{i:05d}", status="available")
         customer = Customer.objects.create(customer_no=f"C-{i:06d}", full_name=f"Customer {i}")
-        RentalAgreement.objects.create(agreement_no=f"RA-{i:06d}", customer=customer, vehicle=rented, branch=branch,
-                                       start_at=now - timedelta(days=3), end_at=now + timedelta(days=30),
-                                       daily_rate=Decimal("100"), monthly_rate=Decimal("2000"))
+        RentalAgreement.objects.create(
+            agreement_no=f"RA-{i:06d}",
+            customer=customer,
+            vehicle=rented,
+            branch=branch,
+            start_at=now - timedelta(days=3),
+            end_at=now + timedelta(days=30),
+            daily_rate=Decimal("100"),
+            monthly_rate=Decimal("2000"),
+        )
     created = create_demo_custodies(users)
     assert len(created) == len(PLAN)
     statuses = set(Custody.objects.values_list("status", flat=True))
     assert statuses == {"draft", "pending_approval", "approved", "active", "closed", "voided"}
     assert set(Custody.objects.values_list("reason_code", flat=True)) == {
-        "accident", "breakdown", "maintenance", "damage", "other"}
+        "accident",
+        "breakdown",
+        "maintenance",
+        "damage",
+        "other",
+    }
     from billing.models import Charge, Payment
     from billing.services import balance
 

@@ -7,9 +7,9 @@ from django.utils import timezone
 from accounts.choices import Role
 from approvals.models import Approval
 from audit.models import AuditEntry
+from core.errors import InvalidTransition, ValidationFailed
 from custodies import services
 from custodies.tests.conftest import attach
-from custody.errors import InvalidTransition, ValidationFailed
 from integrations.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -42,24 +42,49 @@ def test_a_custody_runs_from_draft_to_closed(users, make_draft, vehicle, spare_v
     assert (spare_vehicle.status, vehicle.status) == ("rented", "in_custody")
 
     attach(custody, "return_checklist")
-    services.close_custody(operator, custody.id, {"returned_at": timezone.now(), "odometer_km": 15350,
-                                                   "fuel_level": 6, "original_ready": True})
+    services.close_custody(
+        operator,
+        custody.id,
+        {"returned_at": timezone.now(), "odometer_km": 15350, "fuel_level": 6, "original_ready": True},
+    )
     custody.refresh_from_db()
     spare_vehicle.refresh_from_db()
     vehicle.refresh_from_db()
     assert custody.status == "closed"
-    assert (spare_vehicle.status, spare_vehicle.odometer_km, spare_vehicle.fuel_level) == ("available", 15350, 6)
+    assert (spare_vehicle.status, spare_vehicle.odometer_km, spare_vehicle.fuel_level) == (
+        "available",
+        15350,
+        6,
+    )
     assert vehicle.status == "rented"  # back to the customer, agreement still active
 
-    actions = list(AuditEntry.objects.filter(custody_id=custody.id).order_by("id").values_list("action", flat=True))
+    actions = list(
+        AuditEntry.objects.filter(custody_id=custody.id).order_by("id").values_list("action", flat=True)
+    )
     assert [a for a in actions if a.startswith("custody.")] == [
-        "custody.created", "custody.submitted", "custody.approved", "custody.handed_over", "custody.closed"]
+        "custody.created",
+        "custody.submitted",
+        "custody.approved",
+        "custody.handed_over",
+        "custody.closed",
+    ]
     assert list(OutboxEvent.objects.order_by("created_at").values_list("type", flat=True)) == [
-        "custody.created", "custody.submitted", "custody.approval_decided", "custody.approved",
-        "custody.handed_over", "custody.closed", "charge.posted"]
+        "custody.created",
+        "custody.submitted",
+        "custody.approval_decided",
+        "custody.approved",
+        "custody.handed_over",
+        "custody.closed",
+        "charge.posted",
+    ]
     rental = custody.charges.get()
     assert (rental.charge_type, rental.status, rental.quantity, rental.unit_price, rental.responsibility) == (
-        "replacement_rental", "posted", 1, 150, "customer")
+        "replacement_rental",
+        "posted",
+        1,
+        150,
+        "customer",
+    )
 
 
 def test_the_submitter_cannot_approve(users, make_draft):
@@ -84,7 +109,9 @@ def test_an_accident_needs_a_supervisor_then_a_manager_each_deciding_one_level(u
     custody.refresh_from_db()
     assert custody.status == "approved"
     assert list(Approval.objects.filter(custody=custody).values_list("role", "status")) == [
-        ("supervisor", "approved"), ("manager", "approved")]
+        ("supervisor", "approved"),
+        ("manager", "approved"),
+    ]
 
 
 def test_free_maintenance_without_hold_is_approved_automatically(users, make_draft):

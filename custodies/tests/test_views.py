@@ -55,14 +55,27 @@ def _many_drafts(n, users, branch, vehicle_class, customer, start=0):
     for i in range(start, start + n):
         original = make_vehicle(branch, vehicle_class, f"DXB-Q-{i:05d}", status="rented")
         agreement = RentalAgreement.objects.create(
-            agreement_no=f"RA-9{i:05d}", customer=customer, vehicle=original, branch=branch,
-            start_at=now - timedelta(days=3), end_at=now + timedelta(days=20), daily_rate=100, monthly_rate=2000)
-        made.append(_run(operator, services.create_custody, draft_data(agreement, None, reason_code="maintenance",
-                                                                       reason_subcode="regular_service")))
+            agreement_no=f"RA-9{i:05d}",
+            customer=customer,
+            vehicle=original,
+            branch=branch,
+            start_at=now - timedelta(days=3),
+            end_at=now + timedelta(days=20),
+            daily_rate=100,
+            monthly_rate=2000,
+        )
+        made.append(
+            _run(
+                operator,
+                services.create_custody,
+                draft_data(agreement, None, reason_code="maintenance", reason_subcode="regular_service"),
+            )
+        )
     return made
 
 
 # ---- list ----------------------------------------------------------------------------------------
+
 
 def test_list_shows_custodies_with_sla_and_links(operator_client, pending, make_draft):
     draft = make_draft(incident_ref="POL-777")
@@ -75,7 +88,9 @@ def test_list_shows_custodies_with_sla_and_links(operator_client, pending, make_
     assert "Pending approval" in body
 
 
-def test_list_filters_status_multi_plate_and_q(operator_client, users, make_draft, pending, spare_vehicle, vehicle):
+def test_list_filters_status_multi_plate_and_q(
+    operator_client, users, make_draft, pending, spare_vehicle, vehicle
+):
     draft = make_draft()
     voided = make_draft()
     _run(users[Role.OPERATOR], services.void_custody, voided.id, "duplicate")
@@ -104,9 +119,13 @@ def test_list_other_filters_and_sorting(operator_client, make_draft, agreement):
     second = make_draft()
     assert numbers(operator_client.get("/custodies/?reason_code=accident")) == {first.custody_no}
     assert numbers(operator_client.get(f"/custodies/?agreement_no={agreement.agreement_no}")) == {
-        first.custody_no, second.custody_no}
+        first.custody_no,
+        second.custody_no,
+    }
     assert numbers(operator_client.get(f"/custodies/?customer_id={agreement.customer_id}")) == {
-        first.custody_no, second.custody_no}
+        first.custody_no,
+        second.custody_no,
+    }
     today = timezone.localdate().isoformat()
     assert len(numbers(operator_client.get(f"/custodies/?date_from={today}&date_to={today}"))) == 2
     assert numbers(operator_client.get("/custodies/?sla_state=breached")) == set()
@@ -124,7 +143,9 @@ def test_list_bad_filter_is_a_message_not_an_error(operator_client):
 
 def test_list_htmx_returns_the_results_only(operator_client, make_draft):
     draft = make_draft()
-    response = operator_client.get("/custodies/?status=draft", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="list-results")
+    response = operator_client.get(
+        "/custodies/?status=draft", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="list-results"
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert draft.custody_no in body and "<html" not in body
@@ -137,10 +158,20 @@ def test_list_honours_the_branch_switcher(users, make_draft, other_branch, vehic
     foreign_vehicle = make_vehicle(other_branch, vehicle_class, "AUH-X-1", status="rented")
     now = timezone.now()
     foreign_agreement = RentalAgreement.objects.create(
-        agreement_no="RA-AUH-1", customer=customer, vehicle=foreign_vehicle, branch=other_branch,
-        start_at=now - timedelta(days=1), end_at=now + timedelta(days=9), daily_rate=100, monthly_rate=2000)
-    there = _run(admin, services.create_custody, draft_data(foreign_agreement, None, reason_code="maintenance",
-                                                            reason_subcode="inspection"))
+        agreement_no="RA-AUH-1",
+        customer=customer,
+        vehicle=foreign_vehicle,
+        branch=other_branch,
+        start_at=now - timedelta(days=1),
+        end_at=now + timedelta(days=9),
+        daily_rate=100,
+        monthly_rate=2000,
+    )
+    there = _run(
+        admin,
+        services.create_custody,
+        draft_data(foreign_agreement, None, reason_code="maintenance", reason_subcode="inspection"),
+    )
     client = login_client(admin)
     assert numbers(client.get("/custodies/")) == {here.custody_no, there.custody_no}
     session = client.session
@@ -155,12 +186,20 @@ def test_list_query_count_does_not_grow_with_rows(users, branch, vehicle_class, 
     operator_client.get("/custodies/")  # warm caches (session, content types)
     with CaptureQueriesContext(connection) as five:
         assert operator_client.get("/custodies/").status_code == 200
-    _many_drafts(45, users, branch, vehicle_class, Customer.objects.create(customer_no="C-2", full_name="Second"),
-                 start=100)
+    _many_drafts(
+        45,
+        users,
+        branch,
+        vehicle_class,
+        Customer.objects.create(customer_no="C-2", full_name="Second"),
+        start=100,
+    )
     with CaptureQueriesContext(connection) as fifty:
         response = operator_client.get("/custodies/")
     assert len(numbers(response)) == 50
-    assert len(fifty.captured_queries) == len(five.captured_queries), [q["sql"] for q in fifty.captured_queries]
+    assert len(fifty.captured_queries) == len(five.captured_queries), [
+        q["sql"] for q in fifty.captured_queries
+    ]
 
 
 def test_list_paginates_with_page_numbers(users, branch, vehicle_class, customer, operator_client):
@@ -174,6 +213,7 @@ def test_list_paginates_with_page_numbers(users, branch, vehicle_class, customer
 
 # ---- wizard --------------------------------------------------------------------------------------
 
+
 def test_viewer_cannot_open_the_wizard(users):
     assert login_client(users[Role.VIEWER]).get("/custodies/new/").status_code == 403
 
@@ -181,36 +221,65 @@ def test_viewer_cannot_open_the_wizard(users):
 def test_pickers_search_agreements_customers_vehicles(operator_client, agreement, spare_vehicle):
     body = operator_client.get("/custodies/pickers/agreements/?q=RA-1000").content.decode()
     assert agreement.agreement_no in body and f'data-fill-customer_id="{agreement.customer_id}"' in body
-    assert agreement.customer.full_name in operator_client.get("/custodies/pickers/customers/?q=Ahmed").content.decode()
+    assert (
+        agreement.customer.full_name
+        in operator_client.get("/custodies/pickers/customers/?q=Ahmed").content.decode()
+    )
     assert spare_vehicle.plate in operator_client.get("/custodies/pickers/vehicles/?q=DXB-B").content.decode()
 
 
-def test_wizard_walk_creates_a_draft_and_saves_each_step(operator_client, users, agreement, vehicle, spare_vehicle,
-                                                         special_rate):
+def test_wizard_walk_creates_a_draft_and_saves_each_step(
+    operator_client, users, agreement, vehicle, spare_vehicle, special_rate
+):
     assert operator_client.get("/custodies/new/").status_code == 200
-    response = operator_client.post("/custodies/new/", {
-        "agreement_id": agreement.pk, "reason_code": "breakdown", "nav": "next"})
+    response = operator_client.post(
+        "/custodies/new/", {"agreement_id": agreement.pk, "reason_code": "breakdown", "nav": "next"}
+    )
     custody = Custody.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/custodies/{custody.pk}/wizard/reason/"
     assert (custody.status, custody.customer_id, custody.original_vehicle_id, custody.branch_id) == (
-        "draft", agreement.customer_id, vehicle.pk, agreement.branch_id)
+        "draft",
+        agreement.customer_id,
+        vehicle.pk,
+        agreement.branch_id,
+    )
     assert custody.custodian_name == agreement.customer.full_name
 
     base = f"/custodies/{custody.pk}/wizard"
     incident = timezone.now() - timedelta(hours=3)
     assert operator_client.get(f"{base}/reason/").status_code == 200
-    response = operator_client.post(f"{base}/reason/", {
-        "version": custody.version, "reason_code": "breakdown", "reason_subcode": "tire_blowout",
-        "incident_at": local(incident), "incident_ref": "RTA-1", "incident_location": "E11",
-        "incident_odometer_km": "23000", "incident_narrative": "Tyre burst", "nav": "next"})
+    response = operator_client.post(
+        f"{base}/reason/",
+        {
+            "version": custody.version,
+            "reason_code": "breakdown",
+            "reason_subcode": "tire_blowout",
+            "incident_at": local(incident),
+            "incident_ref": "RTA-1",
+            "incident_location": "E11",
+            "incident_odometer_km": "23000",
+            "incident_narrative": "Tyre burst",
+            "nav": "next",
+        },
+    )
     assert response["Location"] == f"{base}/custodian/"
     custody.refresh_from_db()
-    assert (custody.reason_subcode, custody.incident_ref, custody.incident_odometer_km) == ("tire_blowout", "RTA-1",
-                                                                                            23000)
+    assert (custody.reason_subcode, custody.incident_ref, custody.incident_odometer_km) == (
+        "tire_blowout",
+        "RTA-1",
+        23000,
+    )
 
-    response = operator_client.post(f"{base}/custodian/", {
-        "version": custody.version, "custodian_type": "driver", "custodian_name": "Sara Driver",
-        "custodian_phone": "+971 55 000 0000", "nav": "next"})
+    response = operator_client.post(
+        f"{base}/custodian/",
+        {
+            "version": custody.version,
+            "custodian_type": "driver",
+            "custodian_name": "Sara Driver",
+            "custodian_phone": "+971 55 000 0000",
+            "nav": "next",
+        },
+    )
     assert response["Location"] == f"{base}/replacement/"
     custody.refresh_from_db()
     assert (custody.custodian_type, custody.custodian_name) == ("driver", "Sara Driver")
@@ -218,20 +287,40 @@ def test_wizard_walk_creates_a_draft_and_saves_each_step(operator_client, users,
     page = operator_client.get(f"{base}/replacement/").content.decode()
     assert spare_vehicle.plate in page and vehicle.plate not in page.split("replacement-options")[1]
     start = timezone.now() - timedelta(hours=1)
-    response = operator_client.post(f"{base}/replacement/", {
-        "version": custody.version, "replacement_vehicle_id": spare_vehicle.pk, "effective_from": local(start),
-        "expected_return_at": local(start + timedelta(days=4)), "nav": "next"})
+    response = operator_client.post(
+        f"{base}/replacement/",
+        {
+            "version": custody.version,
+            "replacement_vehicle_id": spare_vehicle.pk,
+            "effective_from": local(start),
+            "expected_return_at": local(start + timedelta(days=4)),
+            "nav": "next",
+        },
+    )
     assert response["Location"] == f"{base}/rate/"
     custody.refresh_from_db()
     assert custody.replacement_vehicle_id == spare_vehicle.pk
 
-    response = operator_client.post(f"{base}/rate/", {
-        "version": custody.version, "rate_policy": "special_code", "special_rate_code_id": special_rate.pk,
-        "damage_hold_amount": "500", "deposit_carryover": "250", "insurer_name": "Oman Insurance", "nav": "save"})
+    response = operator_client.post(
+        f"{base}/rate/",
+        {
+            "version": custody.version,
+            "rate_policy": "special_code",
+            "special_rate_code_id": special_rate.pk,
+            "damage_hold_amount": "500",
+            "deposit_carryover": "250",
+            "insurer_name": "Oman Insurance",
+            "nav": "save",
+        },
+    )
     assert response["Location"] == f"{base}/rate/"  # "Save draft" stays on the step
     custody.refresh_from_db()
-    assert (custody.rate_policy, custody.special_rate_code_id, str(custody.damage_hold_amount),
-            custody.insurer_name) == ("special_code", special_rate.pk, "500.00", "Oman Insurance")
+    assert (
+        custody.rate_policy,
+        custody.special_rate_code_id,
+        str(custody.damage_hold_amount),
+        custody.insurer_name,
+    ) == ("special_code", special_rate.pk, "500.00", "Oman Insurance")
 
     assert operator_client.get(f"{base}/documents/").status_code == 200
     assert operator_client.post(f"{base}/documents/")["Location"] == f"{base}/review/"
@@ -243,14 +332,28 @@ def test_wizard_shows_service_errors_next_to_fields(operator_client, make_draft)
     custody = make_draft()
     base = f"/custodies/{custody.pk}/wizard"
     future = timezone.now() + timedelta(days=2)
-    response = operator_client.post(f"{base}/reason/", {
-        "version": custody.version, "reason_code": "breakdown", "reason_subcode": "",
-        "incident_at": local(future), "nav": "next"})
+    response = operator_client.post(
+        f"{base}/reason/",
+        {
+            "version": custody.version,
+            "reason_code": "breakdown",
+            "reason_subcode": "",
+            "incident_at": local(future),
+            "nav": "next",
+        },
+    )
     assert response.status_code == 422
     assert "The incident cannot be in the future." in response.content.decode()
-    response = operator_client.post(f"{base}/reason/", {
-        "version": custody.version, "reason_code": "breakdown", "reason_subcode": "fire",
-        "incident_at": local(timezone.now()), "nav": "next"})
+    response = operator_client.post(
+        f"{base}/reason/",
+        {
+            "version": custody.version,
+            "reason_code": "breakdown",
+            "reason_subcode": "fire",
+            "incident_at": local(timezone.now()),
+            "nav": "next",
+        },
+    )
     assert "does not belong to the chosen reason" in response.content.decode()
     custody.refresh_from_db()
     assert custody.reason_subcode == "engine_failure"  # nothing saved
@@ -258,8 +361,15 @@ def test_wizard_shows_service_errors_next_to_fields(operator_client, make_draft)
 
 def test_wizard_stale_version_is_refused(operator_client, make_draft):
     custody = make_draft()
-    response = operator_client.post(f"/custodies/{custody.pk}/wizard/custodian/", {
-        "version": custody.version - 1 or 99, "custodian_type": "customer", "custodian_name": "X", "nav": "next"})
+    response = operator_client.post(
+        f"/custodies/{custody.pk}/wizard/custodian/",
+        {
+            "version": custody.version - 1 or 99,
+            "custodian_type": "customer",
+            "custodian_name": "X",
+            "nav": "next",
+        },
+    )
     assert response.status_code == 422
     assert "changed by someone else" in response.content.decode()
 
@@ -275,9 +385,16 @@ def test_review_shows_errors_then_submit_works(operator_client, make_draft, user
     custody.refresh_from_db()
     assert custody.status == "draft"
 
-    operator_client.post(f"/custodies/{custody.pk}/wizard/replacement/", {
-        "version": custody.version, "replacement_vehicle_id": custody.replacement_vehicle_id,
-        "effective_from": local(custody.effective_from), "until_original_ready": "on", "nav": "next"})
+    operator_client.post(
+        f"/custodies/{custody.pk}/wizard/replacement/",
+        {
+            "version": custody.version,
+            "replacement_vehicle_id": custody.replacement_vehicle_id,
+            "effective_from": local(custody.effective_from),
+            "until_original_ready": "on",
+            "nav": "next",
+        },
+    )
     custody.refresh_from_db()
     assert custody.until_original_ready
     body = operator_client.get(review).content.decode()
@@ -288,8 +405,9 @@ def test_review_shows_errors_then_submit_works(operator_client, make_draft, user
     assert "submitted for approval" in response.content.decode()
 
 
-def test_review_lists_missing_documents_with_a_link_to_the_documents_step(operator_client, users, agreement,
-                                                                          spare_vehicle):
+def test_review_lists_missing_documents_with_a_link_to_the_documents_step(
+    operator_client, users, agreement, spare_vehicle
+):
     custody = _run(users[Role.OPERATOR], services.create_custody, draft_data(agreement, spare_vehicle))
     response = operator_client.get(f"/custodies/{custody.pk}/wizard/review/")
     body = response.content.decode()
@@ -304,20 +422,34 @@ def test_review_shows_warnings(operator_client, make_draft):
     assert "Warnings" in body and "less than one day" in body
 
 
-def test_replacement_picker_lists_only_free_vehicles(operator_client, users, make_draft, branch, vehicle_class,
-                                                     spare_vehicle, foreign_vehicle):
+def test_replacement_picker_lists_only_free_vehicles(
+    operator_client, users, make_draft, branch, vehicle_class, spare_vehicle, foreign_vehicle
+):
     held = make_vehicle(branch, vehicle_class, "DXB-H-1", status="available")
-    other_class = make_vehicle(branch, vehicle_class.__class__.objects.create(
-        code="SUV", name="SUV", daily_rate=200, monthly_rate=4000), "DXB-S-1", status="available")
+    other_class = make_vehicle(
+        branch,
+        vehicle_class.__class__.objects.create(code="SUV", name="SUV", daily_rate=200, monthly_rate=4000),
+        "DXB-S-1",
+        status="available",
+    )
     broken = make_vehicle(branch, vehicle_class, "DXB-M-1", status="maintenance")
-    holder = make_draft(replacement_vehicle_id=held.pk, reason_code="maintenance", reason_subcode="inspection",
-                        rate_policy="free")
+    holder = make_draft(
+        replacement_vehicle_id=held.pk,
+        reason_code="maintenance",
+        reason_subcode="inspection",
+        rate_policy="free",
+    )
     _run(users[Role.OPERATOR], services.submit_custody, holder.id)  # auto-approved: `held` is reserved
     held.refresh_from_db()
     Custody.objects.filter(pk=holder.pk).update(status="approved")
     custody = make_draft(replacement_vehicle_id=None)
-    response = operator_client.get(f"/custodies/{custody.pk}/wizard/replacement/vehicles/", {
-        "effective_from": local(timezone.now()), "expected_return_at": local(timezone.now() + timedelta(days=2))})
+    response = operator_client.get(
+        f"/custodies/{custody.pk}/wizard/replacement/vehicles/",
+        {
+            "effective_from": local(timezone.now()),
+            "expected_return_at": local(timezone.now() + timedelta(days=2)),
+        },
+    )
     body = response.content.decode()
     assert spare_vehicle.plate in body and other_class.plate in body
     assert held.plate not in body and broken.plate not in body and foreign_vehicle.plate not in body
@@ -325,6 +457,7 @@ def test_replacement_picker_lists_only_free_vehicles(operator_client, users, mak
 
 
 # ---- detail and actions --------------------------------------------------------------------------
+
 
 def _buttons(response):
     return set(re.findall(r'data-action="(\w+)"', response.content.decode()))
@@ -336,12 +469,20 @@ def test_detail_shows_only_allowed_buttons_per_role(users, make_draft, pending):
     assert _buttons(login_client(users[Role.OPERATOR]).get(f"/custodies/{draft.pk}/")) == {"submit", "void"}
     assert _buttons(login_client(users[Role.VIEWER]).get(f"/custodies/{pending.pk}/")) == set()
     assert _buttons(login_client(users[Role.OPERATOR]).get(f"/custodies/{pending.pk}/")) == set()
-    assert _buttons(login_client(users[Role.SUPERVISOR]).get(f"/custodies/{pending.pk}/")) == {"approve", "reject"}
+    assert _buttons(login_client(users[Role.SUPERVISOR]).get(f"/custodies/{pending.pk}/")) == {
+        "approve",
+        "reject",
+    }
     assert _buttons(login_client(users[Role.MANAGER]).get(f"/custodies/{pending.pk}/")) == {
-        "approve", "reject", "void"}
+        "approve",
+        "reject",
+        "void",
+    }
     assert "Edit" in login_client(users[Role.OPERATOR]).get(f"/custodies/{draft.pk}/").content.decode()
-    assert f"/custodies/{draft.pk}/wizard/" not in login_client(users[Role.VIEWER]).get(
-        f"/custodies/{draft.pk}/").content.decode()
+    assert (
+        f"/custodies/{draft.pk}/wizard/"
+        not in login_client(users[Role.VIEWER]).get(f"/custodies/{draft.pk}/").content.decode()
+    )
 
 
 def test_detail_out_of_branch_is_404(users, make_draft, other_branch):
@@ -384,8 +525,9 @@ def test_void_needs_a_reason_and_reopens_the_modal(users, make_draft):
 
 def test_submit_shows_warnings(users, make_draft):
     custody = make_draft(expected_return_at=timezone.now() + timedelta(hours=6))
-    response = login_client(users[Role.OPERATOR]).post(f"/custodies/{custody.pk}/action/submit/",
-                                                       {"version": custody.version}, follow=True)
+    response = login_client(users[Role.OPERATOR]).post(
+        f"/custodies/{custody.pk}/action/submit/", {"version": custody.version}, follow=True
+    )
     body = response.content.decode()
     assert "alert-warning" in body and "less than one day" in body
 
@@ -407,24 +549,41 @@ def test_full_lifecycle_through_the_pages(users, pending, spare_vehicle, vehicle
     operator = login_client(users[Role.OPERATOR])
     body = operator.get(f"/custodies/{pending.pk}/").content.decode()
     assert 'id="modal-handover"' in body and spare_vehicle.plate in body
-    response = operator.post(f"/custodies/{pending.pk}/action/handover/", {
-        "replacement_vehicle_id": spare_vehicle.pk, "odometer_km": "15000", "fuel_level": "8"})
+    response = operator.post(
+        f"/custodies/{pending.pk}/action/handover/",
+        {"replacement_vehicle_id": spare_vehicle.pk, "odometer_km": "15000", "fuel_level": "8"},
+    )
     assert response.status_code == 422  # handover checklist missing
     assert "handover checklist" in response.content.decode()
     attach(pending, "handover_checklist")
-    response = operator.post(f"/custodies/{pending.pk}/action/handover/", {
-        "replacement_vehicle_id": spare_vehicle.pk, "odometer_km": "15000", "fuel_level": "8",
-        "notes": "scratch on the door"})
+    response = operator.post(
+        f"/custodies/{pending.pk}/action/handover/",
+        {
+            "replacement_vehicle_id": spare_vehicle.pk,
+            "odometer_km": "15000",
+            "fuel_level": "8",
+            "notes": "scratch on the door",
+        },
+    )
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.status == "active" and pending.handover_odometer_km == 15000
 
     attach(pending, "return_checklist")
-    response = operator.post(f"/custodies/{pending.pk}/action/close/", {
-        "returned_at": local(timezone.now()), "odometer_km": "14000", "fuel_level": "6"})
+    response = operator.post(
+        f"/custodies/{pending.pk}/action/close/",
+        {"returned_at": local(timezone.now()), "odometer_km": "14000", "fuel_level": "6"},
+    )
     assert response.status_code == 422 and "below the handover reading" in response.content.decode()
-    response = operator.post(f"/custodies/{pending.pk}/action/close/", {
-        "returned_at": local(timezone.now()), "odometer_km": "15420", "fuel_level": "6", "original_ready": "on"})
+    response = operator.post(
+        f"/custodies/{pending.pk}/action/close/",
+        {
+            "returned_at": local(timezone.now()),
+            "odometer_km": "15420",
+            "fuel_level": "6",
+            "original_ready": "on",
+        },
+    )
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.status == "closed"
@@ -432,7 +591,13 @@ def test_full_lifecycle_through_the_pages(users, pending, spare_vehicle, vehicle
     assert "420 km" in body  # km driven
 
     timeline = operator.get(f"/custodies/{pending.pk}/?tab=timeline").content.decode()
-    for title in ("Created", "Submitted for approval", "Level 1 (Supervisor): approved", "Handed over", "Closed"):
+    for title in (
+        "Created",
+        "Submitted for approval",
+        "Level 1 (Supervisor): approved",
+        "Handed over",
+        "Closed",
+    ):
         assert title in timeline
 
 
@@ -463,13 +628,19 @@ def test_detail_renders_for_every_status(users, make_draft, pending, spare_vehic
                 response = login_client(users[role]).get(f"/custodies/{custody.pk}/?tab={tab}")
                 assert response.status_code == 200, (custody.status, role, tab)
     attach(active, "return_checklist")
-    _run(operator, services.close_custody, active.id, {"returned_at": timezone.now(), "odometer_km": 15100,
-                                                       "fuel_level": 7})
+    _run(
+        operator,
+        services.close_custody,
+        active.id,
+        {"returned_at": timezone.now(), "odometer_km": 15100, "fuel_level": 7},
+    )
     response = login_client(manager).get(f"/custodies/{active.pk}/")
     assert response.status_code == 200 and _buttons(response) == set()
     listing = login_client(manager).get("/custodies/")
     assert listing.status_code == 200 and len(numbers(listing)) == 4
-    assert login_client(operator).get(f"/custodies/{active.pk}/wizard/reason/").status_code == 302  # not a draft
+    assert (
+        login_client(operator).get(f"/custodies/{active.pk}/wizard/reason/").status_code == 302
+    )  # not a draft
     assert "missing photos" in login_client(operator).get(f"/custodies/{rejected.pk}/").content.decode()
 
 
@@ -490,14 +661,21 @@ def test_detail_approvals_tab_and_audit_csv(users, pending):
 def test_pages_have_no_inline_scripts(users, make_draft, pending):
     draft = make_draft()
     client = login_client(users[Role.MANAGER])
-    for url in ("/custodies/", f"/custodies/{draft.pk}/", f"/custodies/{pending.pk}/",
-                f"/custodies/{draft.pk}/wizard/reason/", f"/custodies/{draft.pk}/wizard/review/", "/custodies/new/"):
+    for url in (
+        "/custodies/",
+        f"/custodies/{draft.pk}/",
+        f"/custodies/{pending.pk}/",
+        f"/custodies/{draft.pk}/wizard/reason/",
+        f"/custodies/{draft.pk}/wizard/review/",
+        "/custodies/new/",
+    ):
         body = client.get(url).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), url
         assert not re.search(r"\son[a-z]+=", body), url
 
 
 # ---- dashboard -----------------------------------------------------------------------------------
+
 
 def test_dashboard_custody_cards(users, pending, make_draft, vehicle):
     supervisor = users[Role.SUPERVISOR]
@@ -513,7 +691,9 @@ def test_dashboard_custody_cards(users, pending, make_draft, vehicle):
 
     _run(supervisor, services.approve_custody, pending.id)
     attach(pending, "handover_checklist")
-    _run(users[Role.OPERATOR], services.hand_over_custody, pending.id, {"odometer_km": 15000, "fuel_level": 8})
+    _run(
+        users[Role.OPERATOR], services.hand_over_custody, pending.id, {"odometer_km": 15000, "fuel_level": 8}
+    )
     body = login_client(users[Role.VIEWER]).get("/").content.decode()
     assert re.search(r'id="kpi-active">1<', body)
     table = body.split('id="workshop-table"')[1]
@@ -529,7 +709,9 @@ def test_the_notifications_tab_lists_who_was_told_about_the_custody(users, make_
     custody_services.submit_custody(users[Role.OPERATOR], custody.id)
     for event in OutboxEvent.objects.filter(dispatched_at__isnull=True):
         dispatch_event(event.id)
-    page = login_client(users[Role.OPERATOR]).get(f"/custodies/{custody.id}/?tab=notifications").content.decode()
+    page = (
+        login_client(users[Role.OPERATOR]).get(f"/custodies/{custody.id}/?tab=notifications").content.decode()
+    )
     assert "tab-notifications" in page
     assert str(users[Role.SUPERVISOR]) in page
 

@@ -48,7 +48,9 @@ def upload(name: str, content: bytes, content_type: str = "application/octet-str
 def signature_png(blank: bool = False, size=(300, 100)) -> bytes:
     image = Image.new("RGBA", size, (255, 255, 255, 255))
     if not blank:
-        ImageDraw.Draw(image).line([(10, 80), (80, 20), (150, 70), (290, 15)], fill=(10, 10, 10, 255), width=4)
+        ImageDraw.Draw(image).line(
+            [(10, 80), (80, 20), (150, 70), (290, 15)], fill=(10, 10, 10, 255), width=4
+        )
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
@@ -84,7 +86,9 @@ def active(submitted, users):
         custody_services.approve_custody(users[Role.SUPERVISOR], submitted.id)
     attach(submitted, "handover_checklist")
     with acting_as(users[Role.OPERATOR], "web"):
-        custody_services.hand_over_custody(users[Role.OPERATOR], submitted.id, {"odometer_km": 15000, "fuel_level": 8})
+        custody_services.hand_over_custody(
+            users[Role.OPERATOR], submitted.id, {"odometer_km": 15000, "fuel_level": 8}
+        )
     submitted.refresh_from_db()
     assert submitted.status == "active"
     return submitted

@@ -20,14 +20,16 @@ def client_for(user) -> tuple[Client, dict]:
 
 def post_file(user, custody_id, name, content, **fields):
     client, headers = client_for(user)
-    return client.post(f"/api/v1/custodies/{custody_id}/documents",
-                       {"file": upload(name, content), **fields}, **headers)
+    return client.post(
+        f"/api/v1/custodies/{custody_id}/documents", {"file": upload(name, content), **fields}, **headers
+    )
 
 
 def test_upload_list_metadata_and_download(draft, operator_user):
     content = image_bytes("JPEG")
-    response = post_file(operator_user, draft.id, "front.jpg", content, document_type="photos",
-                         expires_on="2099-06-30")
+    response = post_file(
+        operator_user, draft.id, "front.jpg", content, document_type="photos", expires_on="2099-06-30"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["document_type"] == "photos" and body["file_name"] == "front.jpg"
@@ -41,8 +43,9 @@ def test_upload_list_metadata_and_download(draft, operator_user):
     listing = client.get(f"/api/v1/custodies/{draft.id}/documents", **headers).json()
     assert listing["next"] is None and listing["count"] == len(listing["items"]) == 5
     assert body["id"] in [item["id"] for item in listing["items"]]
-    only_photos = client.get(f"/api/v1/custodies/{draft.id}/documents?document_type=photos&current=true",
-                             **headers).json()
+    only_photos = client.get(
+        f"/api/v1/custodies/{draft.id}/documents?document_type=photos&current=true", **headers
+    ).json()
     assert {item["document_type"] for item in only_photos["items"]} == {"photos"}
 
     assert client.get(f"/api/v1/documents/{body['id']}", **headers).json() == body
@@ -62,7 +65,8 @@ def test_error_shapes(draft, voided, operator_user, users, other_branch):
     response = post_file(operator_user, draft.id, "report.pdf", ELF, document_type="incident_report")
     assert response.status_code == 422
     assert response.json()["error"]["details"] == {
-        "file": ["This file is not a PDF, image or Word document (it looks like a Linux program)."]}
+        "file": ["This file is not a PDF, image or Word document (it looks like a Linux program)."]
+    }
 
     client, headers = client_for(operator_user)
     response = client.post(f"/api/v1/custodies/{draft.id}/documents", {"document_type": "other"}, **headers)
@@ -82,8 +86,11 @@ def test_error_shapes(draft, voided, operator_user, users, other_branch):
     response = post_file(stranger, draft.id, "a.pdf", PDF, document_type="other")
     assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
     client, headers = client_for(stranger)
-    for path in (f"/api/v1/custodies/{draft.id}/documents", f"/api/v1/documents/{document.id}",
-                 f"/api/v1/documents/{document.id}/download"):
+    for path in (
+        f"/api/v1/custodies/{draft.id}/documents",
+        f"/api/v1/documents/{document.id}",
+        f"/api/v1/documents/{document.id}/download",
+    ):
         response = client.get(path, **headers)
         assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND", path
 

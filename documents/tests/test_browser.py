@@ -3,7 +3,6 @@ HTMX upload with progress, and signing with touch on a 375 px phone and with a m
 Run with `make test-browser`; skipped when chromium is not installed.
 """
 
-
 import pytest
 
 from accounts.choices import Role
@@ -12,6 +11,7 @@ from documents.models import Document, Signature
 from .conftest import PDF
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
 
 def canvas_box(page):
     canvas = page.locator("canvas[data-signature-pad]")
@@ -34,8 +34,10 @@ def test_sign_with_a_finger_on_a_phone(open_page, live_server, make_draft, users
     box = canvas_box(page)
     cdp = page.context.new_cdp_session(page)
     points = [(box["x"] + 30 + i * 12, box["y"] + 40 + (i % 5) * 15) for i in range(20)]
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0],
-                                                                                 "y": points[0][1]}]})
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]},
+    )
     for x, y in points[1:]:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
@@ -63,8 +65,11 @@ def test_upload_with_htmx_then_sign_with_a_mouse(open_page, live_server, make_dr
     page = open_page(live_server, users[Role.OPERATOR])
     page.goto(f"{live_server.url}/documents/custody/{custody.id}/")
     page.locator("input[type=file][name=file]").set_input_files(
-        [{"name": "police-report.pdf", "mimeType": "application/pdf", "buffer": PDF},
-         {"name": "second.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        [
+            {"name": "police-report.pdf", "mimeType": "application/pdf", "buffer": PDF},
+            {"name": "second.pdf", "mimeType": "application/pdf", "buffer": PDF},
+        ]
+    )
     expect(page.locator("[data-file-list] li")).to_have_count(2)
     page.get_by_label("Type").select_option("police_report")
     page.get_by_role("button", name="Upload").click()
@@ -74,7 +79,8 @@ def test_upload_with_htmx_then_sign_with_a_mouse(open_page, live_server, make_dr
     assert Document.objects.filter(custody=custody, document_type="police_report").count() == 3
 
     page.locator("input[type=file][name=file]").set_input_files(
-        {"name": "report.pdf", "mimeType": "application/pdf", "buffer": b"\x7fELF\x02\x01\x01" + b"\x00" * 60})
+        {"name": "report.pdf", "mimeType": "application/pdf", "buffer": b"\x7fELF\x02\x01\x01" + b"\x00" * 60}
+    )
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#documents-list .alert-danger")).to_contain_text("it looks like a Linux program")
 

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.choices import Role
 from audit.context import acting_as
 from audit.models import AuditEntry
-from custody.errors import InvalidTransition, ValidationFailed
+from core.errors import InvalidTransition, ValidationFailed
 from documents import services
 from documents.models import Document, Signature
 from integrations.models import OutboxEvent
@@ -23,8 +23,15 @@ def test_signing_stores_signer_time_ip_hash_image_and_emits_the_event(draft, ope
     assert "DXB-A-10001" in text and "DXB-B-20002" in text and "Breakdown" in text
     assert "2,500.00 AED" in text
     with acting_as(operator_user, "web", ip="10.1.2.3"):
-        signature = services.sign_document(operator_user, draft, "customer_acknowledgment", "  Ahmed  Al Mansoori ",
-                                           data_url(signature_png()), "10.1.2.3", text.encode())
+        signature = services.sign_document(
+            operator_user,
+            draft,
+            "customer_acknowledgment",
+            "  Ahmed  Al Mansoori ",
+            data_url(signature_png()),
+            "10.1.2.3",
+            text.encode(),
+        )
     signature.refresh_from_db()
     assert signature.status == "signed"
     assert signature.signer_name == "Ahmed Al Mansoori"
@@ -36,8 +43,9 @@ def test_signing_stores_signer_time_ip_hash_image_and_emits_the_event(draft, ope
     with image.file.storage.open(image.file.name, "rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == image.sha256
     # The signed text is kept as the acknowledgment itself, so it counts as present.
-    text_doc = Document.objects.get(custody=draft, document_type="customer_acknowledgment",
-                                    sha256=signature.signed_content_sha256)
+    text_doc = Document.objects.get(
+        custody=draft, document_type="customer_acknowledgment", sha256=signature.signed_content_sha256
+    )
     assert text_doc.content_type.startswith("text/plain")
     entry = AuditEntry.objects.get(action="document.signed")
     assert entry.custody_id == draft.id and entry.ip == "10.1.2.3"
@@ -46,19 +54,24 @@ def test_signing_stores_signer_time_ip_hash_image_and_emits_the_event(draft, ope
     assert event.data["signature"]["signer_name"] == "Ahmed Al Mansoori"
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "Sign in the box first."),
-    (data_url(image_bytes("JPEG"), "image/jpeg"), "The signature must be a PNG image."),
-    (data_url(image_bytes("JPEG")), "The signature must be a PNG image."),  # PNG label, JPEG bytes
-    ("data:image/png;base64,@@not-base64@@", "The signature image is not valid."),
-    ("data:image/png;base64," + "A" * 1_500_000, "The signature image is larger than 1 MB."),
-    (data_url(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50), "The signature image is not valid."),
-    (data_url(signature_png(blank=True)), "The signature is empty: sign in the box."),
-    ("javascript:alert(1)", "The signature must be a PNG image."),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Sign in the box first."),
+        (data_url(image_bytes("JPEG"), "image/jpeg"), "The signature must be a PNG image."),
+        (data_url(image_bytes("JPEG")), "The signature must be a PNG image."),  # PNG label, JPEG bytes
+        ("data:image/png;base64,@@not-base64@@", "The signature image is not valid."),
+        ("data:image/png;base64," + "A" * 1_500_000, "The signature image is larger than 1 MB."),
+        (data_url(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50), "The signature image is not valid."),
+        (data_url(signature_png(blank=True)), "The signature is empty: sign in the box."),
+        ("javascript:alert(1)", "The signature must be a PNG image."),
+    ],
+)
 def test_only_a_real_non_empty_png_is_accepted(draft, operator_user, value, message):
     with pytest.raises(ValidationFailed) as exc:
-        services.sign_document(operator_user, draft, "customer_acknowledgment", "Ahmed", value, "10.0.0.1", b"text")
+        services.sign_document(
+            operator_user, draft, "customer_acknowledgment", "Ahmed", value, "10.0.0.1", b"text"
+        )
     assert exc.value.details == {"signature": [message]}
     assert not Signature.objects.exists() and not Document.objects.filter(document_type="signature").exists()
 
@@ -93,9 +106,13 @@ def test_signing_rules(draft, voided, users, operator_user):
     with pytest.raises(InvalidTransition):
         services.sign_document(operator_user, voided, "customer_acknowledgment", "Ahmed", png, None, b"text")
     with pytest.raises(PermissionDenied):
-        services.sign_document(users[Role.VIEWER], draft, "customer_acknowledgment", "Ahmed", png, None, b"text")
+        services.sign_document(
+            users[Role.VIEWER], draft, "customer_acknowledgment", "Ahmed", png, None, b"text"
+        )
     # A bad IP is not stored (the signature still is).
-    signature = services.sign_document(operator_user, draft, "customer_acknowledgment", "Ahmed", png, "nope", b"t")
+    signature = services.sign_document(
+        operator_user, draft, "customer_acknowledgment", "Ahmed", png, "nope", b"t"
+    )
     assert signature.signer_ip is None
 
 
@@ -103,34 +120,59 @@ def test_signing_the_acknowledgment_satisfies_the_required_document(make_draft, 
     custody = make_draft()
     Document.objects.filter(custody=custody, document_type="customer_acknowledgment").delete()
     assert "customer_acknowledgment" in services.missing_documents(custody, "submit")
-    services.sign_document(operator_user, custody, "customer_acknowledgment", "Ahmed", data_url(signature_png()),
-                           None, services.sign_text(custody, "customer_acknowledgment").encode())
+    services.sign_document(
+        operator_user,
+        custody,
+        "customer_acknowledgment",
+        "Ahmed",
+        data_url(signature_png()),
+        None,
+        services.sign_text(custody, "customer_acknowledgment").encode(),
+    )
     assert "customer_acknowledgment" not in services.missing_documents(custody, "submit")
 
 
 def test_signing_again_after_submission_keeps_the_history(submitted, operator_user):
     png = data_url(signature_png())
-    first = services.sign_document(operator_user, submitted, "customer_acknowledgment", "Ahmed", png, None, b"v1")
-    second = services.sign_document(operator_user, submitted, "customer_acknowledgment", "Ahmed", png, None, b"v2")
+    first = services.sign_document(
+        operator_user, submitted, "customer_acknowledgment", "Ahmed", png, None, b"v1"
+    )
+    second = services.sign_document(
+        operator_user, submitted, "customer_acknowledgment", "Ahmed", png, None, b"v2"
+    )
     assert first.pk != second.pk
     first.refresh_from_db()
     first.image.refresh_from_db()
     assert first.status == "signed" and first.image.superseded_by_id == second.image_id
-    current = Document.objects.filter(custody=submitted, document_type="customer_acknowledgment",
-                                      superseded_at__isnull=True)
+    current = Document.objects.filter(
+        custody=submitted, document_type="customer_acknowledgment", superseded_at__isnull=True
+    )
     assert [d.sha256 for d in current] == [hashlib.sha256(b"v2").hexdigest()]
 
 
 def test_a_checklist_text_records_the_condition(active, operator_user):
-    checklist = {"item_exterior": "issue", "note_exterior": "scratch on the rear bumper", "item_tyres": "ok",
-                 "fuel_level": 6, "odometer_km": 15350, "notes": ""}
+    checklist = {
+        "item_exterior": "issue",
+        "note_exterior": "scratch on the rear bumper",
+        "item_tyres": "ok",
+        "fuel_level": 6,
+        "odometer_km": 15350,
+        "notes": "",
+    }
     text = services.sign_text(active, "return_checklist", checklist)
     assert "Exterior (body, glass, lights): Damaged / issue — scratch on the rear bumper" in text
     assert "Tyres: OK" in text and "Spare wheel: not checked" in text
     assert "Fuel level: 6/8" in text and "Odometer: 15,350 km" in text
     assert "Odometer at handover: 15000 km" in text
-    signature = services.sign_document(operator_user, active, "return_checklist", "Ahmed",
-                                       data_url(signature_png()), "10.0.0.9", text.encode())
+    signature = services.sign_document(
+        operator_user,
+        active,
+        "return_checklist",
+        "Ahmed",
+        data_url(signature_png()),
+        "10.0.0.9",
+        text.encode(),
+    )
     assert signature.status == "signed"
     assert "return_checklist" not in services.missing_documents(active, "close")
 
@@ -140,12 +182,22 @@ def test_declining_keeps_the_reason(draft, operator_user):
         services.decline_signature(operator_user, draft, "customer_acknowledgment", "Ahmed", "  ")
     assert exc.value.details == {"reason": ["Required."]}
     with acting_as(operator_user, "web"):
-        signature = services.decline_signature(operator_user, draft, "customer_acknowledgment", "Ahmed",
-                                               "Disagrees with the damage hold", "10.0.0.7")
+        signature = services.decline_signature(
+            operator_user,
+            draft,
+            "customer_acknowledgment",
+            "Ahmed",
+            "Disagrees with the damage hold",
+            "10.0.0.7",
+        )
     assert (signature.status, signature.decline_reason, signature.signer_ip) == (
-        "declined", "Disagrees with the damage hold", "10.0.0.7")
+        "declined",
+        "Disagrees with the damage hold",
+        "10.0.0.7",
+    )
     assert AuditEntry.objects.filter(action="document.signature_declined", custody_id=draft.id).exists()
     # Signing later completes the same request.
-    signed = services.sign_document(operator_user, draft, "customer_acknowledgment", "Ahmed",
-                                    data_url(signature_png()), None, b"text")
+    signed = services.sign_document(
+        operator_user, draft, "customer_acknowledgment", "Ahmed", data_url(signature_png()), None, b"text"
+    )
     assert signed.pk == signature.pk and signed.status == "signed" and signed.decline_reason == ""

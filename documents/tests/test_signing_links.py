@@ -31,16 +31,24 @@ def png_data_url():
 def link(users, make_draft, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     custody = make_draft()
-    signature, token = links.create_signing_link(users[Role.OPERATOR], custody, "customer_acknowledgment",
-                                                 "ahmed@example.ae")
+    signature, token = links.create_signing_link(
+        users[Role.OPERATOR], custody, "customer_acknowledgment", "ahmed@example.ae"
+    )
     return custody, signature, token
 
 
 def sign(client, token, custody):
     page = client.get(f"/sign/{token}/")
     sha = re.search(r'name="content_sha256" value="([0-9a-f]{64})"', page.content.decode()).group(1)
-    return client.post(f"/sign/{token}/", {"action": "sign", "signer_name": "Ahmed Al Mansoori",
-                                           "signature": png_data_url(), "content_sha256": sha})
+    return client.post(
+        f"/sign/{token}/",
+        {
+            "action": "sign",
+            "signer_name": "Ahmed Al Mansoori",
+            "signature": png_data_url(),
+            "content_sha256": sha,
+        },
+    )
 
 
 def test_the_link_is_e_mailed_without_storing_the_token(link):
@@ -79,8 +87,10 @@ def test_an_expired_or_forged_link_is_refused(link):
 
 def test_the_customer_may_decline_with_a_reason(link):
     custody, signature, token = link
-    response = Client().post(f"/sign/{token}/", {"action": "decline", "signer_name": "Ahmed",
-                                                 "decline_reason": "The damage was already there"})
+    response = Client().post(
+        f"/sign/{token}/",
+        {"action": "decline", "signer_name": "Ahmed", "decline_reason": "The damage was already there"},
+    )
     assert response.status_code == 200
     signature.refresh_from_db()
     assert signature.status == "declined"
@@ -89,12 +99,14 @@ def test_the_customer_may_decline_with_a_reason(link):
 def test_staff_send_the_link_from_the_custody_page(users, make_draft, settings):
     custody = make_draft()
     response = login_client(users[Role.OPERATOR]).post(
-        f"/documents/custody/{custody.id}/signing-link/", {"document_type": "customer_acknowledgment",
-                                                          "email": "someone@example.ae"})
+        f"/documents/custody/{custody.id}/signing-link/",
+        {"document_type": "customer_acknowledgment", "email": "someone@example.ae"},
+    )
     assert response.status_code == 302
     assert Signature.objects.filter(custody=custody, status="pending").exclude(token_hash="").count() == 1
     viewer = login_client(users[Role.VIEWER]).post(
-        f"/documents/custody/{custody.id}/signing-link/", {"document_type": "customer_acknowledgment"})
+        f"/documents/custody/{custody.id}/signing-link/", {"document_type": "customer_acknowledgment"}
+    )
     assert viewer.status_code == 403
 
 

@@ -11,29 +11,35 @@ HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 ANDROID_HEIC_HEAD = b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1miafheic" + b"\x00" * 64
 
 
-@pytest.mark.parametrize(("content", "content_type"), [
-    (PDF, "application/pdf"),
-    (image_bytes("PNG"), "image/png"),
-    (image_bytes("JPEG"), "image/jpeg"),
-    (image_bytes("WEBP"), "image/webp"),
-    (HEIC_HEAD, "image/heic"),
-    (ANDROID_HEIC_HEAD, "image/heic"),
-    (docx_bytes(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-])
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (PDF, "application/pdf"),
+        (image_bytes("PNG"), "image/png"),
+        (image_bytes("JPEG"), "image/jpeg"),
+        (image_bytes("WEBP"), "image/webp"),
+        (HEIC_HEAD, "image/heic"),
+        (ANDROID_HEIC_HEAD, "image/heic"),
+        (docx_bytes(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ],
+)
 def test_allowed_kinds_are_recognised_from_their_bytes(content, content_type):
     assert sniffing.sniff(io.BytesIO(content)).content_type == content_type
 
 
-@pytest.mark.parametrize(("content", "looks_like"), [
-    (ELF, "a Linux program"),
-    (b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200, "a Windows program"),
-    (b"#!/bin/sh\nrm -rf /\n", "a script"),
-    (b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "a web page (HTML)"),
-    (b"Dear customer, this is only text.\n", "plain text"),
-    (xlsx_bytes(), "an Excel workbook"),
-    (image_bytes("GIF"), "Graphics interchange format"),
-    (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 40, "MPEG-4"),
-])
+@pytest.mark.parametrize(
+    ("content", "looks_like"),
+    [
+        (ELF, "a Linux program"),
+        (b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200, "a Windows program"),
+        (b"#!/bin/sh\nrm -rf /\n", "a script"),
+        (b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "a web page (HTML)"),
+        (b"Dear customer, this is only text.\n", "plain text"),
+        (xlsx_bytes(), "an Excel workbook"),
+        (image_bytes("GIF"), "Graphics interchange format"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 40, "MPEG-4"),
+    ],
+)
 def test_other_content_is_refused_with_what_it_looks_like(content, looks_like):
     with pytest.raises(sniffing.NotAllowed) as exc:
         sniffing.sniff(io.BytesIO(content))

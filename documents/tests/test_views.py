@@ -42,13 +42,22 @@ def test_download_streams_the_file_to_users_of_the_branch_only(draft, operator_u
 def test_htmx_upload_returns_the_list_with_errors_inline(draft, operator_user):
     client = login_client(operator_user)
     url = reverse("documents:upload", args=[draft.id])
-    response = client.post(url, {"file": [upload("scan.pdf", PDF), upload("report.pdf", ELF)],
-                                 "document_type": "police_report", "expires_on": ""}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url,
+        {
+            "file": [upload("scan.pdf", PDF), upload("report.pdf", ELF)],
+            "document_type": "police_report",
+            "expires_on": "",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="documents-list"' in html and "<html" not in html
     assert "scan.pdf" in html and "1 document uploaded." in html
-    assert "report.pdf: This file is not a PDF, image or Word document (it looks like a Linux program)." in html
+    assert (
+        "report.pdf: This file is not a PDF, image or Word document (it looks like a Linux program)." in html
+    )
     assert hashlib.sha256(PDF).hexdigest()[:12] in html
     assert Document.objects.filter(custody=draft, file_name="scan.pdf").count() == 1
 
@@ -58,8 +67,10 @@ def test_htmx_upload_returns_the_list_with_errors_inline(draft, operator_user):
 
 def test_plain_upload_redirects_to_the_custody_page(draft, operator_user):
     client = login_client(operator_user)
-    response = client.post(reverse("documents:upload", args=[draft.id]),
-                           {"file": upload("scan.pdf", PDF), "document_type": "other"})
+    response = client.post(
+        reverse("documents:upload", args=[draft.id]),
+        {"file": upload("scan.pdf", PDF), "document_type": "other"},
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("custodies:detail", args=[draft.id]) + "?tab=documents"
 
@@ -91,7 +102,9 @@ def test_the_panel_renders_for_operators_and_read_only_for_viewers(draft, operat
     assert "data-upload-form" in html and 'name="document_type"' in html and "documents/upload.js" in html
     assert reverse("documents:sign", args=[draft.id, "customer_acknowledgment"]) in html
     assert "<script>" not in html  # CSP: no inline scripts
-    viewer_html = login_client(users[Role.VIEWER]).get(reverse("documents:custody", args=[draft.id])).content.decode()
+    viewer_html = (
+        login_client(users[Role.VIEWER]).get(reverse("documents:custody", args=[draft.id])).content.decode()
+    )
     assert "data-upload-form" not in viewer_html and "incident_report.pdf" in viewer_html
 
 
@@ -105,37 +118,79 @@ def test_the_acknowledgment_is_signed_on_the_page(draft, operator_user):
     assert "documents/sign.js" in html and draft.custody_no in html
     sha = page.context["text_sha256"]
 
-    response = client.post(url, {"action": "sign", "signer_name": "Ahmed Al Mansoori", "content_sha256": sha,
-                                 "signature": data_url(image_bytes("JPEG"), "image/jpeg")})
+    response = client.post(
+        url,
+        {
+            "action": "sign",
+            "signer_name": "Ahmed Al Mansoori",
+            "content_sha256": sha,
+            "signature": data_url(image_bytes("JPEG"), "image/jpeg"),
+        },
+    )
     assert response.status_code == 400 and "must be a PNG" in response.content.decode()
 
-    response = client.post(url, {"action": "sign", "signer_name": "Ahmed Al Mansoori", "content_sha256": "0" * 64,
-                                 "signature": data_url(signature_png())})
+    response = client.post(
+        url,
+        {
+            "action": "sign",
+            "signer_name": "Ahmed Al Mansoori",
+            "content_sha256": "0" * 64,
+            "signature": data_url(signature_png()),
+        },
+    )
     assert response.status_code == 400 and "text changed" in response.content.decode()
 
-    response = client.post(url, {"action": "sign", "signer_name": "Ahmed Al Mansoori", "content_sha256": sha,
-                                 "signature": data_url(signature_png())}, REMOTE_ADDR="192.0.2.10")
+    response = client.post(
+        url,
+        {
+            "action": "sign",
+            "signer_name": "Ahmed Al Mansoori",
+            "content_sha256": sha,
+            "signature": data_url(signature_png()),
+        },
+        REMOTE_ADDR="192.0.2.10",
+    )
     assert response.status_code == 302
     signature = Signature.objects.get(custody=draft)
-    assert (signature.status, signature.signer_ip, signature.signed_content_sha256) == ("signed", "192.0.2.10", sha)
+    assert (signature.status, signature.signer_ip, signature.signed_content_sha256) == (
+        "signed",
+        "192.0.2.10",
+        sha,
+    )
 
 
 def test_a_checklist_is_filled_in_reviewed_then_signed(active, operator_user):
     client = login_client(operator_user)
     url = reverse("documents:sign", args=[active.id, "return_checklist"])
     assert 'name="item_exterior"' in client.get(url).content.decode()
-    checklist = {"item_exterior": "issue", "note_exterior": "", "item_interior": "ok", "item_tyres": "ok",
-                 "item_spare_wheel": "ok", "item_jack": "missing", "item_documents": "ok", "fuel_level": "6",
-                 "odometer_km": "15350", "notes": ""}
+    checklist = {
+        "item_exterior": "issue",
+        "note_exterior": "",
+        "item_interior": "ok",
+        "item_tyres": "ok",
+        "item_spare_wheel": "ok",
+        "item_jack": "missing",
+        "item_documents": "ok",
+        "fuel_level": "6",
+        "odometer_km": "15350",
+        "notes": "",
+    }
     response = client.post(url, {**checklist, "action": "review"})
     assert "Describe the damage or issue." in response.content.decode()  # a damaged item needs a note
     checklist["note_exterior"] = "dent rear door"
     response = client.post(url, {**checklist, "action": "review"})
     html = response.content.decode()
     assert "data-signature-pad" in html and "dent rear door" in html and "Jack and tools: Missing" in html
-    response = client.post(url, {**checklist, "action": "sign", "signer_name": "Ahmed",
-                                 "content_sha256": response.context["text_sha256"],
-                                 "signature": data_url(signature_png())})
+    response = client.post(
+        url,
+        {
+            **checklist,
+            "action": "sign",
+            "signer_name": "Ahmed",
+            "content_sha256": response.context["text_sha256"],
+            "signature": data_url(signature_png()),
+        },
+    )
     assert response.status_code == 302
     assert Signature.objects.get(custody=active, document_type="return_checklist").status == "signed"
 

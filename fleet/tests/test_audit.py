@@ -16,9 +16,10 @@ def entries_for(obj):
 
 
 def test_creating_a_vehicle_class_through_the_api_is_audited_with_its_values(admin_user):
-    response = ApiClient(admin_user).post("/api/v1/vehicle-classes", {"code": "LUX", "name": "Luxury",
-                                                                      "daily_rate": "400.00",
-                                                                      "monthly_rate": "9000.00"})
+    response = ApiClient(admin_user).post(
+        "/api/v1/vehicle-classes",
+        {"code": "LUX", "name": "Luxury", "daily_rate": "400.00", "monthly_rate": "9000.00"},
+    )
     assert response.status_code == 201
     entry = AuditEntry.objects.get(action="vehicleclass.created")
     assert entry.object_id == response.json()["id"]
@@ -29,23 +30,30 @@ def test_creating_a_vehicle_class_through_the_api_is_audited_with_its_values(adm
     assert entry.source == "api"
     assert entry.ip == "127.0.0.1"
     assert {k: entry.changes[k] for k in ("code", "name", "daily_rate", "monthly_rate")} == {
-        "code": [None, "LUX"], "name": [None, "Luxury"], "daily_rate": [None, "400.00"],
-        "monthly_rate": [None, "9000.00"]}
+        "code": [None, "LUX"],
+        "name": [None, "Luxury"],
+        "daily_rate": [None, "400.00"],
+        "monthly_rate": [None, "9000.00"],
+    }
     assert "updated_at" not in entry.changes
 
 
 def test_updating_a_vehicle_through_the_api_records_only_what_changed(admin_user, vehicle):
-    response = ApiClient(admin_user).patch(f"/api/v1/vehicles/{vehicle.id}", {"odometer_km": 12500,
-                                                                              "status": "maintenance"})
+    response = ApiClient(admin_user).patch(
+        f"/api/v1/vehicles/{vehicle.id}", {"odometer_km": 12500, "status": "maintenance"}
+    )
     assert response.status_code == 200
     [entry] = entries_for(vehicle)
     assert entry.action == "vehicle.updated"
     assert entry.changes == {"odometer_km": [12000, 12500], "status": ["rented", "maintenance"]}
 
 
-def test_changing_a_reference_on_a_page_records_the_ids_before_and_after(admin_user, vehicle, other_branch, branch):
-    response = login_client(admin_user).post(f"/vehicles/{vehicle.id}/edit/",
-                                             page_form(VehicleForm, vehicle, branch=other_branch.id))
+def test_changing_a_reference_on_a_page_records_the_ids_before_and_after(
+    admin_user, vehicle, other_branch, branch
+):
+    response = login_client(admin_user).post(
+        f"/vehicles/{vehicle.id}/edit/", page_form(VehicleForm, vehicle, branch=other_branch.id)
+    )
     assert response.status_code == 302
     [entry] = entries_for(vehicle)
     assert entry.source == "web"
@@ -53,12 +61,17 @@ def test_changing_a_reference_on_a_page_records_the_ids_before_and_after(admin_u
 
 
 def test_a_page_edit_of_a_rate_is_audited_with_money_before_and_after(admin_user, special_rate):
-    response = login_client(admin_user).post(f"/manage/special-rate-codes/{special_rate.id}/edit/", {
-        "code": "INS-STD", "description": "Insurance standard", "daily_rate": "95.50", "active": "on"})
+    response = login_client(admin_user).post(
+        f"/manage/special-rate-codes/{special_rate.id}/edit/",
+        {"code": "INS-STD", "description": "Insurance standard", "daily_rate": "95.50", "active": "on"},
+    )
     assert response.status_code == 302
     [entry] = entries_for(special_rate)
     assert (entry.action, entry.changes, entry.actor_email) == (
-        "specialratecode.updated", {"daily_rate": ["90.00", "95.50"]}, "admin@example.com")
+        "specialratecode.updated",
+        {"daily_rate": ["90.00", "95.50"]},
+        "admin@example.com",
+    )
 
 
 def test_saving_without_changes_writes_no_entry(admin_user, branch):
@@ -69,15 +82,20 @@ def test_saving_without_changes_writes_no_entry(admin_user, branch):
 
 def test_a_refused_change_writes_no_entry(users, branch):
     before = AuditEntry.objects.count()
-    assert ApiClient(users["manager"]).patch(f"/api/v1/branches/{branch.id}", {"name": "X"}).status_code == 403
-    assert ApiClient(users["admin"]).patch(f"/api/v1/branches/{branch.id}", {"timezone": "Nowhere"}
-                                           ).status_code == 422
+    assert (
+        ApiClient(users["manager"]).patch(f"/api/v1/branches/{branch.id}", {"name": "X"}).status_code == 403
+    )
+    assert (
+        ApiClient(users["admin"]).patch(f"/api/v1/branches/{branch.id}", {"timezone": "Nowhere"}).status_code
+        == 422
+    )
     assert AuditEntry.objects.count() == before
 
 
 def test_making_a_new_default_tax_profile_is_audited(admin_user, tax_profile):
-    response = ApiClient(admin_user).post("/api/v1/tax-profiles", {"name": "Zero rated", "rate_percent": "0.00",
-                                                                   "is_default": True})
+    response = ApiClient(admin_user).post(
+        "/api/v1/tax-profiles", {"name": "Zero rated", "rate_percent": "0.00", "is_default": True}
+    )
     assert response.status_code == 201
     entry = AuditEntry.objects.get(action="taxprofile.created")
     assert entry.changes["is_default"] == [None, True]
@@ -89,9 +107,20 @@ def several_writes(admin_user, vehicle, customer):
     assert api.patch(f"/api/v1/vehicles/{vehicle.id}", {"odometer_km": 13000}).status_code == 200
     assert api.patch(f"/api/v1/customers/{customer.id}", {"phone": "+971 50 999 0000"}).status_code == 200
     assert api.post("/api/v1/special-rate-codes", {"code": "CORP", "daily_rate": "80.00"}).status_code == 201
-    assert login_client(admin_user).post(f"/customers/{customer.id}/edit/", {
-        "customer_no": customer.customer_no, "kind": "person", "full_name": "Ahmed Al Mansouri",
-        "active": "on"}).status_code == 302
+    assert (
+        login_client(admin_user)
+        .post(
+            f"/customers/{customer.id}/edit/",
+            {
+                "customer_no": customer.customer_no,
+                "kind": "person",
+                "full_name": "Ahmed Al Mansouri",
+                "active": "on",
+            },
+        )
+        .status_code
+        == 302
+    )
 
 
 def test_the_chain_verifies_after_several_writes(admin_user, vehicle, customer):

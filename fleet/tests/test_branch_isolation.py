@@ -27,9 +27,14 @@ def all_branches_admin(db):
 def foreign_agreement(customer, foreign_vehicle, other_branch):
     now = timezone.now()
     return RentalAgreement.objects.create(
-        agreement_no="RA-AUH-0001", customer=customer, vehicle=foreign_vehicle, branch=other_branch,
-        start_at=now - timedelta(days=2), end_at=now + timedelta(days=28),
-        daily_rate=Decimal("140.00"), monthly_rate=Decimal("2800.00"),
+        agreement_no="RA-AUH-0001",
+        customer=customer,
+        vehicle=foreign_vehicle,
+        branch=other_branch,
+        start_at=now - timedelta(days=2),
+        end_at=now + timedelta(days=28),
+        daily_rate=Decimal("140.00"),
+        monthly_rate=Decimal("2800.00"),
     )
 
 
@@ -57,8 +62,12 @@ def test_api_refuses_to_edit_a_vehicle_of_another_branch_and_changes_nothing(dxb
     assert foreign_vehicle.odometer_km == 12000
 
 
-def test_api_refuses_to_edit_an_agreement_of_another_branch_and_changes_nothing(dxb_manager, foreign_agreement):
-    response = ApiClient(dxb_manager).patch(f"/api/v1/agreements/{foreign_agreement.id}", {"status": "terminated"})
+def test_api_refuses_to_edit_an_agreement_of_another_branch_and_changes_nothing(
+    dxb_manager, foreign_agreement
+):
+    response = ApiClient(dxb_manager).patch(
+        f"/api/v1/agreements/{foreign_agreement.id}", {"status": "terminated"}
+    )
     assert_not_found(response)
     foreign_agreement.refresh_from_db()
     assert foreign_agreement.status == "active"
@@ -66,8 +75,12 @@ def test_api_refuses_to_edit_an_agreement_of_another_branch_and_changes_nothing(
 
 def test_pages_answer_404_for_records_of_another_branch(dxb_manager, foreign_vehicle, foreign_agreement):
     client = login_client(dxb_manager)
-    for url in (f"/vehicles/{foreign_vehicle.id}/", f"/vehicles/{foreign_vehicle.id}/edit/",
-                f"/agreements/{foreign_agreement.id}/", f"/agreements/{foreign_agreement.id}/edit/"):
+    for url in (
+        f"/vehicles/{foreign_vehicle.id}/",
+        f"/vehicles/{foreign_vehicle.id}/edit/",
+        f"/agreements/{foreign_agreement.id}/",
+        f"/agreements/{foreign_agreement.id}/edit/",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "belongs to a branch you do not work in" in response.content.decode()
@@ -80,8 +93,9 @@ def test_posting_the_edit_page_of_a_foreign_vehicle_is_404_and_changes_nothing(d
     assert foreign_vehicle.odometer_km == 12000
 
 
-def test_lists_leave_out_records_of_other_branches(dxb_manager, vehicle, foreign_vehicle, agreement,
-                                                   foreign_agreement):
+def test_lists_leave_out_records_of_other_branches(
+    dxb_manager, vehicle, foreign_vehicle, agreement, foreign_agreement
+):
     api = ApiClient(dxb_manager)
     vehicles = api.get("/api/v1/vehicles").json()
     assert [v["plate"] for v in vehicles["items"]] == ["DXB-A-10001"]
@@ -109,8 +123,15 @@ def test_searching_does_not_reveal_foreign_vehicles(dxb_manager, foreign_vehicle
 
 
 def test_api_refuses_to_create_a_vehicle_in_a_branch_not_theirs(dxb_manager, other_branch, vehicle_class):
-    payload = {"plate": "AUH-X-1", "vin": "JTDBR32E000000001", "make": "Kia", "model": "Rio", "year": 2024,
-               "vehicle_class_id": str(vehicle_class.id), "branch_id": str(other_branch.id)}
+    payload = {
+        "plate": "AUH-X-1",
+        "vin": "JTDBR32E000000001",
+        "make": "Kia",
+        "model": "Rio",
+        "year": 2024,
+        "vehicle_class_id": str(vehicle_class.id),
+        "branch_id": str(other_branch.id),
+    }
     response = ApiClient(dxb_manager).post("/api/v1/vehicles", payload)
     assert response.status_code == 422
     error = response.json()["error"]
@@ -120,18 +141,29 @@ def test_api_refuses_to_create_a_vehicle_in_a_branch_not_theirs(dxb_manager, oth
 
 
 def test_api_refuses_to_move_a_vehicle_into_a_branch_not_theirs(dxb_manager, vehicle, other_branch, branch):
-    response = ApiClient(dxb_manager).patch(f"/api/v1/vehicles/{vehicle.id}", {"branch_id": str(other_branch.id)})
+    response = ApiClient(dxb_manager).patch(
+        f"/api/v1/vehicles/{vehicle.id}", {"branch_id": str(other_branch.id)}
+    )
     assert response.status_code == 422
     assert list(response.json()["error"]["details"]) == ["branch_id"]
     vehicle.refresh_from_db()
     assert vehicle.branch_id == branch.id
 
 
-def test_api_refuses_an_agreement_on_a_vehicle_of_another_branch(dxb_manager, customer, branch, foreign_vehicle):
+def test_api_refuses_an_agreement_on_a_vehicle_of_another_branch(
+    dxb_manager, customer, branch, foreign_vehicle
+):
     now = timezone.now()
-    payload = {"agreement_no": "RA-X-1", "customer_id": str(customer.id), "vehicle_id": str(foreign_vehicle.id),
-               "branch_id": str(branch.id), "start_at": now.isoformat(), "end_at": (now + timedelta(days=3)).isoformat(),
-               "daily_rate": "100.00", "monthly_rate": "2000.00"}
+    payload = {
+        "agreement_no": "RA-X-1",
+        "customer_id": str(customer.id),
+        "vehicle_id": str(foreign_vehicle.id),
+        "branch_id": str(branch.id),
+        "start_at": now.isoformat(),
+        "end_at": (now + timedelta(days=3)).isoformat(),
+        "daily_rate": "100.00",
+        "monthly_rate": "2000.00",
+    }
     response = ApiClient(dxb_manager).post("/api/v1/agreements", payload)
     assert response.status_code == 422
     assert list(response.json()["error"]["details"]) == ["vehicle_id"]
@@ -139,10 +171,21 @@ def test_api_refuses_an_agreement_on_a_vehicle_of_another_branch(dxb_manager, cu
 
 
 def test_the_vehicle_form_does_not_accept_a_branch_not_theirs(dxb_manager, other_branch, vehicle_class):
-    response = login_client(dxb_manager).post("/vehicles/new/", {
-        "plate": "AUH-X-1", "vin": "JTDBR32E000000001", "make": "Kia", "model": "Rio", "year": "2024",
-        "vehicle_class": str(vehicle_class.id), "branch": str(other_branch.id), "status": "available",
-        "odometer_km": "0", "fuel_level": "8"})
+    response = login_client(dxb_manager).post(
+        "/vehicles/new/",
+        {
+            "plate": "AUH-X-1",
+            "vin": "JTDBR32E000000001",
+            "make": "Kia",
+            "model": "Rio",
+            "year": "2024",
+            "vehicle_class": str(vehicle_class.id),
+            "branch": str(other_branch.id),
+            "status": "available",
+            "odometer_km": "0",
+            "fuel_level": "8",
+        },
+    )
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     assert not Vehicle.objects.filter(plate="AUH-X-1").exists()
@@ -154,12 +197,18 @@ def test_the_vehicle_form_offers_only_the_users_branches(dxb_manager, branch, ot
     assert f'value="{other_branch.id}"' not in page
 
 
-def test_an_all_branches_admin_sees_both_branches(all_branches_admin, vehicle, foreign_vehicle, agreement,
-                                                  foreign_agreement):
+def test_an_all_branches_admin_sees_both_branches(
+    all_branches_admin, vehicle, foreign_vehicle, agreement, foreign_agreement
+):
     api = ApiClient(all_branches_admin)
-    assert sorted(v["plate"] for v in api.get("/api/v1/vehicles").json()["items"]) == ["AUH-C-30003", "DXB-A-10001"]
+    assert sorted(v["plate"] for v in api.get("/api/v1/vehicles").json()["items"]) == [
+        "AUH-C-30003",
+        "DXB-A-10001",
+    ]
     assert sorted(a["agreement_no"] for a in api.get("/api/v1/agreements").json()["items"]) == [
-        "RA-100001", "RA-AUH-0001"]
+        "RA-100001",
+        "RA-AUH-0001",
+    ]
     assert api.get(f"/api/v1/vehicles/{foreign_vehicle.id}").status_code == 200
     assert api.get(f"/api/v1/agreements/{foreign_agreement.id}").status_code == 200
     page = login_client(all_branches_admin).get("/vehicles/").content.decode()

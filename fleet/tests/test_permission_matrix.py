@@ -39,7 +39,9 @@ class World:
 
 @pytest.fixture
 def world(branch, vehicle_class, vehicle, spare_vehicle, customer, agreement, special_rate, tax_profile):
-    return World(branch, vehicle_class, vehicle, spare_vehicle, customer, agreement, special_rate, tax_profile)
+    return World(
+        branch, vehicle_class, vehicle, spare_vehicle, customer, agreement, special_rate, tax_profile
+    )
 
 
 def agreement_dates():
@@ -58,30 +60,61 @@ class Action:
 
 
 def _new_vehicle_api(w):
-    return {"plate": "DXB-N-99999", "vin": "NEWVEHJCLE0000001", "make": "Nissan", "model": "Sunny", "year": 2025,
-            "vehicle_class_id": str(w.vehicle_class.id), "branch_id": str(w.branch.id)}
+    return {
+        "plate": "DXB-N-99999",
+        "vin": "NEWVEHJCLE0000001",
+        "make": "Nissan",
+        "model": "Sunny",
+        "year": 2025,
+        "vehicle_class_id": str(w.vehicle_class.id),
+        "branch_id": str(w.branch.id),
+    }
 
 
 def _new_vehicle_page(w):
-    return {"plate": "DXB-N-99999", "vin": "NEWVEHJCLE0000001", "make": "Nissan", "model": "Sunny", "year": "2025",
-            "vehicle_class": str(w.vehicle_class.id), "branch": str(w.branch.id), "status": "available",
-            "odometer_km": "0", "fuel_level": "8"}
+    return {
+        "plate": "DXB-N-99999",
+        "vin": "NEWVEHJCLE0000001",
+        "make": "Nissan",
+        "model": "Sunny",
+        "year": "2025",
+        "vehicle_class": str(w.vehicle_class.id),
+        "branch": str(w.branch.id),
+        "status": "available",
+        "odometer_km": "0",
+        "fuel_level": "8",
+    }
 
 
 def _new_agreement_api(w):
     start, end = agreement_dates()
-    return {"agreement_no": "RA-NEW-1", "customer_id": str(w.customer.id), "vehicle_id": str(w.spare_vehicle.id),
-            "branch_id": str(w.branch.id), "start_at": start.isoformat(), "end_at": end.isoformat(),
-            "daily_rate": "150.00", "monthly_rate": "3000.00"}
+    return {
+        "agreement_no": "RA-NEW-1",
+        "customer_id": str(w.customer.id),
+        "vehicle_id": str(w.spare_vehicle.id),
+        "branch_id": str(w.branch.id),
+        "start_at": start.isoformat(),
+        "end_at": end.isoformat(),
+        "daily_rate": "150.00",
+        "monthly_rate": "3000.00",
+    }
 
 
 def _new_agreement_page(w):
     start, end = agreement_dates()
     fmt = "%Y-%m-%dT%H:%M"
-    return {"agreement_no": "RA-NEW-1", "customer": str(w.customer.id), "vehicle": str(w.spare_vehicle.id),
-            "branch": str(w.branch.id), "start_at": timezone.localtime(start).strftime(fmt),
-            "end_at": timezone.localtime(end).strftime(fmt), "daily_rate": "150.00", "monthly_rate": "3000.00",
-            "deposit_amount": "0.00", "status": "active"}
+    return {
+        "agreement_no": "RA-NEW-1",
+        "customer": str(w.customer.id),
+        "vehicle": str(w.spare_vehicle.id),
+        "branch": str(w.branch.id),
+        "start_at": timezone.localtime(start).strftime(fmt),
+        "end_at": timezone.localtime(end).strftime(fmt),
+        "daily_rate": "150.00",
+        "monthly_rate": "3000.00",
+        "deposit_amount": "0.00",
+        "status": "active",
+    }
 
 
 def _refreshed(obj):
@@ -91,89 +124,125 @@ def _refreshed(obj):
 
 ACTIONS = [
     Action(
-        "create customer", OPERATOR_AND_UP,
-        api=lambda c, w: c.post("/api/v1/customers", {"customer_no": "C-NEW-1", "full_name": "Fatima Al Zaabi"}),
-        page=lambda c, w: c.post("/customers/new/", {"customer_no": "C-NEW-1", "kind": "person",
-                                                      "full_name": "Fatima Al Zaabi", "active": "on"}),
+        "create customer",
+        OPERATOR_AND_UP,
+        api=lambda c, w: c.post(
+            "/api/v1/customers", {"customer_no": "C-NEW-1", "full_name": "Fatima Al Zaabi"}
+        ),
+        page=lambda c, w: c.post(
+            "/customers/new/",
+            {"customer_no": "C-NEW-1", "kind": "person", "full_name": "Fatima Al Zaabi", "active": "on"},
+        ),
         done=lambda w: Customer.objects.filter(customer_no="C-NEW-1", full_name="Fatima Al Zaabi").exists(),
         api_status=201,
     ),
     Action(
-        "edit customer", OPERATOR_AND_UP,
+        "edit customer",
+        OPERATOR_AND_UP,
         api=lambda c, w: c.patch(f"/api/v1/customers/{w.customer.id}", {"phone": "+971 55 000 0000"}),
-        page=lambda c, w: c.post(f"/customers/{w.customer.id}/edit/",
-                                 page_form(forms.CustomerForm, w.customer, phone="+971 55 000 0000")),
+        page=lambda c, w: c.post(
+            f"/customers/{w.customer.id}/edit/",
+            page_form(forms.CustomerForm, w.customer, phone="+971 55 000 0000"),
+        ),
         done=lambda w: _refreshed(w.customer).phone == "+971 55 000 0000",
     ),
     Action(
-        "create vehicle", MANAGER_AND_UP,
+        "create vehicle",
+        MANAGER_AND_UP,
         api=lambda c, w: c.post("/api/v1/vehicles", _new_vehicle_api(w)),
         page=lambda c, w: c.post("/vehicles/new/", _new_vehicle_page(w)),
         done=lambda w: Vehicle.objects.filter(plate="DXB-N-99999", branch=w.branch).exists(),
         api_status=201,
     ),
     Action(
-        "edit vehicle", MANAGER_AND_UP,
+        "edit vehicle",
+        MANAGER_AND_UP,
         api=lambda c, w: c.patch(f"/api/v1/vehicles/{w.vehicle.id}", {"odometer_km": 15500}),
-        page=lambda c, w: c.post(f"/vehicles/{w.vehicle.id}/edit/",
-                                 page_form(forms.VehicleForm, w.vehicle, odometer_km=15500)),
+        page=lambda c, w: c.post(
+            f"/vehicles/{w.vehicle.id}/edit/", page_form(forms.VehicleForm, w.vehicle, odometer_km=15500)
+        ),
         done=lambda w: _refreshed(w.vehicle).odometer_km == 15500,
     ),
     Action(
-        "create agreement", MANAGER_AND_UP,
+        "create agreement",
+        MANAGER_AND_UP,
         api=lambda c, w: c.post("/api/v1/agreements", _new_agreement_api(w)),
         page=lambda c, w: c.post("/agreements/new/", _new_agreement_page(w)),
         done=lambda w: RentalAgreement.objects.filter(agreement_no="RA-NEW-1").exists(),
         api_status=201,
     ),
     Action(
-        "edit agreement", MANAGER_AND_UP,
+        "edit agreement",
+        MANAGER_AND_UP,
         api=lambda c, w: c.patch(f"/api/v1/agreements/{w.agreement.id}", {"deposit_amount": "1500.00"}),
-        page=lambda c, w: c.post(f"/agreements/{w.agreement.id}/edit/",
-                                 page_form(forms.RentalAgreementForm, w.agreement, deposit_amount="1500.00")),
+        page=lambda c, w: c.post(
+            f"/agreements/{w.agreement.id}/edit/",
+            page_form(forms.RentalAgreementForm, w.agreement, deposit_amount="1500.00"),
+        ),
         done=lambda w: _refreshed(w.agreement).deposit_amount == Decimal("1500.00"),
     ),
     Action(
-        "create branch", ADMIN_ONLY,
+        "create branch",
+        ADMIN_ONLY,
         api=lambda c, w: c.post("/api/v1/branches", {"code": "SHJ", "name": "Sharjah City Centre"}),
-        page=lambda c, w: c.post("/manage/branches/new/", {"code": "SHJ", "name": "Sharjah City Centre",
-                                                           "timezone": "Asia/Dubai", "active": "on"}),
+        page=lambda c, w: c.post(
+            "/manage/branches/new/",
+            {"code": "SHJ", "name": "Sharjah City Centre", "timezone": "Asia/Dubai", "active": "on"},
+        ),
         done=lambda w: Branch.objects.filter(code="SHJ").exists(),
         api_status=201,
     ),
     Action(
-        "edit branch", ADMIN_ONLY,
+        "edit branch",
+        ADMIN_ONLY,
         api=lambda c, w: c.patch(f"/api/v1/branches/{w.branch.id}", {"name": "Dubai Airport T3"}),
-        page=lambda c, w: c.post(f"/manage/branches/{w.branch.id}/edit/",
-                                 page_form(forms.BranchForm, w.branch, name="Dubai Airport T3")),
+        page=lambda c, w: c.post(
+            f"/manage/branches/{w.branch.id}/edit/",
+            page_form(forms.BranchForm, w.branch, name="Dubai Airport T3"),
+        ),
         done=lambda w: _refreshed(w.branch).name == "Dubai Airport T3",
     ),
     Action(
-        "edit vehicle class", ADMIN_ONLY,
+        "edit vehicle class",
+        ADMIN_ONLY,
         api=lambda c, w: c.patch(f"/api/v1/vehicle-classes/{w.vehicle_class.id}", {"daily_rate": "135.00"}),
-        page=lambda c, w: c.post(f"/manage/vehicle-classes/{w.vehicle_class.id}/edit/",
-                                 page_form(forms.VehicleClassForm, w.vehicle_class, daily_rate="135.00")),
+        page=lambda c, w: c.post(
+            f"/manage/vehicle-classes/{w.vehicle_class.id}/edit/",
+            page_form(forms.VehicleClassForm, w.vehicle_class, daily_rate="135.00"),
+        ),
         done=lambda w: _refreshed(w.vehicle_class).daily_rate == Decimal("135.00"),
     ),
     Action(
-        "edit special rate code", ADMIN_ONLY,
+        "edit special rate code",
+        ADMIN_ONLY,
         api=lambda c, w: c.patch(f"/api/v1/special-rate-codes/{w.special_rate.id}", {"daily_rate": "95.00"}),
-        page=lambda c, w: c.post(f"/manage/special-rate-codes/{w.special_rate.id}/edit/",
-                                 page_form(forms.SpecialRateCodeForm, w.special_rate, daily_rate="95.00")),
+        page=lambda c, w: c.post(
+            f"/manage/special-rate-codes/{w.special_rate.id}/edit/",
+            page_form(forms.SpecialRateCodeForm, w.special_rate, daily_rate="95.00"),
+        ),
         done=lambda w: _refreshed(w.special_rate).daily_rate == Decimal("95.00"),
     ),
     Action(
-        "edit tax profile", ADMIN_ONLY,
+        "edit tax profile",
+        ADMIN_ONLY,
         api=lambda c, w: c.patch(f"/api/v1/tax-profiles/{w.tax_profile.id}", {"rate_percent": "7.50"}),
-        page=lambda c, w: c.post(f"/manage/tax-profiles/{w.tax_profile.id}/edit/",
-                                 page_form(forms.TaxProfileForm, w.tax_profile, rate_percent="7.50")),
+        page=lambda c, w: c.post(
+            f"/manage/tax-profiles/{w.tax_profile.id}/edit/",
+            page_form(forms.TaxProfileForm, w.tax_profile, rate_percent="7.50"),
+        ),
         done=lambda w: _refreshed(w.tax_profile).rate_percent == Decimal("7.50"),
     ),
 ]
 
-ALLOWED = [pytest.param(role, a, id=f"{role}-{a.name}") for a in ACTIONS for role in Role.values if role in a.roles]
-REFUSED = [pytest.param(role, a, id=f"{role}-{a.name}") for a in ACTIONS for role in Role.values
-           if role not in a.roles]
+ALLOWED = [
+    pytest.param(role, a, id=f"{role}-{a.name}") for a in ACTIONS for role in Role.values if role in a.roles
+]
+REFUSED = [
+    pytest.param(role, a, id=f"{role}-{a.name}")
+    for a in ACTIONS
+    for role in Role.values
+    if role not in a.roles
+]
 
 
 def test_the_matrix_covers_every_role_for_every_action():
@@ -211,16 +280,24 @@ def test_page_lets_a_role_take_an_action_it_may_take(users, world, role, action)
 
 
 @pytest.mark.parametrize(("role", "action"), REFUSED)
-def test_page_refuses_an_action_the_role_may_not_take_with_403_and_changes_nothing(users, world, role, action):
+def test_page_refuses_an_action_the_role_may_not_take_with_403_and_changes_nothing(
+    users, world, role, action
+):
     response = action.page(login_client(users[role]), world)
     assert response.status_code == 403
     assert "You may not do this" in response.content.decode()
     assert action.done(world) is False
 
 
-NEW_PAGES = {"/customers/new/": OPERATOR_AND_UP, "/vehicles/new/": MANAGER_AND_UP, "/agreements/new/": MANAGER_AND_UP,
-             "/manage/branches/new/": ADMIN_ONLY, "/manage/vehicle-classes/new/": ADMIN_ONLY,
-             "/manage/special-rate-codes/new/": ADMIN_ONLY, "/manage/tax-profiles/new/": ADMIN_ONLY}
+NEW_PAGES = {
+    "/customers/new/": OPERATOR_AND_UP,
+    "/vehicles/new/": MANAGER_AND_UP,
+    "/agreements/new/": MANAGER_AND_UP,
+    "/manage/branches/new/": ADMIN_ONLY,
+    "/manage/vehicle-classes/new/": ADMIN_ONLY,
+    "/manage/special-rate-codes/new/": ADMIN_ONLY,
+    "/manage/tax-profiles/new/": ADMIN_ONLY,
+}
 
 
 @pytest.mark.parametrize("url", NEW_PAGES)
@@ -245,8 +322,15 @@ def test_the_customer_page_offers_edit_only_to_operators_and_up(users, world, ro
 @pytest.mark.parametrize("role", Role.values)
 def test_every_role_may_read_reference_data_through_the_api(users, world, role):
     client = ApiClient(users[role])
-    for path in ("/api/v1/vehicles", "/api/v1/customers", "/api/v1/agreements", "/api/v1/branches",
-                 "/api/v1/vehicle-classes", "/api/v1/special-rate-codes", "/api/v1/tax-profiles"):
+    for path in (
+        "/api/v1/vehicles",
+        "/api/v1/customers",
+        "/api/v1/agreements",
+        "/api/v1/branches",
+        "/api/v1/vehicle-classes",
+        "/api/v1/special-rate-codes",
+        "/api/v1/tax-profiles",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.json()["count"] >= 1, path

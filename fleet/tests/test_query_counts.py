@@ -33,8 +33,9 @@ def add_vehicles(branch, vehicle_class):
 
 @pytest.fixture
 def add_agreements(branch, vehicle_class):
-    return lambda count, start: make_agreements(make_vehicles(count, branch, vehicle_class, start=start), branch,
-                                                start=start)
+    return lambda count, start: make_agreements(
+        make_vehicles(count, branch, vehicle_class, start=start), branch, start=start
+    )
 
 
 @pytest.mark.parametrize("role", ["viewer", "admin"])
@@ -46,8 +47,9 @@ def test_the_vehicle_list_page_runs_the_same_queries_for_5_and_50_rows(users, ad
 
 
 @pytest.mark.parametrize(("url", "rows"), [("/agreements/", "agreements"), ("/customers/", "agreements")])
-def test_the_agreement_and_customer_list_pages_run_the_same_queries_for_5_and_50_rows(users, add_agreements, url,
-                                                                                      rows):
+def test_the_agreement_and_customer_list_pages_run_the_same_queries_for_5_and_50_rows(
+    users, add_agreements, url, rows
+):
     client = login_client(users["manager"])
     five, fifty = counts_with_5_and_50_rows(client.get, url, add_agreements)
     assert fifty == five

@@ -5,9 +5,24 @@ from conftest import login_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("url", ["/", "/vehicles/", "/customers/", "/agreements/", "/manage/branches/",
-                                 "/manage/vehicle-classes/", "/manage/special-rate-codes/", "/manage/tax-profiles/",
-                                 "/custodies/", "/reports/", "/accounts/settings/", "/manage/", "/audit/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/vehicles/",
+        "/customers/",
+        "/agreements/",
+        "/manage/branches/",
+        "/manage/vehicle-classes/",
+        "/manage/special-rate-codes/",
+        "/manage/tax-profiles/",
+        "/custodies/",
+        "/reports/",
+        "/accounts/settings/",
+        "/manage/",
+        "/audit/",
+    ],
+)
 def test_admin_sees_every_page(admin_user, vehicle, agreement, url):
     response = login_client(admin_user).get(url)
     assert response.status_code == 200, response.content[:500]
@@ -25,7 +40,7 @@ def test_the_agreement_page_shows_times_in_local_time_not_raw_utc(admin_user, ag
 
     page = login_client(admin_user).get(f"/agreements/{agreement.id}/").content.decode()
     local_start = date_format(timezone.localtime(agreement.start_at), "DATETIME_FORMAT")
-    assert f"<dd class=\"col-sm-8 col-lg-9\">{local_start}</dd>" in page
+    assert f'<dd class="col-sm-8 col-lg-9">{local_start}</dd>' in page
     assert "+00:00" not in page
 
 

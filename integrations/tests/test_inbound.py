@@ -20,8 +20,10 @@ def secrets_by_source(admin_user, settings):
     settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "1"
     result = {}
     for source in ("fleet", "billing", "claims"):
-        _endpoint, secret = services.create_endpoint(admin_user, {
-            "name": source, "integration_type": source, "url": "http://127.0.0.1:9/unused", "active": False})
+        _endpoint, secret = services.create_endpoint(
+            admin_user,
+            {"name": source, "integration_type": source, "url": "http://127.0.0.1:9/unused", "active": False},
+        )
         result[source] = secret
     return result
 
@@ -30,8 +32,13 @@ def send(source, secret, payload, timestamp=None, signature=None):
     body = json.dumps(payload).encode()
     ts = int(timestamp if timestamp is not None else time.time())
     sig = signature or webhooks.signature(secret, ts, body)
-    return Client().post(f"/api/v1/integrations/{source}/events", body, content_type="application/json",
-                         HTTP_X_CUSTODY_TIMESTAMP=str(ts), HTTP_X_CUSTODY_SIGNATURE=sig)
+    return Client().post(
+        f"/api/v1/integrations/{source}/events",
+        body,
+        content_type="application/json",
+        HTTP_X_CUSTODY_TIMESTAMP=str(ts),
+        HTTP_X_CUSTODY_SIGNATURE=sig,
+    )
 
 
 @pytest.fixture
@@ -40,14 +47,25 @@ def active(users, make_draft):
     custody_services.submit_custody(users[Role.OPERATOR], custody.id)
     custody_services.approve_custody(users[Role.SUPERVISOR], custody.id)
     attach(custody, "handover_checklist")
-    custody_services.hand_over_custody(users[Role.OPERATOR], custody.id, {"odometer_km": 20000, "fuel_level": 8})
+    custody_services.hand_over_custody(
+        users[Role.OPERATOR], custody.id, {"odometer_km": 20000, "fuel_level": 8}
+    )
     custody.refresh_from_db()
     return custody
 
 
-def test_fleet_vehicle_ready_sets_original_ready_and_starts_the_close_clock(secrets_by_source, active, vehicle):
-    response = send("fleet", secrets_by_source["fleet"], {
-        "id": "evt-1", "type": "vehicle.ready", "data": {"plate": vehicle.plate, "ready_at": "2026-11-25T10:00:00Z"}})
+def test_fleet_vehicle_ready_sets_original_ready_and_starts_the_close_clock(
+    secrets_by_source, active, vehicle
+):
+    response = send(
+        "fleet",
+        secrets_by_source["fleet"],
+        {
+            "id": "evt-1",
+            "type": "vehicle.ready",
+            "data": {"plate": vehicle.plate, "ready_at": "2026-11-25T10:00:00Z"},
+        },
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "applied"
     active.refresh_from_db()
@@ -78,8 +96,9 @@ def test_bad_or_replayed_signatures_are_401_and_change_nothing(secrets_by_source
     elif case == "replayed":
         response = send("fleet", secrets_by_source["fleet"], payload, timestamp=time.time() - 600)
     else:
-        response = Client().post("/api/v1/integrations/fleet/events", json.dumps(payload),
-                                 content_type="application/json")
+        response = Client().post(
+            "/api/v1/integrations/fleet/events", json.dumps(payload), content_type="application/json"
+        )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "AUTH_ERROR"
     active.refresh_from_db()
@@ -89,26 +108,55 @@ def test_bad_or_replayed_signatures_are_401_and_change_nothing(secrets_by_source
 
 def test_billing_invoice_created_and_paid(secrets_by_source, users, active):
     fin = users[Role.FINANCE]
-    charge = billing.add_charge(fin, active.id, {"charge_type": "damage", "description": "Door", "quantity": "1",
-                                                 "unit_price": "100", "responsibility": "customer", "tax_rate": "0"})
+    charge = billing.add_charge(
+        fin,
+        active.id,
+        {
+            "charge_type": "damage",
+            "description": "Door",
+            "quantity": "1",
+            "unit_price": "100",
+            "responsibility": "customer",
+            "tax_rate": "0",
+        },
+    )
     billing.post_charge(fin, charge.id)
-    created = send("billing", secrets_by_source["billing"], {
-        "id": "inv-1", "type": "invoice.created", "data": {"invoice_ref": "INV-2026-0042", "charge_ids": [str(charge.id)]}})
+    created = send(
+        "billing",
+        secrets_by_source["billing"],
+        {
+            "id": "inv-1",
+            "type": "invoice.created",
+            "data": {"invoice_ref": "INV-2026-0042", "charge_ids": [str(charge.id)]},
+        },
+    )
     assert created.status_code == 200, created.content
     charge.refresh_from_db()
     assert (charge.status, charge.invoice_ref) == ("invoiced", "INV-2026-0042")
-    paid = send("billing", secrets_by_source["billing"], {
-        "id": "inv-1-paid", "type": "invoice.paid", "data": {"custody_id": str(active.id), "amount": "100.00",
-                                                             "invoice_ref": "INV-2026-0042"}})
+    paid = send(
+        "billing",
+        secrets_by_source["billing"],
+        {
+            "id": "inv-1-paid",
+            "type": "invoice.paid",
+            "data": {"custody_id": str(active.id), "amount": "100.00", "invoice_ref": "INV-2026-0042"},
+        },
+    )
     assert paid.status_code == 200, paid.content
     charge.refresh_from_db()
     assert charge.status == "paid"
 
 
 def test_claims_update_the_custody(secrets_by_source, active):
-    response = send("claims", secrets_by_source["claims"], {
-        "id": "clm-1", "type": "claim.updated",
-        "data": {"custody_no": active.custody_no, "claim_no": "CLM-77", "claim_status": "approved"}})
+    response = send(
+        "claims",
+        secrets_by_source["claims"],
+        {
+            "id": "clm-1",
+            "type": "claim.updated",
+            "data": {"custody_no": active.custody_no, "claim_no": "CLM-77", "claim_status": "approved"},
+        },
+    )
     assert response.status_code == 200, response.content
     active.refresh_from_db()
     assert (active.claim_no, active.claim_status) == ("CLM-77", "approved")
@@ -119,8 +167,9 @@ def test_unknown_types_and_bad_bodies_are_validation_errors(secrets_by_source):
     assert unknown.status_code == 422
     no_id = send("fleet", secrets_by_source["fleet"], {"type": "vehicle.ready", "data": {}})
     assert no_id.status_code == 422
-    unknown_vehicle = send("fleet", secrets_by_source["fleet"], {"id": "v", "type": "vehicle.ready",
-                                                                 "data": {"plate": "NOPE"}})
+    unknown_vehicle = send(
+        "fleet", secrets_by_source["fleet"], {"id": "v", "type": "vehicle.ready", "data": {"plate": "NOPE"}}
+    )
     assert unknown_vehicle.status_code == 422
     assert InboundEvent.objects.count() == 0  # a failed application can be retried with the same id
 
@@ -130,14 +179,23 @@ def test_the_endpoint_api_shows_the_secret_once(admin_user, settings):
 
     settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "1"
     client = ApiClient(admin_user)
-    created = client.post("/api/v1/webhook-endpoints", {"name": "Claims", "integration_type": "claims",
-                                                        "url": "http://127.0.0.1:9/in", "events": ["custody.closed"]})
+    created = client.post(
+        "/api/v1/webhook-endpoints",
+        {
+            "name": "Claims",
+            "integration_type": "claims",
+            "url": "http://127.0.0.1:9/in",
+            "events": ["custody.closed"],
+        },
+    )
     assert created.status_code == 201, created.json()
     assert created.json()["secret"].startswith("whsec_")
     listed = client.get("/api/v1/webhook-endpoints").json()
     assert "secret" not in listed[0]
     assert listed[0]["secret_prefix"].endswith("…")
-    bad = client.post("/api/v1/webhook-endpoints", {"name": "x", "url": "http://127.0.0.1/x", "events": ["nope"]})
+    bad = client.post(
+        "/api/v1/webhook-endpoints", {"name": "x", "url": "http://127.0.0.1/x", "events": ["nope"]}
+    )
     assert bad.status_code == 422
     assert client.get("/api/v1/webhook-deliveries").json()["count"] == 0
 
@@ -147,5 +205,3 @@ def test_non_admins_cannot_manage_endpoints(users):
 
     response = ApiClient(users[Role.MANAGER]).get("/api/v1/webhook-endpoints")
     assert response.status_code == 403
-
-

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from conftest import run_queued_tasks
+from core.errors import ValidationFailed
 from custodies import services as custody_services
-from custody.errors import ValidationFailed
 from integrations import services, webhooks
 from integrations.models import DeliveryAttempt, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from integrations.tests.conftest import attach
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def endpoint_for(admin_user, url, events=()):
-    endpoint, secret = services.create_endpoint(admin_user, {"name": "Fleet", "integration_type": "fleet",
-                                                             "url": url, "events": list(events)})
+    endpoint, secret = services.create_endpoint(
+        admin_user, {"name": "Fleet", "integration_type": "fleet", "url": url, "events": list(events)}
+    )
     return endpoint, secret
 
 
@@ -38,16 +39,27 @@ def test_a_custody_lifecycle_delivers_every_event_signed(users, admin_user, make
     attach(custody, "handover_checklist")
     custody_services.hand_over_custody(op, custody.id, {"odometer_km": 20000, "fuel_level": 8})
     attach(custody, "return_checklist")
-    custody_services.close_custody(op, custody.id, {"returned_at": timezone.now(), "odometer_km": 20050,
-                                                     "fuel_level": 8})
+    custody_services.close_custody(
+        op, custody.id, {"returned_at": timezone.now(), "odometer_km": 20050, "fuel_level": 8}
+    )
     run_worker()
     types = [r["headers"]["X-Custody-Event"] for r in receiver.requests]
-    assert sorted(types) == sorted(["custody.created", "custody.submitted", "custody.approval_decided",
-                                    "custody.approved", "custody.handed_over", "custody.closed", "charge.posted"])
+    assert sorted(types) == sorted(
+        [
+            "custody.created",
+            "custody.submitted",
+            "custody.approval_decided",
+            "custody.approved",
+            "custody.handed_over",
+            "custody.closed",
+            "charge.posted",
+        ]
+    )
     for request in receiver.requests:
         headers, body = request["headers"], request["body"]
-        expected = hmac.new(secret.encode(), headers["X-Custody-Timestamp"].encode() + b"." + body,
-                            hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            secret.encode(), headers["X-Custody-Timestamp"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
         assert headers["X-Custody-Signature"] == f"sha256={expected}"
         payload = json.loads(body)
         assert set(payload) == {"id", "type", "created_at", "data"}
@@ -88,16 +100,18 @@ def test_failures_are_retried_with_backoff_then_marked_failed(admin_user, receiv
 def test_an_attempt_that_is_not_due_does_nothing(admin_user, receiver):
     endpoint, _ = endpoint_for(admin_user, receiver.url)
     event = OutboxEvent.objects.create(type="custody.updated", data={})
-    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint,
-                                              next_attempt_at=timezone.now() + timedelta(hours=1))
+    delivery = WebhookDelivery.objects.create(
+        event=event, endpoint=endpoint, next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
     assert services.attempt_delivery(delivery.pk) is None
     assert receiver.requests == []
 
 
 def test_retry_after_is_honoured(admin_user, receiver):
     endpoint, _ = endpoint_for(admin_user, receiver.url)
-    delivery = WebhookDelivery.objects.create(event=OutboxEvent.objects.create(type="custody.updated", data={}),
-                                              endpoint=endpoint)
+    delivery = WebhookDelivery.objects.create(
+        event=OutboxEvent.objects.create(type="custody.updated", data={}), endpoint=endpoint
+    )
     receiver.responses = [(503, {"Retry-After": "7200"}, 0)]
     now = timezone.now()
     services.attempt_delivery(delivery.pk, now)
@@ -107,8 +121,9 @@ def test_retry_after_is_honoured(admin_user, receiver):
 
 def test_410_gone_disables_the_endpoint_at_once(admin_user, receiver):
     endpoint, _ = endpoint_for(admin_user, receiver.url)
-    delivery = WebhookDelivery.objects.create(event=OutboxEvent.objects.create(type="custody.updated", data={}),
-                                              endpoint=endpoint)
+    delivery = WebhookDelivery.objects.create(
+        event=OutboxEvent.objects.create(type="custody.updated", data={}), endpoint=endpoint
+    )
     receiver.responses = [(410, {}, 0)]
     services.attempt_delivery(delivery.pk)
     endpoint.refresh_from_db()
@@ -118,9 +133,12 @@ def test_410_gone_disables_the_endpoint_at_once(admin_user, receiver):
 
 def test_an_endpoint_failing_for_three_days_is_disabled(admin_user, receiver):
     endpoint, _ = endpoint_for(admin_user, receiver.url)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now() - timedelta(days=3, minutes=1))
-    delivery = WebhookDelivery.objects.create(event=OutboxEvent.objects.create(type="custody.updated", data={}),
-                                              endpoint=endpoint)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=3, minutes=1)
+    )
+    delivery = WebhookDelivery.objects.create(
+        event=OutboxEvent.objects.create(type="custody.updated", data={}), endpoint=endpoint
+    )
     receiver.responses = [(500, {}, 0)]
     services.attempt_delivery(delivery.pk)
     endpoint.refresh_from_db()
@@ -131,8 +149,9 @@ def test_an_endpoint_failing_for_three_days_is_disabled(admin_user, receiver):
 def test_a_slow_receiver_times_out_and_is_retried(admin_user, receiver, monkeypatch):
     monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.3)
     endpoint, _ = endpoint_for(admin_user, receiver.url)
-    delivery = WebhookDelivery.objects.create(event=OutboxEvent.objects.create(type="custody.updated", data={}),
-                                              endpoint=endpoint)
+    delivery = WebhookDelivery.objects.create(
+        event=OutboxEvent.objects.create(type="custody.updated", data={}), endpoint=endpoint
+    )
     receiver.responses = [(200, {}, 1.0)]
     services.attempt_delivery(delivery.pk)
     delivery.refresh_from_db()
@@ -142,8 +161,13 @@ def test_a_slow_receiver_times_out_and_is_retried(admin_user, receiver, monkeypa
 
 def test_private_targets_are_refused_unless_allowed(admin_user, settings):
     settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "0"
-    for url in ("http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x",
-                "ftp://example.com/x"):
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "ftp://example.com/x",
+    ):
         with pytest.raises(ValidationFailed):
             services.create_endpoint(admin_user, {"name": "bad", "url": url})
     assert WebhookEndpoint.objects.count() == 0
@@ -152,15 +176,18 @@ def test_private_targets_are_refused_unless_allowed(admin_user, settings):
 def test_a_private_target_is_refused_again_at_send_time(admin_user, receiver, settings):
     endpoint, _ = endpoint_for(admin_user, receiver.url)
     settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "0"  # e.g. DNS now points somewhere private
-    delivery = WebhookDelivery.objects.create(event=OutboxEvent.objects.create(type="custody.updated", data={}),
-                                              endpoint=endpoint)
+    delivery = WebhookDelivery.objects.create(
+        event=OutboxEvent.objects.create(type="custody.updated", data={}), endpoint=endpoint
+    )
     services.attempt_delivery(delivery.pk)
     delivery.refresh_from_db()
     assert receiver.requests == []
     assert delivery.last_error.startswith("refused")
 
 
-def test_subscriptions_filter_events_and_disabled_endpoints_get_nothing(users, admin_user, make_draft, receiver):
+def test_subscriptions_filter_events_and_disabled_endpoints_get_nothing(
+    users, admin_user, make_draft, receiver
+):
     endpoint_for(admin_user, receiver.url, events=["custody.submitted"])
     custody = make_draft()
     custody_services.submit_custody(users[Role.OPERATOR], custody.id)

@@ -19,8 +19,14 @@ EVENTS = 40
 
 
 def _worker(env):
-    return subprocess.Popen([sys.executable, "manage.py", "worker", "-v", "0"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 @pytest.mark.postgres
@@ -35,9 +41,14 @@ def test_killing_the_worker_mid_delivery_loses_no_event(admin_user, receiver, se
         with transaction.atomic(), acting_as(source="system"):
             ids.append(str(emit("custody.updated", {"n": n}).id))
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-                                         f"{db['NAME']}",
-           "CUSTODY_WEBHOOK_ALLOW_PRIVATE": "1", "CUSTODY_WEBHOOK_LEASE_SECONDS": "2", "DEBUG": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+        f"{db['NAME']}",
+        "CUSTODY_WEBHOOK_ALLOW_PRIVATE": "1",
+        "CUSTODY_WEBHOOK_LEASE_SECONDS": "2",
+        "DEBUG": "1",
+    }
 
     first = _worker(env)
     deadline = time.monotonic() + 60

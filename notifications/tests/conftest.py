@@ -20,5 +20,7 @@ def last_event(event_type: str) -> OutboxEvent:
 @pytest.fixture
 def outsiders(other_branch):
     """Staff of another branch, who never hear about this branch's custodies."""
-    return {role: make_user(role, other_branch, email=f"{role}@auh.example.com")
-            for role in (Role.SUPERVISOR, Role.MANAGER, Role.OPERATOR)}
+    return {
+        role: make_user(role, other_branch, email=f"{role}@auh.example.com")
+        for role in (Role.SUPERVISOR, Role.MANAGER, Role.OPERATOR)
+    }

@@ -36,11 +36,25 @@ def test_the_list_is_mine_newest_first_with_the_list_shape(manager, users, api_a
     assert (body["count"], body["next"]) == (3, None)
     assert [item["title"] for item in body["items"]] == ["N0", "N1", "N2"]
     item = body["items"][0]
-    assert set(item) == {"id", "kind", "title", "body", "url", "custody_id", "custody", "created_at", "read_at",
-                         "read"}
+    assert set(item) == {
+        "id",
+        "kind",
+        "title",
+        "body",
+        "url",
+        "custody_id",
+        "custody",
+        "created_at",
+        "read_at",
+        "read",
+    }
     assert item["custody"] == {"id": str(custody.pk), "custody_no": custody.custody_no}
     assert (item["kind"], item["read"], item["read_at"], item["url"]) == (
-        "sla_at_risk", False, None, f"/custodies/{custody.pk}/")
+        "sla_at_risk",
+        False,
+        None,
+        f"/custodies/{custody.pk}/",
+    )
 
 
 def test_unread_filter_and_pagination(manager, api_as):

@@ -3,7 +3,6 @@ on a 375 px phone: the badge loads with HTMX, "Mark read" updates the row and th
 nothing scrolls sideways and CSP refuses nothing. Run with `make test-browser`; skipped without chromium.
 """
 
-
 import pytest
 from django.conf import settings
 
@@ -25,10 +24,19 @@ def test_bell_inbox_and_preferences_on_a_phone(open_page, live_server, users, ma
 
     manager = users[Role.MANAGER]
     custody = make_draft()
-    notify_users([manager], "sla_breached", f"SLA breached: {custody.custody_no}",
-                 "The approval target was due at 25/11/2026 14:00 (Dubai Airport).", custody=custody)
-    notify_users([manager], "custody_overdue", "Overdue: CST-000999 with a rather long title to wrap on a phone",
-                 "Expected back yesterday.")
+    notify_users(
+        [manager],
+        "sla_breached",
+        f"SLA breached: {custody.custody_no}",
+        "The approval target was due at 25/11/2026 14:00 (Dubai Airport).",
+        custody=custody,
+    )
+    notify_users(
+        [manager],
+        "custody_overdue",
+        "Overdue: CST-000999 with a rather long title to wrap on a phone",
+        "Expected back yesterday.",
+    )
     page = open_page(live_server, manager, phone=True)
 
     page.goto(f"{live_server.url}/notifications/")

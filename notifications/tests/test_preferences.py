@@ -63,7 +63,9 @@ def test_an_opt_out_of_one_kind_does_not_touch_another(users):
 
 def test_saving_the_grid_stores_only_the_boxes_switched_off_and_is_audited(users):
     manager = users[Role.MANAGER]
-    shown = [f"{row['kind'].code}:{cell['channel']}" for row in preference_rows(manager) for cell in row["cells"]]
+    shown = [
+        f"{row['kind'].code}:{cell['channel']}" for row in preference_rows(manager) for cell in row["cells"]
+    ]
     save_preferences(manager, [value for value in shown if value != "sla_at_risk:email"])
     assert list(NotificationOptOut.objects.values_list("kind", "channel")) == [("sla_at_risk", "email")]
     assert AuditEntry.objects.filter(action="notifications.preferences_changed").count() == 1
@@ -73,7 +75,9 @@ def test_saving_the_grid_stores_only_the_boxes_switched_off_and_is_audited(users
 
 def test_saving_keeps_opt_outs_of_kinds_the_role_does_not_see(users):
     operator = users[Role.OPERATOR]
-    NotificationOptOut.objects.create(user=operator, kind="sla_breached", channel="email")  # not shown to operators
+    NotificationOptOut.objects.create(
+        user=operator, kind="sla_breached", channel="email"
+    )  # not shown to operators
     save_preferences(operator, [])
     kinds = set(NotificationOptOut.objects.filter(user=operator).values_list("kind", flat=True))
     assert "sla_breached" in kinds and "custody_rejected" in kinds
@@ -85,9 +89,12 @@ def test_the_settings_page_shows_the_grid_and_saves_it(users):
     assert "Notification preferences" in page
     assert 'value="approval_required:email" checked' in page
     response = client.post("/notifications/preferences/", {"enabled": ["approval_required:in_app"]})
-    assert response.status_code == 302 and response.url.endswith("/accounts/settings/#notification-preferences")
-    assert NotificationOptOut.objects.filter(user=users[Role.SUPERVISOR], kind="approval_required",
-                                             channel="email").exists()
+    assert response.status_code == 302 and response.url.endswith(
+        "/accounts/settings/#notification-preferences"
+    )
+    assert NotificationOptOut.objects.filter(
+        user=users[Role.SUPERVISOR], kind="approval_required", channel="email"
+    ).exists()
     page = client.get("/accounts/settings/").content.decode()
     assert 'value="approval_required:email" checked' not in page
     assert 'value="approval_required:in_app" checked' in page
@@ -109,20 +116,33 @@ def test_sms_is_a_channel_only_when_a_backend_is_configured(users, settings):
     assert [cell["channel"] for cell in preference_rows(manager)[0]["cells"]] == ["in_app", "email", "sms"]
     manager.phone = "+971501234567"
     manager.save()
-    notify_users([manager, users[Role.SUPERVISOR]], "sla_at_risk", "At risk", "")  # the supervisor has no phone
+    notify_users(
+        [manager, users[Role.SUPERVISOR]], "sla_at_risk", "At risk", ""
+    )  # the supervisor has no phone
     assert sorted(NotificationDelivery.objects.values_list("user__email", "channel")) == [
-        ("manager@example.com", "email"), ("manager@example.com", "sms"), ("supervisor@example.com", "email")]
+        ("manager@example.com", "email"),
+        ("manager@example.com", "sms"),
+        ("supervisor@example.com", "email"),
+    ]
 
 
 # ---- notify_users -------------------------------------------------------------------------------
+
 
 def test_a_dedupe_key_notifies_each_user_once(users, make_draft):
     custody = make_draft()
     staff = [users[Role.SUPERVISOR], users[Role.MANAGER]]
     key = f"overdue:{custody.pk}:2026-01-01"
-    assert notify_users(staff, "custody_overdue", "Overdue", "Back yesterday", custody=custody, dedupe_key=key) == 2
-    assert notify_users(staff + [users[Role.ADMIN]], "custody_overdue", "Overdue", "", custody=custody,
-                        dedupe_key=key) == 1
+    assert (
+        notify_users(staff, "custody_overdue", "Overdue", "Back yesterday", custody=custody, dedupe_key=key)
+        == 2
+    )
+    assert (
+        notify_users(
+            staff + [users[Role.ADMIN]], "custody_overdue", "Overdue", "", custody=custody, dedupe_key=key
+        )
+        == 1
+    )
     assert Notification.objects.filter(kind="custody_overdue").count() == 3
     assert NotificationDelivery.objects.filter(kind="custody_overdue").count() == 3
     note = Notification.objects.filter(user=users[Role.SUPERVISOR]).get()

@@ -37,18 +37,26 @@ def submit(users, custody, user=None):
 
 def hand_over(users, custody, user=None):
     attach(custody, "handover_checklist")
-    custodies.hand_over_custody(user or users[Role.OPERATOR], custody.id, {"odometer_km": 20000, "fuel_level": 8})
+    custodies.hand_over_custody(
+        user or users[Role.OPERATOR], custody.id, {"odometer_km": 20000, "fuel_level": 8}
+    )
 
 
 def close(users, custody, user=None):
     attach(custody, "return_checklist")
-    custodies.close_custody(user or users[Role.OPERATOR], custody.id,
-                            {"returned_at": timezone.now(), "odometer_km": 20100, "fuel_level": 8})
+    custodies.close_custody(
+        user or users[Role.OPERATOR],
+        custody.id,
+        {"returned_at": timezone.now(), "odometer_km": 20100, "fuel_level": 8},
+    )
 
 
 # ---- helpers ------------------------------------------------------------------------------------
 
-def test_branch_staff_are_the_active_users_of_the_roles_in_the_branch_or_all_branches(users, outsiders, branch):
+
+def test_branch_staff_are_the_active_users_of_the_roles_in_the_branch_or_all_branches(
+    users, outsiders, branch
+):
     make_user(Role.MANAGER, email="regional@example.com", all_branches=True)
     gone = make_user(Role.SUPERVISOR, branch, email="gone@example.com")
     gone.is_active = False
@@ -59,6 +67,7 @@ def test_branch_staff_are_the_active_users_of_the_roles_in_the_branch_or_all_bra
 
 
 # ---- approvals ----------------------------------------------------------------------------------
+
 
 def test_a_submission_notifies_who_may_decide_the_first_level_in_the_branch(users, outsiders, make_draft):
     custody = make_draft()
@@ -91,8 +100,13 @@ def test_an_approved_level_notifies_the_deciders_of_the_next_level(users, make_d
     submit(users, custody)
     custodies.approve_custody(users[Role.SUPERVISOR], custody.id)
     assert recipients("custody.approval_decided", "approval_required") == {
-        "manager@example.com", "admin@example.com"}
-    assert "Level 2 (Manager)" in Notification.objects.get(user=users[Role.MANAGER], kind="approval_required").body
+        "manager@example.com",
+        "admin@example.com",
+    }
+    assert (
+        "Level 2 (Manager)"
+        in Notification.objects.get(user=users[Role.MANAGER], kind="approval_required").body
+    )
 
 
 def test_who_decided_a_level_is_not_asked_for_the_next_one(users, make_draft):
@@ -108,7 +122,9 @@ def test_a_level_is_announced_once_even_if_several_events_point_at_it(users, mak
     event = last_event("custody.submitted")
     first = notify_for_event(event)
     # A stray event for the same waiting level (e.g. processed late) creates nothing new.
-    again = emit("custody.approval_decided", {**custodies.event_payload(custody), "level": 0, "decision": "approved"})
+    again = emit(
+        "custody.approval_decided", {**custodies.event_payload(custody), "level": 0, "decision": "approved"}
+    )
     assert (first, notify_for_event(again)) == (3, 0)
 
 
@@ -140,6 +156,7 @@ def test_an_auto_approved_submission_asks_nobody(users, make_draft):
 
 # ---- lifecycle ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def second_operator(branch):
     return make_user(Role.OPERATOR, branch, email="operator2@example.com")
@@ -150,8 +167,10 @@ def test_handover_close_tell_the_creator_and_the_submitter_once_each(users, make
     submit(users, custody, second_operator)
     custodies.approve_custody(users[Role.SUPERVISOR], custody.id)
     hand_over(users, custody, users[Role.SUPERVISOR])
-    assert recipients("custody.handed_over", "custody_handed_over") == {"operator@example.com",
-                                                                         "operator2@example.com"}
+    assert recipients("custody.handed_over", "custody_handed_over") == {
+        "operator@example.com",
+        "operator2@example.com",
+    }
     close(users, custody, users[Role.MANAGER])
     assert recipients("custody.closed", "custody_closed") == {"operator@example.com", "operator2@example.com"}
 
@@ -190,6 +209,7 @@ def test_a_draft_voided_before_submission_tells_its_creator(users, make_draft):
 
 # ---- SLA and documents --------------------------------------------------------------------------
 
+
 def test_an_sla_breach_tells_the_branch_supervisors_and_managers(users, outsiders, make_draft):
     custody = make_draft()
     submit(users, custody)
@@ -204,9 +224,14 @@ def test_an_sla_breach_tells_the_branch_supervisors_and_managers(users, outsider
 
 def test_a_signed_document_tells_the_custody_creator(users, make_draft):
     custody = make_draft()
-    emit("document.signed", {"signature": {"document_type": "customer_acknowledgment", "signer_name": "Ahmed"},
-                             "document": {"document_type": "customer_acknowledgment", "uploaded_by_id": None},
-                             "custody": {"id": str(custody.pk), "custody_no": custody.custody_no}})
+    emit(
+        "document.signed",
+        {
+            "signature": {"document_type": "customer_acknowledgment", "signer_name": "Ahmed"},
+            "document": {"document_type": "customer_acknowledgment", "uploaded_by_id": None},
+            "custody": {"id": str(custody.pk), "custody_no": custody.custody_no},
+        },
+    )
     assert recipients("document.signed", "document_signed") == {"operator@example.com"}
     note = Notification.objects.get(kind="document_signed")
     assert note.title == f"{custody.custody_no}: Customer acknowledgment signed"
@@ -214,15 +239,32 @@ def test_a_signed_document_tells_the_custody_creator(users, make_draft):
 
 def test_a_document_signed_at_the_counter_by_the_creator_tells_nobody(users, make_draft):
     custody = make_draft()
-    event = emit("document.signed", {
-        "signature": {"document_type": "handover_checklist", "signer_name": "Ahmed"},
-        "document": {"document_type": "handover_checklist", "uploaded_by_id": str(users[Role.OPERATOR].pk)},
-        "custody": {"id": str(custody.pk)}})
+    event = emit(
+        "document.signed",
+        {
+            "signature": {"document_type": "handover_checklist", "signer_name": "Ahmed"},
+            "document": {
+                "document_type": "handover_checklist",
+                "uploaded_by_id": str(users[Role.OPERATOR].pk),
+            },
+            "custody": {"id": str(custody.pk)},
+        },
+    )
     assert notify_for_event(event) == 0
 
 
-@pytest.mark.parametrize("event_type", ["custody.created", "custody.updated", "document.uploaded",
-                                        "charge.posted", "charge.voided", "payment.recorded", "custody.overdue"])
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "custody.created",
+        "custody.updated",
+        "document.uploaded",
+        "charge.posted",
+        "charge.voided",
+        "payment.recorded",
+        "custody.overdue",
+    ],
+)
 def test_events_nobody_is_told_about_by_default(users, make_draft, event_type):
     custody = make_draft()
     event = emit(event_type, {"custody": {"id": str(custody.pk)}, "custody_id": str(custody.pk)})
@@ -237,17 +279,25 @@ def test_an_event_about_an_unknown_custody_is_ignored(db):
 
 # ---- idempotency --------------------------------------------------------------------------------
 
+
 def test_notifying_an_event_twice_creates_nothing_new(users, make_draft):
     custody = make_draft()
     submit(users, custody)
     event = last_event("custody.submitted")
     tasks_before = DBTaskResult.objects.count()
     assert notify_for_event(event) == 3
-    counts = (Notification.objects.count(), NotificationDelivery.objects.count(), DBTaskResult.objects.count())
+    counts = (
+        Notification.objects.count(),
+        NotificationDelivery.objects.count(),
+        DBTaskResult.objects.count(),
+    )
     assert counts == (3, 3, tasks_before + 3)
     assert notify_for_event(event) == 0
-    assert (Notification.objects.count(), NotificationDelivery.objects.count(),
-            DBTaskResult.objects.count()) == counts
+    assert (
+        Notification.objects.count(),
+        NotificationDelivery.objects.count(),
+        DBTaskResult.objects.count(),
+    ) == counts
 
 
 def test_the_database_refuses_a_second_notification_for_the_same_event_and_user(users, make_draft):
@@ -258,10 +308,13 @@ def test_the_database_refuses_a_second_notification_for_the_same_event_and_user(
     event = last_event("custody.submitted")
     notify_for_event(event)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Notification.objects.create(user=users[Role.SUPERVISOR], kind="approval_required", title="x", event=event)
+        Notification.objects.create(
+            user=users[Role.SUPERVISOR], kind="approval_required", title="x", event=event
+        )
     with pytest.raises(IntegrityError), transaction.atomic():
-        NotificationDelivery.objects.create(user=users[Role.SUPERVISOR], channel="email", kind="approval_required",
-                                            title="x", event=event)
+        NotificationDelivery.objects.create(
+            user=users[Role.SUPERVISOR], channel="email", kind="approval_required", title="x", event=event
+        )
 
 
 def test_the_outbox_dispatcher_notifies_once(users, make_draft):
@@ -273,4 +326,7 @@ def test_the_outbox_dispatcher_notifies_once(users, make_draft):
     dispatch_event(event.id)
     dispatch_event(event.id)  # claimed already: nothing more
     assert set(Notification.objects.filter(event=event).values_list("user__email", flat=True)) == {
-        "supervisor@example.com", "manager@example.com", "admin@example.com"}
+        "supervisor@example.com",
+        "manager@example.com",
+        "admin@example.com",
+    }

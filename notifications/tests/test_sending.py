@@ -61,7 +61,11 @@ def test_the_task_sends_plain_text_and_html(manager):
     assert message.extra_headers["Auto-Submitted"] == "auto-generated"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.recipient, delivery.last_error) == (
-        "sent", 1, "manager@example.com", "")
+        "sent",
+        1,
+        "manager@example.com",
+        "",
+    )
     assert delivery.sent_at is not None
 
 
@@ -168,7 +172,9 @@ def test_sms_goes_through_the_configured_backend(manager, settings):
     sms = NotificationDelivery.objects.get(channel="sms")
     assert DBTaskResult.objects.filter(task_path="notifications.tasks.send_sms_notification").count() == 1
     assert send_sms_notification.call(str(sms.pk)) == "sent"
-    assert LocmemSmsBackend.outbox == [("+971501234567", "SLA breached: CST-000042 https://custody.example.com/custodies/")]
+    assert LocmemSmsBackend.outbox == [
+        ("+971501234567", "SLA breached: CST-000042 https://custody.example.com/custodies/")
+    ]
 
 
 def test_the_console_sms_backend_prints(capsys):
@@ -182,7 +188,9 @@ def test_a_send_under_way_is_not_queued_again(manager, monkeypatch):
     """The retry job must not queue a second send while the worker is still talking to the mail server."""
     delivery = one_delivery(manager)
     # The worker was busy: the task runs 10 minutes late, when the delivery already looks stuck.
-    NotificationDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
     seen = {}
 
     def slow_send(self, fail_silently=False):

@@ -24,7 +24,8 @@ def note(user, title, minutes_ago=0, custody=None, read=False):
     notify_users([user], "sla_at_risk", title, f"Body of {title}", custody=custody)
     item = Notification.objects.get(user=user, title=title)
     Notification.objects.filter(pk=item.pk).update(
-        created_at=timezone.now() - timedelta(minutes=minutes_ago), read_at=timezone.now() if read else None)
+        created_at=timezone.now() - timedelta(minutes=minutes_ago), read_at=timezone.now() if read else None
+    )
     item.refresh_from_db()
     return item
 
@@ -81,7 +82,9 @@ def test_mark_one_read_in_place_with_htmx(manager):
 
 def test_mark_one_read_without_javascript(manager):
     item = note(manager, "Approve me")
-    response = login_client(manager).post(f"/notifications/{item.pk}/read/", {"next": "/notifications/?unread=1"})
+    response = login_client(manager).post(
+        f"/notifications/{item.pk}/read/", {"next": "/notifications/?unread=1"}
+    )
     assert (response.status_code, response.url) == (302, "/notifications/?unread=1")
     item.refresh_from_db()
     assert item.is_read
@@ -136,8 +139,9 @@ def test_the_badge_shows_the_unread_count(manager):
 
 
 def test_the_badge_caps_at_99(manager):
-    Notification.objects.bulk_create([Notification(user=manager, kind="sla_at_risk", title=f"n{i}")
-                                      for i in range(120)])
+    Notification.objects.bulk_create(
+        [Notification(user=manager, kind="sla_at_risk", title=f"n{i}") for i in range(120)]
+    )
     assert "99+" in login_client(manager).get("/notifications/badge/").content.decode()
 
 

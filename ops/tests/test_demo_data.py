@@ -24,8 +24,18 @@ PLATE = re.compile(r"^(DXB|AUH|SHJ)-[A-Z]-\d{5}$")
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 EMIRATES_ID = re.compile(r"^784-(\d{4})-\d{7}-\d$")
 PHONE = re.compile(r"^\+971 (5[0-9] \d{3} \d{4}|[2-9] \d{3} \d{4})$")
-MODELS = [Branch, VehicleClass, Vehicle, Customer, RentalAgreement, SpecialRateCode, TaxProfile, User, AuditEntry,
-          Custody]
+MODELS = [
+    Branch,
+    VehicleClass,
+    Vehicle,
+    Customer,
+    RentalAgreement,
+    SpecialRateCode,
+    TaxProfile,
+    User,
+    AuditEntry,
+    Custody,
+]
 
 
 def run(*args) -> str:
@@ -52,7 +62,14 @@ def test_first_load_reports_what_it_created_and_prints_the_logins(loaded):
 
 def test_counts_meet_the_minimums(loaded):
     assert Branch.objects.count() >= 3
-    assert set(VehicleClass.objects.values_list("code", flat=True)) >= {"ECON", "COMP", "MID", "SUV-M", "SUV-L", "LUX"}
+    assert set(VehicleClass.objects.values_list("code", flat=True)) >= {
+        "ECON",
+        "COMP",
+        "MID",
+        "SUV-M",
+        "SUV-L",
+        "LUX",
+    }
     assert Vehicle.objects.count() >= 60
     assert set(Vehicle.objects.values_list("status", flat=True)) == set(VehicleStatus.values)
     assert Customer.objects.filter(kind=CustomerKind.PERSON).count() >= 40
@@ -89,7 +106,9 @@ def test_active_agreements_run_now_on_rented_cars_of_their_branch(loaded):
     assert on_rented >= 30
     # one active agreement per car, and every rented car is out on an agreement or as a replacement
     assert active.values("vehicle").distinct().count() == active.count()
-    replacements = set(Custody.objects.filter(status="active").values_list("replacement_vehicle_id", flat=True))
+    replacements = set(
+        Custody.objects.filter(status="active").values_list("replacement_vehicle_id", flat=True)
+    )
     for vehicle in Vehicle.objects.filter(status=VehicleStatus.RENTED).exclude(agreements__status="active"):
         assert vehicle.id in replacements, vehicle.plate
     assert not RentalAgreement.objects.exclude(branch_id=F("vehicle__branch_id")).exists()
@@ -97,7 +116,13 @@ def test_active_agreements_run_now_on_rented_cars_of_their_branch(loaded):
 
 def test_custodies_in_every_status_hold_the_right_vehicles(loaded):
     assert set(Custody.objects.values_list("status", flat=True)) >= {
-        "draft", "pending_approval", "approved", "active", "closed", "voided"}
+        "draft",
+        "pending_approval",
+        "approved",
+        "active",
+        "closed",
+        "voided",
+    }
     for custody in Custody.objects.filter(status="approved", replacement_vehicle__isnull=False):
         assert custody.replacement_vehicle.status == VehicleStatus.RESERVED
     for custody in Custody.objects.filter(status="active").select_related("original_vehicle"):
@@ -115,7 +140,10 @@ def test_vehicles_have_uae_plates_valid_vins_and_some_papers_expiring(loaded):
     assert Vehicle.objects.filter(registration_expiry__lte=soon).exists()
     assert Vehicle.objects.filter(insurance_expiry__lte=soon).exists()
     spare = Vehicle.objects.filter(status__in=[VehicleStatus.AVAILABLE, VehicleStatus.RESERVED])
-    assert spare.filter(registration_expiry__lte=soon).exists() or spare.filter(insurance_expiry__lte=soon).exists()
+    assert (
+        spare.filter(registration_expiry__lte=soon).exists()
+        or spare.filter(insurance_expiry__lte=soon).exists()
+    )
     makes = set(Vehicle.objects.values_list("make", flat=True))
     assert {"Toyota", "Nissan", "Lexus"} <= makes
 
@@ -216,7 +244,7 @@ def test_vin_check_digit_matches_a_known_vin():
 def test_cli_alias_loads_demo_data(capsys, monkeypatch):
     from django.db import connections
 
-    from custody.cli import main
+    from config.cli import main
 
     # A command run from the command line closes the connections when it ends; inside a test's
     # transaction (PostgreSQL) that would end the test's database session too.

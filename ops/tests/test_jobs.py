@@ -22,13 +22,17 @@ def active(users, make_draft):  # noqa: F811
     custody_services.submit_custody(users[Role.OPERATOR], custody.id)
     custody_services.approve_custody(users[Role.SUPERVISOR], custody.id)
     attach(custody, "handover_checklist")
-    custody_services.hand_over_custody(users[Role.OPERATOR], custody.id, {"odometer_km": 20000, "fuel_level": 8})
+    custody_services.hand_over_custody(
+        users[Role.OPERATOR], custody.id, {"odometer_km": 20000, "fuel_level": 8}
+    )
     return custody
 
 
 def test_an_overdue_custody_is_reported_once_a_day(users, active):
-    Custody.objects.filter(pk=active.pk).update(effective_from=timezone.now() - timedelta(days=3),
-                                                expected_return_at=timezone.now() - timedelta(hours=2))
+    Custody.objects.filter(pk=active.pk).update(
+        effective_from=timezone.now() - timedelta(days=3),
+        expected_return_at=timezone.now() - timedelta(hours=2),
+    )
     now = timezone.now()
     assert jobs.overdue(now) == {"overdue": 1}
     assert jobs.overdue(now + timedelta(hours=1)) == {"overdue": 0}

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from custody.cli import main
+from config.cli import main
 
 pytestmark = pytest.mark.django_db
 

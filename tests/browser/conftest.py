@@ -17,6 +17,7 @@ def screenshots() -> Path:
 
 # ---- helpers for the end-to-end flows (test_custody_flow.py, test_settlement_flow.py) -----------
 
+
 def small_pdf(title: str) -> bytes:
     """A small, well-formed one-page PDF (correct xref offsets) with `title` written on it."""
     text = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
@@ -113,8 +114,11 @@ def seeded_rules(transactional_db):
 
     from django.apps import apps
 
-    for module in ("custodies.migrations.0002_postgres_sequence_exclusion_and_sla_defaults",
-                   "approvals.migrations.0003_default_rules", "documents.migrations.0002_default_rules"):
+    for module in (
+        "custodies.migrations.0002_postgres_sequence_exclusion_and_sla_defaults",
+        "approvals.migrations.0003_default_rules",
+        "documents.migrations.0002_default_rules",
+    ):
         seed = import_module(module)
         (getattr(seed, "seed_sla", None) or seed.seed)(apps, None)
 

@@ -10,8 +10,14 @@ import pytest
 
 CHROMIUM = os.environ.get("CUSTODY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
@@ -65,8 +71,13 @@ def open_page(browser):
     contexts = []
 
     def make(live_server=None, user=None, phone=False):
-        context = browser.new_context(viewport=PHONE if phone else DESKTOP, has_touch=phone, is_mobile=phone,
-                                      locale="en-GB", timezone_id="Asia/Dubai")
+        context = browser.new_context(
+            viewport=PHONE if phone else DESKTOP,
+            has_touch=phone,
+            is_mobile=phone,
+            locale="en-GB",
+            timezone_id="Asia/Dubai",
+        )
         context.set_default_timeout(15_000)
         if user is not None:
             from django.conf import settings
@@ -74,9 +85,15 @@ def open_page(browser):
 
             client = Client()
             client.force_login(user)
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                                  "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                                  "url": live_server.url}])
+            context.add_cookies(
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                        "url": live_server.url,
+                    }
+                ]
+            )
         contexts.append(context)
         page = context.new_page()
         track_problems(page)

@@ -16,8 +16,9 @@ EMAIL = "browser.admin@example.com"
 @pytest.fixture
 def demo_fleet():
     call_command("demo_data", verbosity=0)
-    User.objects.create_user(email=EMAIL, password=PASSWORD, role=Role.ADMIN, full_name="Browser Admin",
-                             all_branches=True)
+    User.objects.create_user(
+        email=EMAIL, password=PASSWORD, role=Role.ADMIN, full_name="Browser Admin", all_branches=True
+    )
     return Vehicle.objects.select_related("vehicle_class").order_by("plate").first()
 
 

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.choices import Role
-from custody.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 
 class Command(BaseCommand):
@@ -27,8 +27,12 @@ class Command(BaseCommand):
             raise CommandError("Password rejected: " + " ".join(exc.messages)) from exc
         try:
             user = services.create_user(
-                email=opts["email"], role=opts["role"], password=opts["password"], full_name=opts["name"],
-                branch_codes=opts["branches"] or [], all_branches=opts["all_branches"],
+                email=opts["email"],
+                role=opts["role"],
+                password=opts["password"],
+                full_name=opts["name"],
+                branch_codes=opts["branches"] or [],
+                all_branches=opts["all_branches"],
             )
         except ValidationFailed as exc:
             raise CommandError(f"{exc.message} {'; '.join(exc.messages())}") from exc

@@ -14,5 +14,6 @@ class Command(BaseCommand):
             counts = check_sla()
         self.stdout.write(
             "SLA check: breaches approve={approve} handover={handover} close={close}; escalated={escalated}".format(
-                **counts)
+                **counts
+            )
         )

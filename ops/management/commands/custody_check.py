@@ -12,7 +12,9 @@ def configuration_warnings() -> list[str]:
     if settings.SECRET_KEY == settings.INSECURE_DEFAULT_SECRET_KEY or len(settings.SECRET_KEY) < 32:
         warnings.append("SECRET_KEY is the development default or too short: set a long random SECRET_KEY.")
     if not settings.IS_POSTGRES:
-        warnings.append("The database is SQLite: production should use PostgreSQL (DATABASE_URL=postgres://…).")
+        warnings.append(
+            "The database is SQLite: production should use PostgreSQL (DATABASE_URL=postgres://…)."
+        )
     if "console" in settings.EMAIL_BACKEND:
         warnings.append("E-mail goes to the console: set EMAIL_BACKEND and EMAIL_HOST for real delivery.")
     if not settings.DEBUG and not settings.SESSION_COOKIE_SECURE:

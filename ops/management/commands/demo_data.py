@@ -27,10 +27,12 @@ class Command(BaseCommand):
                 )
             return
         if not settings.DEBUG:
-            self.stderr.write(self.style.WARNING(
-                "WARNING: DEBUG is off. The demo users share a published password: "
-                "deactivate them before real use."
-            ))
+            self.stderr.write(
+                self.style.WARNING(
+                    "WARNING: DEBUG is off. The demo users share a published password: "
+                    "deactivate them before real use."
+                )
+            )
         result = demo.load()
         summary = ", ".join(f"{count} {kind}" for kind, count in result.created.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded demo data: {summary}."))

@@ -22,8 +22,9 @@ def beat(worker_id: str) -> None:
     from ops.models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.update_or_create(
-        worker_id=worker_id, defaults={"seen_at": timezone.now(), "hostname": socket.gethostname()[:120],
-                                       "pid": os.getpid()})
+        worker_id=worker_id,
+        defaults={"seen_at": timezone.now(), "hostname": socket.gethostname()[:120], "pid": os.getpid()},
+    )
 
 
 def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
@@ -60,23 +61,42 @@ class Command(BaseCommand):
             from ops.jobs import run_due_jobs
 
             beat(worker_id)
-            call_command("db_worker", batch=True, queue_name="*", reload=False, startup_delay=False,
-                         verbosity=options["verbosity"])
+            call_command(
+                "db_worker",
+                batch=True,
+                queue_name="*",
+                reload=False,
+                startup_delay=False,
+                verbosity=options["verbosity"],
+            )
             if not options["no_jobs"]:
                 run_due_jobs()
-                call_command("db_worker", batch=True, queue_name="*", reload=False, startup_delay=False,
-                             verbosity=options["verbosity"])
+                call_command(
+                    "db_worker",
+                    batch=True,
+                    queue_name="*",
+                    reload=False,
+                    startup_delay=False,
+                    verbosity=options["verbosity"],
+                )
             return
         stop = threading.Event()
         scheduler = None
         if not options["no_jobs"]:
-            scheduler = threading.Thread(target=scheduler_loop, args=(worker_id, stop), daemon=True,
-                                         name="custody-scheduler")
+            scheduler = threading.Thread(
+                target=scheduler_loop, args=(worker_id, stop), daemon=True, name="custody-scheduler"
+            )
             scheduler.start()
         self.stdout.write(f"Custody worker {worker_id} started (tasks + scheduled jobs).")
         try:
-            call_command("db_worker", queue_name="*", interval=1, reload=False, worker_id=worker_id[:32],
-                         verbosity=options["verbosity"])
+            call_command(
+                "db_worker",
+                queue_name="*",
+                interval=1,
+                reload=False,
+                worker_id=worker_id[:32],
+                verbosity=options["verbosity"],
+            )
         finally:
             stop.set()
             if scheduler:

@@ -1,7 +1,7 @@
 """`custody` console script: a friendly front for the management commands.
 
-    custody serve [--host 127.0.0.1] [--port 8000] [--workers N]   production server (gunicorn)
-    custody migrate | demo-data | createuser | check | <any manage.py command>
+custody serve [--host 127.0.0.1] [--port 8000] [--workers N]   production server (gunicorn)
+custody migrate | demo-data | createuser | check | <any manage.py command>
 """
 
 import argparse
@@ -15,7 +15,7 @@ def _django_setup() -> None:
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "custody.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def _manage(argv: list[str]) -> int:
@@ -37,24 +37,39 @@ def serve(argv: list[str]) -> int:
     from gunicorn.app.wsgiapp import run
 
     sys.argv = [
-        "gunicorn", "custody.wsgi:application",
-        "--bind", f"{args.host}:{args.port}",
-        "--workers", str(args.workers),
-        "--threads", str(args.threads),
-        "--access-logfile", "-",
-        "--timeout", "60",
-        "--graceful-timeout", "20",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "20",
         # One control socket per instance, inside the project, not shared under ~/.gunicorn.
-        "--control-socket", str(Path(os.environ.get("CUSTODY_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
-                                / f"gunicorn-{args.port}.ctl"),
+        "--control-socket",
+        str(
+            Path(os.environ.get("CUSTODY_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
+            / f"gunicorn-{args.port}.ctl"
+        ),
     ]
     run()
     return 0
 
 
 # friendly names → management commands
-ALIASES = {"demo-data": "demo_data", "check": "custody_check", "sla-check": "sla_check", "run-jobs": "run_jobs",
-           "render-docs": "render_docs"}
+ALIASES = {
+    "demo-data": "demo_data",
+    "check": "custody_check",
+    "sla-check": "sla_check",
+    "run-jobs": "run_jobs",
+    "render-docs": "render_docs",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,9 @@ def export_response(rows: Iterable, columns: list[ExportColumn], filename: str, 
         buffer = io.BytesIO()
         workbook.save(buffer)
         response = HttpResponse(
-            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
         return response
     writer = csv.writer(_Echo())

@@ -13,12 +13,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 from accounts.api import BearerTokenAuth, SessionCookieAuth
 from accounts.api import router as accounts_router
 from billing.api import router as billing_router
+from core.errors import DomainError
 from custodies.api import router as custodies_router
 from fleet.api import router as fleet_router
 from integrations.api import router as integrations_router
 from notifications.api import router as notifications_router
-
-from .errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ api = NinjaAPI(
     title="Custody API",
     version="1",
     description="Custody Management System REST API. Authenticate with `POST /api/v1/auth/token`, "
-    "then send `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`.",
+    'then send `Authorization: Bearer <token>`. Errors are `{"error": {"code", "message", "details"}}`.',
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",

@@ -31,5 +31,5 @@ urlpatterns = [
     path("api/", api.urls),
 ]
 
-handler403 = "custody.views.permission_denied"
-handler404 = "custody.views.page_not_found"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
