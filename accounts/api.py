@@ -14,8 +14,9 @@ from pydantic import AwareDatetime, Field
 
 from audit import context as audit_context
 from core.errors import DomainError
+from core.pagination import paginate
 
-from . import permissions, services
+from . import selectors, services
 from .models import ApiToken, User, hash_token
 
 
@@ -167,16 +168,149 @@ def revoke_token(request, token_id: UUID):
     return services.revoke_token(request.user, token)
 
 
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    details: dict
+
+
+class ErrorOut(Schema):
+    """The error shape of DESIGN §15: {"error": {"code", "message", "details"}}."""
+
+    error: ErrorDetail
+
+
 class UserOut(Schema):
     id: UUID
     email: str
     full_name: str
+    phone: str
     role: str
     all_branches: bool
+    branch_ids: list[UUID]
+    branches: list[BranchRef]
+    language: str
     is_active: bool
+    status: str = Field(description="active | invited (no password set yet) | deactivated")
+    last_login: datetime | None
+    date_joined: datetime
+
+    @staticmethod
+    def resolve_branches(obj):
+        return list(obj.branches.all())
+
+    @staticmethod
+    def resolve_branch_ids(obj):
+        return [b.pk for b in obj.branches.all()]
+
+    @staticmethod
+    def resolve_status(obj):
+        return str(obj.status)
 
 
-@router.get("users", response=list[UserOut], tags=["users"], summary="Users (admin)")
-def list_users(request):
-    permissions.require(request.user, "user.manage")
-    return list(User.objects.order_by("email")[:500])
+class UserList(Schema):
+    items: list[UserOut]
+    count: int
+    next: str | None
+
+
+class UserIn(Schema):
+    email: str = Field(min_length=3, max_length=254)
+    full_name: str = Field("", max_length=150)
+    phone: str = Field("", max_length=30)
+    role: str
+    branch_ids: list[UUID] = []
+    all_branches: bool = False
+    language: str = "en"
+
+
+class UserPatch(Schema):
+    full_name: str | None = Field(None, max_length=150)
+    phone: str | None = Field(None, max_length=30)
+    role: str | None = None
+    branch_ids: list[UUID] | None = None
+    all_branches: bool | None = None
+    language: str | None = None
+
+
+USER_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _user(request, user_id) -> User:
+    return selectors.user_for(request.user, user_id)
+
+
+@router.get(
+    "users",
+    response={200: UserList, **USER_ERRORS},
+    tags=["users"],
+    summary="Users (admin): ?q=&role=&status=active|invited|deactivated",
+)
+def list_users(request, q: str = "", role: str = "", status: str = ""):
+    qs = selectors.users_for(request.user, q=q, role=role, status=status)
+    page = paginate(
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings=selectors.USER_ORDERINGS,
+        default_ordering="email",
+    )
+    return {"items": page.items, "count": page.count, "next": page.next}
+
+
+@router.post(
+    "users",
+    response={201: UserOut, **USER_ERRORS},
+    tags=["users"],
+    summary="Invite a user (admin): an e-mail with a set-password link is queued",
+)
+def invite_user(request, payload: UserIn):
+    user = services.invite_user(request.user, **payload.dict())
+    return Status(201, user)
+
+
+@router.get(
+    "users/{user_id}", response={200: UserOut, **USER_ERRORS}, tags=["users"], summary="One user (admin)"
+)
+def get_user(request, user_id: UUID):
+    return _user(request, user_id)
+
+
+@router.patch(
+    "users/{user_id}",
+    response={200: UserOut, **USER_ERRORS},
+    tags=["users"],
+    summary="Change a user's name, role, branches or language (admin)",
+)
+def update_user(request, user_id: UUID, payload: UserPatch):
+    return services.update_user(request.user, _user(request, user_id), **payload.dict(exclude_unset=True))
+
+
+@router.post(
+    "users/{user_id}/deactivate",
+    response={200: UserOut, **USER_ERRORS},
+    tags=["users"],
+    summary="Deactivate: sessions and API tokens stop at once (admin)",
+)
+def deactivate_user(request, user_id: UUID):
+    return services.deactivate_user(request.user, _user(request, user_id))
+
+
+@router.post(
+    "users/{user_id}/reactivate",
+    response={200: UserOut, **USER_ERRORS},
+    tags=["users"],
+    summary="Reactivate (admin)",
+)
+def reactivate_user(request, user_id: UUID):
+    return services.reactivate_user(request.user, _user(request, user_id))
+
+
+@router.post(
+    "users/{user_id}/reset-password",
+    response={200: UserOut, **USER_ERRORS},
+    tags=["users"],
+    summary="Reset the password: it stops working and a set-password link is e-mailed (admin)",
+)
+def reset_user_password(request, user_id: UUID):
+    return services.reset_password(request.user, _user(request, user_id))

@@ -14,3 +14,13 @@ class Role(models.TextChoices):
 class Language(models.TextChoices):
     ENGLISH = "en", _("English")
     ARABIC = "ar", _("Arabic")
+
+
+class UserStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    INVITED = "invited", _("Invited")
+    DEACTIVATED = "deactivated", _("Deactivated")
+
+    @property
+    def colour(self) -> str:
+        return {"active": "success", "invited": "info", "deactivated": "secondary"}[self.value]

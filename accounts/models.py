@@ -6,9 +6,10 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Language, Role
+from .choices import Language, Role, UserStatus
 
 
 class UserManager(BaseUserManager):
@@ -51,6 +52,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # Changed to end every session and outstanding set-password link at once (deactivation, reset).
+    security_stamp = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -81,6 +84,32 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_module_perms(self, app_label) -> bool:
         return (self.is_active and self.role == Role.ADMIN) or super().has_module_perms(app_label)
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash of the password, plus the stamp: with an empty stamp it equals Django's own,
+        # so sessions made before the stamp existed stay valid.
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            self.password + self.security_stamp,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    @property
+    def status(self) -> str:
+        """`active`, `invited` (never set a password) or `deactivated`."""
+        if not self.is_active:
+            return UserStatus.DEACTIVATED
+        if self.last_login is None and not self.has_usable_password():
+            return UserStatus.INVITED
+        return UserStatus.ACTIVE
+
+    def get_status_display(self) -> str:
+        return UserStatus(self.status).label
+
+    @property
+    def status_colour(self) -> str:
+        return UserStatus(self.status).colour
 
     def get_full_name(self):
         return self.full_name or self.email

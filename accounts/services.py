@@ -1,14 +1,26 @@
-"""Account changes: users, tokens, passwords. Every change is audited."""
+"""Account changes: users, tokens, passwords. Every change is audited.
 
+User management (DESIGN §14, §15.2) is for admins (`user.manage`): invite, change role and branches,
+deactivate/reactivate, reset password. Rules kept here, whatever the interface:
+- an admin cannot deactivate themselves, and the last active admin can be neither deactivated nor
+  given another role (someone must be able to manage users);
+- deactivation ends the user's sessions (security stamp) and revokes every API token at once;
+- a reset makes the current password unusable, ends sessions and login tokens, and e-mails a
+  set-password link; personal tokens (used by integrations) are kept — deactivate to stop them too.
+"""
+
+import secrets
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import services as audit
-from core.errors import ValidationFailed
+from core.errors import Conflict, ValidationFailed
 
-from .choices import Role
+from . import permissions
+from .choices import Language, Role
 from .models import ApiToken, User
 
 
@@ -89,3 +101,204 @@ def set_language(user: User, language: str) -> User:
 def password_changed(user: User, *, how: str) -> None:
     """Audit a password change (never its value): `how` is "changed" or "reset by e-mail link"."""
     audit.record("user.password_changed", user, message=how)
+
+
+# ---- user management (admins) -------------------------------------------------------------------
+
+_Branch = User._meta.get_field("branches").related_model  # fleet.Branch, without importing upwards
+
+
+def _branches(branch_ids) -> list:
+    ids = [str(i) for i in branch_ids or []]
+    found = list(_Branch.objects.filter(pk__in=ids)) if ids else []
+    missing = sorted(set(ids) - {str(b.pk) for b in found})
+    if missing:
+        raise ValidationFailed(
+            _("Unknown branch."),
+            {"branch_ids": [_("No such branch: %(ids)s.") % {"ids": ", ".join(missing)}]},
+        )
+    return found
+
+
+def _check_role(role) -> str:
+    if role not in Role.values:
+        message = _("Use one of: %(roles)s.") % {"roles": ", ".join(Role.values)}
+        raise ValidationFailed(_("Unknown role."), {"role": [message]})
+    return role
+
+
+def _check_access(all_branches: bool, branches: list) -> None:
+    if not all_branches and not branches:
+        message = _("Give at least one branch or all branches.")
+        raise ValidationFailed(message, {"branch_ids": [message]})
+
+
+def _user_state(user: User) -> dict:
+    return {
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "role": user.role,
+        "all_branches": user.all_branches,
+        "branches": sorted(user.branches.values_list("code", flat=True)),
+        "language": user.language,
+        "is_active": user.is_active,
+    }
+
+
+def _lock_user(user: User) -> User:
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def _other_active_admins(user: User) -> bool:
+    return User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+
+
+def _end_sessions(user: User) -> None:
+    user.security_stamp = secrets.token_hex(16)
+
+
+def _revoke_tokens(user: User, kinds: Iterable[str]) -> int:
+    return ApiToken.objects.filter(user=user, kind__in=list(kinds), revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def _queue_set_password_email(user: User, purpose: str) -> None:
+    from .tasks import send_set_password_email
+
+    send_set_password_email.enqueue(str(user.pk), purpose)
+
+
+@transaction.atomic
+def invite_user(
+    actor,
+    *,
+    email: str,
+    role: str,
+    full_name: str = "",
+    branch_ids: Iterable = (),
+    all_branches: bool = False,
+    language: str = Language.ENGLISH,
+    phone: str = "",
+) -> User:
+    """Create the account without a password and queue the invitation e-mail (set-password link)."""
+    permissions.require(actor, "user.manage")
+    email = (email or "").strip().lower()
+    if not email or "@" not in email:
+        raise ValidationFailed(_("Enter an e-mail address."), {"email": [_("Enter a valid e-mail address.")]})
+    _check_role(role)
+    branches = _branches(branch_ids)
+    _check_access(all_branches, branches)
+    if language not in Language.values:
+        raise ValidationFailed(_("Unknown language."), {"language": [_("Unknown language.")]})
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(_("A user with this e-mail exists."), {"email": [_("Already in use.")]})
+    user = User.objects.create_user(
+        email=email,
+        password=None,  # unusable until the invitation link is used
+        role=role,
+        full_name=(full_name or "").strip(),
+        phone=(phone or "").strip(),
+        all_branches=all_branches,
+        language=language,
+    )
+    user.branches.set(branches)
+    audit.record("user.invited", user, changes=audit.diff({}, _user_state(user)))
+    _queue_set_password_email(user, "invitation")
+    return user
+
+
+@transaction.atomic
+def update_user(actor, user: User, **changes) -> User:
+    """Change any of full_name, phone, role, all_branches, branch_ids, language."""
+    permissions.require(actor, "user.manage")
+    user = _lock_user(user)
+    before = _user_state(user)
+    role = changes.get("role")
+    if role is not None:
+        _check_role(role)
+        if (
+            user.role == Role.ADMIN
+            and role != Role.ADMIN
+            and user.is_active
+            and not _other_active_admins(user)
+        ):
+            raise Conflict(
+                _("This is the last active admin: make someone else admin first."),
+                {"role": [_("The last active admin keeps the admin role.")]},
+            )
+        user.role = role
+    for field in ("full_name", "phone"):
+        if changes.get(field) is not None:
+            setattr(user, field, str(changes[field]).strip())
+    if changes.get("language") is not None:
+        if changes["language"] not in Language.values:
+            raise ValidationFailed(_("Unknown language."), {"language": [_("Unknown language.")]})
+        user.language = changes["language"]
+    all_branches = user.all_branches if changes.get("all_branches") is None else bool(changes["all_branches"])
+    if changes.get("branch_ids") is not None:
+        branches = _branches(changes["branch_ids"])
+    else:
+        branches = list(user.branches.all())
+    _check_access(all_branches, branches)
+    user.all_branches = all_branches
+    user.save()
+    user.branches.set(branches)
+    user._branch_ids_cache = None
+    changed = audit.diff(before, _user_state(user))
+    if changed:
+        audit.record("user.updated", user, changes=changed)
+    return user
+
+
+@transaction.atomic
+def deactivate_user(actor, user: User) -> User:
+    """The user can no longer log in; their sessions and API tokens stop working at once."""
+    permissions.require(actor, "user.manage")
+    if user.pk == actor.pk:
+        raise Conflict(_("You cannot deactivate your own account."), {})
+    user = _lock_user(user)
+    if not user.is_active:
+        return user
+    if user.role == Role.ADMIN and not _other_active_admins(user):
+        raise Conflict(_("This is the last active admin: it cannot be deactivated."), {})
+    user.is_active = False
+    _end_sessions(user)
+    user.save(update_fields=["is_active", "security_stamp"])
+    revoked = _revoke_tokens(user, ApiToken.Kind.values)
+    audit.record(
+        "user.deactivated", user, changes={"is_active": [True, False]}, message=f"tokens revoked: {revoked}"
+    )
+    return user
+
+
+@transaction.atomic
+def reactivate_user(actor, user: User) -> User:
+    """The user may log in again with their password; old sessions and tokens stay dead."""
+    permissions.require(actor, "user.manage")
+    user = _lock_user(user)
+    if user.is_active:
+        return user
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit.record("user.reactivated", user, changes={"is_active": [False, True]})
+    return user
+
+
+@transaction.atomic
+def reset_password(actor, user: User) -> User:
+    """Invalidate the password, end sessions and login tokens, e-mail a set-password link.
+
+    For a user who never accepted their invitation it simply sends a fresh invitation."""
+    permissions.require(actor, "user.manage")
+    user = _lock_user(user)
+    if not user.is_active:
+        raise Conflict(_("Reactivate the user before resetting the password."), {})
+    invited = user.status == "invited"
+    user.set_unusable_password()
+    _end_sessions(user)
+    user.save(update_fields=["password", "security_stamp"])
+    _revoke_tokens(user, [ApiToken.Kind.SESSION])
+    audit.record("user.invitation_resent" if invited else "user.password_reset", user)
+    _queue_set_password_email(user, "invitation" if invited else "reset")
+    return user

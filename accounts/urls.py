@@ -16,6 +16,7 @@ urlpatterns = [
         views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    path("set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/tokens/", views.create_token, name="create_token"),
     path("settings/tokens/<uuid:token_id>/revoke/", views.revoke_token, name="revoke_token"),

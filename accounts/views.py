@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from . import services
 from .forms import EmailLoginForm, PreferencesForm, QueuedPasswordResetForm, TokenForm
 from .models import ApiToken
+from .tokens import set_password_token_generator
 
 
 class LoginView(auth_views.LoginView):
@@ -48,6 +49,20 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         services.password_changed(form.user, how="reset by e-mail link")
         messages.success(self.request, _("Your password was set. Log in with it now."))
+        return response
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The link of an invitation or of an admin's reset (accounts.tokens): choose a password, then log in."""
+
+    template_name = "accounts/set_password.html"
+    token_generator = set_password_token_generator
+    success_url = reverse_lazy("accounts:login")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(form.user, how="set with a set-password link")
+        messages.success(self.request, _("Your password is set. Log in with it now."))
         return response
 
 

@@ -267,3 +267,7 @@ CUSTODY_READYZ_REQUIRE_WORKER = env_bool("CUSTODY_READYZ_REQUIRE_WORKER", defaul
 # Public base URL used in e-mails (signing links, password resets sent by the worker).
 CUSTODY_PUBLIC_URL = os.environ.get("CUSTODY_PUBLIC_URL", "http://127.0.0.1:8000")
 CUSTODY_SIGNING_LINK_HOURS = int(os.environ.get("CUSTODY_SIGNING_LINK_HOURS", "72"))
+
+# Users (DESIGN §14): set-password links of invitations and admin resets; TOTP for admins.
+CUSTODY_SET_PASSWORD_LINK_HOURS = int(os.environ.get("CUSTODY_SET_PASSWORD_LINK_HOURS", "72"))
+CUSTODY_REQUIRE_ADMIN_2FA = env_bool("CUSTODY_REQUIRE_ADMIN_2FA", default=False)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
     path("notifications/", include("notifications.urls")),
+    path("manage/users/", include("accounts.user_urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
