@@ -1,0 +1,276 @@
+"""The KPIs of DESIGN §13: one definition each, used by the dashboard, the analytics page, the API and
+the exports alike. The formulas are written out in docs/metrics.md; keep the two in step.
+
+Every figure is computed for a `Scope` (the user's branches, optionally narrowed to one branch) and
+a `Period` (whole local days). "Now" figures (active, pending, overdue) ignore the period.
+A percentage or a duration with nothing to measure is `None`, never 0.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.utils import timezone
+
+from accounts.permissions import scope_to_branches
+from approvals.models import Approval
+from billing.choices import BILLED_STATUSES, ChargeType, Responsibility
+from billing.models import Charge, Payment
+from billing.money import to_money
+from custodies.choices import CustodyStatus, SlaTarget
+from custodies.models import Custody
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 731  # two years: beyond that a per-day chart stops being readable and queries get slow
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days `start`..`end` (both included) in the active time zone."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def last_days(cls, days: int = DEFAULT_DAYS, today: date | None = None) -> Period:
+        today = today or timezone.localdate()
+        return cls(today - timedelta(days=days - 1), today)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def since(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def until(self) -> datetime:
+        """Exclusive end: midnight after the last day."""
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one (for trends)."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def contains(self, field: str) -> Q:
+        return Q(**{f"{field}__gte": self.since, f"{field}__lt": self.until})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may count: their branches, optionally one of them."""
+
+    user: object
+    branch_id: object = None
+
+    def custodies(self) -> QuerySet[Custody]:
+        qs = scope_to_branches(Custody.objects.order_by(), self.user)
+        return qs.filter(branch_id=self.branch_id) if self.branch_id else qs
+
+    def charges(self) -> QuerySet[Charge]:
+        qs = scope_to_branches(Charge.objects.order_by(), self.user, field="custody__branch")
+        return qs.filter(custody__branch_id=self.branch_id) if self.branch_id else qs
+
+    def payments(self) -> QuerySet[Payment]:
+        qs = scope_to_branches(Payment.objects.order_by(), self.user, field="custody__branch")
+        return qs.filter(custody__branch_id=self.branch_id) if self.branch_id else qs
+
+
+# ---- "now" figures ----------------------------------------------------------------------------------
+
+# The list filters that explain each "now" figure (the dashboard card links there; same count).
+ACTIVE_Q = Q(status=CustodyStatus.ACTIVE)
+PENDING_Q = Q(status=CustodyStatus.PENDING_APPROVAL)
+
+
+def overdue_q(now: datetime) -> Q:
+    """Active and past the expected return (the same rule as the daily overdue reminder)."""
+    return Q(status=CustodyStatus.ACTIVE, expected_return_at__lt=now)
+
+
+def now_counts(scope: Scope, now: datetime) -> dict[str, int]:
+    return scope.custodies().aggregate(
+        active_custodies=Count("pk", filter=ACTIVE_Q),
+        pending_approvals=Count("pk", filter=PENDING_Q),
+        overdue_custodies=Count("pk", filter=overdue_q(now)),
+    )
+
+
+# ---- period figures ---------------------------------------------------------------------------------
+
+# Voided custodies were cancelled (mistakes, duplicates, withdrawn claims): not counted as created.
+CREATED_STATUSES = [s for s in CustodyStatus.values if s != CustodyStatus.VOIDED]
+
+
+def created_q(period: Period) -> Q:
+    return period.contains("created_at") & Q(status__in=CREATED_STATUSES)
+
+
+def custodies_created(scope: Scope, period: Period) -> int:
+    return scope.custodies().filter(created_q(period)).count()
+
+
+def per_day(count: int, period: Period) -> float:
+    return round(count / period.days, 2)
+
+
+def sla_target_q(target: str, period: Period, now: datetime) -> tuple[Q, Q]:
+    """(decided, met on time) for one SLA target due in the period.
+
+    Query twin of `custodies.sla.state_of`: a target is met when `met_at <= due_at` and breached when it
+    was met late, stamped breached, or is past due unmet. Targets not yet due are undecided and not
+    counted; so are targets of a custody voided before it met them (the void cancelled them).
+    """
+    due, met, breached = f"sla_{target}_due_at", f"sla_{target}_met_at", f"sla_{target}_breached_at"
+    in_period = period.contains(due)
+    cancelled = Q(voided_at__isnull=False, **{f"{met}__isnull": True, "voided_at__lt": F(due)})
+    decided = (
+        in_period
+        & ~cancelled
+        & (Q(**{f"{met}__isnull": False}) | Q(**{f"{breached}__isnull": False}) | Q(**{f"{due}__lte": now}))
+    )
+    on_time = decided & Q(**{f"{met}__isnull": False, f"{met}__lte": F(due)})
+    return decided, on_time
+
+
+def sla_on_time(scope: Scope, period: Period, now: datetime) -> dict:
+    """Per target and overall: targets met on time ÷ targets decided (due in the period)."""
+    aggregates = {}
+    for target in SlaTarget.values:
+        decided, on_time = sla_target_q(target, period, now)
+        aggregates[f"{target}_due"] = Count("pk", filter=decided)
+        aggregates[f"{target}_met"] = Count("pk", filter=on_time)
+    counts = scope.custodies().aggregate(**aggregates)
+    by_target = {t: _pct(counts[f"{t}_met"], counts[f"{t}_due"]) for t in SlaTarget.values}
+    due = sum(counts[f"{t}_due"] for t in SlaTarget.values)
+    met = sum(counts[f"{t}_met"] for t in SlaTarget.values)
+    return {"overall": _pct(met, due), "by_target": by_target, "due": due, "met": met}
+
+
+def closed_q(period: Period) -> Q:
+    return Q(status=CustodyStatus.CLOSED, handed_over_at__isnull=False, returned_at__isnull=False) & (
+        period.contains("closed_at")
+    )
+
+
+def average_duration_hours(scope: Scope, period: Period) -> float | None:
+    """Handover → return of custodies closed in the period; open and voided ones are not finished."""
+    result = (
+        scope.custodies()
+        .filter(closed_q(period))
+        .aggregate(
+            avg=Avg(ExpressionWrapper(F("returned_at") - F("handed_over_at"), output_field=DurationField()))
+        )["avg"]
+    )
+    return None if result is None else round(_hours(_as_timedelta(result)), 2)
+
+
+def approved_q(period: Period) -> Q:
+    """Custodies approved by people in the period (automatic approvals have no turnaround to steer)."""
+    automatic = Approval.objects.filter(
+        custody=OuterRef("pk"), round=OuterRef("submission_round"), role="system"
+    )
+    return period.contains("approved_at") & Q(submitted_at__isnull=False) & ~Exists(automatic)
+
+
+def approval_turnaround_hours(scope: Scope, period: Period) -> dict[str, float | None]:
+    """Median and 90th percentile of submitted → approved, from the submission that was approved
+    (after a rejection the clock restarts at the resubmission: the draft was back with the operator)."""
+    rows = scope.custodies().filter(approved_q(period)).values_list("submitted_at", "approved_at")
+    hours = sorted(_hours(approved - submitted) for submitted, approved in rows.iterator(chunk_size=5000))
+    if not hours:
+        return {"median": None, "p90": None}
+    return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}
+
+
+def posted_charges_q(period: Period) -> Q:
+    """Charges recorded (posted) in the period and not voided since."""
+    return period.contains("posted_at") & Q(status__in=BILLED_STATUSES)
+
+
+def charges(scope: Scope, period: Period) -> dict:
+    qs = scope.charges().filter(posted_charges_q(period))
+    by_type = dict(qs.values_list("charge_type").annotate(s=Sum("total")))
+    by_who = dict(qs.values_list("responsibility").annotate(s=Sum("total")))
+    return {
+        "total": to_money(sum(by_type.values(), ZERO)),
+        "by_type": {t: to_money(by_type.get(t) or ZERO) for t in ChargeType.values},
+        "by_responsibility": {r: to_money(by_who.get(r) or ZERO) for r in Responsibility.values},
+    }
+
+
+def outstanding_balance(scope: Scope, period: Period) -> Decimal:
+    """What is owed at the end of the period: billed charges posted by then − payments received by
+    then (refunds are negative payments), the §8 balance summed over the scope's custodies."""
+    billed = (
+        scope.charges()
+        .filter(status__in=BILLED_STATUSES, posted_at__lt=period.until)
+        .aggregate(s=Sum("total"))["s"]
+    )
+    paid = scope.payments().filter(received_at__lt=period.until).aggregate(s=Sum("amount"))["s"]
+    return to_money((billed or ZERO) - (paid or ZERO))
+
+
+# ---- all of them ----------------------------------------------------------------------------------------
+
+
+def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
+    """Every KPI, in the shape of `GET /api/v1/reports/kpis` (money as Decimal, serialised as strings)."""
+    now = now or timezone.now()
+    created = custodies_created(scope, period)
+    money = charges(scope, period)
+    sla = sla_on_time(scope, period, now)
+    return {
+        **now_counts(scope, now),
+        "custodies_created": created,
+        "custodies_per_day": per_day(created, period),
+        "sla_on_time_pct": sla["overall"],
+        "sla_on_time_pct_by_target": sla["by_target"],
+        "average_duration_hours": average_duration_hours(scope, period),
+        "approval_turnaround_hours": approval_turnaround_hours(scope, period),
+        "charges_total": money["total"],
+        "charges_by_type": money["by_type"],
+        "charges_by_responsibility": money["by_responsibility"],
+        "outstanding_balance": outstanding_balance(scope, period),
+    }
+
+
+# ---- arithmetic ------------------------------------------------------------------------------------------
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def _as_timedelta(value) -> timedelta:
+    # SQLite returns the average of a duration as microseconds; PostgreSQL as an interval.
+    return value if isinstance(value, timedelta) else timedelta(microseconds=float(value))
+
+
+def _percentile(sorted_values: list[float], share: float) -> float:
+    """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont and numpy)."""
+    position = (len(sorted_values) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
