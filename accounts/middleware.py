@@ -25,3 +25,44 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             audit_context.reset(token)
+
+
+class TwoFactorRequiredMiddleware:
+    """A signed-in user whose session still owes a second factor (admins under
+    CUSTODY_REQUIRE_ADMIN_2FA=1) reaches only the two-factor page, logging out and static files.
+
+    The API is not redirected: its session authentication refuses such a session itself."""
+
+    ALLOWED_PREFIXES = (
+        "/accounts/two-factor/",
+        "/accounts/logout/",
+        "/static/",
+        "/healthz",
+        "/readyz",
+        "/api/",
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponse
+        from django.shortcuts import redirect
+        from django.urls import reverse
+
+        from .two_factor import needs_verification
+
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(self.ALLOWED_PREFIXES)
+            and needs_verification(user)
+        ):
+            target = reverse("accounts:two_factor")
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = target
+                return response
+            return redirect(target)
+        return self.get_response(request)

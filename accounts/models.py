@@ -54,6 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
     # Changed to end every session and outstanding set-password link at once (deactivation, reset).
     security_stamp = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # Kept by accounts.services with the authenticator device, so no request needs a query to know it.
+    two_factor_enabled = models.BooleanField(_("two-factor authentication"), default=False, editable=False)
 
     objects = UserManager()
 

@@ -302,3 +302,131 @@ def reset_password(actor, user: User) -> User:
     audit.record("user.invitation_resent" if invited else "user.password_reset", user)
     _queue_set_password_email(user, "invitation" if invited else "reset")
     return user
+
+
+# ---- two-factor (TOTP + recovery codes) --------------------------------------------------------
+
+
+def _recovery_device(user):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from .two_factor import RECOVERY_DEVICE_NAME
+
+    device, _created = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE_NAME)
+    return device
+
+
+def _new_recovery_codes(user) -> list[str]:
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    from .two_factor import RECOVERY_CODE_COUNT
+
+    device = _recovery_device(user)
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _i in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def start_two_factor(user: User):
+    """A new, unconfirmed authenticator device (its QR code is shown until a code confirms it)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def _clean_code(code) -> str:
+    return "".join(str(code or "").split()).lower()
+
+
+@transaction.atomic
+def confirm_two_factor(user: User, code) -> list[str]:
+    """Turn two-factor on with a code from the app; returns the recovery codes (shown once).
+
+    Ends the user's other sessions (they never passed the second factor)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        raise ValidationFailed(_("Start the set-up again."), {"code": [_("Start the set-up again.")]})
+    if not device.verify_token(_clean_code(code)):
+        message = _("That code is not right. Check the time on your phone and try the newest code.")
+        raise ValidationFailed(message, {"code": [message]})
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user)
+    _end_sessions(user)
+    user.two_factor_enabled = True
+    user.save(update_fields=["security_stamp", "two_factor_enabled"])
+    audit.record("user.two_factor_enabled", user)
+    return codes
+
+
+@transaction.atomic
+def verify_second_factor(user: User, code):
+    """The device that accepts `code` (a code from the app, or a recovery code, which is then used up),
+    or None. Wrong codes slow further tries down (django-otp throttling)."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    code = _clean_code(code)
+    if not code:
+        return None
+    models = (TOTPDevice,) if code.isdigit() else (StaticDevice,)
+    for model in models:
+        for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+            if device.verify_token(code):
+                if model is StaticDevice:
+                    audit.record("user.recovery_code_used", user, message=f"left: {device.token_set.count()}")
+                return device
+    return None
+
+
+@transaction.atomic
+def new_recovery_codes(user: User, code) -> list[str]:
+    if verify_second_factor(user, code) is None:
+        message = _("That code is not right.")
+        raise ValidationFailed(message, {"code": [message]})
+    codes = _new_recovery_codes(user)
+    audit.record("user.recovery_codes_replaced", user)
+    return codes
+
+
+def _remove_devices(user: User) -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    user.two_factor_enabled = False
+    user.save(update_fields=["two_factor_enabled"])
+
+
+@transaction.atomic
+def disable_two_factor(user: User, code) -> None:
+    """The user turns it off with a current code; refused while it is required for them."""
+    from .two_factor import required
+
+    if required(user):
+        raise Conflict(_("Two-factor authentication is required for admins; it cannot be turned off."), {})
+    if verify_second_factor(user, code) is None:
+        message = _("That code is not right.")
+        raise ValidationFailed(message, {"code": [message]})
+    _remove_devices(user)
+    audit.record("user.two_factor_disabled", user)
+
+
+@transaction.atomic
+def reset_two_factor(actor, user: User) -> User:
+    """An admin removes a user's second factor (lost phone and codes); their sessions end."""
+    permissions.require(actor, "user.manage")
+    user = _lock_user(user)
+    _remove_devices(user)
+    _end_sessions(user)
+    user.save(update_fields=["security_stamp"])
+    _revoke_tokens(user, [ApiToken.Kind.SESSION])
+    audit.record("user.two_factor_reset", user)
+    return user

@@ -159,6 +159,9 @@ user_deactivate = _action(
     services.deactivate_user, lambda: _("%(email)s is deactivated; their sessions and tokens have stopped.")
 )
 user_reactivate = _action(services.reactivate_user, lambda: _("%(email)s can log in again."))
+user_reset_two_factor = _action(
+    services.reset_two_factor, lambda: _("Two-factor authentication was removed from %(email)s.")
+)
 user_reset_password = _action(
     services.reset_password, lambda: _("A link to set a new password was sent to %(email)s.")
 )

@@ -1,21 +1,126 @@
+import time
+
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
-from . import services
+from core.errors import DomainError, ValidationFailed
+
+from . import services, two_factor
 from .forms import EmailLoginForm, PreferencesForm, QueuedPasswordResetForm, TokenForm
-from .models import ApiToken
+from .models import ApiToken, User
 from .tokens import set_password_token_generator
+
+PENDING_LOGIN = "two_factor_pending"  # session key: who passed the password step, waiting for the code
+PENDING_SECONDS = 300
+MAX_CODE_TRIES = 5
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not two_factor.has_two_factor(user):
+            return super().form_valid(form)
+        # The password was right; the session is not logged in until the second factor is.
+        self.request.session[PENDING_LOGIN] = {
+            "user_id": str(user.pk),
+            "backend": user.backend,
+            "next": self.get_success_url(),
+            "at": time.time(),
+            "tries": 0,
+        }
+        return redirect("accounts:login_verify")
+
+
+def login_verify(request):
+    """Second step of the login: a code from the authenticator app, or a recovery code."""
+    pending = request.session.get(PENDING_LOGIN)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING_LOGIN, None)
+        messages.info(request, _("Log in again."))
+        return redirect("accounts:login")
+    user = User.objects.filter(pk=pending["user_id"], is_active=True).first()
+    if user is None:
+        request.session.pop(PENDING_LOGIN, None)
+        return redirect("accounts:login")
+    error = ""
+    if request.method == "POST":
+        device = services.verify_second_factor(user, request.POST.get("code", ""))
+        if device is not None:
+            request.session.pop(PENDING_LOGIN, None)
+            auth_login(request, user, backend=pending["backend"])
+            otp_login(request, device)
+            return redirect(pending["next"])
+        pending["tries"] += 1
+        if pending["tries"] >= MAX_CODE_TRIES:
+            request.session.pop(PENDING_LOGIN, None)
+            messages.error(request, _("Too many wrong codes. Log in again."))
+            return redirect("accounts:login")
+        request.session[PENDING_LOGIN] = pending
+        error = _("That code is not right. Try the newest code from your app, or a recovery code.")
+    return render(request, "accounts/login_verify.html", {"error": error}, status=200 if not error else 422)
+
+
+@login_required
+def two_factor_page(request):
+    """Set up, verify (a session that owes the code), replace recovery codes, or turn off two-factor."""
+    user = request.user
+    verified = user.is_verified()
+    enabled = two_factor.has_two_factor(user)
+    context = {
+        "enabled": enabled,
+        "verified": verified,
+        "required": two_factor.required(user),
+        "codes": request.session.pop("new_recovery_codes", None),
+        "codes_left": two_factor.recovery_codes_left(user) if enabled else 0,
+        "error": "",
+    }
+    action = request.POST.get("action") if request.method == "POST" else None
+    try:
+        if action == "start":
+            services.start_two_factor(user)
+        elif action == "confirm":
+            codes = services.confirm_two_factor(user, request.POST.get("code"))
+            user.refresh_from_db()
+            update_session_auth_hash(request, user)  # other sessions end, this one stays
+            otp_login(request, user.totpdevice_set.filter(confirmed=True).first())
+            request.session["new_recovery_codes"] = codes
+            messages.success(request, _("Two-factor authentication is on."))
+            return redirect("accounts:two_factor")
+        elif action == "verify":
+            device = services.verify_second_factor(user, request.POST.get("code"))
+            if device is None:
+                raise ValidationFailed(_("That code is not right."), {})
+            otp_login(request, device)
+            return redirect("dashboard")
+        elif action == "new_codes":
+            request.session["new_recovery_codes"] = services.new_recovery_codes(
+                user, request.POST.get("code")
+            )
+            return redirect("accounts:two_factor")
+        elif action == "disable":
+            services.disable_two_factor(user, request.POST.get("code"))
+            messages.success(request, _("Two-factor authentication is off."))
+            return redirect("accounts:two_factor")
+    except DomainError as exc:
+        context["error"] = exc.messages()[0]
+    if not context["enabled"]:
+        device = two_factor.pending_device(user)
+        if device is not None:
+            context["qr"] = two_factor.qr_data_uri(device)
+            context["secret"] = two_factor.secret_for_display(device)
+    return render(request, "accounts/two_factor.html", context, status=422 if context["error"] else 200)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

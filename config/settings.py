@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -70,8 +73,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -271,3 +276,4 @@ CUSTODY_SIGNING_LINK_HOURS = int(os.environ.get("CUSTODY_SIGNING_LINK_HOURS", "7
 # Users (DESIGN §14): set-password links of invitations and admin resets; TOTP for admins.
 CUSTODY_SET_PASSWORD_LINK_HOURS = int(os.environ.get("CUSTODY_SET_PASSWORD_LINK_HOURS", "72"))
 CUSTODY_REQUIRE_ADMIN_2FA = env_bool("CUSTODY_REQUIRE_ADMIN_2FA", default=False)
+OTP_TOTP_ISSUER = os.environ.get("CUSTODY_TOTP_ISSUER", "Custody")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from documents.public_views import sign_by_link
 from ops import views as ops_views
@@ -28,6 +29,8 @@ urlpatterns = [
     path("sign/<str:token>/", sign_by_link, name="sign_by_link"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
+    # Django admin's own login would skip two-factor: everyone logs in through the product's page.
+    path("django-admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("django-admin/", admin.site.urls),
     path("api/", api.urls),
 ]
