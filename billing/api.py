@@ -5,6 +5,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import AwareDatetime
@@ -57,6 +58,7 @@ class ChargeOut(Schema):
     status: str
     system_computed: bool
     invoice_ref: str
+    invoice_id: UUID | None
     created_by_id: UUID | None
     created_at: datetime
     posted_by_id: UUID | None
@@ -87,6 +89,11 @@ class PaymentIn(Schema):
     reference: str = Field("", max_length=80)
     received_at: AwareDatetime | None = None
     reason: str = ""
+    as_credit: bool = Field(
+        False,
+        description="Take more than the payer owes on purpose (a deposit or credit); "
+        "without it such a payment is refused with a field error on `amount`.",
+    )
 
 
 class PaymentOut(Schema):
@@ -97,6 +104,7 @@ class PaymentOut(Schema):
     payer: str
     reference: str
     reason: str
+    is_credit: bool
     received_at: datetime
     recorded_by_id: UUID | None
     created_at: datetime
@@ -235,6 +243,58 @@ def list_payments(request, custody_id: UUID):
 def record_payment(request, custody_id: UUID, payload: PaymentIn):
     _custody(request, custody_id)
     return Status(201, services.record_payment(request.user, custody_id, payload.dict()))
+
+
+class InvoiceIn(Schema):
+    payers: list[Responsibility] = Field(
+        default_factory=list, description="Payers to invoice; empty: every payer with posted charges."
+    )
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Bill-to names by payer (insurance, third_party) when the custody does not name them.",
+    )
+
+
+class InvoiceOut(Schema):
+    id: UUID
+    invoice_no: str
+    custody_id: UUID
+    payer: str
+    bill_to_name: str
+    subtotal: Money
+    tax_amount: Money
+    total: Money
+    currency: str
+    issued_at: datetime
+    issued_by_id: UUID | None
+    charge_ids: list[UUID]
+    pdf_url: str
+
+    @staticmethod
+    def resolve_charge_ids(obj):
+        return [c.pk for c in obj.charges.all()]
+
+    @staticmethod
+    def resolve_pdf_url(obj):
+        return reverse("billing:invoice_pdf", args=[obj.pk])
+
+
+@router.get("custodies/{custody_id}/invoices", response=list[InvoiceOut])
+def list_invoices(request, custody_id: UUID):
+    return list(_custody(request, custody_id).invoices.prefetch_related("charges").order_by("issued_at"))
+
+
+@router.post(
+    "custodies/{custody_id}/invoices",
+    response={201: list[InvoiceOut]},
+    summary="Invoice posted charges: one tax invoice per payer (posted → invoiced)",
+    description="Finance and admins. 409 INVALID_TRANSITION when nothing posted is left to invoice.",
+)
+def issue_invoices(request, custody_id: UUID, payload: InvoiceIn | None = None):
+    _custody(request, custody_id)
+    payers = [str(p) for p in payload.payers] if payload else []
+    names = payload.names if payload else {}
+    return Status(201, services.issue_invoices(request.user, custody_id, payers or None, names))
 
 
 @router.get("custodies/{custody_id}/balance", response=BalanceOut)

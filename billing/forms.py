@@ -35,6 +35,11 @@ class PaymentForm(forms.Form):
     payer = forms.ChoiceField(label=_("Payer"), choices=Responsibility.choices)
     reference = forms.CharField(label=_("Reference"), max_length=80, required=False)
     reason = forms.CharField(label=_("Reason (refunds)"), required=False)
+    as_credit = forms.BooleanField(
+        label=_("Record as a deposit / credit"),
+        required=False,
+        help_text=_("Only to take more than the payer owes on purpose."),
+    )
 
 
 class HoldForm(forms.Form):

@@ -34,6 +34,10 @@ class Charge(models.Model):
     # Lines the system computes (replacement rental) carry a key; users cannot edit them.
     system_key = models.CharField(max_length=40, blank=True)
     invoice_ref = models.CharField(_("invoice reference"), max_length=60, blank=True)
+    # Set when our own invoice was issued; an external billing system's invoice has only invoice_ref.
+    invoice = models.ForeignKey(
+        "Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="charges"
+    )
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     posted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -99,6 +103,8 @@ class Payment(models.Model):
     payer = models.CharField(_("payer"), max_length=12, choices=Responsibility.choices)
     reference = models.CharField(_("reference"), max_length=80, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # Money taken beyond what the payer owes, on purpose: a deposit or credit for later charges.
+    is_credit = models.BooleanField(_("deposit / credit"), default=False)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -135,6 +141,8 @@ class DamageHold(models.Model):
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The hold typed into the custody (wizard): kept in step with the custody while it is a draft.
+    from_custody = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     settled_at = models.DateTimeField(null=True, blank=True)
 
@@ -150,3 +158,34 @@ class DamageHold(models.Model):
 
     def __str__(self):
         return f"Hold {self.amount} {self.status}"
+
+
+class Invoice(models.Model):
+    """A tax invoice to one payer of a custody: its posted charges, numbered without gaps or races."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    invoice_no = models.CharField(_("invoice no."), max_length=30, unique=True)
+    custody = models.ForeignKey("custodies.Custody", on_delete=models.PROTECT, related_name="invoices")
+    payer = models.CharField(_("payer"), max_length=12, choices=Responsibility.choices)
+    bill_to_name = models.CharField(_("bill to"), max_length=200)
+    bill_to_address = models.TextField(_("address"), blank=True)
+    subtotal = models.DecimalField(_("subtotal"), **MONEY)
+    tax_amount = models.DecimalField(_("VAT"), **MONEY)
+    total = models.DecimalField(_("total"), **MONEY)
+    currency = models.CharField(max_length=3, default="AED")
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["issued_at", "invoice_no"]
+        indexes = [models.Index(fields=["custody", "payer"], name="invoice_custody_payer")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total__gte=F("subtotal") + F("tax_amount") - Decimal("0.005"))
+                & Q(total__lte=F("subtotal") + F("tax_amount") + Decimal("0.005")),
+                name="invoice_total_adds_up",
+            ),
+        ]
+
+    def __str__(self):
+        return self.invoice_no

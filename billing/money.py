@@ -51,3 +51,32 @@ def default_tax_rate() -> Decimal:
 
 def currency() -> str:
     return settings.CUSTODY_CURRENCY
+
+
+@dataclass(frozen=True)
+class VatRow:
+    rate: Decimal
+    taxable: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class VatSummary:
+    rows: list[VatRow]
+    taxable: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+def vat_summary(lines) -> VatSummary:
+    """A tax invoice's VAT summary: per rate the taxable amount and VAT, then the totals (sums of lines)."""
+    by_rate: dict[Decimal, list[Decimal]] = {}
+    for line in lines:
+        row = by_rate.setdefault(to_money(line.tax_rate), [ZERO, ZERO])
+        row[0] += line.subtotal
+        row[1] += line.tax_amount
+    rows = [VatRow(rate, taxable, vat, taxable + vat) for rate, (taxable, vat) in sorted(by_rate.items())]
+    taxable = sum((r.taxable for r in rows), ZERO)
+    vat = sum((r.vat for r in rows), ZERO)
+    return VatSummary(rows, taxable, vat, taxable + vat)

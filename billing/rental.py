@@ -30,6 +30,14 @@ def billable_days(start: datetime, end: datetime) -> int:
     return max(1, -(-seconds // SECONDS_PER_DAY))
 
 
+def calendar_days(start: datetime, end: datetime, tz_name: str) -> int:
+    """Every calendar day (in the branch's time zone) the car was out, first and last included."""
+    import zoneinfo
+
+    tz = zoneinfo.ZoneInfo(tz_name or "Asia/Dubai")
+    return max(1, (end.astimezone(tz).date() - start.astimezone(tz).date()).days + 1)
+
+
 def period(custody, now: datetime) -> tuple[datetime, datetime]:
     start = custody.handed_over_at or custody.effective_from
     end = custody.returned_at or custody.expected_return_at or now
@@ -57,8 +65,17 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
     if custody.replacement_vehicle_id is None:
         return []
     start, end = period(custody, now)
-    days = billable_days(start, end)
     rate = daily_rate(custody)
+    insured = bool(
+        custody.rate_policy != RatePolicy.FREE
+        and custody.insurer_name
+        and (custody.authorized_daily_rate_cap is not None or custody.authorized_max_days)
+    )
+    branch = custody.branch
+    if insured and branch.insurer_calendar_days:
+        days = calendar_days(start, end, branch.timezone)
+    else:
+        days = billable_days(start, end)
     label = f"{custody.replacement_vehicle.plate}, {start:%d %b} – {end:%d %b %Y}"
     if custody.rate_policy == RatePolicy.FREE:
         return [
@@ -70,10 +87,6 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
                 Responsibility.COMPANY,
             )
         ]
-    insured = bool(
-        custody.insurer_name
-        and (custody.authorized_daily_rate_cap is not None or custody.authorized_max_days)
-    )
     if not insured:
         return [
             RentalLine(

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.permissions import scope_to_branches
 
-from .models import Charge
+from .models import Charge, Invoice
 
 ORDERINGS = {"created_at", "posted_at", "total", "status", "charge_type"}
 
@@ -41,3 +41,14 @@ def filter_charges(qs: QuerySet[Charge], f) -> QuerySet[Charge]:
             created_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1)
         )
     return qs
+
+
+def invoices_for(user) -> QuerySet[Invoice]:
+    """Invoices of custodies in the user's branches."""
+    return scope_to_branches(
+        Invoice.objects.select_related(
+            "custody__customer", "custody__replacement_vehicle", "custody__branch"
+        ),
+        user,
+        "custody__branch",
+    )

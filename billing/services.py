@@ -26,7 +26,7 @@ from integrations.events import emit
 from . import rental
 from .choices import BILLED_STATUSES, ChargeStatus, ChargeType, HoldStatus, PaymentMethod, Responsibility
 from .models import Charge, DamageHold, Payment
-from .money import ZERO, default_tax_rate, line_amounts, parse_money, to_money
+from .money import ZERO, currency, default_tax_rate, line_amounts, parse_money, to_money
 
 CHARGE_AUDIT_FIELDS = [
     "charge_type",
@@ -193,6 +193,32 @@ def balance(custody: Custody) -> Balance:
     total_charged = sum((v["charged"] for v in by.values()), ZERO)
     total_paid = sum((v["paid"] for v in by.values()), ZERO)
     return Balance(to_money(total_charged), to_money(total_paid), to_money(total_charged - total_paid), by)
+
+
+def payer_outstanding(custody: Custody, payer: str) -> Decimal:
+    """What one payer still owes on billed charges (negative when they paid ahead)."""
+    charged = (
+        Charge.objects.filter(custody=custody, responsibility=payer, status__in=BILLED_STATUSES).aggregate(
+            s=Sum("total")
+        )["s"]
+        or ZERO
+    )
+    paid = Payment.objects.filter(custody=custody, payer=payer).aggregate(s=Sum("amount"))["s"] or ZERO
+    return to_money(charged - paid)
+
+
+def overpayment_message(owed: Decimal, amount: Decimal) -> str:
+    """The payment guard's field error: what is owed, and how to take more on purpose."""
+    owed = max(owed, ZERO)
+    if owed == 0:
+        return _(
+            "Nothing is outstanding for this payer. To take %(amount)s %(currency)s in advance, "
+            "record it as a deposit / credit."
+        ) % {"amount": amount, "currency": currency()}
+    return _(
+        "Only %(owed)s %(currency)s is outstanding for this payer. Enter at most that amount, "
+        "or record the payment as a deposit / credit."
+    ) % {"owed": owed, "currency": currency()}
 
 
 # ---- replacement rental ---------------------------------------------------------------------------
@@ -415,6 +441,90 @@ def invoice_charges(user, charge_ids: list, invoice_ref: str) -> list[Charge]:
     return result
 
 
+INVOICED_PAYERS = (Responsibility.CUSTOMER, Responsibility.INSURANCE, Responsibility.THIRD_PARTY)
+
+
+def _bill_to(custody: Custody, payer: str, names: dict) -> tuple[str, str]:
+    if payer == Responsibility.CUSTOMER:
+        return custody.customer.full_name, custody.customer.address
+    if payer == Responsibility.INSURANCE:
+        return (names.get(payer) or custody.insurer_name or str(Responsibility.INSURANCE.label)), ""
+    return (names.get(payer) or str(Responsibility.THIRD_PARTY.label)), ""
+
+
+@transaction.atomic
+def issue_invoices(user, custody_id, payers: list[str] | None = None, names: dict | None = None) -> list:
+    """Finance invoices a custody's billed, not yet invoiced charges: one tax invoice per payer.
+
+    posted → invoiced (a charge already paid at the counter stays paid and gets the invoice number).
+    Numbers come from one counter row, so two finance users never get the same number.
+    """
+    from custodies.numbers import next_value
+
+    from .models import Invoice
+
+    custody = _lock_custody(custody_id, user)
+    permissions.require(user, "charge.invoice", custody)
+    wanted = [p for p in (payers or INVOICED_PAYERS) if p in INVOICED_PAYERS]
+    charges = list(
+        Charge.objects.select_for_update()
+        .filter(
+            custody=custody,
+            status__in=(ChargeStatus.POSTED, ChargeStatus.PAID),
+            invoice__isnull=True,
+            invoice_ref="",
+            responsibility__in=wanted,
+        )
+        .order_by("posted_at", "created_at", "id")
+    )
+    if not charges:
+        raise InvalidTransition(
+            _("There are no posted charges to invoice for this payer."),
+            {"payers": wanted, "custody_status": custody.status},
+        )
+    now = timezone.now()
+    invoices = []
+    for payer in INVOICED_PAYERS:
+        lines = [c for c in charges if c.responsibility == payer]
+        if not lines:
+            continue
+        name, address = _bill_to(custody, payer, names or {})
+        invoice = Invoice.objects.create(
+            invoice_no=f"INV-{next_value('invoice_no'):06d}",
+            custody=custody,
+            payer=payer,
+            bill_to_name=name[:200],
+            bill_to_address=address,
+            subtotal=sum((c.subtotal for c in lines), ZERO),
+            tax_amount=sum((c.tax_amount for c in lines), ZERO),
+            total=sum((c.total for c in lines), ZERO),
+            currency=currency(),
+            issued_at=now,
+            issued_by=user,
+        )
+        for charge in lines:
+            before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+            if charge.status == ChargeStatus.POSTED:
+                charge.status = ChargeStatus.INVOICED
+            charge.invoice, charge.invoice_ref, charge.invoiced_at = invoice, invoice.invoice_no, now
+            charge.version += 1
+            charge.save()
+            _audit_charge("charge.invoiced", charge, before)
+        audit.record(
+            "invoice.issued",
+            invoice,
+            object_type="invoice",
+            custody_id=custody.pk,
+            changes={
+                "invoice_no": [None, invoice.invoice_no],
+                "payer": [None, payer],
+                "total": [None, str(invoice.total)],
+            },
+        )
+        invoices.append(invoice)
+    return invoices
+
+
 # ---- payments ------------------------------------------------------------------------------------------
 
 
@@ -445,6 +555,7 @@ def record_payment(user, custody_id, data: dict) -> Payment:
     received_at = data.get("received_at") or timezone.now()
     if received_at > timezone.now() + timezone.timedelta(minutes=5):
         errors["received_at"] = [_("Cannot be in the future.")]
+    as_credit = bool(data.get("as_credit"))
     if not errors and amount < 0:
         received = (
             Payment.objects.filter(custody=custody, payer=data["payer"]).aggregate(s=Sum("amount"))["s"]
@@ -454,6 +565,13 @@ def record_payment(user, custody_id, data: dict) -> Payment:
             errors["amount"] = [
                 _("A refund cannot exceed what this payer paid (%(paid)s).") % {"paid": received}
             ]
+    if not errors and amount > 0:
+        owed = payer_outstanding(custody, data["payer"])
+        if amount > owed:
+            if user is None:
+                as_credit = True  # the billing system already took the money: keep it, as a credit
+            elif not as_credit:
+                errors["amount"] = [overpayment_message(owed, amount)]
     if errors:
         raise ValidationFailed(_("The payment is not valid."), errors)
     payment = Payment.objects.create(
@@ -463,6 +581,7 @@ def record_payment(user, custody_id, data: dict) -> Payment:
         payer=data["payer"],
         reference=(data.get("reference") or "").strip()[:80],
         reason=reason,
+        is_credit=as_credit and amount > 0,
         received_at=received_at,
         recorded_by=user,
     )
@@ -475,6 +594,7 @@ def record_payment(user, custody_id, data: dict) -> Payment:
             "amount": [None, str(amount)],
             "method": [None, payment.method],
             "payer": [None, payment.payer],
+            **({"is_credit": [None, True]} if payment.is_credit else {}),
         },
         message=reason,
     )
@@ -522,6 +642,60 @@ def record_hold(user, custody_id, amount, reference: str = "") -> DamageHold:
         custody_id=custody.pk,
         changes=audit.diff(before, audit.snapshot(custody, ["damage_hold_amount", "damage_hold_ref"])),
     )
+    return hold
+
+
+def sync_custody_hold(custody: Custody) -> DamageHold | None:
+    """The damage hold typed into the custody (wizard) is a hold in billing (called in the custody's transaction).
+
+    While the custody is a draft the hold follows its amount and reference; a hold recorded in billing
+    itself is left alone.
+    """
+    if custody.status != CustodyStatus.DRAFT:
+        return None
+    holds = list(DamageHold.objects.select_for_update().filter(custody=custody, status=HoldStatus.HELD))
+    hold = next((h for h in holds if h.from_custody), None)
+    amount = to_money(custody.damage_hold_amount or ZERO)
+    reference = (custody.damage_hold_ref or "").strip()
+    if hold is None:
+        if amount <= 0 or holds:
+            return None
+        hold = DamageHold.objects.create(
+            custody=custody,
+            amount=amount,
+            reference=reference,
+            recorded_by=custody.created_by,
+            from_custody=True,
+        )
+        audit.record(
+            "hold.recorded",
+            hold,
+            object_type="damage_hold",
+            custody_id=custody.pk,
+            changes={"amount": [None, str(amount)], "reference": [None, reference]},
+            message=_("Damage hold entered on the custody"),
+        )
+        return hold
+    if amount <= 0:
+        hold.status, hold.settled_at = HoldStatus.RELEASED, timezone.now()
+        hold.save(update_fields=["status", "settled_at"])
+        audit.record(
+            "hold.released",
+            hold,
+            object_type="damage_hold",
+            custody_id=custody.pk,
+            changes={"status": [HoldStatus.HELD, HoldStatus.RELEASED]},
+            message=_("Damage hold removed from the custody"),
+        )
+        return None
+    if (hold.amount, hold.reference) != (amount, reference):
+        changes = audit.diff(
+            {"amount": str(hold.amount), "reference": hold.reference},
+            {"amount": str(amount), "reference": reference},
+        )
+        hold.amount, hold.reference = amount, reference
+        hold.save(update_fields=["amount", "reference"])
+        audit.record("hold.updated", hold, object_type="damage_hold", custody_id=custody.pk, changes=changes)
     return hold
 
 

@@ -19,5 +19,7 @@ urlpatterns = [
         name="hold_action",
     ),
     path("custodies/<uuid:custody_id>/close-suggestions/", views.close_suggestions, name="close_suggestions"),
+    path("custodies/<uuid:custody_id>/invoices/", views.issue_invoices, name="issue_invoices"),
+    path("invoices/<uuid:invoice_id>.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("custodies/<uuid:custody_id>/summary.pdf", views.summary_pdf, name="summary_pdf"),
 ]

@@ -21,9 +21,9 @@ from custodies.selectors import custodies_for
 from fleet.selectors import branches_for
 
 from . import rental, selectors, services
-from .choices import CHARGE_COLOURS, ChargeStatus, HoldStatus, Responsibility
+from .choices import BILLED_STATUSES, CHARGE_COLOURS, ChargeStatus, HoldStatus, Responsibility
 from .forms import ChargeFilterForm, ChargeForm, HoldForm, PaymentForm
-from .money import default_tax_rate
+from .money import ZERO, default_tax_rate, vat_summary
 
 RESPONSIBILITY_LABELS = dict(Responsibility.choices)
 
@@ -87,6 +87,14 @@ def tab_context(request, custody, **extra) -> dict:
         "has_drafts": any(c.status == ChargeStatus.DRAFT for c in charges),
         "default_tax_rate": default_tax_rate(),
         "pdf_url": reverse("billing:summary_pdf", args=[custody.pk]),
+        "invoices": list(custody.invoices.order_by("issued_at", "invoice_no")),
+        "may_invoice": permissions.can(user, "charge.invoice", custody)
+        and any(
+            c.status in (ChargeStatus.POSTED, ChargeStatus.PAID)
+            and not c.invoice_ref
+            and c.responsibility in services.INVOICED_PAYERS
+            for c in charges
+        ),
         **extra,
     }
 
@@ -107,6 +115,18 @@ def _after_action(request, custody, error: str | None = None, **extra):
 
 def _error_text(exc: DomainError) -> str:
     return " ".join(exc.messages())
+
+
+def _field_errors(form, exc: DomainError) -> bool:
+    """Put a service's field errors on the form's fields; False when some are not about a field."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    placed = False
+    for name, errors in details.items():
+        if name in form.fields and isinstance(errors, list | tuple):
+            for error in errors:
+                form.add_error(name, str(error))
+            placed = True
+    return placed
 
 
 @login_required
@@ -188,8 +208,60 @@ def record_payment(request, custody_id):
     try:
         services.record_payment(request.user, custody.pk, data)
     except DomainError as exc:
-        return _after_action(request, custody, _error_text(exc), payment_form=form)
+        error = None if _field_errors(form, exc) else _error_text(exc)
+        return _after_action(request, custody, error, payment_form=form, payment_open=True)
     return _after_action(request, custody)
+
+
+@login_required
+@require_POST
+def issue_invoices(request, custody_id):
+    custody = _custody(request, custody_id)
+    payers = [p for p in request.POST.getlist("payer") if p]
+    try:
+        invoices = services.issue_invoices(request.user, custody.pk, payers or None)
+    except DomainError as exc:
+        return _after_action(request, custody, _error_text(exc))
+    if not request.htmx:
+        messages.success(
+            request,
+            _("Invoice issued: %(numbers)s.") % {"numbers": ", ".join(i.invoice_no for i in invoices)},
+        )
+    return _after_action(request, custody)
+
+
+def _render_pdf(request, template: str, context: dict, filename: str) -> HttpResponse:
+    from weasyprint import HTML
+
+    from fleet.models import CompanyProfile
+
+    context = {"company": CompanyProfile.current(), "generated_at": timezone.now(), **context}
+    html = render_to_string(template, context, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+def invoice_pdf(request, invoice_id):
+    """One payer's tax invoice (UAE VAT): seller with TRN, bill-to, lines with VAT, VAT summary."""
+    invoice = get_object_or_404(selectors.invoices_for(request.user), pk=invoice_id)
+    lines = list(invoice.charges.order_by("posted_at", "created_at"))
+    paid = sum((c.amount_paid for c in lines), ZERO)
+    return _render_pdf(
+        request,
+        "billing/pdf/invoice.html",
+        {
+            "invoice": invoice,
+            "custody": invoice.custody,
+            "lines": lines,
+            "vat": vat_summary(lines),
+            "paid": paid,
+            "due": invoice.total - paid,
+        },
+        f"{invoice.invoice_no}.pdf",
+    )
 
 
 @login_required
@@ -324,15 +396,13 @@ def bulk_post(request):
 
 @login_required
 def summary_pdf(request, custody_id):
-    """Handover / settlement form as PDF (WeasyPrint renders the HTML template, Arabic included)."""
-    from weasyprint import HTML
-
+    """Settlement of a custody: a tax invoice once invoiced (else a statement), payments, refunds, holds."""
     custody = _custody(request, custody_id)
     context = tab_context(request, custody)
-    context["signatures"] = list(custody.signatures.filter(status="signed").order_by("signed_at"))
-    context["generated_at"] = timezone.now()
-    html = render_to_string("billing/summary_pdf.html", context, request=request)
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{custody.custody_no}.pdf"'
-    return response
+    lines = [c for c in context["charges"] if c.status in BILLED_STATUSES]
+    context.update(
+        lines=lines,
+        vat=vat_summary(lines),
+        invoices=list(custody.invoices.order_by("issued_at", "invoice_no")),
+    )
+    return _render_pdf(request, "billing/summary_pdf.html", context, f"{custody.custody_no}.pdf")

@@ -311,6 +311,7 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
     custody.version = 0  # _save increments to 1
     _save(custody, {}, "custody.created", "custody.created")
     billing.sync_replacement_rental(custody)
+    billing.sync_custody_hold(custody)
     return custody
 
 
@@ -335,6 +336,7 @@ def update_custody(user, custody_id, data: dict[str, Any], expected_version: int
         return custody  # nothing changed: no new version, audit entry or event
     _save(custody, before, "custody.updated", "custody.updated")
     billing.sync_replacement_rental(custody)
+    billing.sync_custody_hold(custody)
     return custody
 
 

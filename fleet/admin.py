@@ -1,11 +1,24 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
+from audit import services as audit
+
+from .models import (
+    Branch,
+    CompanyProfile,
+    Customer,
+    RentalAgreement,
+    SpecialRateCode,
+    TaxProfile,
+    Vehicle,
+    VehicleClass,
+)
 
 
 @admin.register(Branch)
 class BranchAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "city", "active"]
+    list_display = ["code", "name", "city", "active", "insurer_calendar_days"]
     search_fields = ["code", "name"]
 
 
@@ -40,3 +53,41 @@ class RentalAgreementAdmin(admin.ModelAdmin):
 
 admin.site.register(SpecialRateCode)
 admin.site.register(TaxProfile)
+
+
+class CompanyProfileForm(forms.ModelForm):
+    logo_file = forms.ImageField(
+        label=_("Logo"), required=False, help_text=_("PNG or JPEG, printed on invoices and forms.")
+    )
+
+    class Meta:
+        model = CompanyProfile
+        fields = ["name", "name_ar", "address", "address_ar", "trn", "phone", "email", "website"]
+
+    def save(self, commit=True):
+        upload = self.cleaned_data.get("logo_file")
+        if upload:
+            self.instance.logo = upload.read()
+            self.instance.logo_content_type = upload.content_type or "image/png"
+        return super().save(commit)
+
+
+@admin.register(CompanyProfile)
+class CompanyProfileAdmin(admin.ModelAdmin):
+    form = CompanyProfileForm
+    list_display = ["name", "trn"]
+
+    def save_model(self, request, obj, form, change):
+        # Audited like AuditedAdmin, without the logo's bytes (they are not JSON).
+        fields = [*CompanyProfileForm.Meta.fields]
+        before = audit.snapshot(CompanyProfile.objects.get(pk=obj.pk), fields) if change else {}
+        super().save_model(request, obj, form, change)
+        changes = audit.diff(before, audit.snapshot(obj, fields))
+        if form.cleaned_data.get("logo_file"):
+            changes["logo"] = [None, obj.logo_content_type]
+        verb = "updated" if change else "created"
+        audit.record(f"companyprofile.{verb}", obj, changes=changes, message="Django admin")
+
+    def has_add_permission(self, request):
+        # One seller: the first profile is the one documents print.
+        return not CompanyProfile.objects.exists()

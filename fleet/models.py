@@ -2,7 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +29,12 @@ class Branch(TimeStamped):
     city = models.CharField(_("city"), max_length=80, blank=True)
     timezone = models.CharField(_("timezone"), max_length=50, default="Asia/Dubai")
     active = models.BooleanField(_("active"), default=True)
+    # Some insurers are billed per calendar day touched, not per started 24 hours (DESIGN §8).
+    insurer_calendar_days = models.BooleanField(
+        _("bill insurers per calendar day"),
+        default=False,
+        help_text=_("Replacement rental paid by an insurer counts every calendar day the car is out."),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -250,3 +256,46 @@ class TaxProfile(TimeStamped):
         # Choosing a new default is allowed: fleet.services.save_record unsets the old one in
         # the same transaction, and the database constraint still guards against races.
         super().validate_constraints(exclude={*(exclude or ()), "is_default"})
+
+
+class CompanyProfile(TimeStamped):
+    """The seller on tax invoices and the letterhead of printed forms (one row, edited by admins)."""
+
+    name = models.CharField(_("company name"), max_length=200)
+    name_ar = models.CharField(_("company name (Arabic)"), max_length=200, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    address_ar = models.TextField(_("address (Arabic)"), blank=True)
+    trn = models.CharField(
+        _("tax registration number (TRN)"),
+        max_length=15,
+        blank=True,
+        validators=[
+            RegexValidator(r"^\d{15}$", _("A UAE TRN has 15 digits.")),
+        ],
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.CharField(_("website"), max_length=120, blank=True)
+    # PNG/JPEG/SVG bytes kept in the database: it is small and must print without a file server.
+    logo = models.BinaryField(_("logo"), blank=True, editable=True, default=b"")
+    logo_content_type = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def current(cls) -> "CompanyProfile":
+        """The saved profile, or an unsaved placeholder so documents still print."""
+        return cls.objects.order_by("created_at").first() or cls(name="Custody")
+
+    @property
+    def logo_data_uri(self) -> str:
+        import base64
+
+        if not self.logo or not self.logo_content_type:
+            return ""
+        return f"data:{self.logo_content_type};base64,{base64.b64encode(bytes(self.logo)).decode()}"

@@ -82,7 +82,7 @@ def test_charge_errors_have_the_error_shape(users, active_custody):
 
 def test_a_retried_payment_with_the_same_key_is_recorded_once(users, active_custody):
     client = ApiClient(users[Role.FINANCE])
-    body = {"amount": "50.00", "method": "cash", "payer": "customer"}
+    body = {"amount": "50.00", "method": "cash", "payer": "customer", "as_credit": True}
     url = f"/api/v1/custodies/{active_custody.id}/payments"
     first = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-1")
     second = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-1")
@@ -132,6 +132,7 @@ def test_two_simultaneous_payments_with_one_key_record_one_payment(users, active
         "method": "card",
         "payer": "customer",
         "received_at": timezone.now().isoformat(),
+        "as_credit": True,
     }
     barrier = threading.Barrier(2)
     codes = []

@@ -290,7 +290,9 @@ def test_balance_is_charges_minus_payments_and_no_charge_is_overpaid(users, acti
             posted.append(services.post_charge(fin, charge.id))
         elif kind == "pay":
             services.record_payment(
-                fin, active_custody.id, {"amount": str(value), "method": "card", "payer": who}
+                fin,
+                active_custody.id,
+                {"amount": str(value), "method": "card", "payer": who, "as_credit": True},
             )
         elif kind == "refund":
             # More than was paid is refused and records nothing.
