@@ -25,7 +25,8 @@ def _rows(approvals_list, now):
         {
             "approval": a,
             "custody": a.custody,
-            "due": display.level_due_badge(a, now),
+            "sla": display.current_sla_badge(a.custody, now),
+            "escalation": display.level_due_badge(a, now),
             "role": display.role_label(a.role),
         }
         for a in approvals_list

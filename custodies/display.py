@@ -68,15 +68,18 @@ def status_colour(status: str) -> str:
 
 
 def level_due_badge(level, now) -> dict | None:
-    """SLA colour for one approval level's due time (met/breached once decided)."""
-    from . import sla
-
-    if level.due_at is None:
+    """When an open approval level escalates. This is the level's own clock, not the custody's SLA
+    (that one is `current_sla_badge`, the same on the list, the dashboard and the inbox)."""
+    if level.due_at is None or level.status not in ("pending", "escalated"):
         return None
-    decided = level.decided_at if level.status in ("approved", "rejected") else None
-    state = sla.state_of(level.due_at, decided, None, level.created_at, now)
-    left = int((level.due_at - now).total_seconds()) if decided is None else None
-    return sla_badge(SlaView(target=SlaTarget.APPROVE, state=state, due_at=level.due_at, seconds_left=left))
+    if level.status == "escalated" or now >= level.due_at:
+        return {"colour": "danger", "text": _("escalated"), "due_at": level.due_at}
+    left = duration_text((level.due_at - now).total_seconds())
+    return {
+        "colour": "light border text-dark",
+        "text": _("escalates in %(time)s") % {"time": left},
+        "due_at": level.due_at,
+    }
 
 
 EVENT_TITLES = {

@@ -98,14 +98,17 @@ class Custody(models.Model):
     )
     authorized_max_days = models.PositiveIntegerField(_("authorized max days"), null=True, blank=True)
 
-    # SLA targets (DESIGN §6): due, met and breached stamps per target.
+    # SLA targets (custodies/sla.py): due, at-risk-from, met and breached stamps per target.
     sla_approve_due_at = models.DateTimeField(null=True, blank=True)
+    sla_approve_at_risk_at = models.DateTimeField(null=True, blank=True)
     sla_approve_met_at = models.DateTimeField(null=True, blank=True)
     sla_approve_breached_at = models.DateTimeField(null=True, blank=True)
     sla_handover_due_at = models.DateTimeField(null=True, blank=True)
+    sla_handover_at_risk_at = models.DateTimeField(null=True, blank=True)
     sla_handover_met_at = models.DateTimeField(null=True, blank=True)
     sla_handover_breached_at = models.DateTimeField(null=True, blank=True)
     sla_close_due_at = models.DateTimeField(null=True, blank=True)
+    sla_close_at_risk_at = models.DateTimeField(null=True, blank=True)
     sla_close_met_at = models.DateTimeField(null=True, blank=True)
     sla_close_breached_at = models.DateTimeField(null=True, blank=True)
 

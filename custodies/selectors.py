@@ -12,6 +12,7 @@ from fleet.models import RentalAgreement, Vehicle
 
 from .choices import CustodianType, CustodyStatus, ReasonCode, SlaState
 from .models import Custody
+from .sla import state_q as sla_state_q
 
 LIST_ORDERINGS = {
     "created_at",
@@ -69,28 +70,6 @@ class CustodyFilters:
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def sla_state_q(state: str, now: datetime) -> Q:
-    """The current target's SLA state as a query (matches sla.current_view for the common cases)."""
-    targets = {
-        "approve": CustodyStatus.PENDING_APPROVAL,
-        "handover": CustodyStatus.APPROVED,
-        "close": CustodyStatus.ACTIVE,
-    }
-    result = Q(pk__in=[])
-    for target, status in targets.items():
-        due, met, breached = f"sla_{target}_due_at", f"sla_{target}_met_at", f"sla_{target}_breached_at"
-        base = Q(status=status, **{f"{due}__isnull": False, f"{met}__isnull": True})
-        if state == SlaState.BREACHED:
-            result |= base & (Q(**{f"{due}__lte": now}) | Q(**{f"{breached}__isnull": False}))
-        elif state == SlaState.AT_RISK:
-            result |= base & Q(**{f"{due}__gt": now, f"{due}__lte": now + timezone.timedelta(minutes=60)})
-        elif state == SlaState.ON_TRACK:
-            result |= base & Q(**{f"{due}__gt": now + timezone.timedelta(minutes=60)})
-        elif state == SlaState.MET:
-            result |= Q(status=status, **{f"{met}__isnull": False})
-    return result
 
 
 def filter_custodies(

@@ -29,7 +29,7 @@ from fleet.models import Vehicle
 from integrations.events import emit
 
 from . import rules, selectors, sla
-from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode
+from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget
 from .models import Custody
 from .numbers import next_custody_no
 from .transitions import TRANSITIONS, transition_for
@@ -360,9 +360,8 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     custody.submitted_at = now
     custody.submitted_by = user
     custody.approved_at = None
-    policy = sla.policy_for(custody.reason_code, custody.branch_id)
-    custody.sla_approve_due_at = sla.add_hours(now, policy.approve_within_hours) if policy else None
-    custody.sla_approve_met_at = custody.sla_approve_breached_at = None
+    sla.clear_clock(custody, SlaTarget.APPROVE)
+    sla.start_clock(custody, SlaTarget.APPROVE, now)
     _save(custody, before, "custody.submitted", "custody.submitted")
 
     match = approvals.match_rule(custody, estimated_cost(custody))
@@ -397,12 +396,8 @@ def _finalize_approval(custody: Custody, now: datetime, message: str = "") -> No
     custody.approved_at = now
     custody.reserved_from = custody.effective_from
     custody.reserved_until = None if custody.until_original_ready else custody.expected_return_at
-    if custody.sla_approve_due_at and custody.sla_approve_met_at is None:
-        custody.sla_approve_met_at = now
-        if now > custody.sla_approve_due_at and custody.sla_approve_breached_at is None:
-            custody.sla_approve_breached_at = custody.sla_approve_due_at
-    policy = sla.policy_for(custody.reason_code, custody.branch_id)
-    custody.sla_handover_due_at = sla.add_hours(now, policy.handover_within_hours) if policy else None
+    sla.stamp_met(custody, SlaTarget.APPROVE, now)
+    sla.start_clock(custody, SlaTarget.HANDOVER, now)
     _save(custody, before, "custody.approved", "custody.approved", message=message)
 
 
@@ -442,7 +437,7 @@ def reject_custody(user, custody_id, reason: str) -> ActionResult:
     before = audit.snapshot(custody, AUDITED_FIELDS)
     custody.status = CustodyStatus.DRAFT
     custody.last_reject_reason = reason.strip()
-    custody.sla_approve_due_at = None
+    sla.clear_clock(custody, SlaTarget.APPROVE)
     _save(custody, before, "custody.rejected", "custody.rejected", message=reason.strip())
     return ActionResult(custody)
 
@@ -557,10 +552,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     custody.handover_odometer_km = odometer
     custody.handover_fuel_level = fuel
     custody.handover_notes = (data.get("notes") or "").strip()
-    if custody.sla_handover_due_at and custody.sla_handover_met_at is None:
-        custody.sla_handover_met_at = now
-        if now > custody.sla_handover_due_at and custody.sla_handover_breached_at is None:
-            custody.sla_handover_breached_at = custody.sla_handover_due_at
+    sla.stamp_met(custody, SlaTarget.HANDOVER, now)
     _set_close_due(custody)
     _save(custody, before, "custody.handed_over", "custody.handed_over")
     billing.sync_replacement_rental(custody, now)
@@ -568,9 +560,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
 
 
 def _set_close_due(custody: Custody) -> None:
-    start = custody.original_ready_at or custody.expected_return_at
-    policy = sla.policy_for(custody.reason_code, custody.branch_id)
-    custody.sla_close_due_at = sla.add_hours(start, policy.close_within_hours) if (start and policy) else None
+    sla.start_clock(custody, SlaTarget.CLOSE, custody.original_ready_at or custody.expected_return_at)
 
 
 @transaction.atomic
@@ -645,10 +635,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     custody.return_notes = (data.get("notes") or "").strip()
     custody.closed_at = now
     custody.closed_by = user
-    if custody.sla_close_due_at and custody.sla_close_met_at is None:
-        custody.sla_close_met_at = now
-        if now > custody.sla_close_due_at and custody.sla_close_breached_at is None:
-            custody.sla_close_breached_at = custody.sla_close_due_at
+    sla.stamp_met(custody, SlaTarget.CLOSE, now)
     _save(custody, before, "custody.closed", "custody.closed")
     with acting_as(user=None, source="system"):
         billing.finalize_on_close(custody, now, suggestions)
@@ -706,17 +693,8 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
     """Stamp breaches of open targets (idempotent: each target is claimed once) and emit one event each."""
     now = now or _now()
     counts = {"approve": 0, "handover": 0, "close": 0, "escalated": 0}
-    open_target = {
-        "approve": CustodyStatus.PENDING_APPROVAL,
-        "handover": CustodyStatus.APPROVED,
-        "close": CustodyStatus.ACTIVE,
-    }
-    for target, status in open_target.items():
-        due_field, met_field, breached_field = (
-            f"sla_{target}_due_at",
-            f"sla_{target}_met_at",
-            f"sla_{target}_breached_at",
-        )
+    for target, status in sla.STATUS_BY_TARGET.items():
+        due_field, _risk, met_field, breached_field = sla.fields(target)
         candidates = Custody.objects.filter(
             **{
                 "status": status,

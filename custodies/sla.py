@@ -1,14 +1,45 @@
-"""SLA arithmetic (DESIGN §6): due times from policies, and the state shown to users."""
+"""The SLA rule, in one place: due times from policies, the state users see and the same state as a query.
+
+Each custody has three targets (approve, handover, close); the one that matters is the one of its
+status (`TARGET_BY_STATUS`). A target is *at risk* when less than `AT_RISK_SHARE` of its window or
+`AT_RISK_MINUTES` are left, whichever comes first. The moment it becomes at risk is stored with the
+due time (`sla_<target>_at_risk_at`), so the badge (`state_of`), the list filter, the dashboard
+counts and the jobs (`state_q`) read the same two timestamps and always agree.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+
+from django.db.models import F, Q
 
 from .choices import CustodyStatus, SlaState, SlaTarget
 from .models import Custody, SlaPolicy
 
 AT_RISK_SHARE = Decimal("0.25")
 AT_RISK_MINUTES = 60
+
+STATUS_BY_TARGET = {
+    SlaTarget.APPROVE: CustodyStatus.PENDING_APPROVAL,
+    SlaTarget.HANDOVER: CustodyStatus.APPROVED,
+    SlaTarget.CLOSE: CustodyStatus.ACTIVE,
+}
+TARGET_BY_STATUS = {status: target for target, status in STATUS_BY_TARGET.items()}
+POLICY_HOURS = {
+    SlaTarget.APPROVE: "approve_within_hours",
+    SlaTarget.HANDOVER: "handover_within_hours",
+    SlaTarget.CLOSE: "close_within_hours",
+}
+
+
+def fields(target: str) -> tuple[str, str, str, str]:
+    """(due, at risk from, met, breached) column names of a target."""
+    return (
+        f"sla_{target}_due_at",
+        f"sla_{target}_at_risk_at",
+        f"sla_{target}_met_at",
+        f"sla_{target}_breached_at",
+    )
 
 
 def policy_for(reason_code: str, branch_id) -> SlaPolicy | None:
@@ -21,6 +52,93 @@ def add_hours(start: datetime, hours: Decimal) -> datetime:
     return start + timedelta(seconds=float(hours) * 3600)
 
 
+def at_risk_from(due: datetime, window_start: datetime | None) -> datetime:
+    """When a target due at `due` whose clock started at `window_start` becomes at risk."""
+    margin = timedelta(minutes=AT_RISK_MINUTES)
+    if window_start is not None and due > window_start:
+        margin = max(margin, (due - window_start) * float(AT_RISK_SHARE))
+    return due - margin
+
+
+# ---- stamping (called by custodies.services inside its transaction) ---------------------------------
+
+
+def start_clock(custody: Custody, target: str, start: datetime | None) -> None:
+    """Set the target's due time from the custody's policy, counted from `start` (none without policy)."""
+    policy = policy_for(custody.reason_code, custody.branch_id)
+    due = add_hours(start, getattr(policy, POLICY_HOURS[target])) if (policy and start) else None
+    due_name, risk_name, _met, _breached = fields(target)
+    setattr(custody, due_name, due)
+    setattr(custody, risk_name, at_risk_from(due, start) if due else None)
+
+
+def clear_clock(custody: Custody, target: str) -> None:
+    for name in fields(target):
+        setattr(custody, name, None)
+
+
+def stamp_met(custody: Custody, target: str, now: datetime) -> None:
+    """The target was reached now: met, and breached too when it was late."""
+    due_name, _risk, met_name, breached_name = fields(target)
+    due = getattr(custody, due_name)
+    if due is None or getattr(custody, met_name) is not None:
+        return
+    setattr(custody, met_name, now)
+    if now > due and getattr(custody, breached_name) is None:
+        setattr(custody, breached_name, due)
+
+
+# ---- the state, in Python and as a query ------------------------------------------------------------
+
+
+def _risk_start(due: datetime, at_risk_at: datetime | None) -> datetime:
+    # Rows written before the column existed (or by raw loaders) fall back to the minutes rule.
+    return at_risk_at or due - timedelta(minutes=AT_RISK_MINUTES)
+
+
+def state_of(due_at, met_at, breached_at, at_risk_at, now: datetime) -> str | None:
+    if due_at is None:
+        return None
+    if met_at is not None:
+        return SlaState.MET if met_at <= due_at else SlaState.BREACHED
+    if breached_at is not None or now >= due_at:
+        return SlaState.BREACHED
+    if now >= _risk_start(due_at, at_risk_at):
+        return SlaState.AT_RISK
+    return SlaState.ON_TRACK
+
+
+def _target_state_q(target: str, state: str, now: datetime) -> Q:
+    due, risk, met, breached = fields(target)
+    status = Q(status=STATUS_BY_TARGET[target], **{f"{due}__isnull": False})
+    still_open = Q(**{f"{met}__isnull": True})
+    not_late = Q(**{f"{due}__gt": now, f"{breached}__isnull": True})
+    risk_reached = Q(**{f"{risk}__lte": now}) | Q(
+        **{f"{risk}__isnull": True, f"{due}__lte": now + timedelta(minutes=AT_RISK_MINUTES)}
+    )
+    risk_not_reached = Q(**{f"{risk}__gt": now}) | Q(
+        **{f"{risk}__isnull": True, f"{due}__gt": now + timedelta(minutes=AT_RISK_MINUTES)}
+    )
+    if state == SlaState.MET:
+        return status & Q(**{f"{met}__isnull": False, f"{met}__lte": F(due)})
+    if state == SlaState.BREACHED:
+        late = Q(**{f"{due}__lte": now}) | Q(**{f"{breached}__isnull": False})
+        return status & ((still_open & late) | Q(**{f"{met}__gt": F(due)}))
+    if state == SlaState.AT_RISK:
+        return status & still_open & not_late & risk_reached
+    if state == SlaState.ON_TRACK:
+        return status & still_open & not_late & risk_not_reached
+    raise ValueError(state)
+
+
+def state_q(state: str, now: datetime) -> Q:
+    """Custodies whose current target is in `state` at `now`: the query form of `current_view`."""
+    result = Q(pk__in=[])
+    for target in STATUS_BY_TARGET:
+        result |= _target_state_q(target, state, now)
+    return result
+
+
 @dataclass(frozen=True)
 class SlaView:
     target: str
@@ -29,40 +147,10 @@ class SlaView:
     seconds_left: int | None
 
 
-def state_of(due_at, met_at, breached_at, window_start, now: datetime) -> str | None:
-    if due_at is None:
-        return None
-    if met_at is not None:
-        return SlaState.MET if met_at <= due_at else SlaState.BREACHED
-    if breached_at is not None or now >= due_at:
-        return SlaState.BREACHED
-    left = (due_at - now).total_seconds()
-    window = (due_at - window_start).total_seconds() if window_start else None
-    if left < AT_RISK_MINUTES * 60 or (window and left < window * float(AT_RISK_SHARE)):
-        return SlaState.AT_RISK
-    return SlaState.ON_TRACK
-
-
-def _window_start(custody: Custody, target: str):
-    if target == SlaTarget.APPROVE:
-        return custody.submitted_at
-    if target == SlaTarget.HANDOVER:
-        return custody.approved_at
-    return custody.original_ready_at or custody.expected_return_at
-
-
-TARGET_BY_STATUS = {
-    CustodyStatus.PENDING_APPROVAL: SlaTarget.APPROVE,
-    CustodyStatus.APPROVED: SlaTarget.HANDOVER,
-    CustodyStatus.ACTIVE: SlaTarget.CLOSE,
-}
-
-
 def target_view(custody: Custody, target: str, now: datetime) -> SlaView:
-    due = getattr(custody, f"sla_{target}_due_at")
-    met = getattr(custody, f"sla_{target}_met_at")
-    breached = getattr(custody, f"sla_{target}_breached_at")
-    state = state_of(due, met, breached, _window_start(custody, target), now)
+    due_name, risk_name, met_name, breached_name = fields(target)
+    due, met = getattr(custody, due_name), getattr(custody, met_name)
+    state = state_of(due, met, getattr(custody, breached_name), getattr(custody, risk_name), now)
     left = int((due - now).total_seconds()) if due and not met else None
     return SlaView(target=target, state=state, due_at=due, seconds_left=left)
 

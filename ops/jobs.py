@@ -81,10 +81,11 @@ def _staff(branch_id):
 
 def _notify_breaches_and_escalations(now: datetime) -> None:
     from approvals.models import Approval
+    from custodies.choices import SlaTarget
     from custodies.models import Custody
 
     recent = now - timedelta(days=2)
-    for target in ("approve", "handover", "close"):
+    for target in SlaTarget.values:
         breached = Custody.objects.filter(
             **{f"sla_{target}_breached_at__gte": recent, f"sla_{target}_met_at__isnull": True}
         ).select_related("branch")
@@ -117,20 +118,14 @@ def _notify_breaches_and_escalations(now: datetime) -> None:
 
 
 def sla_at_risk(now: datetime) -> dict:
-    from custodies.choices import CustodyStatus
+    from custodies import sla
+    from custodies.choices import SlaState
     from custodies.models import Custody
-    from custodies.sla import current_view
 
     count = 0
-    statuses = [CustodyStatus.PENDING_APPROVAL, CustodyStatus.APPROVED, CustodyStatus.ACTIVE]
-    window = (
-        Q(sla_approve_due_at__range=(now, now + timedelta(hours=12)))
-        | Q(sla_handover_due_at__range=(now, now + timedelta(hours=12)))
-        | Q(sla_close_due_at__range=(now, now + timedelta(hours=12)))
-    )
-    for custody in Custody.objects.filter(status__in=statuses).filter(window)[:1000]:
-        view = current_view(custody, now)
-        if view and view.state == "at_risk":
+    for custody in Custody.objects.filter(sla.state_q(SlaState.AT_RISK, now))[:1000]:
+        view = sla.current_view(custody, now)
+        if view:
             count += _notify(
                 _staff(custody.branch_id),
                 "sla_at_risk",

@@ -9,7 +9,8 @@ from audit.models import AuditEntry
 from custodies.choices import CustodyStatus, SlaState
 from custodies.display import event_title
 from custodies.models import Custody
-from custodies.selectors import custodies_for, sla_state_q
+from custodies.selectors import custodies_for
+from custodies.sla import state_q as sla_state_q
 from fleet.choices import VEHICLE_STATUS_COLOURS, VehicleStatus
 from fleet.selectors import agreements_for, vehicles_for
 

@@ -455,16 +455,18 @@ def test_two_custodies_cannot_hold_the_same_replacement(users, make_draft, spare
 def test_sla_state_thresholds():
     start = timezone.now()
     due = start + timedelta(hours=4)
-    assert sla.state_of(due, None, None, start, start + timedelta(hours=1)) == "on_track"
+    risk = sla.at_risk_from(due, start)
+    assert sla.state_of(due, None, None, risk, start + timedelta(hours=1)) == "on_track"
     assert (
-        sla.state_of(due, None, None, start, start + timedelta(hours=3, minutes=1)) == "at_risk"
+        sla.state_of(due, None, None, risk, start + timedelta(hours=3, minutes=1)) == "at_risk"
     )  # 59 min left
-    assert sla.state_of(due, None, None, start, due) == "breached"
-    assert sla.state_of(due, due - timedelta(minutes=1), None, start, due + timedelta(hours=1)) == "met"
-    assert sla.state_of(due, due + timedelta(minutes=1), None, start, due + timedelta(hours=1)) == "breached"
+    assert sla.state_of(due, None, None, risk, due) == "breached"
+    assert sla.state_of(due, due - timedelta(minutes=1), None, risk, due + timedelta(hours=1)) == "met"
+    assert sla.state_of(due, due + timedelta(minutes=1), None, risk, due + timedelta(hours=1)) == "breached"
     long_due = start + timedelta(hours=8)  # 25 % of an 8-hour window is 2 hours
-    assert sla.state_of(long_due, None, None, start, start + timedelta(hours=6, minutes=10)) == "at_risk"
-    assert sla.state_of(long_due, None, None, start, start + timedelta(hours=5, minutes=50)) == "on_track"
+    long_risk = sla.at_risk_from(long_due, start)
+    assert sla.state_of(long_due, None, None, long_risk, start + timedelta(hours=6, minutes=10)) == "at_risk"
+    assert sla.state_of(long_due, None, None, long_risk, start + timedelta(hours=5, minutes=50)) == "on_track"
 
 
 def test_sla_due_times_follow_the_policy(users, make_draft):
