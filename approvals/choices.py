@@ -19,6 +19,3 @@ APPROVAL_COLOURS = {
 }
 
 OPEN_STATUSES = (ApprovalStatus.PENDING, ApprovalStatus.ESCALATED)
-
-# Who may decide an escalated level in addition to its own role.
-ESCALATION_ROLE = {"supervisor": "manager", "manager": "admin", "admin": "admin"}

@@ -4,21 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from accounts.choices import Role
-from accounts.permissions import SUPERVISORS, in_branch, scope_to_branches
 from audit import services as audit
 
-from .choices import ESCALATION_ROLE, OPEN_STATUSES, ApprovalStatus
+from . import eligibility
+from .choices import OPEN_STATUSES, ApprovalStatus
 from .models import Approval, ApprovalRule
-
-# Roles that may decide a level assigned to a role (higher roles include lower ones; DESIGN §2).
-DECIDERS = {
-    Role.SUPERVISOR: {Role.SUPERVISOR, Role.MANAGER, Role.ADMIN},
-    Role.MANAGER: {Role.MANAGER, Role.ADMIN},
-    Role.ADMIN: {Role.ADMIN},
-}
 
 
 @dataclass(frozen=True)
@@ -101,29 +94,6 @@ def current_level(custody) -> Approval | None:
     )
 
 
-def decider_roles(level: Approval) -> set[str]:
-    roles = set(DECIDERS.get(level.role, {Role.ADMIN}))
-    if level.status == ApprovalStatus.ESCALATED:
-        roles |= DECIDERS.get(ESCALATION_ROLE.get(level.role, Role.ADMIN), {Role.ADMIN})
-    return roles
-
-
-def why_cannot_decide(user, custody, level: Approval | None) -> str | None:
-    """None when the user may decide the current level; else the reason (for 403 messages)."""
-    if level is None:
-        return "There is no approval level waiting for a decision."
-    if not in_branch(user, custody.branch_id):
-        return "The custody is outside your branches."
-    if user.role not in decider_roles(level):
-        return f"Level {level.level} must be decided by a {level.role}."
-    if custody.submitted_by_id == user.pk:
-        return "You submitted this custody, so you cannot approve it (segregation of duties)."
-    already = custody.approvals.filter(round=custody.submission_round, decided_by=user).exclude(pk=level.pk)
-    if already.exists():
-        return "You already decided another level of this custody."
-    return None
-
-
 def decide(level: Approval, user, *, approve: bool, notes: str, now: datetime) -> None:
     old = level.status
     level.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
@@ -172,32 +142,23 @@ def skip_open_levels(custody) -> None:
 
 
 def inbox_for(user) -> QuerySet[Approval]:
-    """Current open levels the user may decide: role (or escalation role), branch, not their own submission,
-    and not a custody where they already decided another level."""
+    """Current open levels the user may decide (`eligibility.CONDITIONS`, as a query), most urgent first."""
     from custodies.choices import CustodyStatus
 
-    if user.role not in SUPERVISORS:
-        return Approval.objects.none()
-    roles = [r for r, deciders in DECIDERS.items() if user.role in deciders]
-    escalated_roles = [r for r, up in ESCALATION_ROLE.items() if user.role in DECIDERS.get(up, set())]
     lower_open = Approval.objects.filter(
         custody=OuterRef("custody"),
         round=OuterRef("round"),
         status__in=OPEN_STATUSES,
         level__lt=OuterRef("level"),
     )
-    decided_by_me = Approval.objects.filter(
-        custody=OuterRef("custody"), round=OuterRef("round"), decided_by=user
-    )
-    qs = (
+    return (
         Approval.objects.filter(
             custody__status=CustodyStatus.PENDING_APPROVAL,
             status__in=OPEN_STATUSES,
             round=F("custody__submission_round"),
         )
-        .filter(Q(role__in=roles) | Q(role__in=escalated_roles, status=ApprovalStatus.ESCALATED))
-        .exclude(custody__submitted_by=user)
-        .filter(~Exists(lower_open), ~Exists(decided_by_me))
+        .filter(~Exists(lower_open))
+        .filter(eligibility.decidable_by(user))
         .select_related(
             "custody",
             "custody__branch",
@@ -208,7 +169,6 @@ def inbox_for(user) -> QuerySet[Approval]:
         )
         .order_by("due_at", "created_at")
     )
-    return scope_to_branches(qs, user, field="custody__branch")
 
 
 def escalate_overdue(now: datetime) -> int:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts import permissions
 from approvals import services as approvals
+from approvals.eligibility import why_cannot_decide
 from audit import services as audit
 from audit.context import acting_as
 from billing import rental
@@ -123,7 +124,7 @@ def allowed_actions(user, custody: Custody) -> list[str]:
             continue
         if transition.permission is None:
             level = approvals.current_level(custody)
-            if approvals.why_cannot_decide(user, custody, level) is None:
+            if why_cannot_decide(user, custody, level) is None:
                 result.append(action)
         elif permissions.may(user, transition.permission):
             result.append(action)
@@ -406,7 +407,7 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
     custody = _lock(custody_id, user)
     _check_transition(user, custody, "approve")
     level = approvals.current_level(custody)
-    reason = approvals.why_cannot_decide(user, custody, level)
+    reason = why_cannot_decide(user, custody, level)
     if reason:
         raise PermissionDenied(reason)
     now = _now()
@@ -427,7 +428,7 @@ def reject_custody(user, custody_id, reason: str) -> ActionResult:
     if not (reason or "").strip():
         raise ValidationFailed(_("Give a reason for the rejection."), {"reason": [_("Required.")]})
     level = approvals.current_level(custody)
-    why = approvals.why_cannot_decide(user, custody, level)
+    why = why_cannot_decide(user, custody, level)
     if why:
         raise PermissionDenied(why)
     now = _now()

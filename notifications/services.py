@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.choices import Role
 from accounts.models import User
 from approvals import services as approvals
+from approvals.eligibility import decider_roles
 from audit import services as audit
 from custodies.choices import CustodyStatus
 from custodies.models import Custody
@@ -250,7 +251,7 @@ def _approval_required(event, custody: Custody, data: dict) -> Plan | None:
     level = approvals.current_level(custody)
     if level is None:
         return None
-    roles = approvals.DECIDERS.get(level.role, {Role.ADMIN})
+    roles = decider_roles(level.role)
     already = custody.approvals.filter(round=level.round, decided_by__isnull=False).values("decided_by")
     users = branch_staff(custody.branch_id, roles).exclude(pk__in=already)
     if custody.submitted_by_id:

@@ -140,8 +140,8 @@ def sla_at_risk(now: datetime) -> dict:
 
 def approval_reminders(now: datetime) -> dict:
     """Remind deciders once when half of a level's time has passed."""
+    from approvals.eligibility import decider_roles
     from approvals.models import Approval
-    from approvals.services import DECIDERS
 
     count = 0
     for level in Approval.objects.filter(
@@ -155,7 +155,7 @@ def approval_reminders(now: datetime) -> dict:
                 continue
             from notifications.services import branch_staff
 
-            users = branch_staff(level.custody.branch_id, set(DECIDERS.get(level.role, {"admin"})))
+            users = branch_staff(level.custody.branch_id, decider_roles(level.role))
             count += _notify(
                 users,
                 "approval_reminder",

@@ -4,6 +4,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils import timezone
 
+from approvals.eligibility import may_decide_any
 from approvals.services import inbox_for
 from audit.models import AuditEntry
 from custodies.choices import CustodyStatus, SlaState
@@ -62,7 +63,7 @@ def _custody_cards(request) -> dict:
         at_risk=Count("pk", filter=sla_state_q(SlaState.AT_RISK, now)),
         breached=Count("pk", filter=sla_state_q(SlaState.BREACHED, now)),
     )
-    may_approve = user.role in ("supervisor", "manager", "admin")
+    may_approve = may_decide_any(user)
     inbox = inbox_for(user)
     if branch_id:
         inbox = inbox.filter(custody__branch_id=branch_id)

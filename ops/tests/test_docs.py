@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from custodies.docs import render_state_machine
+from ops.docs import render_state_machine
 
 
 def test_the_state_machine_doc_matches_the_transition_table():

@@ -1,10 +1,11 @@
-"""Render the custody state machine as Markdown from the transition table (docs/state-machines.md)."""
+"""Render docs/state-machines.md from the tables the code runs on: the custody transition table
+(`custodies/transitions.py`) and the approval eligibility table (`approvals/eligibility.py`)."""
 
 from django.utils import translation
 
 from accounts.permissions import ACTION_ROLES
-
-from .transitions import TRANSITIONS
+from approvals import eligibility
+from custodies.transitions import TRANSITIONS
 
 
 def render_state_machine() -> str:
@@ -12,7 +13,8 @@ def render_state_machine() -> str:
         lines = [
             "# Custody state machine",
             "",
-            "Generated from `custodies/transitions.py` by `custody render-docs`; a test fails when this file is",
+            "Generated from `custodies/transitions.py` and `approvals/eligibility.py` by `custody render-docs`;",
+            "a test fails when this file is",
             "out of date. `closed` and `voided` are terminal: every action there is `409 INVALID_TRANSITION`.",
             "",
             "| from | action | to | who | needs |",
@@ -20,7 +22,7 @@ def render_state_machine() -> str:
         ]
         for (source, action), t in TRANSITIONS.items():
             if t.permission is None:
-                who = "role of the current approval level (not the submitter; one level per user)"
+                who = "a decider of the current approval level (see below)"
             else:
                 who = ", ".join(sorted(ACTION_ROLES[t.permission]))
             target = (
@@ -36,4 +38,5 @@ def render_state_machine() -> str:
                 continue
             lines.append(f"    {source} --> {t.target}: {action}")
         lines += ["    closed --> [*]", "    voided --> [*]", "```", ""]
+        lines += ["## Who may decide an approval level", "", *eligibility.describe(), ""]
     return "\n".join(lines)

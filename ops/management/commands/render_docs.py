@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from custodies.docs import render_state_machine
+from ops.docs import render_state_machine
 
 
 class Command(BaseCommand):
