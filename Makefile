@@ -61,10 +61,12 @@ worker: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	bash .ci/pdftotext.sh
 	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 ## make test-postgres: the same suite against the local PostgreSQL (throwaway database)
 test-postgres: install-dev
+	bash .ci/pdftotext.sh
 	bash .ci/postgres.sh $(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 ## make test-browser: headless Chromium (Debian's package) through Playwright

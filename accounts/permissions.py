@@ -51,7 +51,15 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "charge.void": FINANCE,
     "charge.invoice": frozenset({Role.FINANCE, Role.ADMIN}),
     "payment.record": OPERATORS | {Role.FINANCE},
+    # Quotes and cost sheets (DESIGN §12): sales (operators+) and finance build them; managers and
+    # finance approve (never their own submission); conversion creates rental agreements (managers).
+    "quote.create": OPERATORS | {Role.FINANCE},
+    "quote.edit": OPERATORS | {Role.FINANCE},
+    "quote.submit": OPERATORS | {Role.FINANCE},
+    "quote.send": OPERATORS | {Role.FINANCE},
     "quote.approve": FINANCE,
+    "quote.convert": MANAGERS,
+    "cost_sheet.edit": OPERATORS | {Role.FINANCE},
 }
 
 

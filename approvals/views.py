@@ -20,6 +20,18 @@ from .models import Approval
 INBOX_LIMIT = 200
 
 
+def _quote_approvals(user):
+    """Quotes and cost sheets waiting for this user (the quotes app's own selector; empty without it)."""
+    from django.apps import apps
+
+    if not apps.is_installed("quotes"):
+        return [], []
+    from quotes.selectors import awaiting_decision
+
+    quotes, sheets = awaiting_decision(user)
+    return list(quotes[:INBOX_LIMIT]), list(sheets[:INBOX_LIMIT])
+
+
 def _rows(approvals_list, now):
     return [
         {
@@ -41,8 +53,16 @@ def inbox(request):
     if request.session.get("branch_id"):
         qs = qs.filter(custody__branch_id=request.session["branch_id"])
     items = list(qs[:INBOX_LIMIT])
+    quotes, sheets = _quote_approvals(request.user)
     return render(
-        request, "approvals/inbox.html", {"rows": _rows(items, now), "truncated": len(items) >= INBOX_LIMIT}
+        request,
+        "approvals/inbox.html",
+        {
+            "rows": _rows(items, now),
+            "truncated": len(items) >= INBOX_LIMIT,
+            "quote_rows": quotes,
+            "sheet_rows": sheets,
+        },
     )
 
 
@@ -50,7 +70,8 @@ def inbox(request):
 @require_GET
 def inbox_count(request):
     """The nav badge: how many levels wait for me (loaded with HTMX, empty when none)."""
-    count = approvals.inbox_for(request.user).count()
+    quotes, sheets = _quote_approvals(request.user)
+    count = approvals.inbox_for(request.user).count() + len(quotes) + len(sheets)
     if not count:
         return HttpResponse("")
     label = _("%(n)s waiting") % {"n": count}

@@ -16,6 +16,6 @@ def layout(request):
         "current_branch_id": request.session.get("branch_id", ""),
         "is_admin": permissions.may(user, "settings.manage"),
         # The navigation asks the rules instead of naming roles.
-        "nav_approvals": may_decide_any(user),
+        "nav_approvals": may_decide_any(user) or permissions.may(user, "quote.approve"),
         "nav_charges": permissions.may(user, "charge.post"),
     }

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "billing",
     "notifications",
     "ops",
+    "quotes",
     "reports",
 ]
 

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from documents.public_views import sign_by_link
 from ops import views as ops_views
+from quotes import public_views as quote_review
 from reports import views as report_views
 
 from .api import api
@@ -27,6 +28,9 @@ urlpatterns = [
     path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
     path("sign/<str:token>/", sign_by_link, name="sign_by_link"),
+    path("quotes/", include("quotes.urls")),
+    path("q/<str:token>", quote_review.review, name="quote_review"),
+    path("q/<str:token>/<str:decision>", quote_review.decide, name="quote_review_decide"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     # Django admin's own login would skip two-factor: everyone logs in through the product's page.

@@ -24,6 +24,7 @@ EVENT_TYPES = {
     "quote.sent",
     "quote.accepted",
     "quote.rejected",
+    "quote.expired",
 }
 
 

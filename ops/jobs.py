@@ -219,6 +219,12 @@ def email_retries(now: datetime) -> dict:
     return {"retried": retry_failed_emails(now)}
 
 
+def quote_expiry(now: datetime) -> dict:
+    from quotes.services import expire_quotes
+
+    return expire_quotes(now)
+
+
 def retention(now: datetime) -> dict:
     from django_tasks_db.models import DBTaskResult
 
@@ -239,6 +245,8 @@ JOBS = [
     Job("webhook_retries", webhook_retries, timedelta(minutes=1)),
     Job("email_retries", email_retries),
     Job("retention", retention, timedelta(hours=6)),
+    # Daily in effect: a quote expires once the day after valid_until starts; hourly keeps that prompt.
+    Job("quote_expiry", quote_expiry, timedelta(hours=1)),
 ]
 
 
