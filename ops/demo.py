@@ -677,7 +677,9 @@ def load(now: datetime | None = None) -> LoadResult:
             "users": len(DEMO_USERS),
         }
         created["custodies"], problem = _load_custodies(users)
-    return LoadResult(created=created, warnings=[problem] if problem else [])
+        created["quotes"], quote_problem = _load_quotes(users)
+    problems = [p for p in (problem, quote_problem) if p]
+    return LoadResult(created=created, warnings=problems)
 
 
 def _load_custodies(users: dict) -> tuple[int, str | None]:
@@ -694,6 +696,18 @@ def _load_custodies(users: dict) -> tuple[int, str | None]:
     except Exception as exc:
         logger.exception("The demo custodies could not be created")
         return 0, f"The demo custodies could not be created ({exc.__class__.__name__}: {exc})."
+
+
+def _load_quotes(users: dict) -> tuple[int, str | None]:
+    """Three companies' quotes (draft, sent, accepted) with cost sheets, made by the quotes app's services."""
+    from quotes.demo import create_demo_quotes
+
+    try:
+        with transaction.atomic():
+            return len(create_demo_quotes(users)), None
+    except Exception as exc:
+        logger.exception("The demo quotes could not be created")
+        return 0, f"The demo quotes could not be created ({exc.__class__.__name__}: {exc})."
 
 
 def _validate(objects) -> None:
