@@ -1,5 +1,6 @@
 """Segregation of duties, the transition tables and obsolescence: every refused action changes nothing."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal as D
 
@@ -52,7 +53,9 @@ def approved_sheet(quote, sales, finance):
 def test_quote_numbers_are_sequential_and_never_reused(sales, company, suv, tax_profile, valid_until):
     first = services.create_quote(sales, {"customer_id": company.pk, "valid_until": valid_until})
     second = services.create_quote(sales, {"customer_id": company.pk, "valid_until": valid_until})
-    assert (first.quote_no, second.quote_no) == ("QT-000001", "QT-000002")
+    # PostgreSQL sequences are not rolled back between tests, so compare the numbers, not fixed values.
+    assert re.fullmatch(r"QT-\d{6,}", first.quote_no)
+    assert int(second.quote_no[3:]) == int(first.quote_no[3:]) + 1
 
 
 def test_the_submitter_of_a_cost_sheet_never_approves_it(quote, finance, second_finance):
