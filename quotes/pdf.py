@@ -9,14 +9,11 @@ from django.utils import timezone, translation
 from . import services
 
 
-def company() -> dict:
-    return {
-        "name": getattr(settings, "CUSTODY_COMPANY_NAME", "Custody Car Rental LLC"),
-        "address": getattr(settings, "CUSTODY_COMPANY_ADDRESS", ""),
-        "phone": getattr(settings, "CUSTODY_COMPANY_PHONE", ""),
-        "email": getattr(settings, "CUSTODY_COMPANY_EMAIL", ""),
-        "trn": getattr(settings, "CUSTODY_COMPANY_TRN", ""),
-    }
+def company():
+    """The letterhead: the admin's company profile (fleet), the same one the tax invoices use."""
+    from fleet.models import CompanyProfile
+
+    return CompanyProfile.current()
 
 
 def pdf_context(quote) -> dict:
