@@ -3,6 +3,7 @@ because they read one table (`approvals.eligibility`)."""
 
 import pytest
 
+from accounts import permissions
 from accounts.choices import Role
 from approvals import eligibility
 from approvals.models import ApprovalRule
@@ -91,6 +92,8 @@ def test_inbox_page_and_api_agree(two_levels, people, agreement, submitter, befo
 def test_navigation_shows_approvals_to_deciders_only(people):
     for name, user in people.items():
         body = login_client(user).get("/").content.decode()
-        assert ('href="/approvals/"' in body) is eligibility.may_decide_any(user), name
+        # Finance decides no custody level but approves quotes and cost sheets in the same inbox.
+        deciding = eligibility.may_decide_any(user) or permissions.may(user, "quote.approve")
+        assert ('href="/approvals/"' in body) is deciding, name
     assert not eligibility.may_decide_any(people["operator"])
     assert eligibility.may_decide_any(people["supervisor"])
