@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class CustodiesConfig(AppConfig):
     name = "custodies"
     verbose_name = _("Custodies")
+
+    def ready(self):
+        from fleet import services as fleet_services
+
+        from .selectors import holding_custody_no
+
+        # fleet sits below custodies: it learns who holds a vehicle through this registration.
+        fleet_services.register_holder(holding_custody_no)

@@ -144,3 +144,12 @@ def lock_custody(custody_id, user=None) -> Custody:
         return qs.get(pk=custody_id)
     except (Custody.DoesNotExist, ValueError, TypeError) as exc:
         raise Custody.DoesNotExist("custody not found") from exc
+
+
+def holding_custody_no(vehicle) -> str | None:
+    """The custody that holds a vehicle now (registered with fleet, whose status changes it guards):
+    an approved or active custody holds its replacement, an active one its original."""
+    held = Q(replacement_vehicle=vehicle, status__in=[CustodyStatus.APPROVED, CustodyStatus.ACTIVE]) | Q(
+        original_vehicle=vehicle, status=CustodyStatus.ACTIVE
+    )
+    return Custody.objects.filter(held).values_list("custody_no", flat=True).first()

@@ -25,6 +25,7 @@ from billing.money import to_money
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
+from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, VehicleStatus
 from fleet.models import Vehicle
 from integrations.events import emit
@@ -444,22 +445,10 @@ def reject_custody(user, custody_id, reason: str) -> ActionResult:
 
 
 def _set_vehicle_status(vehicle: Vehicle, status: str, custody: Custody, **readings) -> None:
-    old = vehicle.status
-    changed = {"status": [old, status]} if old != status else {}
-    vehicle.status = status
-    for name, value in readings.items():
-        if value is not None and getattr(vehicle, name) != value:
-            changed[name] = [getattr(vehicle, name), value]
-            setattr(vehicle, name, value)
-    if changed:
-        vehicle.save(update_fields=["status", *readings.keys(), "updated_at"])
-        audit.record(
-            "vehicle.updated",
-            vehicle,
-            custody_id=custody.pk,
-            changes=changed,
-            message=f"{custody.custody_no}",
-        )
+    # The custody holds the vehicle, so it is the one caller fleet lets move it.
+    fleet_services.set_status(
+        vehicle, status, by_holder=True, custody_id=custody.pk, message=custody.custody_no, **readings
+    )
 
 
 def _original_status_after(custody: Custody) -> str:

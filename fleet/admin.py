@@ -1,9 +1,13 @@
+"""Django admin for reference data: every save goes through `fleet.services.save_record` (permission,
+validation, the vehicle-status guard, audit); records are never deleted here (deactivate them)."""
+
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from audit import services as audit
 
+from . import services
 from .models import (
     Branch,
     CompanyProfile,
@@ -16,26 +20,46 @@ from .models import (
 )
 
 
+class ThroughServices(admin.ModelAdmin):
+    def save_model(self, request, obj, form, change):
+        services.save_record(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class VehicleAdminForm(forms.ModelForm):
+    # No Meta: the admin builds the fields; this only adds the status guard's message.
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "status" in self.changed_data:
+            refusal = services.status_change_refusal(self.instance)
+            if refusal:
+                self.add_error("status", refusal)
+        return cleaned
+
+
 @admin.register(Branch)
-class BranchAdmin(admin.ModelAdmin):
+class BranchAdmin(ThroughServices):
     list_display = ["code", "name", "city", "active", "insurer_calendar_days"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ThroughServices):
     list_display = ["customer_no", "full_name", "kind", "phone", "active"]
     search_fields = ["customer_no", "full_name", "phone", "email"]
     list_filter = ["kind", "active"]
 
 
 @admin.register(VehicleClass)
-class VehicleClassAdmin(admin.ModelAdmin):
+class VehicleClassAdmin(ThroughServices):
     list_display = ["code", "name", "daily_rate", "monthly_rate"]
 
 
 @admin.register(Vehicle)
-class VehicleAdmin(admin.ModelAdmin):
+class VehicleAdmin(ThroughServices):
+    form = VehicleAdminForm
     list_display = ["plate", "make", "model", "vehicle_class", "branch", "status"]
     list_filter = ["status", "branch", "vehicle_class"]
     search_fields = ["plate", "vin"]
@@ -43,7 +67,7 @@ class VehicleAdmin(admin.ModelAdmin):
 
 
 @admin.register(RentalAgreement)
-class RentalAgreementAdmin(admin.ModelAdmin):
+class RentalAgreementAdmin(ThroughServices):
     list_display = ["agreement_no", "customer", "vehicle", "branch", "start_at", "end_at", "status"]
     list_filter = ["status", "branch"]
     search_fields = ["agreement_no"]
@@ -51,8 +75,8 @@ class RentalAgreementAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer", "vehicle"]
 
 
-admin.site.register(SpecialRateCode)
-admin.site.register(TaxProfile)
+admin.site.register(SpecialRateCode, ThroughServices)
+admin.site.register(TaxProfile, ThroughServices)
 
 
 class CompanyProfileForm(forms.ModelForm):

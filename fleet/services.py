@@ -1,12 +1,17 @@
 """Creating and changing reference data: validated, permission-checked, audited."""
 
+from collections.abc import Callable
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
+from django.utils.translation import gettext as _
 
 from accounts import permissions
 from audit import services as audit
+from core.errors import Conflict
 
-from .models import TaxProfile
+from .models import TaxProfile, Vehicle
 
 # model_name → permission action prefix ("<prefix>.create" / "<prefix>.edit")
 EDIT_ACTIONS = {
@@ -45,6 +50,10 @@ def save_record(user, instance: Model, data: dict | None = None) -> Model:
     for field, value in (data or {}).items():
         setattr(instance, field, value)
     instance.full_clean()
+    if isinstance(instance, Vehicle) and not creating and before.get("status") != instance.status:
+        refusal = status_change_refusal(instance)
+        if refusal:
+            raise ValidationError({"status": [refusal]})
     if isinstance(instance, TaxProfile) and instance.is_default:
         TaxProfile.objects.exclude(pk=instance.pk).filter(is_default=True).update(is_default=False)
     instance.save()
@@ -55,3 +64,61 @@ def save_record(user, instance: Model, data: dict | None = None) -> Model:
             f"{model._meta.model_name}.{'created' if creating else 'updated'}", instance, changes=changes
         )
     return instance
+
+
+# ---- vehicle status ----------------------------------------------------------------------------------
+# Apps above fleet say who holds a vehicle (custodies registers "an open custody" in its AppConfig.ready).
+# A held vehicle's status follows its holder: the holder's own services move it (`set_status(...,
+# by_holder=True)`); every other change (form, API, Django admin, fleet integration) is refused.
+_HOLDERS: list[Callable[[Vehicle], str | None]] = []
+
+
+def register_holder(holder: Callable[[Vehicle], str | None]) -> None:
+    """`holder(vehicle)` names what holds the vehicle (a custody number) or returns None."""
+    if holder not in _HOLDERS:
+        _HOLDERS.append(holder)
+
+
+def held_by(vehicle: Vehicle) -> str | None:
+    for holder in _HOLDERS:
+        name = holder(vehicle)
+        if name:
+            return name
+    return None
+
+
+def status_change_refusal(vehicle: Vehicle) -> str | None:
+    """Why the vehicle's status may not be changed by hand now, or None."""
+    holder = held_by(vehicle)
+    if holder:
+        return _("%(holder)s holds this vehicle; its status follows the custody.") % {"holder": holder}
+    return None
+
+
+def set_status(
+    vehicle: Vehicle,
+    status: str,
+    *,
+    by_holder: bool = False,
+    message: str = "",
+    custody_id=None,
+    **readings,
+) -> dict:
+    """Move a (locked) vehicle to `status`, with optional readings (odometer_km, fuel_level); audited.
+
+    Returns the changes. Raises Conflict when a holder keeps the vehicle and the caller is not it.
+    """
+    if not by_holder and status != vehicle.status:
+        refusal = status_change_refusal(vehicle)
+        if refusal:
+            raise Conflict(refusal, {"status": [refusal]})
+    changed = {"status": [vehicle.status, status]} if vehicle.status != status else {}
+    vehicle.status = status
+    for name, value in readings.items():
+        if value is not None and getattr(vehicle, name) != value:
+            changed[name] = [getattr(vehicle, name), value]
+            setattr(vehicle, name, value)
+    if changed:
+        vehicle.save(update_fields=["status", *readings.keys(), "updated_at"])
+        audit.record("vehicle.updated", vehicle, custody_id=custody_id, changes=changed, message=message)
+    return changed

@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from billing import services as billing
 from billing.models import Charge
-from core.errors import ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from custodies import services as custody_services
 from custodies.models import Custody
+from fleet import services as fleet_services
 from fleet.choices import VehicleStatus
 from fleet.models import Vehicle
 
@@ -65,21 +66,13 @@ def vehicle_status_changed(data: dict) -> str:
     status = data.get("status")
     if status not in VehicleStatus.values:
         raise ValidationFailed(_("Unknown vehicle status."), {"data.status": [_("Unknown status.")]})
-    held = (
-        Custody.objects.filter(status__in=("approved", "active")).filter(replacement_vehicle=vehicle).exists()
-        or Custody.objects.filter(status="active", original_vehicle=vehicle).exists()
-    )
-    if held:
-        return "ignored: the vehicle is held by a custody; its status follows the custody"
     with transaction.atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         old = locked.status
-        if old != status:
-            locked.status = status
-            locked.save(update_fields=["status", "updated_at"])
-            audit.record(
-                "vehicle.updated", locked, changes={"status": [old, status]}, message="fleet integration"
-            )
+        try:
+            fleet_services.set_status(locked, status, message="fleet integration")
+        except Conflict:
+            return "ignored: the vehicle is held by a custody; its status follows the custody"
     return f"{vehicle.plate}: {old} → {status}"
 
 
