@@ -16,8 +16,8 @@ from audit import context as audit_context
 from core.errors import DomainError, Forbidden
 from core.pagination import paginate
 
-from . import selectors, services, two_factor
-from .models import ApiToken, User, hash_token
+from . import selectors, services, tokencache, two_factor
+from .models import ApiToken, User
 
 
 class AuthFailed(DomainError):
@@ -41,16 +41,15 @@ class BearerTokenAuth(HttpBearer):
     openapi_description = "Token from POST /api/v1/auth/token or a personal token."
 
     def authenticate(self, request, token):
-        try:
-            api_token = ApiToken.objects.select_related("user").get(token_hash=hash_token(token))
-        except ApiToken.DoesNotExist:
-            return None
-        if not api_token.is_usable or not api_token.user.is_active:
+        api_token = tokencache.lookup(request, token)
+        if api_token is None or not api_token.is_usable or not api_token.user.is_active:
             return None
         now = timezone.now()
         # Throttle the write: at most once a minute per token.
         if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+            api_token.last_used_at = now
+            tokencache.remember(api_token)
         _act_as(request, api_token.user, "api")
         return api_token.user
 

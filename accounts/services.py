@@ -158,9 +158,13 @@ def _end_sessions(user: User) -> None:
 
 
 def _revoke_tokens(user: User, kinds: Iterable[str]) -> int:
-    return ApiToken.objects.filter(user=user, kind__in=list(kinds), revoked_at__isnull=True).update(
+    from .tokencache import forget_user
+
+    revoked = ApiToken.objects.filter(user=user, kind__in=list(kinds), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    forget_user(user.pk)  # update() sends no signal
+    return revoked
 
 
 def _queue_set_password_email(user: User, purpose: str) -> None:

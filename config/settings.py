@@ -237,6 +237,22 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Custody <no-reply@custody.local>")
 
+# Caches: "tokens" holds API token lookups for a few seconds (accounts/tokencache.py). It must be
+# shared by every server process so a revocation reaches all of them at once: a file cache on one
+# host, Redis (CUSTODY_TOKEN_CACHE_LOCATION=redis://...) when servers run on several hosts.
+CUSTODY_TOKEN_CACHE_SECONDS = int(os.environ.get("CUSTODY_TOKEN_CACHE_SECONDS", "15"))
+_TOKEN_CACHE_LOCATION = os.environ.get("CUSTODY_TOKEN_CACHE_LOCATION", str(VAR_DIR / "cache" / "tokens"))
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tokens": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if _TOKEN_CACHE_LOCATION.startswith(("redis://", "rediss://"))
+        else "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": _TOKEN_CACHE_LOCATION,
+        "KEY_PREFIX": "custody",
+    },
+}
+
 # Background work: django-tasks on the database queue.
 TASKS = {
     "default": {

@@ -3,6 +3,10 @@
 `?limit=` (default 50, max 200) with either `?cursor=` (keyset: stable and fast on deep pages)
 or `?page=` (bounded offset, for page-numbered screens). Orderings are whitelisted per list and
 always end with the primary key so keyset cursors are unique.
+
+`count` is exact up to `count_cap` when a list passes one (the custody lists pass COUNT_CAP): above
+it the response says `"count": 10000, "count_capped": true` (pages show "10,000+"), because an
+exact COUNT(*) of a big set costs 75–250 ms at 1,000,000 custodies on every page.
 """
 
 import base64
@@ -19,6 +23,7 @@ from .errors import ValidationFailed
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_PAGE = 10_000
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Page:
     page: int | None = None
     limit: int = DEFAULT_LIMIT
     ordering: str = ""
+    count_capped: bool = False
 
     @property
     def num_pages(self) -> int:
@@ -81,15 +87,29 @@ def paginate(
     allowed_orderings: set[str],
     default_ordering: str = "-created_at",
     count: bool = True,
+    count_cap: int | None = None,
 ) -> Page:
-    """Apply ordering + cursor/page; `params` are the request's query parameters (for `next`)."""
+    """Apply ordering + cursor/page; `params` are the request's query parameters (for `next`).
+
+    `queryset` may be a `.values()` queryset (rows are dicts then; they must include the ordering
+    field and `id`).
+    """
     limit = clean_limit(params.get("limit"))
     ordering = clean_ordering(params.get("ordering"), allowed_orderings, default_ordering)
     field = ordering.lstrip("-")
     descending = ordering.startswith("-")
     pk = "-pk" if descending else "pk"
     ordered = queryset.order_by(ordering, pk)
-    total = queryset.count() if count else -1
+    capped = False
+    if not count:
+        total = -1
+    elif count_cap is None:
+        total = queryset.count()
+    else:
+        # COUNT over at most cap + 1 rows: bounded work however big the set is.
+        total = queryset.order_by().values("pk")[: count_cap + 1].count()
+        capped = total > count_cap
+        total = min(total, count_cap)
 
     cursor = params.get("cursor")
     page_param = params.get("page")
@@ -128,15 +148,27 @@ def paginate(
             query.append(("page", page_no + 1))
         else:
             last = rows[-1]
-            query.append(("cursor", _encode([_value_of(last, field), str(last.pk)])))
+            last_pk = last["id"] if isinstance(last, dict) else last.pk
+            query.append(("cursor", _encode([_value_of(last, field), str(last_pk)])))
         next_url = f"{path}?{urlencode(query)}"
-    return Page(items=rows, count=total, next=next_url, page=page_no, limit=limit, ordering=ordering)
+    return Page(
+        items=rows,
+        count=total,
+        next=next_url,
+        page=page_no,
+        limit=limit,
+        ordering=ordering,
+        count_capped=capped,
+    )
 
 
 def _value_of(obj, field: str):
-    value = obj
-    for part in field.split("__"):
-        value = getattr(value, part)
+    if isinstance(obj, dict):
+        value = obj[field]
+    else:
+        value = obj
+        for part in field.split("__"):
+            value = getattr(value, part)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value) if value is not None else None
