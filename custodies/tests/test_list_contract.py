@@ -1,0 +1,103 @@
+"""The custody list API: fixed queries and columns, the response contract, the capped count."""
+
+import re
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.choices import Role
+from conftest import ApiClient
+from custodies import selectors
+from custodies.api import CustodyListItem
+from custodies.models import Custody
+
+pytestmark = pytest.mark.django_db
+
+
+def add_copies(custody, count):
+    """`count` more custodies like `custody` (bulk: the list only needs rows)."""
+    rows = []
+    for _ in range(count):
+        copy = Custody.objects.get(pk=custody.pk)
+        copy.pk = uuid.uuid4()
+        copy.custody_no = f"CST-T{uuid.uuid4().hex[:10]}"
+        rows.append(copy)
+    Custody.objects.bulk_create(rows)
+
+
+def captured(api, url):
+    api.get(url)  # warm up: token cache, last-used stamp
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get(url)
+    assert response.status_code == 200, response.content[:500]
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+def page_query(queries):
+    [sql] = [q for q in queries if "custodies_custody" in q and "LIMIT" in q and "COUNT(" not in q.upper()]
+    return sql
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("", 2),  # capped count + page
+        ("?status=active", 2),
+        ("?q=Smith", 4),  # + plate → vehicle ids, agreement no → agreement ids
+        ("?plate={plate}", 3),  # + vehicle ids
+    ],
+)
+def test_the_list_runs_fixed_queries_whatever_the_rows(users, make_draft, vehicle, params, expected):
+    params = params.format(plate=vehicle.plate)
+    api = ApiClient(users[Role.OPERATOR])
+    first = make_draft()
+    add_copies(first, 4)
+    _, five = captured(api, f"/api/v1/custodies{params}")
+    add_copies(first, 45)
+    _, fifty = captured(api, f"/api/v1/custodies{params}")
+    assert len(five) == len(fifty) == expected, fifty
+
+
+def test_the_list_selects_only_the_listed_columns(users, make_draft):
+    api = ApiClient(users[Role.OPERATOR])
+    add_copies(make_draft(), 3)
+    _, queries = captured(api, "/api/v1/custodies")
+    sql = page_query(queries)
+    select = sql[sql.index("SELECT") + 6 : sql.index(" FROM ")]
+    columns = re.findall(r'\."(\w+)"', select)  # table."column", tables maybe aliased (T6."plate")
+    assert len(columns) == len(selectors.LIST_COLUMNS)
+    for heavy in ("incident_narrative", "notes", "handover_notes", "tags", "void_reason", "custodian_phone"):
+        assert heavy not in columns
+
+
+def test_the_list_keeps_its_response_contract(users, make_draft):
+    api = ApiClient(users[Role.OPERATOR])
+    custody = make_draft()
+    add_copies(custody, 2)
+    body = api.get("/api/v1/custodies?limit=2").json()
+    assert set(body) == {"items", "count", "count_capped", "next"}
+    assert body["count"] == 3
+    assert body["count_capped"] is False
+    item = body["items"][0]
+    assert set(item) == set(CustodyListItem.model_fields)
+    assert set(item["branch"]) == {"id", "code", "name"}
+    assert set(item["customer"]) == {"id", "customer_no", "full_name"}
+    assert set(item["original_vehicle"]) == {"id", "plate", "make", "model", "status"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", item["created_at"])
+    # the cursor of the next page continues where this one ended
+    rest = api.get(body["next"]).json()
+    seen = {i["id"] for i in body["items"]} | {i["id"] for i in rest["items"]}
+    assert len(seen) == 3
+    assert rest["next"] is None
+
+
+def test_a_big_count_is_capped_and_says_so(users, make_draft, monkeypatch):
+    monkeypatch.setattr("custodies.api.COUNT_CAP", 3)
+    api = ApiClient(users[Role.OPERATOR])
+    add_copies(make_draft(), 4)
+    body = api.get("/api/v1/custodies").json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (3, True, 5)
+    schema = api.get("/api/openapi.json").json()["components"]["schemas"]["CustodyList"]
+    assert "count_capped" in schema["properties"]
