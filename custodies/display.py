@@ -118,3 +118,58 @@ def event_title(action: str) -> str:
 
 def event_colour(action: str) -> str:
     return EVENT_COLOURS.get(action, "secondary")
+
+
+def list_row(row, now, date_format: str) -> dict:
+    """One custody list row, ready to print: labels and badges built here, not by template includes.
+
+    `row` is a selectors.ListRow; `date_format` comes from list_date_format() (once per page).
+    Rendering an {% include %} per badge and every row twice (table and cards) cost ~40 ms CPU per
+    50-row page; this plus one plain template row costs a few ms.
+    """
+    from django.utils import dateformat, formats, timezone
+    from django.utils.html import format_html
+
+    from .choices import CustodyStatus, ReasonCode
+
+    status = row["status"]
+    sla_info = sla_badge(current_view(row, now)) if status in _SLA_STATUSES else None
+    if sla_info:
+        title = f"{sla_info['target_label']} · {sla_info['label']}"
+        if sla_info["due_at"]:
+            due = formats.date_format(timezone.localtime(sla_info["due_at"]), "SHORT_DATETIME_FORMAT")
+            title = f"{title} · {_('due')} {due}"
+        sla_html = format_html(
+            '<span class="badge text-bg-{} sla-badge" title="{}">{}</span>',
+            sla_info["colour"],
+            title,
+            sla_info["text"],
+        )
+    else:
+        sla_html = format_html('<span class="text-muted">{}</span>', "—")
+    return {
+        "pk": row["id"],
+        "custody_no": row["custody_no"],
+        "status_badge": format_html(
+            '<span class="badge text-bg-{}">{}</span>', status_colour(status), CustodyStatus(status).label
+        ),
+        "has_sla": sla_info is not None,
+        "sla_badge": sla_html,
+        "reason": ReasonCode(row["reason_code"]).label,
+        "customer": row["customer__full_name"],
+        "custodian": row["custodian_name"],
+        "original_plate": row["original_vehicle__plate"] or "—",
+        "replacement_plate": row["replacement_vehicle__plate"] or "—",
+        "branch_code": row["branch__code"],
+        "created": dateformat.format(timezone.localtime(row["created_at"]), date_format),
+    }
+
+
+def list_date_format() -> str:
+    """The list's "created" format in the active language: short date and 24-hour time."""
+    from django.utils import formats
+
+    return f"{formats.get_format('SHORT_DATE_FORMAT')} H:i"
+
+
+_SLA_STATUSES = {"pending_approval", "approved", "active"}

@@ -30,7 +30,7 @@ from audit.views import csv_response, filter_entries
 from billing import services as billing
 from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
 from core.exports import ExportColumn, export_response
-from core.pagination import paginate
+from core.pagination import COUNT_CAP, paginate
 from documents import services as document_services
 from documents.choices import DocumentType
 from documents.models import Document
@@ -290,7 +290,9 @@ def _page_numbers(page) -> list[int | None]:
     if page is None:
         return []
     current, last = page.page or 1, page.num_pages
-    wanted = {1, last, *range(max(1, current - 2), min(last, current + 2) + 1)}
+    wanted = {1, *range(max(1, current - 2), min(last, current + 2) + 1)}
+    if not page.count_capped:  # a capped count does not know the last page
+        wanted.add(last)
     result: list[int | None] = []
     previous = 0
     for number in sorted(wanted):
@@ -404,23 +406,18 @@ def custody_list(request):
             )
         try:
             page = paginate(
-                qs,
+                selectors.list_rows(qs),
                 params=request.GET,
                 path=request.path,
                 allowed_orderings=LIST_SORTS,
                 default_ordering="-created_at",
+                count_cap=COUNT_CAP,
             )
         except ValidationFailed as exc:
             error = exc.message
         else:
-            rows = [
-                {
-                    "custody": c,
-                    "sla": display.current_sla_badge(c, now),
-                    "colour": display.status_colour(c.status),
-                }
-                for c in page.items
-            ]
+            date_format = display.list_date_format()
+            rows = [display.list_row(selectors.ListRow(r), now, date_format) for r in page.items]
     else:
         error = _("Some filters are not valid: %(fields)s.") % {
             "fields": ", ".join(
@@ -442,10 +439,10 @@ def custody_list(request):
             ("", _("SLA"), ""),
             ("reason_code", _("Reason"), ""),
             ("", _("Customer"), ""),
-            ("custodian_name", _("Custodian"), "d-none d-xxl-table-cell"),
+            ("custodian_name", _("Custodian"), "cell-xxl"),
             ("", _("Original"), ""),
             ("", _("Replacement"), ""),
-            ("", _("Branch"), "d-none d-lg-table-cell"),
+            ("", _("Branch"), "cell-lg"),
             ("created_at", _("Created"), ""),
         ],
         "may_create": permissions.may(user, "custody.create"),
