@@ -186,9 +186,8 @@ def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDeliver
     return delivery
 
 
-@transaction.atomic
-def _record_attempt(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> None:
-    DeliveryAttempt.objects.create(
+def _attempt_row(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> DeliveryAttempt:
+    return DeliveryAttempt(
         delivery=delivery,
         number=delivery.attempts,
         at=now,
@@ -197,6 +196,15 @@ def _record_attempt(delivery: WebhookDelivery, result: webhooks.SendResult, now:
         response_excerpt=result.body_excerpt,
         error=result.error,
     )
+
+
+@transaction.atomic
+def _record_attempt(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> None:
+    _attempt_row(delivery, result, now).save()
+    _apply_result(delivery, result, now)
+
+
+def _apply_result(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> None:
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     if result.status_code is not None and 200 <= result.status_code < 300:
@@ -251,6 +259,110 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
         url="/integrations/",
         dedupe_key=f"endpoint-disabled:{endpoint.pk}:{endpoint.disabled_at:%Y%m%d%H%M}",
     )
+
+
+# ---- batches (the worker) --------------------------------------------------------------------------
+
+BATCH_SIZE = 100
+
+
+def dispatch_pending(limit: int = BATCH_SIZE) -> int:
+    """Fan out up to `limit` undispatched events in one transaction; the sending is deliver_due()'s."""
+    with transaction.atomic():
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True)
+            .order_by("created_at")[:limit]
+        )
+        if not events:
+            return 0
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
+        endpoints = list(WebhookEndpoint.objects.filter(active=True))
+        WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(event=e, endpoint=ep) for e in events for ep in endpoints if ep.wants(e.type)],
+            ignore_conflicts=True,
+        )
+        if apps.is_installed("notifications"):
+            from notifications.services import notify_for_event
+
+            for event in events:
+                notify_for_event(event)
+    return len(events)
+
+
+def deliver_due(sender, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
+    """Claim up to `limit` due deliveries in one transaction, send them concurrently through `sender`
+    (an integrations.sender.Sender: pooled keep-alive connections), record the attempts in one more."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            next_attempt_at=now + _lease(), attempts=F("attempts") + 1
+        )
+    deliveries = list(WebhookDelivery.objects.select_related("event", "endpoint").filter(pk__in=ids))
+    inactive = [d.pk for d in deliveries if not d.endpoint.active]
+    if inactive:
+        WebhookDelivery.objects.filter(pk__in=inactive).update(
+            status=DeliveryStatus.CANCELLED, last_error="endpoint disabled"
+        )
+    sending = [d for d in deliveries if d.endpoint.active]
+    requests = []
+    for delivery in sending:
+        body = webhooks.body_for(delivery.event)
+        headers = webhooks.headers_for(delivery.event, delivery.pk, delivery.endpoint.secret, body)
+        requests.append((delivery.endpoint.url, body, headers))
+    results = sender.send_all(requests, now)
+    _record_attempts(list(zip(sending, results, strict=True)), now)
+    return len(deliveries)
+
+
+@transaction.atomic
+def _record_attempts(pairs: list[tuple[WebhookDelivery, webhooks.SendResult]], now: datetime) -> None:
+    """All attempts of a batch in one transaction: successes as one UPDATE per status code."""
+    DeliveryAttempt.objects.bulk_create([_attempt_row(d, r, now) for d, r in pairs])
+    delivered: dict[int, list] = {}
+    recovered = set()
+    for delivery, result in pairs:
+        if result.status_code is not None and 200 <= result.status_code < 300:
+            delivered.setdefault(result.status_code, []).append(delivery.pk)
+            if delivery.endpoint.failing_since:
+                recovered.add(delivery.endpoint_id)
+        else:
+            _apply_result(delivery, result, now)
+    for status_code, ids in delivered.items():
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.DELIVERED, delivered_at=now, last_status_code=status_code, last_error=""
+        )
+    if recovered:
+        WebhookEndpoint.objects.filter(pk__in=recovered).update(failing_since=None, updated_at=now)
+
+
+def drain(seconds: float = 30.0) -> dict[str, int]:
+    """Dispatch and deliver in batches until nothing is due (or `seconds` have passed)."""
+    import time
+
+    from .sender import Sender
+
+    deadline = time.monotonic() + seconds
+    dispatched = delivered = 0
+    sender = Sender()
+    try:
+        while time.monotonic() < deadline:
+            events = dispatch_pending()
+            sent = deliver_due(sender)
+            dispatched, delivered = dispatched + events, delivered + sent
+            if not events and not sent:
+                break
+    finally:
+        sender.close()
+    return {"events_dispatched": dispatched, "attempts": delivered}
 
 
 def retry_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
