@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts.permissions import scope_to_branches
 from fleet.models import RentalAgreement, Vehicle
 
-from .choices import CustodianType, CustodyStatus, ReasonCode, SlaState
+from . import sla
+from .choices import CustodianType, CustodyStatus, ReasonCode, SlaState, SlaTarget
 from .models import Custody
 from .sla import state_q as sla_state_q
 
@@ -73,20 +74,9 @@ LIST_COLUMNS = (
     "created_at",
     "updated_at",
     "version",
-    # for the SLA state (sla.current_view)
-    "submitted_at",
-    "approved_at",
-    "original_ready_at",
-    "sla_approve_due_at",
-    "sla_approve_met_at",
-    "sla_approve_breached_at",
-    "sla_handover_due_at",
-    "sla_handover_met_at",
-    "sla_handover_breached_at",
-    "sla_close_due_at",
-    "sla_close_met_at",
-    "sla_close_breached_at",
 )
+# The SLA state (sla.current_view) reads due, at-risk-from, met and breached of the current target.
+LIST_COLUMNS += tuple(column for target in SlaTarget.values for column in sla.fields(target))
 
 
 class ListRow(dict):
