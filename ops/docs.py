@@ -39,4 +39,37 @@ def render_state_machine() -> str:
             lines.append(f"    {source} --> {t.target}: {action}")
         lines += ["    closed --> [*]", "    voided --> [*]", "```", ""]
         lines += ["## Who may decide an approval level", "", *eligibility.describe(), ""]
+        lines += _quote_tables()
     return "\n".join(lines)
+
+
+def _quote_tables() -> list[str]:
+    """The quote and cost-sheet tables (`quotes/transitions.py`, DESIGN §12)."""
+    from quotes.transitions import COST_SHEET_TRANSITIONS, CUSTOMER, QUOTE_TRANSITIONS, SEGREGATED, SYSTEM
+
+    lines = []
+    for title, table in (
+        ("Quote state machine", QUOTE_TRANSITIONS),
+        ("Cost sheet state machine", COST_SHEET_TRANSITIONS),
+    ):
+        lines += [
+            f"## {title}",
+            "",
+            "Generated from `quotes/transitions.py`. Approve and reject are never taken by the user who submitted.",
+            "",
+            "| from | action | to | who | needs |",
+            "|---|---|---|---|---|",
+        ]
+        for (source, action), t in table.items():
+            if t.permission == CUSTOMER:
+                who = "the customer, on the public review page"
+            elif t.permission == SYSTEM:
+                who = "the system"
+            else:
+                who = ", ".join(sorted(ACTION_ROLES[t.permission]))
+                if action in SEGREGATED:
+                    who += " (not the submitter)"
+            needs = ", ".join(f"`{n}`" for n in t.needs) or "—"
+            lines.append(f"| `{source}` | {action} | `{t.target}` | {who} | {needs} |")
+        lines.append("")
+    return lines
