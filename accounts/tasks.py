@@ -1,19 +1,31 @@
 """Account e-mails, sent by the worker so a web request never waits on SMTP."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tasks import task
+
+from core import switches
+
+HOLD_RETRY = timedelta(minutes=1)
 
 
 @task(queue_name="default")
 def send_password_reset_email(user_id: str, domain: str, protocol: str) -> bool:
     from .models import User
 
+    if switches.outbound_held():
+        # Maintenance: the e-mail waits (queued again for later), it is not dropped.
+        send_password_reset_email.using(run_after=timezone.now() + HOLD_RETRY).enqueue(
+            user_id, domain, protocol
+        )
+        return False
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return False

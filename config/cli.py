@@ -1,6 +1,8 @@
 """`custody` console script: a friendly front for the management commands.
 
 custody serve [--host 127.0.0.1] [--port 8000] [--workers N]   production server (gunicorn)
+custody maintenance on|off [--message TEXT]                   read-only mode with a banner
+custody new-custodies on|off                                   allow or refuse opening custodies
 custody migrate | demo-data | createuser | check | <any manage.py command>
 """
 
@@ -69,6 +71,7 @@ ALIASES = {
     "sla-check": "sla_check",
     "run-jobs": "run_jobs",
     "render-docs": "render_docs",
+    "new-custodies": "new_custodies",
 }
 
 

@@ -56,3 +56,8 @@ class NotFound(DomainError):
 class Maintenance(DomainError):
     status = 503
     code = "MAINTENANCE"
+
+
+class NewCustodiesDisabled(DomainError):
+    status = 503
+    code = "NEW_CUSTODIES_DISABLED"

@@ -22,6 +22,7 @@ from audit.context import acting_as
 from billing import rental
 from billing import services as billing
 from billing.money import to_money
+from core import switches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
@@ -298,9 +299,7 @@ def _validate_draft(custody: Custody, now: datetime) -> None:
 @transaction.atomic
 def create_custody(user, data: dict[str, Any]) -> Custody:
     permissions.require(user, "custody.create")
-    from ops.services import ensure_new_custodies_allowed
-
-    ensure_new_custodies_allowed()
+    switches.ensure_new_custodies_allowed()
     values = _resolve(user, data)
     custody = Custody(created_by=user)
     _apply(custody, values, EDITABLE_FIELDS)

@@ -28,6 +28,7 @@ from approvals.models import Approval
 from audit.models import AuditEntry
 from audit.views import csv_response, filter_entries
 from billing import services as billing
+from core import switches
 from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
 from core.exports import ExportColumn, export_response
 from core.pagination import COUNT_CAP, paginate
@@ -814,6 +815,10 @@ def _documents_step(request, custody: Custody):
 @login_required
 def wizard_new(request):
     permissions.require(request.user, "custody.create")
+    current = switches.state()
+    if not current.new_custodies_enabled and not current.maintenance_mode:
+        messages.warning(request, switches.new_custodies_reason())
+        return redirect("custodies:list")
     return _agreement_step(request, None)
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from audit import services as audit
 from audit.context import acting_as
+from core import switches
 from core.errors import ValidationFailed
 
 from . import webhooks
@@ -166,6 +167,8 @@ def dispatch_event(event_id) -> list:
 
 def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDelivery | None:
     """One attempt, if it is due and nobody else holds it (a lease makes crashed attempts retry)."""
+    if switches.outbound_held():
+        return None  # maintenance: stays pending, the retry job sends it afterwards
     now = now or timezone.now()
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now

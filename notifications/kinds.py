@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import ADMINS, OPERATORS, SUPERVISORS
+from accounts.permissions import ADMINS, ALL_ROLES, OPERATORS, SUPERVISORS
 
 
 class Channel(models.TextChoices):
@@ -90,6 +90,12 @@ _KINDS = [
         _("Webhook endpoint disabled"),
         _("An integration endpoint kept failing and was switched off."),
         ADMINS,
+    ),
+    Kind(
+        "system_status",
+        _("System status"),
+        _("Maintenance mode and the new-custodies switch are turned on or off."),
+        ALL_ROLES,
     ),
 ]
 

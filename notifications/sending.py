@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import switches
+
 from .kinds import Channel
 from .models import DeliveryStatus, NotificationDelivery
 from .services import MAX_ATTEMPTS, backoff
@@ -42,6 +44,8 @@ def deliver(delivery_id) -> str:
         return str(delivery.status)
     if delivery.attempts >= MAX_ATTEMPTS:
         return "gave_up"
+    if switches.outbound_held():
+        return "held"  # maintenance: stays pending, `retry_failed_emails` sends it afterwards
     now = timezone.now()
     user = delivery.user
     if not user.is_active:

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class OpsConfig(AppConfig):
     name = "ops"
     verbose_name = _("Ops")
+
+    def ready(self):
+        from core import switches
+
+        from .services import read_state
+
+        switches.register(read_state)

@@ -17,6 +17,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from audit.context import acting_as
+from core import switches
 
 from .models import JobRun
 
@@ -206,12 +207,16 @@ def document_expiry(now: datetime) -> dict:
 
 
 def webhook_retries(now: datetime) -> dict:
+    if switches.outbound_held():
+        return {"held": True}
     from integrations.services import retry_due
 
     return retry_due(now)
 
 
 def email_retries(now: datetime) -> dict:
+    if switches.outbound_held():
+        return {"held": True}
     if not apps.is_installed("notifications"):
         return {}
     from notifications.services import retry_failed_emails

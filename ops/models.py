@@ -9,6 +9,7 @@ class SystemSettings(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     maintenance_mode = models.BooleanField(_("maintenance mode (read-only)"), default=False)
     new_custodies_enabled = models.BooleanField(_("new custodies allowed"), default=True)
+    message = models.CharField(_("message to users"), max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -142,3 +142,43 @@ def monitoring(request):
             "success_rate": round(100 * deliveries.get("delivered", 0) / finished, 1) if finished else None,
         },
     )
+
+
+@login_required
+def system(request):
+    """Admin: maintenance mode, the new-custodies switch and the banner message."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from core import switches
+    from core.errors import DomainError
+
+    from . import services
+    from .forms import SystemSwitchesForm
+
+    if not permissions.may(request.user, "settings.manage"):
+        raise PermissionDenied
+    current = switches.state()
+    if request.method == "POST":
+        form = SystemSwitchesForm(request.POST)
+        if form.is_valid():
+            try:
+                services.set_switches(request.user, **form.cleaned_data)
+            except DomainError as exc:
+                for text in exc.messages():
+                    form.add_error(None, text)
+            else:
+                messages.success(request, _("The switches are saved and every user was told."))
+                return redirect("system")
+    else:
+        form = SystemSwitchesForm(
+            initial={
+                "maintenance_mode": current.maintenance_mode,
+                "new_custodies_enabled": current.new_custodies_enabled,
+                "message": current.message,
+            }
+        )
+    return render(
+        request, "ops/system.html", {"form": form, "current": current}, status=422 if form.errors else 200
+    )

@@ -1,0 +1,61 @@
+"""The system switches every layer asks (DESIGN §14): maintenance mode and "new custodies off".
+
+The switches are stored by `ops` (the top of the stack); apps below it ask this kernel module, and
+`ops` registers the reader at start-up, so no app imports upwards. Reads go to the database each
+time (several app instances share one), never through a process cache.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from .errors import Maintenance, NewCustodiesDisabled
+
+
+@dataclass(frozen=True)
+class SwitchState:
+    maintenance_mode: bool = False
+    new_custodies_enabled: bool = True
+    message: str = ""
+
+
+_reader: Callable[[], SwitchState] = SwitchState
+
+
+def register(reader: Callable[[], SwitchState]) -> None:
+    global _reader
+    _reader = reader
+
+
+def state() -> SwitchState:
+    return _reader()
+
+
+def maintenance_message(current: SwitchState | None = None) -> str:
+    current = current or state()
+    return current.message or _("The system is in maintenance: you can look things up but not change them.")
+
+
+def ensure_writable() -> None:
+    """Services and jobs that must not write during maintenance call this."""
+    current = state()
+    if current.maintenance_mode:
+        raise Maintenance(maintenance_message(current))
+
+
+def ensure_new_custodies_allowed() -> None:
+    current = state()
+    if current.maintenance_mode:
+        raise Maintenance(maintenance_message(current))
+    if not current.new_custodies_enabled:
+        raise NewCustodiesDisabled(new_custodies_reason())
+
+
+def new_custodies_reason() -> str:
+    return _("Creating new custodies is switched off by an administrator.")
+
+
+def outbound_held() -> bool:
+    """The worker holds webhook deliveries and e-mails during maintenance (they wait, nothing is dropped)."""
+    return state().maintenance_mode

@@ -1,0 +1,61 @@
+"""Maintenance mode for pages and API: the one gate every write request passes (DESIGN §14, §15.2).
+
+Services raise the same errors through `core.switches`, so a write that does not come through a
+request (CLI, jobs) is refused by the same rule.
+"""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+
+from core import switches
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Page writes that stay open: signing in (with its second factor) and out, narrowing the lists to a branch (session only), and
+# the switch page itself, so an administrator can end maintenance. Everything else is refused.
+ALLOWED_PAGE_WRITES = frozenset(
+    {"accounts:login", "accounts:login_verify", "accounts:logout", "switch_branch", "system"}
+)
+# API writes that stay open: getting a token, and the switch (admins only, checked by the endpoint).
+ALLOWED_API_WRITES = frozenset({("POST", "/api/v1/auth/token"), ("PATCH", "/api/v1/system")})
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def write_allowed_in_maintenance(method: str, path: str) -> bool:
+    if method not in WRITE_METHODS:
+        return True
+    if is_api(path):
+        return (method, path.rstrip("/")) in ALLOWED_API_WRITES
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return True  # nothing is there: the 404 page answers
+    return match.view_name in ALLOWED_PAGE_WRITES
+
+
+def maintenance_response(request, message: str):
+    if is_api(request.path_info):
+        body = {"error": {"code": "MAINTENANCE", "message": message, "details": {}}}
+        return JsonResponse(body, status=503, headers={"Retry-After": "300"})
+    htmx = request.headers.get("HX-Request") == "true"
+    template = "ops/_maintenance_notice.html" if htmx else "ops/maintenance.html"
+    response = render(request, template, {"maintenance_message": message}, status=503)
+    response["Retry-After"] = "300"
+    return response
+
+
+class MaintenanceMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # Reads never touch the switch here (health checks stay free of queries).
+        if not write_allowed_in_maintenance(request.method, request.path_info):
+            current = switches.state()
+            if current.maintenance_mode:
+                return maintenance_response(request, switches.maintenance_message(current))
+        return self.get_response(request)

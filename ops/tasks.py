@@ -1,0 +1,14 @@
+"""Background tasks of ops."""
+
+from django_tasks import task
+
+from audit.context import acting_as
+
+
+@task(queue_name="default")
+def release_held_outbound() -> dict:
+    """After maintenance: send the webhook deliveries and e-mails the worker held."""
+    from .jobs import run_due_jobs
+
+    with acting_as(source="system"):
+        return run_due_jobs(force=True, only=["webhook_retries", "email_retries"])

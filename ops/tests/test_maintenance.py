@@ -1,0 +1,294 @@
+"""Maintenance mode and the new-custodies switch (DESIGN §14, §15.2).
+
+The write table is generated from the URL configuration and the OpenAPI schema, so a write route added
+later is covered without editing this file: every POST/PUT/PATCH/DELETE answers 503 MAINTENANCE except
+the few listed in `ops.middleware` (signing in/out, the switch itself).
+"""
+
+import re
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
+
+from accounts.choices import Role
+from audit.models import AuditEntry
+from config.api import api
+from conftest import login_client, run_queued_tasks
+from core import switches
+from core.errors import Maintenance, NewCustodiesDisabled
+from ops import middleware
+from ops.models import SystemSettings
+from ops.services import set_switches
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE = {"uuid": str(uuid.UUID(int=1)), "int": "1", "str": "x", "slug": "x", "path": "x"}
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def _page_routes(patterns=None, prefix=""):
+    """Every page route as a sample path (the API is covered by its schema below)."""
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry.pattern, RoutePattern):
+            part = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE[m.group(1) or "str"], str(entry.pattern))
+        else:  # a regex route (Django admin): kept when it is a literal
+            part = str(entry.pattern).lstrip("^").rstrip("$")
+            if re.search(r"[()\[\]?*+\\|]", part):
+                continue
+        path = prefix + part
+        if isinstance(entry, URLResolver):
+            if not path.startswith("api/"):
+                yield from _page_routes(entry.url_patterns, path)
+        elif isinstance(entry, URLPattern):
+            yield "/" + path
+
+
+PAGE_ROUTES = sorted(set(_page_routes()))
+
+
+def _api_routes():
+    schema = api.get_openapi_schema()
+    for path, operations in schema["paths"].items():
+        sample = re.sub(r"\{\w+\}", SAMPLE["uuid"], path)
+        for method in operations:
+            if method in WRITE_METHODS:
+                yield method, sample
+
+
+API_WRITES = sorted(set(_api_routes()))
+
+
+@pytest.fixture
+def maintenance(db):
+    set_switches(None, maintenance_mode=True, message="Back at 18:00 UTC")
+    return SystemSettings.load()
+
+
+def test_the_tables_are_not_empty():
+    """A broken generator must not pass silently."""
+    assert len(PAGE_ROUTES) > 50 and "/custodies/new/" in PAGE_ROUTES
+    assert ("post", "/api/v1/custodies") in API_WRITES and len(API_WRITES) > 30
+
+
+@pytest.mark.parametrize("path", PAGE_ROUTES)
+def test_every_page_write_is_refused_during_maintenance(maintenance, users, path):
+    client = login_client(users[Role.ADMIN])
+    response = client.post(path, {"anything": "1"})
+    if middleware.write_allowed_in_maintenance("POST", path):
+        assert response.status_code != 503, path
+        return
+    assert response.status_code == 503, path
+    assert "Back at 18:00 UTC" in response.content.decode()
+
+
+@pytest.mark.parametrize(("method", "path"), API_WRITES)
+def test_every_api_write_is_refused_during_maintenance(maintenance, users, api_as, method, path):
+    client = api_as(users[Role.ADMIN])
+    response = client._call(method, path, {})
+    if (method.upper(), path) in middleware.ALLOWED_API_WRITES:
+        assert response.status_code != 503
+        return
+    assert response.status_code == 503, (method, path)
+    assert response.json()["error"]["code"] == "MAINTENANCE"
+    assert response.json()["error"]["message"] == "Back at 18:00 UTC"
+
+
+def test_only_sign_in_out_and_the_switch_stay_open():
+    assert {("POST", "/api/v1/auth/token"), ("PATCH", "/api/v1/system")} == middleware.ALLOWED_API_WRITES
+    assert {
+        "accounts:login",
+        "accounts:login_verify",
+        "accounts:logout",
+        "switch_branch",
+        "system",
+    } == middleware.ALLOWED_PAGE_WRITES
+
+
+def test_reads_login_and_health_keep_working(maintenance, users, api_as, client):
+    for path in ("/", "/custodies/", "/vehicles/", "/customers/", "/notifications/"):
+        assert login_client(users[Role.OPERATOR]).get(path).status_code == 200, path
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/accounts/login/").status_code == 200
+    user = users[Role.OPERATOR]
+    response = client.post("/accounts/login/", {"username": user.email, "password": "pass-Word-123"})
+    assert response.status_code in (200, 302)
+    token = api_as().post("/api/v1/auth/token", {"email": user.email, "password": "x"})
+    assert token.status_code != 503
+    assert api_as(user).get("/api/v1/custodies").status_code == 200
+
+
+def test_pages_show_the_banner_with_the_admins_message(maintenance, users):
+    page = login_client(users[Role.OPERATOR]).get("/custodies/").content.decode()
+    assert 'id="maintenance-banner"' in page and "Back at 18:00 UTC" in page
+    assert "data-read-only=" in page
+    assert 'id="new-custody-off"' in page and "Not during maintenance." in page
+
+
+def test_the_login_page_shows_the_banner_too(maintenance, client):
+    assert "Back at 18:00 UTC" in client.get("/accounts/login/").content.decode()
+
+
+def test_htmx_writes_get_the_notice_partial(maintenance, users):
+    response = login_client(users[Role.OPERATOR]).post("/notifications/read-all/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 503
+    assert 'id="maintenance-notice"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+
+
+def test_services_refuse_too_outside_a_request(maintenance, users, customer, branch):
+    from custodies.services import create_custody
+
+    with pytest.raises(Maintenance):
+        create_custody(users[Role.OPERATOR], {"branch_id": branch.pk, "customer_id": customer.pk})
+    with pytest.raises(Maintenance):
+        switches.ensure_writable()
+
+
+def test_an_admin_ends_maintenance_through_the_api_during_maintenance(maintenance, users, api_as):
+    response = api_as(users[Role.ADMIN]).patch("/api/v1/system", {"maintenance_mode": False})
+    assert response.status_code == 200
+    # The message stays until an admin changes it (it may say what happened).
+    assert response.json() == {
+        "maintenance_mode": False,
+        "new_custodies_enabled": True,
+        "message": "Back at 18:00 UTC",
+    }
+    assert SystemSettings.load().maintenance_mode is False
+
+
+def test_only_admins_switch(users, api_as):
+    response = api_as(users[Role.MANAGER]).patch("/api/v1/system", {"maintenance_mode": True})
+    assert response.status_code == 403
+    assert SystemSettings.load().maintenance_mode is False
+    assert api_as(users[Role.VIEWER]).get("/api/v1/system").json()["maintenance_mode"] is False
+
+
+def test_the_api_reads_and_patches_the_switches(users, api_as):
+    client = api_as(users[Role.ADMIN])
+    assert client.get("/api/v1/system").json() == {
+        "maintenance_mode": False,
+        "new_custodies_enabled": True,
+        "message": "",
+    }
+    response = client.patch("/api/v1/system", {"new_custodies_enabled": False, "message": "Cut-over tonight"})
+    assert response.json() == {
+        "maintenance_mode": False,
+        "new_custodies_enabled": False,
+        "message": "Cut-over tonight",
+    }
+
+
+def test_new_custodies_off_refuses_creation_only(users, api_as, agreement, spare_vehicle):
+    from custodies.models import Custody
+    from custodies.tests.test_api import create_body
+
+    set_switches(None, new_custodies_enabled=False)
+    client = api_as(users[Role.OPERATOR])
+    response = client.post("/api/v1/custodies", create_body(agreement, spare_vehicle))
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "NEW_CUSTODIES_DISABLED"
+    assert not Custody.objects.exists()
+    # Other writes keep working (the switch is not maintenance).
+    assert client.post("/api/v1/notifications/read-all").status_code == 200
+
+
+def test_new_custodies_off_buttons_say_why_and_the_wizard_sends_back(users):
+    set_switches(None, new_custodies_enabled=False)
+    client = login_client(users[Role.OPERATOR])
+    page = client.get("/custodies/").content.decode()
+    assert 'id="new-custody-off"' in page and "Switched off by an administrator." in page
+    assert 'id="new-custodies-banner"' in page
+    response = client.get("/custodies/new/", follow=True)
+    assert response.redirect_chain[-1][0].endswith("/custodies/")
+    assert "switched off by an administrator" in response.content.decode()
+    with pytest.raises(NewCustodiesDisabled):
+        switches.ensure_new_custodies_allowed()
+
+
+def test_every_switch_is_audited_and_everyone_is_told(users):
+    from audit.context import acting_as
+    from notifications.models import Notification
+
+    with acting_as(users[Role.ADMIN], source="web"):
+        set_switches(users[Role.ADMIN], maintenance_mode=True, message="Upgrade")
+    entry = AuditEntry.objects.filter(action="system.switches_changed").latest("id")
+    assert entry.changes == {"maintenance_mode": [False, True], "message": ["", "Upgrade"]}
+    assert entry.actor == users[Role.ADMIN]
+    told = set(Notification.objects.filter(kind="system_status").values_list("user_id", flat=True))
+    assert told == {u.pk for u in users.values()}
+
+
+def test_an_unchanged_save_writes_nothing(users):
+    set_switches(users[Role.ADMIN], maintenance_mode=False)
+    assert not AuditEntry.objects.filter(action="system.switches_changed").exists()
+
+
+def test_the_cli_switches(users):
+    out = StringIO()
+    call_command("maintenance", "on", "--message", "Until 6 pm", stdout=out)
+    assert out.getvalue().strip() == "maintenance on: Until 6 pm"
+    assert switches.state().maintenance_mode
+    call_command("maintenance", "off", stdout=StringIO())
+    call_command("new_custodies", "off", stdout=StringIO())
+    state = switches.state()
+    assert not state.maintenance_mode and not state.new_custodies_enabled
+    entry = AuditEntry.objects.filter(action="system.switches_changed").latest("id")
+    assert entry.source == "system"
+
+
+def test_the_admin_page_switches_and_shows_the_state(users):
+    client = login_client(users[Role.ADMIN])
+    assert client.get("/manage/system/").status_code == 200
+    response = client.post(
+        "/manage/system/", {"maintenance_mode": "on", "new_custodies_enabled": "on", "message": "Hi"}
+    )
+    assert response.status_code == 302
+    assert switches.state().maintenance_mode
+    # ... and the same page ends it during maintenance.
+    client.post("/manage/system/", {"new_custodies_enabled": "on", "message": ""})
+    assert not switches.state().maintenance_mode
+    assert login_client(users[Role.MANAGER]).get("/manage/system/").status_code == 403
+
+
+def test_the_worker_holds_webhooks_and_emails_until_maintenance_ends(users, settings):
+    from django.core import mail
+    from django.utils import timezone
+
+    from integrations.models import WebhookDelivery, WebhookEndpoint
+    from integrations.services import attempt_delivery
+    from notifications.models import NotificationDelivery
+    from ops.jobs import run_due_jobs
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    endpoint = WebhookEndpoint.objects.create(name="r", url="http://127.0.0.1:9/hook", events=[])
+    set_switches(users[Role.ADMIN], maintenance_mode=True)  # notifies everyone: e-mails are queued
+    from integrations.models import OutboxEvent
+
+    event = OutboxEvent.objects.create(type="custody.created", data={})
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint)
+    assert attempt_delivery(delivery.pk) is None
+    run_queued_tasks()
+    assert run_due_jobs(force=True, only=["webhook_retries", "email_retries"]) == {
+        "webhook_retries": {"held": True},
+        "email_retries": {"held": True},
+    }
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.attempts == 0
+    emails = NotificationDelivery.objects.filter(channel="email")
+    assert emails.exists() and not emails.exclude(status="pending").exists()
+    assert mail.outbox == []
+    # Maintenance ends: what was held goes out (nothing was dropped).
+    set_switches(users[Role.ADMIN], maintenance_mode=False)
+    NotificationDelivery.objects.update(next_attempt_at=timezone.now())  # as after the retry delay
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    run_due_jobs(force=True, only=["webhook_retries", "email_retries"])
+    run_queued_tasks()
+    held = emails.count()
+    assert NotificationDelivery.objects.filter(channel="email", status="sent").count() == held
+    assert len(mail.outbox) >= held
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1  # attempted (the loopback port refuses; it is retried later)
