@@ -262,6 +262,11 @@ TASKS = {
     }
 }
 
+# Backups (custody backup / the scheduled job): where, how often (0 = no scheduled backup), how many kept.
+CUSTODY_BACKUP_DIR = os.environ.get("CUSTODY_BACKUP_DIR", str(VAR_DIR / "backups"))
+CUSTODY_BACKUP_EVERY_HOURS = int(os.environ.get("CUSTODY_BACKUP_EVERY_HOURS", "0"))
+CUSTODY_BACKUP_KEEP = int(os.environ.get("CUSTODY_BACKUP_KEEP", "7"))
+
 # Product settings.
 CUSTODY_CURRENCY = os.environ.get("CUSTODY_CURRENCY", "AED")
 CUSTODY_API_TOKEN_TTL = timedelta(hours=int(os.environ.get("CUSTODY_API_TOKEN_TTL_HOURS", "12")))

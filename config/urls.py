@@ -27,6 +27,7 @@ urlpatterns = [
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
     path("manage/system/", ops_views.system, name="system"),
+    path("manage/backups/", ops_views.backups, name="backups"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
     path("sign/<str:token>/", sign_by_link, name="sign_by_link"),
     path("quotes/", include("quotes.urls")),

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import ADMINS, ALL_ROLES, OPERATORS, SUPERVISORS
+from accounts.permissions import ADMINS, OPERATORS, SUPERVISORS
 
 
 class Channel(models.TextChoices):
@@ -95,7 +95,7 @@ _KINDS = [
         "system_status",
         _("System status"),
         _("Maintenance mode and the new-custodies switch are turned on or off."),
-        ALL_ROLES,
+        frozenset(),  # every user is told; not a row of the preference grid (nobody opts out)
     ),
 ]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -253,6 +254,16 @@ JOBS = [
     # Daily in effect: a quote expires once the day after valid_until starts; hourly keeps that prompt.
     Job("quote_expiry", quote_expiry, timedelta(hours=1)),
 ]
+
+
+def backup(now: datetime) -> dict:
+    from .backup import scheduled_backup
+
+    return scheduled_backup(now)
+
+
+if settings.CUSTODY_BACKUP_EVERY_HOURS > 0:
+    JOBS.append(Job("backup", backup, timedelta(hours=settings.CUSTODY_BACKUP_EVERY_HOURS)))
 
 
 def overdue(now: datetime) -> dict:

@@ -12,3 +12,13 @@ def release_held_outbound() -> dict:
 
     with acting_as(source="system"):
         return run_due_jobs(force=True, only=["webhook_retries", "email_retries"])
+
+
+@task(queue_name="default")
+def backup_now() -> dict:
+    """A backup asked for on the admin page (same as the scheduled one, with the same retention)."""
+    from django.utils import timezone
+
+    from .backup import scheduled_backup
+
+    return scheduled_backup(timezone.now())

@@ -182,3 +182,43 @@ def system(request):
     return render(
         request, "ops/system.html", {"form": form, "current": current}, status=422 if form.errors else 200
     )
+
+
+@login_required
+def backups(request):
+    """Admin: the last backups (newest first), take one now (worker), run verify."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from . import backup
+    from .tasks import backup_now
+    from .verify import run_checks
+
+    if not permissions.may(request.user, "settings.manage"):
+        raise PermissionDenied
+    violations = None
+    if request.method == "POST" and request.POST.get("action") == "backup":
+        backup_now.enqueue()
+        messages.success(request, _("A backup was queued; the worker writes it in a moment."))
+        return redirect("backups")
+    if request.GET.get("verify"):  # a read: it works during maintenance too
+        violations = run_checks()
+    return render(
+        request,
+        "ops/backups.html",
+        {
+            "backups": backup.list_backups()[:20],
+            "backup_root": backup.backup_root(),
+            "violations": violations,
+            "job": _backup_job(),
+        },
+    )
+
+
+def _backup_job():
+    from .jobs import JOBS
+    from .models import JobRun
+
+    job = next((j for j in JOBS if j.name == "backup"), None)
+    return {"job": job, "run": JobRun.objects.filter(name="backup").first()} if job else None
