@@ -9,6 +9,7 @@ class Source(models.TextChoices):
     API = "api", _("API")
     SYSTEM = "system", _("System")
     INTEGRATION = "integration", _("Integration")
+    IMPORT = "import", _("Import")
 
 
 class AuditEntry(models.Model):

@@ -22,3 +22,20 @@ def next_value(name: str) -> int:
         Counter.objects.get_or_create(name=name)
         Counter.objects.filter(name=name).update(value=F("value") + 1)
         return Counter.objects.get(name=name).value
+
+
+def next_custody_nos(count: int) -> list[str]:
+    """`count` new numbers at once (bulk import): one round trip instead of one per custody."""
+    if count <= 0:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('custody_no_seq') FROM generate_series(1, %s)", [count])
+            values = [int(row[0]) for row in cursor.fetchall()]
+    else:
+        with transaction.atomic():
+            Counter.objects.get_or_create(name="custody_no")
+            Counter.objects.filter(name="custody_no").update(value=F("value") + count)
+            last = Counter.objects.get(name="custody_no").value
+        values = list(range(last - count + 1, last + 1))
+    return [f"{PREFIX}{value:06d}" for value in sorted(values)]

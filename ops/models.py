@@ -79,3 +79,18 @@ class JobMarker(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class ImportedRecord(models.Model):
+    """What a legacy import created, by (kind, natural key): running the same file again creates nothing."""
+
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=120)
+    object_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="imported_record_kind_key")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.key}"
