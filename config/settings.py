@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ops",
     "quotes",
     "reports",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.layout",
                 "ops.context_processors.system",
+                "support.context_processors.support",
             ],
         },
     },

@@ -24,6 +24,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("notifications/", include("notifications.urls")),
     path("manage/users/", include("accounts.user_urls")),
+    path("support/", include("support.urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
     path("manage/system/", ops_views.system, name="system"),

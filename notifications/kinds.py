@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import ADMINS, OPERATORS, SUPERVISORS
+from accounts.permissions import ADMINS, ALL_ROLES, OPERATORS, SUPERVISORS
 
 
 class Channel(models.TextChoices):
@@ -97,6 +97,12 @@ _KINDS = [
         _("Maintenance mode and the new-custodies switch are turned on or off."),
         frozenset(),  # every user is told; not a row of the preference grid (nobody opts out)
     ),
+        "support_ticket",
+        _("Support tickets"),
+        _("A support ticket you reported or handle was created, answered or changed."),
+        ALL_ROLES,
+    ),
+    Kind("announcement", _("Announcements"), _("A message from the administrators to everyone."), ALL_ROLES),
 ]
 
 KINDS: dict[str, Kind] = {kind.code: kind for kind in _KINDS}
