@@ -25,6 +25,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("manage/users/", include("accounts.user_urls")),
     path("support/", include("support.urls")),
+    path("help/", include("support.help_urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
     path("manage/system/", ops_views.system, name="system"),

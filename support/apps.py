@@ -6,3 +6,6 @@ class SupportConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "support"
     verbose_name = _("Support")
+
+    def ready(self):
+        from . import signals  # noqa: F401 - connects the login receiver

@@ -137,3 +137,50 @@ class Announcement(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class HelpArticle(models.Model):
+    """One FAQ / knowledge-base answer, in one language, written in Markdown by an admin."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        ARABIC = "ar", _("Arabic")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(_("short name"), max_length=80)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    title = models.CharField(_("question or title"), max_length=200)
+    body = models.TextField(_("answer (Markdown)"))
+    category = models.CharField(_("topic"), max_length=60, blank=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=100)
+    published = models.BooleanField(_("published"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["position", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "language"], name="help_article_slug_language")
+        ]
+        indexes = [models.Index(fields=["language", "published", "position"], name="help_article_listing")]
+
+    def __str__(self):
+        return self.title
+
+
+class OnboardingTour(models.Model):
+    """Where a user is in the first-login tour of their role (resumable); the adoption metric reads it."""
+
+    user = models.OneToOneField(
+        USER, on_delete=models.CASCADE, primary_key=True, related_name="onboarding_tour"
+    )
+    role = models.CharField(max_length=20)
+    step = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"tour of {self.user_id}: step {self.step}"

@@ -117,3 +117,27 @@ def support_figures(start, end) -> dict:
 def support_figures_last_days(days: int = 30) -> dict:
     end = timezone.now()
     return support_figures(end - timedelta(days=days), end)
+
+
+def onboarding_figures() -> dict:
+    """Adoption: how many active users finished, skipped or are part-way through the first-login tour."""
+    from accounts.models import User
+
+    from .models import OnboardingTour
+
+    tours = OnboardingTour.objects.filter(user__is_active=True).aggregate(
+        completed=Count("pk", filter=Q(completed_at__isnull=False)),
+        skipped=Count("pk", filter=Q(completed_at__isnull=True, skipped_at__isnull=False)),
+        started=Count("pk", filter=Q(completed_at__isnull=True, skipped_at__isnull=True)),
+    )
+    return {"active_users": User.objects.filter(is_active=True).count(), **tours}
+
+
+def tour_state(user):
+    """ "over" once the tour was finished or skipped, else {"step": where to resume}."""
+    from .models import OnboardingTour
+
+    state = OnboardingTour.objects.filter(user=user).values("step", "completed_at", "skipped_at").first()
+    if state and (state["completed_at"] or state["skipped_at"]):
+        return "over"
+    return {"step": state["step"] if state else 0}

@@ -362,3 +362,77 @@ def end_announcement(user, announcement: Announcement) -> Announcement:
         forget_current_announcements()
         transaction.on_commit(forget_current_announcements)
     return announcement
+
+
+# ---- help articles (FAQ / knowledge base) ---------------------------------------------------------
+
+HELP_FIELDS = ("slug", "language", "title", "body", "category", "position", "published")
+
+
+@transaction.atomic
+def save_help_article(user, article=None, **fields):
+    """Create or change an FAQ answer (admins). Slug + language are unique."""
+    from django.utils.text import slugify
+
+    from .models import HelpArticle
+
+    permissions.require(user, "faq.edit")
+    article = article or HelpArticle()
+    before = audit.snapshot(article, list(HELP_FIELDS)) if article.pk and not article._state.adding else {}
+    data = {k: v for k, v in fields.items() if k in HELP_FIELDS}
+    if "title" in data:
+        data["title"] = _clean_text(data["title"], "title", 200)
+    if "body" in data:
+        data["body"] = _clean_text(data["body"], "body", 20_000)
+    if data.get("language", article.language) not in HelpArticle.Language.values:
+        raise ValidationFailed(_("Unknown language."), {"language": [_("Unknown language.")]})
+    slug = slugify(data.get("slug") or article.slug or data.get("title", ""))[:80]
+    if not slug:
+        raise ValidationFailed(_("Give a short name."), {"slug": [_("Use letters, digits and hyphens.")]})
+    data["slug"] = slug
+    for key, value in data.items():
+        setattr(article, key, value)
+    clash = HelpArticle.objects.filter(slug=article.slug, language=article.language).exclude(pk=article.pk)
+    if clash.exists():
+        raise Conflict(
+            _("An article with this short name exists in that language."), {"slug": [_("Already in use.")]}
+        )
+    article.updated_by = user
+    article.save()
+    audit.record(
+        "help_article.updated" if before else "help_article.created",
+        article,
+        changes=audit.diff(before, audit.snapshot(article, list(HELP_FIELDS))),
+    )
+    return article
+
+
+@transaction.atomic
+def delete_help_article(user, article) -> None:
+    permissions.require(user, "faq.edit")
+    audit.record("help_article.deleted", article, changes={"title": [article.title, None]})
+    article.delete()
+
+
+# ---- onboarding tour -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_tour(user, *, step: int = 0, done: bool = False, skipped: bool = False, restart: bool = False):
+    """Remember how far the user got in the tour: resumable, and read by the adoption metric."""
+    from .models import OnboardingTour
+
+    tour, _created = OnboardingTour.objects.select_for_update().get_or_create(
+        user=user, defaults={"role": user.role}
+    )
+    if restart:
+        tour.step, tour.completed_at, tour.skipped_at, tour.role = 0, None, None, user.role
+    else:
+        tour.step = max(0, min(int(step), 50))
+        now = timezone.now()
+        if done and tour.completed_at is None:
+            tour.completed_at = now
+        if skipped and tour.skipped_at is None and tour.completed_at is None:
+            tour.skipped_at = now
+    tour.save()
+    return tour

@@ -7,6 +7,7 @@ app_name = "support"
 urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("report/", views.report, name="report"),
+    path("extras/", views.extras, name="extras"),
     path("feedback/", views.feedback, name="feedback"),
     path("announcements/", views.announcements, name="announcements"),
     path("announcements/<uuid:announcement_id>/end/", views.announcement_end, name="announcement_end"),

@@ -228,3 +228,13 @@ def announcement_dismiss(request, announcement_id):
     dismissed.add(str(announcement_id))
     request.session["dismissed_announcements"] = sorted(dismissed)[-20:]
     return _back(request)
+
+
+@login_required
+def extras(request):
+    """Announcement banners, loaded by HTMX after each page (so the page itself needs no query)."""
+    dismissed = set(request.session.get("dismissed_announcements", []))
+    banners = [a for a in selectors.current_announcements() if str(a.pk) not in dismissed]
+    return render(
+        request, "support/_banners.html", {"announcements": banners, "next": request.GET.get("next", "")}
+    )

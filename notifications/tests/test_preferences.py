@@ -23,7 +23,11 @@ def test_everything_is_on_by_default(users):
 
 
 def test_the_grid_shows_only_what_applies_to_the_role(users):
-    assert preference_rows(users[Role.VIEWER]) == []
+    # A viewer is asked only about what reaches everyone: their support tickets and announcements.
+    assert {row["kind"].code for row in preference_rows(users[Role.VIEWER])} == {
+        "support_ticket",
+        "announcement",
+    }
     operator_kinds = {row["kind"].code for row in preference_rows(users[Role.OPERATOR])}
     assert "custody_rejected" in operator_kinds and "approval_required" not in operator_kinds
     assert "webhook_endpoint_disabled" in {row["kind"].code for row in preference_rows(users[Role.ADMIN])}
@@ -100,9 +104,10 @@ def test_the_settings_page_shows_the_grid_and_saves_it(users):
     assert 'value="approval_required:in_app" checked' in page
 
 
-def test_a_viewer_is_told_nothing_applies(users):
+def test_a_viewer_is_asked_only_about_support_and_announcements(users):
     page = login_client(users[Role.VIEWER]).get("/accounts/settings/").content.decode()
-    assert "No notifications apply to your role." in page
+    assert "Support tickets" in page and "Announcements" in page
+    assert "Approval needed" not in page
 
 
 def test_the_preferences_form_needs_a_post(users):
