@@ -21,6 +21,7 @@ PASSWORD = "Correct-Horse-42"
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CUSTODY_ONBOARDING_TOUR = False  # the first-login tour would cover pages under test
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -302,4 +302,6 @@ CUSTODY_SIGNING_LINK_HOURS = int(os.environ.get("CUSTODY_SIGNING_LINK_HOURS", "7
 # Users (DESIGN §14): set-password links of invitations and admin resets; TOTP for admins.
 CUSTODY_SET_PASSWORD_LINK_HOURS = int(os.environ.get("CUSTODY_SET_PASSWORD_LINK_HOURS", "72"))
 CUSTODY_REQUIRE_ADMIN_2FA = env_bool("CUSTODY_REQUIRE_ADMIN_2FA", default=False)
+# The first-login tour (support/tour.py); the test suite turns it off so it covers no page under test.
+CUSTODY_ONBOARDING_TOUR = env_bool("CUSTODY_ONBOARDING_TOUR", default=True)
 OTP_TOTP_ISSUER = os.environ.get("CUSTODY_TOTP_ISSUER", "Custody")

@@ -31,8 +31,12 @@ def support(request):
 
 def _tour(request, user) -> str:
     """The tour's steps and where to resume (JSON for tour.js), until the user finished or skipped it."""
+    from django.conf import settings
+
     from .tour import steps_for
 
+    if not settings.CUSTODY_ONBOARDING_TOUR:
+        return ""
     state = request.session.get("tour_state")
     if state is None:
         state = selectors.tour_state(user)

@@ -69,7 +69,8 @@ def test_the_guides_are_linked_from_help(users):
     assert viewer.get("/help/guide/../../etc/").status_code == 404
 
 
-def test_the_tour_shows_on_first_login_resumes_and_stops_once_done(users):
+def test_the_tour_shows_on_first_login_resumes_and_stops_once_done(users, settings):
+    settings.CUSTODY_ONBOARDING_TOUR = True
     client = login_client(users["supervisor"])
     html = client.get("/").content.decode()
     assert 'id="tour-data"' in html and "Approvals" in html
@@ -99,3 +100,7 @@ def test_every_page_offers_the_shortcuts(users):
     assert 'id="shortcuts-help"' in html
     assert 'data-shortcut-new="/custodies/new/"' in html
     assert "custody/shortcuts.js" in html and "custody/tour.js" in html
+
+
+def test_the_tour_can_be_switched_off_for_the_installation(users):
+    assert 'id="tour-data"' not in login_client(users["operator"]).get("/").content.decode()
