@@ -97,6 +97,7 @@ _KINDS = [
         _("Maintenance mode and the new-custodies switch are turned on or off."),
         frozenset(),  # every user is told; not a row of the preference grid (nobody opts out)
     ),
+    Kind(
         "support_ticket",
         _("Support tickets"),
         _("A support ticket you reported or handle was created, answered or changed."),
