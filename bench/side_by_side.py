@@ -358,7 +358,6 @@ def run_writes(port: int, token: str, n: int, connections: int) -> list[tuple[st
     created = post_all(port, api, [("/api/v1/custodies", b) for b in bodies], connections)
     rows.append(("create draft", created))
     ids = [a["id"] for a in created["answers"]]
-    now = timezone.now()
     attach(ids, "incident_report", "customer_acknowledgment")
     odometer = {
         str(pk): km or 0
@@ -375,15 +374,20 @@ def run_writes(port: int, token: str, n: int, connections: int) -> list[tuple[st
         ("record payment", lambda i: (f"/api/v1/custodies/{i}/payments", {
             "amount": "50.00", "method": "cash", "payer": "customer"}), None),
         ("close", lambda i: (f"/api/v1/custodies/{i}/close", {
-            "returned_at": (now + timedelta(hours=1)).isoformat(), "odometer_km": odometer[i] + 110, "fuel_level": 8,
+            "returned_at": timezone.now().isoformat(), "odometer_km": odometer[i] + 110, "fuel_level": 8,
             "original_ready": True}), None),
     ]  # fmt: skip
+    charges: dict[str, str] = {}
     for name, make, documents in steps:
         if documents:
             attach(ids, *documents)
+        if name == "record payment":  # a payment needs a posted charge (not timed: not in the list)
+            post_all(port, api, [(f"/api/v1/charges/{c}/post", {}) for c in charges.values()], connections)
         headers = approver if name == "approve" else api
         result = post_all(port, headers, [make(i) for i in ids], connections)
         rows.append((name, result))
+        if name == "add charge":
+            charges = {a["custody_id"]: a["id"] for a in result["answers"] if a}
         if name == "approve":  # multi-level rules: approve until every custody is approved
             for _ in range(3):
                 pending = list(
