@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-browser install install-dev frontend migrate demo lint fmt lock messages clean serve worker
+.PHONY: run test test-postgres test-browser test-scaleout install install-dev frontend migrate demo lint fmt lock messages clean serve worker
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -73,6 +73,10 @@ test-postgres: install-dev
 test-browser: install-dev
 	bash .ci/chromium.sh
 	CUSTODY_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m browser -p no:xdist $(PYTEST_ARGS)
+
+## make test-scaleout: two app instances + two workers on one throwaway PostgreSQL (loopback only)
+test-scaleout: install-dev
+	timeout 900 bash .ci/postgres.sh $(BIN)/python -u tests/scaleout/run.py
 
 lint: install-dev
 	$(BIN)/ruff check .
