@@ -54,6 +54,9 @@ class CustodyFilterForm(forms.Form):
         required=False, label=_("Created to"), widget=forms.DateInput(attrs={"type": "date"})
     )
     sla_state = forms.ChoiceField(required=False, label=_("SLA"))
+    overdue = forms.ChoiceField(
+        required=False, label=_("Overdue"), choices=[("", _("Any")), ("1", _("Past expected return"))]
+    )
 
     def __init__(self, *args, branches=(), customers=(), **kwargs):
         super().__init__(*args, **kwargs)

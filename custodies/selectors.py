@@ -112,6 +112,7 @@ class CustodyFilters:
     date_from: date | None = None
     date_to: date | None = None
     sla_state: str | None = None
+    overdue: bool = False
     q: str | None = None
 
     def errors(self) -> dict[str, list[str]]:
@@ -132,6 +133,11 @@ class CustodyFilters:
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def overdue_q(now: datetime) -> Q:
+    """Active and past the expected return (the daily overdue reminder, the list filter and the KPI)."""
+    return Q(status=CustodyStatus.ACTIVE, expected_return_at__lt=now)
 
 
 def filter_custodies(
@@ -160,6 +166,8 @@ def filter_custodies(
         qs = qs.filter(created_at__lt=_day_start(f.date_to) + timezone.timedelta(days=1))
     if f.sla_state:
         qs = qs.filter(sla_state_q(f.sla_state, now or timezone.now()))
+    if f.overdue:
+        qs = qs.filter(overdue_q(now or timezone.now()))
     if f.q:
         term = f.q.strip()
         upper = term.upper()

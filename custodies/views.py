@@ -392,6 +392,7 @@ def custody_list(request):
             date_from=cd["date_from"],
             date_to=cd["date_to"],
             sla_state=cd["sla_state"] or None,
+            overdue=cd["overdue"] == "1",
             q=cd["q"] or None,
         )
         qs = selectors.filter_custodies(selectors.custodies_for(user), filters, now)
@@ -459,6 +460,7 @@ def custody_list(request):
                 "date_from",
                 "date_to",
                 "sla_state",
+                "overdue",
             )
         ),
     }

@@ -34,6 +34,7 @@ from billing.models import Charge, Payment
 from billing.money import to_money
 from custodies.choices import CustodyStatus, SlaTarget
 from custodies.models import Custody
+from custodies.selectors import overdue_q
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731  # two years: beyond that a per-day chart stops being readable and queries get slow
@@ -100,11 +101,6 @@ ACTIVE_Q = Q(status=CustodyStatus.ACTIVE)
 PENDING_Q = Q(status=CustodyStatus.PENDING_APPROVAL)
 
 
-def overdue_q(now: datetime) -> Q:
-    """Active and past the expected return (the same rule as the daily overdue reminder)."""
-    return Q(status=CustodyStatus.ACTIVE, expected_return_at__lt=now)
-
-
 def now_counts(scope: Scope, now: datetime) -> dict[str, int]:
     return scope.custodies().aggregate(
         active_custodies=Count("pk", filter=ACTIVE_Q),
@@ -158,10 +154,10 @@ def sla_on_time(scope: Scope, period: Period, now: datetime) -> dict:
         aggregates[f"{target}_due"] = Count("pk", filter=decided)
         aggregates[f"{target}_met"] = Count("pk", filter=on_time)
     counts = scope.custodies().aggregate(**aggregates)
-    by_target = {t: _pct(counts[f"{t}_met"], counts[f"{t}_due"]) for t in SlaTarget.values}
+    by_target = {t: pct(counts[f"{t}_met"], counts[f"{t}_due"]) for t in SlaTarget.values}
     due = sum(counts[f"{t}_due"] for t in SlaTarget.values)
     met = sum(counts[f"{t}_met"] for t in SlaTarget.values)
-    return {"overall": _pct(met, due), "by_target": by_target, "due": due, "met": met}
+    return {"overall": pct(met, due), "by_target": by_target, "due": due, "met": met}
 
 
 def closed_q(period: Period) -> Q:
@@ -255,7 +251,7 @@ def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
 # ---- arithmetic ------------------------------------------------------------------------------------------
 
 
-def _pct(part: int, whole: int) -> float | None:
+def pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 2) if whole else None
 
 

@@ -1,0 +1,313 @@
+"""Data of the Reports & analytics page: one function per chart, each returning the same `Chart`
+(labels + datasets for Chart.js, and the table the page shows and exports). All scoped like the KPIs
+and computed with grouped queries (no row-by-row work), so a chart costs one or two queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DateTimeField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing.choices import ChargeType, Responsibility
+from billing.money import to_money
+from custodies.choices import CustodianType, CustodyStatus, ReasonCode, SlaTarget
+from custodies.models import Custody
+from fleet.choices import VehicleStatus
+from fleet.models import Branch
+from fleet.selectors import vehicles_for
+
+from . import kpis
+
+TOP_CUSTOMERS = 10
+OUT_OF_USE = [VehicleStatus.IN_CUSTODY, VehicleStatus.MAINTENANCE, VehicleStatus.OUT_OF_SERVICE]
+AGE_BUCKETS = [(0, 2, "0–2 d"), (3, 7, "3–7 d"), (8, 14, "8–14 d"), (15, 30, "15–30 d"), (31, None, "> 30 d")]
+TURNAROUND_BUCKETS = [
+    (0, 1, "< 1 h"),
+    (1, 2, "1–2 h"),
+    (2, 4, "2–4 h"),
+    (4, 8, "4–8 h"),
+    (8, 24, "8–24 h"),
+    (24, 72, "1–3 d"),
+    (72, None, "> 3 d"),
+]
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    kind: str  # Chart.js type: bar, line, doughnut
+    labels: list[str]
+    datasets: list[dict]  # {"label", "data"}
+    columns: list[str]  # table header: first column = labels, then one per dataset (or custom rows)
+    rows: list[list] = field(default_factory=list)
+    stacked: bool = False
+    horizontal: bool = False
+    note: str = ""
+    unit: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    def as_json(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "labels": [str(x) for x in self.labels],
+            "datasets": [
+                {"label": str(d["label"]), "data": [_num(v) for v in d["data"]]} for d in self.datasets
+            ],
+            "stacked": self.stacked,
+            "horizontal": self.horizontal,
+            "unit": self.unit,
+        }
+
+
+def _num(value):
+    if value is None:
+        return None
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _series_table(labels, datasets) -> list[list]:
+    return [[label, *[d["data"][i] for d in datasets]] for i, label in enumerate(labels)]
+
+
+def _created(scope: kpis.Scope, period: kpis.Period):
+    return scope.custodies().filter(kpis.created_q(period))
+
+
+def custodies_per_day(scope, period, now=None) -> Chart:
+    rows = (
+        _created(scope, period)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", "reason_code")
+        .annotate(n=Count("pk"))
+    )
+    counts = defaultdict(int)
+    for day, reason, n in rows:
+        counts[(day, reason)] = n
+    days = [period.start + timedelta(days=i) for i in range(period.days)]
+    labels = [d.isoformat() for d in days]
+    datasets = [
+        {"label": label, "data": [counts[(d, value)] for d in days]} for value, label in ReasonCode.choices
+    ]
+    table = _series_table(labels, datasets) if any(counts.values()) else []
+    return Chart(
+        "per-day", _("Custodies created per day, by reason"), "bar", labels, datasets,
+        [_("Day"), *[d["label"] for d in datasets]], table, stacked=True,
+    )  # fmt: skip
+
+
+def _distribution(key, title, scope, period, field_name, choices, kind="doughnut") -> Chart:
+    qs = scope.custodies().filter(period.contains("created_at"))
+    if field_name != "status":
+        qs = qs.filter(status__in=kpis.CREATED_STATUSES)
+    counts = dict(qs.values_list(field_name).annotate(n=Count("pk")))
+    labels = [label for value, label in choices if counts.get(value)]
+    data = [counts[value] for value, _label in choices if counts.get(value)]
+    datasets = [{"label": _("Custodies"), "data": data}]
+    return Chart(
+        key, title, kind, labels, datasets, [_("Value"), _("Custodies")], _series_table(labels, datasets)
+    )
+
+
+def status_distribution(scope, period, now=None) -> Chart:
+    chart = _distribution(
+        "status", _("Custodies created, by current status"), scope, period, "status", CustodyStatus.choices
+    )
+    chart.note = _("Voided custodies appear here only; the other figures leave them out.")
+    return chart
+
+
+def branch_distribution(scope, period, now=None) -> Chart:
+    branches = list(
+        Branch.objects.filter(pk__in=scope.custodies().values("branch_id")).values_list("pk", "code")
+    )
+    return _distribution(
+        "branch", _("Custodies created, by branch"), scope, period, "branch_id", branches, kind="bar"
+    )
+
+
+def custodian_types(scope, period, now=None) -> Chart:
+    return _distribution(
+        "custodian", _("Custodian types"), scope, period, "custodian_type", CustodianType.choices
+    )
+
+
+def turnaround_distribution(scope, period, now=None) -> Chart:
+    rows = scope.custodies().filter(kpis.approved_q(period)).values_list("submitted_at", "approved_at")
+    counts = [0] * len(TURNAROUND_BUCKETS)
+    for submitted, approved in rows.iterator(chunk_size=5000):
+        hours = (approved - submitted).total_seconds() / 3600
+        for i, (low, high, _label) in enumerate(TURNAROUND_BUCKETS):
+            if hours >= low and (high is None or hours < high):
+                counts[i] += 1
+                break
+    labels = [label for _low, _high, label in TURNAROUND_BUCKETS]
+    datasets = [{"label": _("Approvals"), "data": counts}]
+    table = _series_table(labels, datasets) if any(counts) else []
+    turnaround = kpis.approval_turnaround_hours(scope, period)
+    chart = Chart(
+        "turnaround", _("Approval turnaround (submitted → approved)"), "bar", labels, datasets,
+        [_("Turnaround"), _("Approvals")], table,
+    )  # fmt: skip
+    if turnaround["median"] is not None:
+        chart.note = _("Median %(median)s h, 90th percentile %(p90)s h.") % turnaround
+    return chart
+
+
+def sla_by_branch(scope, period, now=None) -> Chart:
+    now = now or timezone.now()
+    aggregates = {}
+    for target in SlaTarget.values:
+        decided, on_time = kpis.sla_target_q(target, period, now)
+        aggregates[f"{target}_due"] = Count("pk", filter=decided)
+        aggregates[f"{target}_met"] = Count("pk", filter=on_time)
+    per_branch = list(
+        scope.custodies().values("branch__code").annotate(**aggregates).order_by("branch__code")
+    )
+    per_branch = [b for b in per_branch if any(b[f"{t}_due"] for t in SlaTarget.values)]
+    labels = [b["branch__code"] for b in per_branch]
+    datasets = [
+        {"label": label, "data": [kpis.pct(b[f"{target}_met"], b[f"{target}_due"]) for b in per_branch]}
+        for target, label in SlaTarget.choices
+    ]
+    chart = Chart(
+        "sla", _("SLA on time, by target and branch (%)"), "bar", labels, datasets,
+        [_("Branch"), *[d["label"] for d in datasets]], _series_table(labels, datasets), unit="%",
+    )  # fmt: skip
+    overall = kpis.sla_on_time(scope, period, now)
+    if overall["overall"] is not None:
+        chart.note = _("Overall %(pct)s %% (%(met)s of %(due)s targets met on time).") % {
+            "pct": overall["overall"],
+            "met": overall["met"],
+            "due": overall["due"],
+        }
+    return chart
+
+
+def charges_by_type(scope, period, now=None) -> Chart:
+    sums = defaultdict(lambda: Decimal("0"))
+    for charge_type, who, total in (
+        scope.charges()
+        .filter(kpis.posted_charges_q(period))
+        .values_list("charge_type", "responsibility")
+        .annotate(s=Sum("total"))
+    ):
+        sums[(charge_type, who)] = total
+    types = [
+        (value, label) for value, label in ChargeType.choices if any(sums[(value, r)] for r in Responsibility)
+    ]
+    labels = [label for _value, label in types]
+    datasets = [
+        {"label": label, "data": [to_money(sums[(t, who)]) for t, _l in types]}
+        for who, label in Responsibility.choices
+    ]
+    table = [[*row, to_money(sum(row[1:], Decimal("0")))] for row in _series_table(labels, datasets)]
+    return Chart(
+        "charges", _("Charges posted, by type and responsibility"), "bar", labels, datasets,
+        [_("Type"), *[d["label"] for d in datasets], _("Total")], table, stacked=True, horizontal=True,
+    )  # fmt: skip
+
+
+def top_customers(scope, period, now=None) -> Chart:
+    rows = list(
+        _created(scope, period)
+        .values("customer_id", "customer__full_name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "customer__full_name")[:TOP_CUSTOMERS]
+    )
+    charged = dict(
+        scope.charges()
+        .filter(kpis.posted_charges_q(period), custody__customer_id__in=[r["customer_id"] for r in rows])
+        .values_list("custody__customer_id")
+        .annotate(s=Sum("total"))
+    )
+    labels = [r["customer__full_name"] for r in rows]
+    datasets = [{"label": _("Custodies"), "data": [r["n"] for r in rows]}]
+    table = [[r["customer__full_name"], r["n"], to_money(charged.get(r["customer_id"]) or 0)] for r in rows]
+    return Chart(
+        "customers", _("Top customers by custodies"), "bar", labels, datasets,
+        [_("Customer"), _("Custodies"), _("Charges posted")], table, horizontal=True,
+    )  # fmt: skip
+
+
+def out_of_use_vehicles(scope, period, now=None) -> Chart:
+    """Vehicles out of use now, by status and how long (since the custody that took them, or their last change)."""
+    now = now or timezone.now()
+    vehicles = vehicles_for(scope.user).filter(status__in=OUT_OF_USE)
+    if scope.branch_id:
+        vehicles = vehicles.filter(branch_id=scope.branch_id)
+    latest = Custody.objects.filter(original_vehicle=OuterRef("pk"), handed_over_at__isnull=False).order_by(
+        "-handed_over_at"
+    )
+    since = vehicles.annotate(
+        since=Coalesce(
+            Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()
+        )
+    ).values_list("status", "since")
+    counts = defaultdict(int)
+    for status, started in since:
+        age = max(0, (now - started).days)
+        for low, high, label in AGE_BUCKETS:
+            if age >= low and (high is None or age <= high):
+                counts[(status, label)] += 1
+                break
+    labels = [label for _low, _high, label in AGE_BUCKETS]
+    datasets = [
+        {"label": VehicleStatus(status).label, "data": [counts[(status, label)] for label in labels]}
+        for status in OUT_OF_USE
+    ]
+    table = _series_table(labels, datasets) if any(counts.values()) else []
+    return Chart(
+        "vehicles", _("Vehicles out of use now, by age"), "bar", labels, datasets,
+        [_("Age"), *[d["label"] for d in datasets]], table, stacked=True,
+    )  # fmt: skip
+
+
+def insurer_recovery(scope, period, now=None) -> Chart:
+    rows = list(
+        scope.charges()
+        .filter(kpis.posted_charges_q(period), responsibility=Responsibility.INSURANCE)
+        .values_list("custody__insurer_name")
+        .annotate(billed=Sum("total"), paid=Sum("amount_paid"))
+        .order_by("-billed")
+    )
+    unknown = str(_("(no insurer recorded)"))
+    labels = [name or unknown for name, _billed, _paid in rows]
+    billed = [to_money(b) for _n, b, _p in rows]
+    paid = [to_money(p) for _n, _b, p in rows]
+    datasets = [{"label": _("Billed"), "data": billed}, {"label": _("Paid"), "data": paid}]
+    table = [[labels[i], billed[i], paid[i], to_money(billed[i] - paid[i])] for i in range(len(rows))]
+    return Chart(
+        "recovery", _("Insurer recovery: insurance charges billed vs paid"), "bar", labels, datasets,
+        [_("Insurer"), _("Billed"), _("Paid"), _("Outstanding")], table,
+    )  # fmt: skip
+
+
+CHARTS = {
+    "per-day": custodies_per_day,
+    "status": status_distribution,
+    "branch": branch_distribution,
+    "custodian": custodian_types,
+    "turnaround": turnaround_distribution,
+    "sla": sla_by_branch,
+    "charges": charges_by_type,
+    "customers": top_customers,
+    "vehicles": out_of_use_vehicles,
+    "recovery": insurer_recovery,
+}
+
+
+def build(scope: kpis.Scope, period: kpis.Period, now: datetime | None = None, only: str | None = None):
+    now = now or timezone.now()
+    keys = [only] if only else list(CHARTS)
+    return [CHARTS[key](scope, period, now) for key in keys]
