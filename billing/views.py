@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
@@ -316,23 +317,23 @@ def close_suggestions(request, custody_id):
 
 
 CHARGE_EXPORT = [
-    ExportColumn("custody_no", lambda c: c.custody.custody_no),
-    ExportColumn("branch", lambda c: c.custody.branch.code),
-    ExportColumn("customer", lambda c: c.custody.customer.full_name),
-    ExportColumn("charge_type", lambda c: c.charge_type),
-    ExportColumn("description", lambda c: c.description),
-    ExportColumn("quantity", lambda c: c.quantity),
-    ExportColumn("unit_price", lambda c: c.unit_price),
-    ExportColumn("tax_rate", lambda c: c.tax_rate),
-    ExportColumn("subtotal", lambda c: c.subtotal),
-    ExportColumn("tax_amount", lambda c: c.tax_amount),
-    ExportColumn("total", lambda c: c.total),
-    ExportColumn("amount_paid", lambda c: c.amount_paid),
-    ExportColumn("responsibility", lambda c: c.responsibility),
-    ExportColumn("status", lambda c: c.status),
-    ExportColumn("invoice_ref", lambda c: c.invoice_ref),
-    ExportColumn("created_at", lambda c: c.created_at),
-    ExportColumn("posted_at", lambda c: c.posted_at),
+    ExportColumn(gettext_lazy("Custody no."), lambda c: c.custody.custody_no),
+    ExportColumn(gettext_lazy("Branch"), lambda c: c.custody.branch.code),
+    ExportColumn(gettext_lazy("Customer"), lambda c: c.custody.customer.full_name, width=28),
+    ExportColumn(gettext_lazy("Type"), lambda c: c.get_charge_type_display()),
+    ExportColumn(gettext_lazy("Description"), lambda c: c.description, width=32),
+    ExportColumn(gettext_lazy("Quantity"), lambda c: c.quantity, "number"),
+    ExportColumn(gettext_lazy("Unit price"), lambda c: c.unit_price, "money"),
+    ExportColumn(gettext_lazy("Tax %"), lambda c: c.tax_rate, "percent"),
+    ExportColumn(gettext_lazy("Subtotal"), lambda c: c.subtotal, "money"),
+    ExportColumn(gettext_lazy("Tax"), lambda c: c.tax_amount, "money"),
+    ExportColumn(gettext_lazy("Total"), lambda c: c.total, "money"),
+    ExportColumn(gettext_lazy("Paid"), lambda c: c.amount_paid, "money"),
+    ExportColumn(gettext_lazy("Responsibility"), lambda c: c.get_responsibility_display()),
+    ExportColumn(gettext_lazy("Status"), lambda c: c.get_status_display()),
+    ExportColumn(gettext_lazy("Invoice reference"), lambda c: c.invoice_ref),
+    ExportColumn(gettext_lazy("Created"), lambda c: c.created_at, "datetime"),
+    ExportColumn(gettext_lazy("Posted"), lambda c: c.posted_at, "datetime"),
 ]
 
 

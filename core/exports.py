@@ -1,25 +1,43 @@
 """CSV and XLSX downloads for any list: one function, streamed, respecting the list's filters.
 
-Every text cell goes through `neutralise_formula` (OWASP "CSV injection"): a customer named
-`=HYPERLINK(...)` must reach a spreadsheet as text, never as a live formula.
+What a spreadsheet user expects (issue 12): labels rather than codes (columns pass `get_X_display`),
+times in the user's zone (not UTC), amounts as numbers with two decimals, and in XLSX a frozen header
+row, an autofilter and number formats. Every text cell goes through `neutralise_formula` (OWASP "CSV
+injection"): a customer named `=HYPERLINK(...)` must reach a spreadsheet as text, never as a formula.
 """
 
 import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula or DDE call.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NUMBER_FORMATS = {
+    "money": "#,##0.00",
+    "number": "#,##0.###",
+    "int": "#,##0",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "date": "yyyy-mm-dd",
+    "percent": "0.00",
+}
 
 
 @dataclass(frozen=True)
 class ExportColumn:
     header: str
     value: Callable[[Any], Any]
+    # text, money, number, int, percent, datetime, date: how the value is written and formatted
+    kind: str = "text"
+    width: int | None = None
 
 
 class _Echo:
@@ -34,22 +52,41 @@ def neutralise_formula(text: str) -> str:
     return text
 
 
-def _cell(value):
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, str):
-        return neutralise_formula(value)
+def _local(value):
+    """Aware datetimes in the active (user's) zone, as naive values: spreadsheets have no zones."""
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.replace(tzinfo=None, microsecond=0)
     return value
 
 
-def _xlsx_cell(sheet, value):
+def _cell(value, kind="text"):
+    """A CSV cell: local times to the minute, amounts with 2 decimals, text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _local(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if kind == "money" and isinstance(value, Decimal | int | float):
+        return f"{Decimal(value):.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    if hasattr(value, "__html__") or not isinstance(value, int | float | Decimal):
+        return neutralise_formula(str(value))  # lazy translations and other objects
+    return value
+
+
+def _xlsx_cell(sheet, value, kind="text"):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import TYPE_STRING
 
-    if hasattr(value, "tzinfo") and value.tzinfo is not None:
-        value = value.replace(tzinfo=None)  # Excel has no time zones; stored as UTC
+    value = _local(value)
+    if value is not None and not isinstance(value, str | int | float | Decimal | date | datetime | bool):
+        value = str(value)  # lazy translations
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         # openpyxl writes any string starting with "=" as a formula unless told it is a string; the
@@ -57,39 +94,65 @@ def _xlsx_cell(sheet, value):
         cell.data_type = TYPE_STRING
         if neutralise_formula(value) != value:
             cell.quotePrefix = True
+    elif isinstance(value, datetime):
+        cell.number_format = NUMBER_FORMATS["datetime"]
+    elif isinstance(value, date):
+        cell.number_format = NUMBER_FORMATS["date"]
+    elif kind in NUMBER_FORMATS and isinstance(value, int | float | Decimal):
+        cell.number_format = NUMBER_FORMATS[kind]
     return cell
+
+
+def write_xlsx(rows: Iterable, columns: list[ExportColumn], title: str, target, progress=None) -> int:
+    """Write an XLSX workbook to `target` (a path or file object); returns the number of data rows."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31] or "export")
+    sheet.freeze_panes = "A2"  # the header row stays visible while scrolling
+    for index, column in enumerate(columns, start=1):
+        width = column.width or max(10, min(40, len(str(column.header)) + 4))
+        if column.kind == "datetime":
+            width = max(width, 17)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = _xlsx_cell(sheet, str(column.header))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for count, row in enumerate(rows, start=1):  # noqa: B007 - count is the total after the loop
+        sheet.append([_xlsx_cell(sheet, c.value(row), c.kind) for c in columns])
+        if progress and count % 1000 == 0:
+            progress(count)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{count + 1}"
+    workbook.save(target)
+    return count
+
+
+def csv_lines(rows: Iterable, columns: list[ExportColumn], progress=None):
+    """The CSV as an iterator of text chunks (UTF-8 BOM first, so Excel reads Arabic names right)."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    yield writer.writerow([_cell(str(c.header)) for c in columns])
+    for count, row in enumerate(rows, start=1):
+        yield writer.writerow([_cell(c.value(row), c.kind) for c in columns])
+        if progress and count % 1000 == 0:
+            progress(count)
 
 
 def export_response(rows: Iterable, columns: list[ExportColumn], filename: str, fmt: str):
     """`fmt` is "csv" or "xlsx"; `rows` should be an iterator (queryset.iterator()) for big lists."""
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(filename.rsplit(".", 1)[0][:31])
-
-        def cells(values):
-            return [_xlsx_cell(sheet, value) for value in values]
-
-        sheet.append(cells([str(c.header) for c in columns]))
-        for row in rows:
-            sheet.append(cells([column.value(row) for column in columns]))
         buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        write_xlsx(rows, columns, filename.rsplit(".", 1)[0], buffer)
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
         return response
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield "\ufeff"  # BOM so Excel opens UTF-8 (Arabic names) correctly
-        yield writer.writerow([_cell(str(c.header)) for c in columns])
-        for row in rows:
-            yield writer.writerow([_cell(c.value(row)) for c in columns])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(rows, columns), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response

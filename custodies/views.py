@@ -11,7 +11,8 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, DecimalField, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -342,27 +343,61 @@ def _is_uuid(value) -> bool:
 
 
 CUSTODY_EXPORT = [
-    ExportColumn("custody_no", lambda c: c.custody_no),
-    ExportColumn("status", lambda c: c.status),
-    ExportColumn("branch", lambda c: c.branch.code),
-    ExportColumn("customer", lambda c: c.customer.full_name),
-    ExportColumn("agreement_no", lambda c: c.agreement.agreement_no if c.agreement_id else ""),
-    ExportColumn("custodian_type", lambda c: c.custodian_type),
-    ExportColumn("custodian_name", lambda c: c.custodian_name),
-    ExportColumn("reason_code", lambda c: c.reason_code),
-    ExportColumn("reason_subcode", lambda c: c.reason_subcode),
-    ExportColumn("original_plate", lambda c: c.original_vehicle.plate if c.original_vehicle_id else ""),
+    ExportColumn(gettext_lazy("Custody no."), lambda c: c.custody_no),
+    ExportColumn(gettext_lazy("Status"), lambda c: c.get_status_display()),
+    ExportColumn(gettext_lazy("Branch"), lambda c: c.branch.code),
+    ExportColumn(gettext_lazy("Customer"), lambda c: c.customer.full_name, width=28),
+    ExportColumn(gettext_lazy("Agreement no."), lambda c: c.agreement.agreement_no if c.agreement_id else ""),
+    ExportColumn(gettext_lazy("Custodian type"), lambda c: c.get_custodian_type_display()),
+    ExportColumn(gettext_lazy("Custodian"), lambda c: c.custodian_name, width=24),
+    ExportColumn(gettext_lazy("Custodian phone"), lambda c: c.custodian_phone),
+    ExportColumn(gettext_lazy("Reason"), lambda c: c.get_reason_code_display()),
     ExportColumn(
-        "replacement_plate", lambda c: c.replacement_vehicle.plate if c.replacement_vehicle_id else ""
+        gettext_lazy("Reason detail"), lambda c: c.get_reason_subcode_display() if c.reason_subcode else ""
     ),
-    ExportColumn("incident_at", lambda c: c.incident_at),
-    ExportColumn("effective_from", lambda c: c.effective_from),
-    ExportColumn("expected_return_at", lambda c: c.expected_return_at),
-    ExportColumn("handed_over_at", lambda c: c.handed_over_at),
-    ExportColumn("returned_at", lambda c: c.returned_at),
-    ExportColumn("closed_at", lambda c: c.closed_at),
-    ExportColumn("created_at", lambda c: c.created_at),
+    ExportColumn(
+        gettext_lazy("Original vehicle"), lambda c: c.original_vehicle.plate if c.original_vehicle_id else ""
+    ),
+    ExportColumn(
+        gettext_lazy("Replacement vehicle"),
+        lambda c: c.replacement_vehicle.plate if c.replacement_vehicle_id else "",
+    ),
+    ExportColumn(gettext_lazy("Rate policy"), lambda c: c.get_rate_policy_display()),
+    ExportColumn(gettext_lazy("Incident time"), lambda c: c.incident_at, "datetime"),
+    ExportColumn(gettext_lazy("Effective from"), lambda c: c.effective_from, "datetime"),
+    ExportColumn(gettext_lazy("Expected return"), lambda c: c.expected_return_at, "datetime"),
+    ExportColumn(gettext_lazy("Handed over"), lambda c: c.handed_over_at, "datetime"),
+    ExportColumn(gettext_lazy("Returned"), lambda c: c.returned_at, "datetime"),
+    ExportColumn(gettext_lazy("Closed"), lambda c: c.closed_at, "datetime"),
+    ExportColumn(gettext_lazy("Created"), lambda c: c.created_at, "datetime"),
+    ExportColumn(gettext_lazy("Damage hold"), lambda c: c.damage_hold_amount, "money"),
+    ExportColumn(gettext_lazy("Charged"), lambda c: c.export_charged, "money"),
+    ExportColumn(gettext_lazy("Paid"), lambda c: c.export_paid, "money"),
+    ExportColumn(gettext_lazy("Outstanding"), lambda c: c.export_charged - c.export_paid, "money"),
 ]
+
+
+def with_export_amounts(qs):
+    """Billed charges and payments per custody as subqueries (a join would multiply the rows)."""
+    from billing.choices import BILLED_STATUSES
+    from billing.models import Charge, Payment
+
+    def total(model, field, **extra):
+        sums = (
+            model.objects.filter(custody=OuterRef("pk"), **extra)
+            .order_by()
+            .values("custody")
+            .annotate(s=Sum(field))
+            .values("s")
+        )
+        return Coalesce(
+            Subquery(sums, output_field=DecimalField()), Value(Decimal("0")), output_field=DecimalField()
+        )
+
+    return qs.annotate(
+        export_charged=total(Charge, "total", status__in=BILLED_STATUSES),
+        export_paid=total(Payment, "amount"),
+    )
 
 
 @login_required
@@ -401,7 +436,7 @@ def custody_list(request):
             qs = qs.filter(Q(agreement__agreement_no=number) | Q(agreement__agreement_no=number.upper()))
         if request.GET.get("format") in ("csv", "xlsx"):
             return export_response(
-                qs.order_by("-created_at").iterator(chunk_size=2000),
+                with_export_amounts(qs).order_by("-created_at").iterator(chunk_size=2000),
                 CUSTODY_EXPORT,
                 "custodies",
                 request.GET["format"],

@@ -102,7 +102,7 @@ def test_the_finance_list_filters_exports_and_bulk_posts(users, active_custody):
     assert active_custody.custody_no in page.content.decode()
     csv = client.get("/billing/charges/?status=draft&format=csv")
     body = b"".join(csv.streaming_content).decode("utf-8-sig")
-    assert body.splitlines()[0].startswith("custody_no,branch,customer")
+    assert body.splitlines()[0].startswith("Custody no.,Branch,Customer")
     assert active_custody.custody_no in body
     xlsx = client.get("/billing/charges/?format=xlsx")
     from openpyxl import load_workbook

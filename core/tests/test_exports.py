@@ -57,3 +57,29 @@ def test_the_xlsx_export_writes_hostile_names_as_text_never_as_formulas():
     # The text itself is kept; the quote prefix is a cell style Excel does not display.
     assert names[0] == HOSTILE[0]
     assert all(row[0].quotePrefix for row in sheet.iter_rows(min_row=2))
+
+
+def test_exports_show_local_times_amounts_and_a_frozen_filtered_header(settings):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    columns = [
+        ExportColumn("When", lambda r: r[0], "datetime"),
+        ExportColumn("Amount", lambda r: r[1], "money"),
+        ExportColumn("Status", lambda r: r[2]),
+    ]
+    rows = [(datetime(2026, 11, 30, 8, 5, 59, 123, tzinfo=UTC), Decimal("1050.5"), "Pending approval")]
+    with timezone.override("Asia/Dubai"):
+        text = b"".join(export_response(rows, columns, "x", "csv").streaming_content).decode("utf-8-sig")
+        raw = export_response(rows, columns, "x", "xlsx").content
+    assert text.splitlines()[1] == "2026-11-30 12:05,1050.50,Pending approval"  # UTC+4, to the minute
+    sheet = load_workbook(io.BytesIO(raw)).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:C2"
+    when, amount, status = next(sheet.iter_rows(min_row=2))
+    assert when.value == datetime(2026, 11, 30, 12, 5, 59)
+    assert when.number_format == "yyyy-mm-dd hh:mm"
+    assert amount.value == 1050.5 and amount.number_format == "#,##0.00"
+    assert sheet["A1"].font.bold

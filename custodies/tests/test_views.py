@@ -731,3 +731,20 @@ def test_the_list_exports_csv_and_xlsx_with_its_filters(users, make_draft):
     assert kept.custody_no in csv and dropped.custody_no not in csv
     sheet = load_workbook(io.BytesIO(client.get("/custodies/?format=xlsx").content)).active
     assert sheet.max_row == 3
+
+
+def test_the_custody_export_has_labels_local_times_and_amounts(users, make_draft):
+    from decimal import Decimal
+
+    from billing.models import Payment
+
+    custody = make_draft(reason_code="breakdown", reason_subcode="engine_failure")
+    Payment.objects.create(custody=custody, amount=Decimal("100.00"), method="cash", payer="customer")
+    client = login_client(users[Role.OPERATOR])
+    body = b"".join(client.get("/custodies/?format=csv").streaming_content).decode("utf-8-sig")
+    header, row = body.splitlines()[:2]
+    assert header.startswith("Custody no.,Status,Branch,Customer")
+    assert ",Draft," in row and ",Breakdown,Engine failure," in row and "engine_failure" not in row
+    assert row.endswith(",0.00,0.00,100.00,-100.00")  # hold, charged, paid, outstanding
+    local = timezone.localtime(custody.created_at).strftime("%Y-%m-%d %H:%M")
+    assert local in row

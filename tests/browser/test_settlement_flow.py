@@ -150,9 +150,9 @@ def test_settlement_flow(page, live_server, closed_custody, users, shot):
     assert download.suggested_filename.endswith(".csv")
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     header, *lines = [line for line in text.splitlines() if line]
-    assert header.startswith("custody_no,branch,customer,charge_type")
+    assert header.startswith("Custody no.,Branch,Customer,Type")
     mine = [line for line in lines if line.startswith(custody.custody_no)]
-    assert len(mine) == 2 and any("damage" in line and "525.00" in line for line in mine)
+    assert len(mine) == 2 and any("Damage" in line and "525.00" in line for line in mine)
 
     page.set_viewport_size({"width": 375, "height": 812})
     page.reload()

@@ -35,3 +35,18 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.swapOverride = "afterbegin";
   }
 });
+// Export links carry the filters the screen shows *now*: after an HTMX filter change the link's
+// server-rendered href is stale, so on click it is rebuilt from the filter form (or the pushed URL).
+document.addEventListener("click", function (event) {
+  const link = event.target.closest("a[data-export]");
+  if (!link) return;
+  const form = link.dataset.exportForm ? document.getElementById(link.dataset.exportForm) : null;
+  const params = form ? new URLSearchParams() : new URLSearchParams(window.location.search);
+  if (form) {
+    new FormData(form).forEach(function (value, key) { if (value !== "") params.append(key, value); });
+  }
+  ["page", "cursor", "format"].forEach(function (key) { params.delete(key); });
+  params.set("format", link.dataset.export);
+  const base = form ? (form.getAttribute("action") || window.location.pathname) : window.location.pathname;
+  link.href = base + "?" + params.toString();
+});
