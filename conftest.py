@@ -22,6 +22,7 @@ PASSWORD = "Correct-Horse-42"
 def _fast_hashing(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CUSTODY_ONBOARDING_TOUR = False  # the first-login tour would cover pages under test
+    settings.CUSTODY_METRICS_FLUSH_IN_REQUEST = False  # monitoring tests flush explicitly
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -5,13 +5,16 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from core import requestid
+
 
 @dataclass(frozen=True)
 class Actor:
     user: object | None = None
     source: str = "system"
     ip: str | None = None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The request's id (X-Request-ID, logs, error pages) when there is one, so they all match.
+    request_id: str = field(default_factory=lambda: requestid.current() or str(uuid.uuid4()))
 
 
 _current: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)

@@ -64,11 +64,14 @@ INSTALLED_APPS = [
     "quotes",
     "reports",
     "support",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Request id, request log line and per-minute metrics; after static files, before everything else.
+    "monitoring.middleware.RequestMetricsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -276,13 +279,37 @@ CUSTODY_MAX_UPLOAD_BYTES = int(os.environ.get("CUSTODY_MAX_UPLOAD_MB", "10")) * 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# Logs: JSON lines (time, level, logger, message, request_id, user_id, route, duration_ms...) or plain
+# text for development (CUSTODY_LOG_FORMAT=text; the default while DEBUG is on).
+CUSTODY_LOG_FORMAT = os.environ.get("CUSTODY_LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "core.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "core.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": "json" if CUSTODY_LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per request from our middleware; Django's own 4xx/5xx warnings would repeat it.
+        "custody.request": {"level": os.environ.get("CUSTODY_REQUEST_LOG_LEVEL", "INFO")},
+    },
 }
+
+# Monitoring (DESIGN §13, §15.2): /metrics answers only with this bearer token (404 when unset).
+CUSTODY_METRICS_TOKEN = os.environ.get("CUSTODY_METRICS_TOKEN", "")
+# The middleware writes its per-minute rollups when the minute changes (tests turn it off).
+CUSTODY_METRICS_FLUSH_IN_REQUEST = env_bool("CUSTODY_METRICS_FLUSH_IN_REQUEST", default=True)
+
 
 # Settlement (DESIGN §8): fuel and excess-km suggestions at close.
 CUSTODY_FUEL_PRICE_PER_EIGHTH = os.environ.get("CUSTODY_FUEL_PRICE_PER_EIGHTH", "25.00")

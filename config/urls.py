@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from documents.public_views import sign_by_link
+from monitoring import views as monitoring_views
 from ops import views as ops_views
 from quotes import public_views as quote_review
 from reports import views as report_views
@@ -27,7 +28,8 @@ urlpatterns = [
     path("support/", include("support.urls")),
     path("help/", include("support.help_urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
-    path("manage/monitoring/", ops_views.monitoring, name="monitoring"),
+    path("manage/monitoring/", monitoring_views.monitoring, name="monitoring"),
+    path("metrics", monitoring_views.prometheus_metrics, name="metrics"),
     path("manage/system/", ops_views.system, name="system"),
     path("manage/backups/", ops_views.backups, name="backups"),
     path("branch/switch/", ops_views.switch_branch, name="switch_branch"),
@@ -45,3 +47,4 @@ urlpatterns = [
 
 handler403 = "config.views.permission_denied"
 handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

@@ -104,6 +104,12 @@ _KINDS = [
         ALL_ROLES,
     ),
     Kind("announcement", _("Announcements"), _("A message from the administrators to everyone."), ALL_ROLES),
+    Kind(
+        "rollback_trigger",
+        _("Rollback trigger"),
+        _("Adoption, response time or error rate crossed a rollout threshold."),
+        ADMINS,
+    ),
 ]
 
 KINDS: dict[str, Kind] = {kind.code: kind for kind in _KINDS}

@@ -231,6 +231,12 @@ def quote_expiry(now: datetime) -> dict:
     return expire_quotes(now)
 
 
+def _monitoring():
+    from monitoring import jobs
+
+    return jobs
+
+
 def retention(now: datetime) -> dict:
     from django_tasks_db.models import DBTaskResult
 
@@ -250,6 +256,9 @@ JOBS = [
     Job("document_expiry", document_expiry, timedelta(hours=1)),
     Job("webhook_retries", webhook_retries, timedelta(minutes=1)),
     Job("email_retries", email_retries),
+    Job("monitoring_probe", lambda now: _monitoring().flush_and_probe(now), timedelta(minutes=1)),
+    Job("monitoring_retention", lambda now: _monitoring().retention(now), timedelta(hours=6)),
+    Job("rollback_triggers", lambda now: _monitoring().rollback_triggers(now), timedelta(hours=1)),
     Job("retention", retention, timedelta(hours=6)),
     # Daily in effect: a quote expires once the day after valid_until starts; hourly keeps that prompt.
     Job("quote_expiry", quote_expiry, timedelta(hours=1)),

@@ -1,0 +1,215 @@
+"""Health and adoption figures from the rollups: one definition each, used by the Monitoring page,
+`/metrics` and the rollback triggers (docs/metrics.md, "Monitoring")."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, Max, Q, Sum
+
+from .models import BUCKET_FIELDS, BUCKETS_MS, Probe, RequestRollup, UserActivity
+
+RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def last(cls, now: datetime, **delta) -> "Window":
+        return cls(now - timedelta(**delta), now)
+
+    def rollups(self):
+        return RequestRollup.objects.filter(minute__gte=self.since, minute__lt=self.until).exclude(
+            route_group="login"
+        )
+
+
+def percentile_from_buckets(counts: list[int], share: float) -> float | None:
+    """The upper bound (ms) of the bucket holding the share-th request (None with no requests)."""
+    total = sum(counts)
+    if not total:
+        return None
+    rank = share * total
+    seen = 0
+    for bound, n in zip([*BUCKETS_MS, None], counts, strict=True):
+        seen += n
+        if seen >= rank:
+            return float(bound) if bound is not None else float(BUCKETS_MS[-1]) * 2
+    return None
+
+
+def _bucket_sums(qs) -> dict:
+    return qs.aggregate(
+        **{name: Sum(name) for name in BUCKET_FIELDS}, n=Sum("count"), ms=Sum("duration_ms_sum")
+    )
+
+
+def response_times(window: Window) -> dict:
+    sums = _bucket_sums(window.rollups())
+    counts = [sums[name] or 0 for name in BUCKET_FIELDS]
+    return {
+        "requests": sums["n"] or 0,
+        "p50_ms": percentile_from_buckets(counts, 0.5),
+        "p95_ms": percentile_from_buckets(counts, 0.95),
+        "mean_ms": round(sums["ms"] / sums["n"], 1) if sums["n"] else None,
+    }
+
+
+def by_route_group(window: Window, limit: int = 15) -> tuple[list[dict], list[dict]]:
+    """Busiest route groups and the five slowest (by p95)."""
+    rows = list(
+        window.rollups()
+        .values("route_group")
+        .annotate(
+            n=Sum("count"),
+            ms=Sum("duration_ms_sum"),
+            worst=Max("duration_ms_max"),
+            errors=Sum("count", filter=Q(status_class="5xx")),
+            client_errors=Sum("count", filter=Q(status_class="4xx")),
+            **{name: Sum(name) for name in BUCKET_FIELDS},
+        )
+        .order_by("-n")
+    )
+    result = []
+    for row in rows:
+        counts = [row[name] or 0 for name in BUCKET_FIELDS]
+        result.append(
+            {
+                "route_group": row["route_group"],
+                "requests": row["n"],
+                "p50_ms": percentile_from_buckets(counts, 0.5),
+                "p95_ms": percentile_from_buckets(counts, 0.95),
+                "max_ms": round(row["worst"] or 0, 1),
+                "errors_5xx": row["errors"] or 0,
+                "errors_4xx": row["client_errors"] or 0,
+            }
+        )
+    slowest = sorted(result, key=lambda r: (r["p95_ms"] or 0, r["max_ms"]), reverse=True)
+    return result[:limit], slowest[:5]
+
+
+def error_rates(window: Window) -> dict:
+    counts = dict(window.rollups().values_list("status_class").annotate(n=Sum("count")))
+    total = sum(counts.values())
+    pct = lambda n: round(100 * n / total, 2) if total else None  # noqa: E731
+    return {"total": total, "5xx_pct": pct(counts.get("5xx", 0)), "4xx_pct": pct(counts.get("4xx", 0))}
+
+
+def requests_per_minute(window: Window) -> float | None:
+    minutes = (window.until - window.since).total_seconds() / 60
+    total = window.rollups().aggregate(n=Sum("count"))["n"] or 0
+    return round(total / minutes, 2) if minutes else None
+
+
+def uptime(window: Window) -> float | None:
+    probes = Probe.objects.filter(minute__gte=window.since, minute__lt=window.until).aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(ok=True))
+    )
+    return round(100 * probes["ok"] / probes["n"], 2) if probes["n"] else None
+
+
+def logins(window: Window) -> dict:
+    rows = RequestRollup.objects.filter(
+        minute__gte=window.since, minute__lt=window.until, route_group="login"
+    )
+    counts = dict(rows.values_list("status_class").annotate(n=Sum("count")))
+    total = counts.get("success", 0) + counts.get("failure", 0)
+    return {
+        "success": counts.get("success", 0),
+        "failure": counts.get("failure", 0),
+        "success_pct": round(100 * counts.get("success", 0) / total, 1) if total else None,
+    }
+
+
+def active_users(now: datetime) -> dict:
+    """Daily and weekly active users, and weekly adoption = weekly active ÷ active accounts."""
+    today = now.date()
+    daily = UserActivity.objects.filter(day=today).values("user").distinct().count()
+    weekly = UserActivity.objects.filter(day__gt=today - timedelta(days=7)).values("user").distinct().count()
+    accounts = get_user_model().objects.filter(is_active=True).count()
+    return {
+        "daily": daily,
+        "weekly": weekly,
+        "accounts": accounts,
+        "adoption_pct": round(100 * weekly / accounts, 1) if accounts else None,
+    }
+
+
+def daily_active_series(now: datetime, days: int = 14) -> list[tuple]:
+    since = now.date() - timedelta(days=days - 1)
+    counts = dict(
+        UserActivity.objects.filter(day__gte=since)
+        .values_list("day")
+        .annotate(n=Count("user", distinct=True))
+    )
+    return [(since + timedelta(days=i), counts.get(since + timedelta(days=i), 0)) for i in range(days)]
+
+
+def feature_usage(window: Window, limit: int = 20) -> list[dict]:
+    return list(
+        window.rollups()
+        .exclude(role="anonymous")
+        .values("route_group", "role")
+        .annotate(requests=Sum("count"))
+        .order_by("-requests")[:limit]
+    )
+
+
+def custodies_created_per_day(now: datetime, days: int = 14) -> list[tuple]:
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from custodies.models import Custody
+
+    since = timezone.localdate(now) - timedelta(days=days - 1)
+    counts = dict(
+        Custody.objects.filter(created_at__date__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [(since + timedelta(days=i), counts.get(since + timedelta(days=i), 0)) for i in range(days)]
+
+
+def database_size_bytes() -> int | None:
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_database_size(current_database())")
+            elif connection.vendor == "sqlite":
+                cursor.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            else:
+                return None
+            return int(cursor.fetchone()[0])
+    except Exception:  # noqa: BLE001 - a figure on a page, never an error
+        return None
+
+
+def support(now: datetime) -> dict | None:
+    """Tickets per day, resolution time and satisfaction once the support app exists (else None)."""
+    if not apps.is_installed("support"):
+        return None
+    try:
+        ticket = apps.get_model("support", "Ticket")
+    except LookupError:
+        return None
+    week = now - timedelta(days=7)
+    opened = ticket.objects.filter(created_at__gte=week).count()
+    result = {"opened_7d": opened, "per_day": round(opened / 7, 2), "open": None, "satisfaction": None}
+    if hasattr(ticket, "status"):
+        result["open"] = ticket.objects.filter(status__in=["open", "in_progress"]).count()
+    try:
+        feedback = apps.get_model("support", "Feedback")
+    except LookupError:
+        return result
+    from django.db.models import Avg
+
+    since = now - timedelta(days=30)
+    result["satisfaction"] = feedback.objects.filter(created_at__gte=since).aggregate(a=Avg("score"))["a"]
+    return result

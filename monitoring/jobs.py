@@ -1,0 +1,36 @@
+"""Monitoring's scheduled work (run by the worker through ops.jobs): flush, probe, retention, triggers."""
+
+from datetime import datetime, timedelta
+
+from . import collector, triggers
+from .figures import RETENTION_DAYS
+from .models import Probe, RequestRollup, UserActivity
+
+
+def flush_and_probe(now: datetime) -> dict:
+    """Flush this process's counts and record the app's own probe for this minute (uptime)."""
+    rows = collector.flush(now)
+    ok, detail = True, ""
+    try:
+        from ops.views import _check_database
+
+        problem = _check_database()
+        ok, detail = problem is None, problem or ""
+    except Exception as exc:  # noqa: BLE001 - a failed probe is the figure, not an error
+        ok, detail = False, exc.__class__.__name__
+    Probe.objects.update_or_create(
+        minute=collector.minute_of(now), defaults={"ok": ok, "detail": detail[:200]}
+    )
+    return {"rows": rows, "probe_ok": ok}
+
+
+def retention(now: datetime) -> dict:
+    cutoff = now - timedelta(days=RETENTION_DAYS)
+    rollups, _ = RequestRollup.objects.filter(minute__lt=cutoff).delete()
+    probes, _ = Probe.objects.filter(minute__lt=cutoff).delete()
+    activity, _ = UserActivity.objects.filter(day__lt=cutoff.date()).delete()
+    return {"rollups": rollups, "probes": probes, "activity": activity}
+
+
+def rollback_triggers(now: datetime) -> dict:
+    return triggers.check(now)
