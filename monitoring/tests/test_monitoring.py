@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -53,12 +54,24 @@ def test_many_requests_make_one_rollup_row_per_minute_route_role_and_status(user
     client.get("/custodies/00000000-0000-0000-0000-000000000000/")
     assert RequestRollup.objects.count() == 0  # nothing written per request
     collector.flush(timezone.now() + timedelta(minutes=1))
-    ok = RequestRollup.objects.get(route_group="page:custodies", role="operator", status_class="2xx")
-    assert ok.count == 5
-    assert sum(getattr(ok, f) for f in ("le_10", "le_25", "le_50", "le_100", "le_250", "le_500", "le_1000",
-                                        "le_2500", "le_5000", "le_inf")) == 5  # fmt: skip
-    assert ok.duration_ms_sum > 0 and ok.duration_ms_max > 0
-    assert RequestRollup.objects.get(route_group="page:custodies", status_class="4xx").count == 1
+    ok = RequestRollup.objects.filter(route_group="page:custodies", role="operator", status_class="2xx")
+    assert ok.count() in (1, 2)  # one row per minute (two if the loop crossed a minute boundary)
+    buckets = (
+        "le_10",
+        "le_25",
+        "le_50",
+        "le_100",
+        "le_250",
+        "le_500",
+        "le_1000",
+        "le_2500",
+        "le_5000",
+        "le_inf",
+    )
+    sums = ok.aggregate(n=Sum("count"), ms=Sum("duration_ms_sum"), **{b: Sum(b) for b in buckets})
+    assert sums["n"] == 5 and sum(sums[b] for b in buckets) == 5 and sums["ms"] > 0
+    missing = RequestRollup.objects.filter(route_group="page:custodies", status_class="4xx")
+    assert missing.aggregate(n=Sum("count"))["n"] == 1
     assert UserActivity.objects.filter(user=users[Role.OPERATOR]).count() == 1
 
 
