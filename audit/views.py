@@ -1,12 +1,10 @@
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 
 from accounts import permissions
 from core.errors import ValidationFailed
+from core.exports import ExportColumn, export_response
 from core.pagination import paginate
 
 from .models import AuditEntry
@@ -36,22 +34,13 @@ def filter_entries(qs, params):
     return qs
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_response(entries, filename: str):
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(CSV_COLUMNS)
-        for e in entries.iterator(chunk_size=2000):
-            yield writer.writerow([getattr(e, c) for c in CSV_COLUMNS])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    """Through core.exports: text is formula-neutralised and times are local (issue 13 item 1)."""
+    columns = [
+        ExportColumn(name, (lambda e, name=name: getattr(e, name)), "datetime" if name == "at" else "text")
+        for name in CSV_COLUMNS
+    ]
+    return export_response(entries.iterator(chunk_size=2000), columns, filename.removesuffix(".csv"), "csv")
 
 
 @login_required

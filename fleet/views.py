@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ValidationFailed
+from core.exports import ExportColumn, export_response
 from core.pagination import paginate
 
 from . import forms, selectors, services
@@ -362,8 +363,37 @@ def _queryset(resource: Resource, request):
     return qs
 
 
+def _export_columns(resource: Resource) -> list[ExportColumn]:
+    """The list's own columns (labels for choices, numbers as numbers): the export is the screen."""
+
+    def value(obj, col):
+        if col.attr == "display_model":
+            return f"{obj.make} {obj.model}"
+        return _display(obj, col.attr)
+
+    return [
+        ExportColumn(col.label, lambda obj, col=col: value(obj, col), "number" if col.number else "text")
+        for col in resource.columns
+    ]
+
+
 @login_required
 def list_view(request, resource: Resource):
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        try:
+            qs = _queryset(resource, request)
+        except ValidationFailed as exc:
+            return render(
+                request, "fleet/list.html", {"resource": resource, "error": exc.message}, status=400
+            )
+        ordering = resource.default_ordering
+        return export_response(
+            qs.order_by(ordering).iterator(chunk_size=2000),
+            _export_columns(resource),
+            resource.slug + "s",
+            fmt,
+        )
     try:
         qs = _queryset(resource, request)
         page = paginate(

@@ -143,10 +143,8 @@ def custodian_types(scope, period, now=None) -> Chart:
 
 
 def turnaround_distribution(scope, period, now=None) -> Chart:
-    rows = scope.custodies().filter(kpis.approved_q(period)).values_list("submitted_at", "approved_at")
     counts = [0] * len(TURNAROUND_BUCKETS)
-    for submitted, approved in rows.iterator(chunk_size=5000):
-        hours = (approved - submitted).total_seconds() / 3600
+    for hours in kpis.approval_hours(scope, period):
         for i, (low, high, _label) in enumerate(TURNAROUND_BUCKETS):
             if hours >= low and (high is None or hours < high):
                 counts[i] += 1

