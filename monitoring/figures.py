@@ -196,9 +196,11 @@ def support(now: datetime) -> dict | None:
     if not apps.is_installed("support"):
         return None
     try:
-        ticket = apps.get_model("support", "Ticket")
+        ticket = apps.get_model("support", "SupportTicket")
     except LookupError:
         return None
+    if not ticket.objects.exists():
+        return None  # the empty state until the first ticket
     week = now - timedelta(days=7)
     opened = ticket.objects.filter(created_at__gte=week).count()
     result = {"opened_7d": opened, "per_day": round(opened / 7, 2), "open": None, "satisfaction": None}
