@@ -6,5 +6,6 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("count/", views.inbox_count, name="count"),
+    path("<uuid:pk>/replacement/", views.change_replacement, name="change_replacement"),
     path("<uuid:pk>/<str:decision>/", views.decide, name="decide"),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import scope_to_branches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
-from custodies import display, services
+from custodies import display, rules, selectors, services
 
 from . import services as approvals
 from .models import Approval
@@ -32,17 +32,29 @@ def _quote_approvals(user):
     return list(quotes[:INBOX_LIMIT]), list(sheets[:INBOX_LIMIT])
 
 
-def _rows(approvals_list, now):
-    return [
-        {
-            "approval": a,
-            "custody": a.custody,
-            "sla": display.current_sla_badge(a.custody, now),
-            "escalation": display.level_due_badge(a, now),
-            "role": display.role_label(a.role),
-        }
-        for a in approvals_list
-    ]
+def _rows(approvals_list, now, user=None):
+    problems = rules.replacement_problems([a.custody for a in approvals_list])
+    rows = []
+    for a in approvals_list:
+        problem = problems.get(a.custody.pk)
+        rows.append(
+            {
+                "approval": a,
+                "custody": a.custody,
+                "sla": display.current_sla_badge(a.custody, now),
+                "escalation": display.level_due_badge(a, now),
+                "role": display.role_label(a.role),
+                "problem": problem,
+                # The approver can give another car right here instead of only rejecting.
+                "alternatives": replacement_alternatives(user, a.custody) if (problem and user) else [],
+            }
+        )
+    return rows
+
+
+def replacement_alternatives(user, custody, limit=8):
+    end = None if custody.until_original_ready else custody.expected_return_at
+    return selectors.replacement_options(user, custody, custody.effective_from, end, limit=limit)
 
 
 @login_required
@@ -58,7 +70,7 @@ def inbox(request):
         request,
         "approvals/inbox.html",
         {
-            "rows": _rows(items, now),
+            "rows": _rows(items, now, request.user),
             "truncated": len(items) >= INBOX_LIMIT,
             "quote_rows": quotes,
             "sheet_rows": sheets,
@@ -123,7 +135,7 @@ def decide(request, pk, decision):
     if request.htmx:
         if error:
             level.refresh_from_db()
-            row = _rows([level], timezone.now())[0]
+            row = _rows([level], timezone.now(), user)[0]
             return render(
                 request,
                 "approvals/_row.html",
@@ -143,3 +155,40 @@ def decide(request, pk, decision):
     else:
         messages.success(request, _("You rejected %(no)s.") % {"no": custody.custody_no})
     return redirect("approvals:inbox")
+
+
+@login_required
+@require_POST
+def change_replacement(request, pk):
+    """The approver swaps an unavailable replacement for an available car, from the inbox row."""
+    user = request.user
+    level = get_object_or_404(
+        scope_to_branches(
+            Approval.objects.select_related("custody", "custody__branch", "custody__replacement_vehicle"),
+            user,
+            field="custody__branch",
+        ),
+        pk=pk,
+    )
+    error = None
+    try:
+        services.change_replacement(user, level.custody_id, request.POST.get("replacement_vehicle_id"))
+    except (ValidationFailed, Conflict, InvalidTransition) as exc:
+        error = " ".join(exc.messages())
+    except PermissionDenied as exc:
+        error = str(exc) or _("You may not decide this level.")
+    level = Approval.objects.select_related(
+        "custody__branch",
+        "custody__customer",
+        "custody__submitted_by",
+        "custody__replacement_vehicle",
+        "custody__original_vehicle",
+    ).get(pk=level.pk)
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{level.custody.custody_no}: {error}")
+        else:
+            messages.success(request, _("Replacement changed on %(no)s.") % {"no": level.custody.custody_no})
+        return redirect("approvals:inbox")
+    row = _rows([level], timezone.now(), user)[0]
+    return render(request, "approvals/_row.html", {"row": row, "error": error, "swapped": not error})

@@ -76,6 +76,10 @@ class CustodyCreate(Schema):
     effective_from: AwareDatetime
     expected_return_at: AwareDatetime | None = None
     until_original_ready: bool = False
+    no_replacement_needed: bool = Field(
+        False, description="Accident, breakdown or damage without a replacement car: set it on purpose."
+    )
+    no_replacement_reason: str = Field("", max_length=200)
     rate_policy: RatePolicy = RatePolicy.INHERIT
     special_rate_code: str | None = Field(None, description="Code of an active special rate code")
     special_rate_code_id: UUID | None = None
@@ -115,6 +119,8 @@ class CustodyPatch(Schema):
     effective_from: AwareDatetime | None = None
     expected_return_at: AwareDatetime | None = None
     until_original_ready: bool | None = None
+    no_replacement_needed: bool | None = None
+    no_replacement_reason: str | None = Field(None, max_length=200)
     rate_policy: RatePolicy | None = None
     special_rate_code: str | None = None
     special_rate_code_id: UUID | None = None
@@ -205,6 +211,8 @@ class CustodyOut(Schema):
     effective_from: datetime
     expected_return_at: datetime | None
     until_original_ready: bool
+    no_replacement_needed: bool
+    no_replacement_reason: str
     original_ready_at: datetime | None
     rate_policy: str
     special_rate_code: str | None
@@ -558,6 +566,24 @@ def reject(request, custody_id: UUID, payload: ReasonIn):
     return _act(
         request, custody_id, lambda: services.reject_custody(request.user, custody_id, payload.reason)
     )
+
+
+class ReplacementIn(Schema):
+    replacement_vehicle_id: UUID
+    version: int | None = None
+
+
+@router.post(
+    "custodies/{custody_id}/replacement",
+    response=CustodyOut,
+    summary="Give another replacement car (draft: editors; pending approval: the current level's approver)",
+    description="409 CONFLICT when that car is not available for the period.",
+)
+def change_replacement(request, custody_id: UUID, payload: ReplacementIn):
+    _get(request, custody_id)
+    version = _version_from(request, payload.version)
+    services.change_replacement(request.user, custody_id, payload.replacement_vehicle_id, version)
+    return custody_out(_reload(request, custody_id), request.user)
 
 
 @router.post("custodies/{custody_id}/handover", response=CustodyOut, summary="approved → active")

@@ -193,11 +193,20 @@ class ReplacementStepForm(StepForm):
     until_original_ready = forms.BooleanField(
         label=_("Until the original is ready (open-ended)"), required=False
     )
+    no_replacement_needed = forms.BooleanField(label=_("No replacement needed"), required=False)
+    no_replacement_reason = forms.CharField(
+        label=_("Why no replacement"),
+        required=False,
+        max_length=200,
+        help_text=_("For example: the customer has another car, or declined a replacement."),
+    )
     service_fields = (
         "replacement_vehicle_id",
         "effective_from",
         "expected_return_at",
         "until_original_ready",
+        "no_replacement_needed",
+        "no_replacement_reason",
     )
 
     def clean(self):

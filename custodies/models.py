@@ -69,6 +69,9 @@ class Custody(models.Model):
     effective_from = models.DateTimeField(_("effective from"))
     expected_return_at = models.DateTimeField(_("expected return"), null=True, blank=True)
     until_original_ready = models.BooleanField(_("until the original is ready"), default=False)
+    # An accident, breakdown or damage without a replacement car is a decision, recorded with its reason.
+    no_replacement_needed = models.BooleanField(_("no replacement needed"), default=False)
+    no_replacement_reason = models.CharField(_("why no replacement"), max_length=200, blank=True)
     original_ready_at = models.DateTimeField(_("original ready at"), null=True, blank=True)
     rate_policy = models.CharField(
         _("rate policy"), max_length=14, choices=RatePolicy.choices, default=RatePolicy.INHERIT

@@ -13,6 +13,54 @@ from .choices import SUBCODES_BY_REASON, CustodyStatus, RatePolicy, ReasonCode
 from .models import Custody
 
 HOLDING_STATUSES = (CustodyStatus.APPROVED, CustodyStatus.ACTIVE)
+# Reasons where the customer is left without a car unless a replacement is given (DESIGN §4.1 hand over).
+REPLACEMENT_EXPECTED = (ReasonCode.ACCIDENT, ReasonCode.BREAKDOWN, ReasonCode.DAMAGE)
+# More than this per day since the last reading is most likely a typing error.
+PLAUSIBLE_KM_PER_DAY = 5000
+
+# Which wizard step fixes a field (or a warning) named by a rule: the wizard checks each step
+# against the rules it can already know, and the review links every problem to its step.
+FIELD_STEPS = {
+    "agreement_id": "agreement",
+    "customer_id": "agreement",
+    "branch_id": "agreement",
+    "original_vehicle_id": "agreement",
+    "original_other_branch": "agreement",
+    "reason_code": "reason",
+    "reason_subcode": "reason",
+    "incident_at": "reason",
+    "incident_ref": "reason",
+    "incident_location": "reason",
+    "incident_narrative": "reason",
+    "incident_odometer_km": "reason",
+    "custodian_type": "custodian",
+    "custodian_name": "custodian",
+    "custodian_phone": "custodian",
+    "custodian_email": "custodian",
+    "custodian_id_no": "custodian",
+    "replacement_vehicle_id": "replacement",
+    "no_replacement_reason": "replacement",
+    "effective_from": "replacement",
+    "expected_return_at": "replacement",
+    "until_original_ready": "replacement",
+    "rate_policy": "rate",
+    "special_rate_code": "rate",
+    "special_rate_code_id": "rate",
+    "damage_hold_amount": "rate",
+    "deposit_carryover": "rate",
+    "documents": "documents",
+}
+WARNING_STEPS = {
+    "old_incident": "reason",
+    "odometer_jump": "reason",
+    "replacement_without_original": "replacement",
+    "short_duration": "replacement",
+    "long_duration": "replacement",
+    "registration_expiring": "replacement",
+    "insurance_expiring": "replacement",
+    "no_police_report": "documents",
+    "hold_without_acknowledgment": "documents",
+}
 
 
 @dataclass
@@ -62,6 +110,24 @@ def replacement_problem(custody: Custody, vehicle=None) -> str | None:
             "plate": vehicle.plate
         }
     return None
+
+
+def odometer_problems(reading, last_km, since: datetime | None, at: datetime | None):
+    """(error, warning) for an odometer reading against the car's last one: never below it, and a
+    warning above PLAUSIBLE_KM_PER_DAY per day of the period (at least one day)."""
+    if reading is None or last_km is None:
+        return None, None
+    if reading < last_km:
+        return _("Below the car's last reading of %(km)s km.") % {"km": f"{last_km:,}"}, None
+    days = 1
+    if since and at and at > since:
+        days = max(1, -(-int((at - since).total_seconds()) // 86400))
+    driven = reading - last_km
+    if driven > PLAUSIBLE_KM_PER_DAY * days:
+        return None, _(
+            "%(km)s km more than the last reading (%(last)s km) in %(days)s day(s): check the odometer."
+        ) % {"km": f"{driven:,}", "last": f"{last_km:,}", "days": days}
+    return None, None
 
 
 def check_fields(custody: Custody, now: datetime, report: RuleReport) -> None:
@@ -119,10 +185,27 @@ def check_submission(custody: Custody, now: datetime) -> RuleReport:
     problem = replacement_problem(custody)
     if problem:
         report.error("replacement_vehicle_id", problem)
+    if custody.reason_code in REPLACEMENT_EXPECTED and not custody.replacement_vehicle_id:
+        if not custody.no_replacement_needed:
+            report.error(
+                "replacement_vehicle_id",
+                _("Choose a replacement vehicle, or confirm that no replacement is needed and say why."),
+            )
+        elif not (custody.no_replacement_reason or "").strip():
+            report.error("no_replacement_reason", _("Say why no replacement is needed."))
+    original = custody.original_vehicle if custody.original_vehicle_id else None
+    if original is not None and custody.incident_odometer_km is not None:
+        error, warning = odometer_problems(
+            custody.incident_odometer_km, original.odometer_km, original.updated_at, custody.incident_at
+        )
+        if error:
+            report.error("incident_odometer_km", error)
+        if warning:
+            report.warn("odometer_jump", warning)
     missing = missing_documents(custody, "submit")
     if missing:
         report.errors["documents"] = [
-            _("Required document missing: %(type)s.") % {"type": t.replace("_", " ")} for t in missing
+            _("Required document missing: %(type)s.") % {"type": _document_label(t)} for t in missing
         ]
 
     # Warnings (DESIGN §4.2): shown, never blocking.
@@ -153,3 +236,85 @@ def check_submission(custody: Custody, now: datetime) -> RuleReport:
         if vehicle.insurance_expiry and vehicle.insurance_expiry <= soon:
             report.warn("insurance_expiring", _("The replacement's insurance expires within 30 days."))
     return report
+
+
+def step_report(custody: Custody, step: str, now: datetime) -> RuleReport:
+    """The submission rules whose problems the given wizard step fixes (errors and warnings)."""
+    full = check_submission(custody, now)
+    report = RuleReport()
+    for name, messages in full.errors.items():
+        if FIELD_STEPS.get(name, "agreement") == step:
+            report.errors[name] = messages
+    report.warnings = [w for w in full.warnings if WARNING_STEPS.get(w["code"]) == step]
+    return report
+
+
+def next_stage_needs(custody: Custody) -> list[dict]:
+    """What handover and close will ask for, so the review can say it before the counter meets it."""
+    needs = []
+    for stage, label in (("handover", _("Handover")), ("close", _("Close"))):
+        for document_type in missing_documents(custody, stage):
+            needs.append(
+                {
+                    "stage": stage,
+                    "stage_label": label,
+                    "what": _("Document: %(type)s") % {"type": _document_label(document_type)},
+                }
+            )
+    if custody.replacement_vehicle_id:
+        needs.append(
+            {
+                "stage": "handover",
+                "stage_label": _("Handover"),
+                "what": _("Odometer and fuel of the replacement at handover (from the handover checklist)"),
+            }
+        )
+        needs.append(
+            {
+                "stage": "close",
+                "stage_label": _("Close"),
+                "what": _("Odometer and fuel at return, not below the handover reading"),
+            }
+        )
+    return needs
+
+
+def _document_label(document_type: str) -> str:
+    from documents.choices import DocumentType
+
+    return str(dict(DocumentType.choices).get(document_type, document_type))
+
+
+def replacement_problems(custodies) -> dict:
+    """replacement_problem for many custodies with one query (the approvals inbox)."""
+    with_car = [c for c in custodies if c.replacement_vehicle_id]
+    holders = list(
+        Custody.objects.filter(
+            replacement_vehicle_id__in={c.replacement_vehicle_id for c in with_car},
+            status__in=HOLDING_STATUSES,
+        ).values("id", "replacement_vehicle_id", "reserved_from", "reserved_until")
+    )
+    problems = {}
+    for custody in with_car:
+        vehicle = custody.replacement_vehicle
+        start = custody.effective_from
+        end = None if custody.until_original_ready else custody.expected_return_at
+        reserved_for_us = vehicle.status == VehicleStatus.RESERVED and custody.status in HOLDING_STATUSES
+        if custody.original_vehicle_id and vehicle.pk == custody.original_vehicle_id:
+            problems[custody.pk] = _("The replacement cannot be the original vehicle.")
+        elif vehicle.status != VehicleStatus.AVAILABLE and not reserved_for_us:
+            problems[custody.pk] = _("Vehicle %(plate)s is %(status)s, not available.") % {
+                "plate": vehicle.plate,
+                "status": vehicle.get_status_display(),
+            }
+        elif any(
+            h["replacement_vehicle_id"] == vehicle.pk
+            and h["id"] != custody.pk
+            and (h["reserved_until"] is None or h["reserved_until"] > start)
+            and (end is None or h["reserved_from"] is None or h["reserved_from"] < end)
+            for h in holders
+        ):
+            problems[custody.pk] = _(
+                "Vehicle %(plate)s is already held by another custody in this period."
+            ) % {"plate": vehicle.plate}
+    return problems

@@ -223,3 +223,30 @@ def holding_custody_no(vehicle) -> str | None:
         original_vehicle=vehicle, status=CustodyStatus.ACTIVE
     )
     return Custody.objects.filter(held).values_list("custody_no", flat=True).first()
+
+
+def replacement_options(user, custody, start, end, *, limit=200) -> list:
+    """(Shared by the wizard, the approvals inbox and the calendar.) Vehicles that can replace the original in [start, end): available, of the custody's branch,
+    not held by an overlapping approved/active custody; the original's class first."""
+    from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+
+    from fleet import selectors as fleet_selectors
+
+    from . import rules
+
+    qs = fleet_selectors.available_vehicles_for(user, start=start, end=end, branch_id=custody.branch_id)
+    if custody.original_vehicle_id:
+        qs = qs.exclude(pk=custody.original_vehicle_id)
+    if start is not None:
+        holds = rules.overlapping_holds(OuterRef("pk"), start, end, exclude_custody_id=custody.pk)
+        qs = qs.exclude(Exists(holds))
+    class_id = custody.original_vehicle.vehicle_class_id if custody.original_vehicle_id else None
+    qs = qs.annotate(
+        other_class=Case(
+            When(vehicle_class_id=class_id, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    )
+    vehicles = list(qs.order_by("other_class", "vehicle_class__code", "plate")[:limit])
+    for vehicle in vehicles:
+        vehicle.same_class = class_id is not None and vehicle.vehicle_class_id == class_id
+    return vehicles

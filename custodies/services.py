@@ -59,6 +59,8 @@ EDITABLE_FIELDS = [
     "effective_from",
     "expected_return_at",
     "until_original_ready",
+    "no_replacement_needed",
+    "no_replacement_reason",
     "rate_policy",
     "special_rate_code",
     "deposit_carryover",
@@ -252,6 +254,10 @@ def _apply(custody: Custody, values: dict, allowed: list[str]) -> None:
         setattr(custody, name, value)
     if custody.until_original_ready:
         custody.expected_return_at = None
+    if custody.replacement_vehicle_id:
+        custody.no_replacement_needed, custody.no_replacement_reason = False, ""
+    elif not custody.no_replacement_needed:
+        custody.no_replacement_reason = ""
 
 
 def _prefill(custody: Custody) -> None:
@@ -410,6 +416,13 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
     reason = why_cannot_decide(user, custody, level)
     if reason:
         raise PermissionDenied(reason)
+    # The replacement is checked at every level, not only the last: an approver sees it first.
+    problem = rules.replacement_problem(custody)
+    if problem:
+        raise Conflict(
+            problem,
+            {"replacement_vehicle_id": [problem], "hint": [_("Choose another car, or send it back.")]},
+        )
     now = _now()
     approvals.decide(level, user, approve=True, notes=notes or "", now=now)
     emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "approved"})
@@ -419,6 +432,41 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
         custody.version += 1
         custody.save(update_fields=["version", "updated_at"])
     return ActionResult(custody)
+
+
+@transaction.atomic
+def change_replacement(user, custody_id, vehicle_id, expected_version: int | None = None) -> Custody:
+    """Swap the replacement car: the draft's editor, or the approver of the current level (inbox)."""
+    custody = _lock(custody_id, user)
+    _check_version(custody, expected_version)
+    if custody.status == CustodyStatus.PENDING_APPROVAL:
+        level = approvals.current_level(custody)
+        why = why_cannot_decide(user, custody, level)
+        if why:
+            raise PermissionDenied(why)
+    elif custody.status == CustodyStatus.DRAFT:
+        permissions.require(user, "custody.edit", custody)
+    else:
+        raise InvalidTransition(
+            _("The replacement is chosen before approval; at handover the counter may give another car."),
+            {"status": custody.status},
+        )
+    vehicle = fleet_selectors.vehicles_for(user).filter(pk=vehicle_id).first() if vehicle_id else None
+    if vehicle is None:
+        raise ValidationFailed(
+            _("Choose an available car."),
+            {"replacement_vehicle_id": [_("No such vehicle, or not in your branches.")]},
+        )
+    vehicle = _lock_vehicles(vehicle.pk)[str(vehicle.pk)]
+    problem = rules.replacement_problem(custody, vehicle)
+    if problem:
+        raise Conflict(problem, {"replacement_vehicle_id": [problem]})
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    custody.replacement_vehicle = vehicle
+    custody.no_replacement_needed, custody.no_replacement_reason = False, ""
+    _save(custody, before, "custody.replacement_changed", "custody.updated")
+    billing.sync_replacement_rental(custody)
+    return custody
 
 
 @transaction.atomic
@@ -485,6 +533,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     if (
         new_replacement is None
         and custody.reason_code not in (ReasonCode.MAINTENANCE, ReasonCode.OTHER)
+        and not custody.no_replacement_needed
         and "replacement_vehicle_id" not in errors
     ):
         errors["replacement_vehicle_id"] = [_("A replacement vehicle is required for this reason.")]
@@ -500,12 +549,13 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     missing = missing_documents(custody, "handover")
     if missing:
         errors["documents"] = [
-            _("Required document missing: %(type)s.") % {"type": t.replace("_", " ")} for t in missing
+            _("Required document missing: %(type)s.") % {"type": rules._document_label(t)} for t in missing
         ]
     if errors:
         raise ValidationFailed(_("The custody cannot be handed over yet."), errors)
 
     before = audit.snapshot(custody, AUDITED_FIELDS)
+    warnings: list[dict] = []
     old_replacement_id = custody.replacement_vehicle_id
     vehicles = _lock_vehicles(
         old_replacement_id, new_replacement.pk if new_replacement else None, custody.original_vehicle_id
@@ -523,15 +573,15 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
         problem = rules.replacement_problem(custody, replacement)
         if problem:
             raise Conflict(problem, {"replacement_vehicle_id": [problem]})
-        if odometer is not None and odometer < replacement.odometer_km:
+        error, warning = rules.odometer_problems(
+            odometer, replacement.odometer_km, replacement.updated_at, handed_over_at
+        )
+        if error:
             raise ValidationFailed(
-                _("The odometer cannot be below the vehicle's last reading."),
-                {
-                    "odometer_km": [
-                        _("Below the last reading of %(km)s km.") % {"km": replacement.odometer_km}
-                    ]
-                },
+                _("The odometer cannot be below the vehicle's last reading."), {"odometer_km": [error]}
             )
+        if warning:
+            warnings.append({"code": "odometer_jump", "message": str(warning)})
         _set_vehicle_status(replacement, VehicleStatus.RENTED, custody, odometer_km=odometer, fuel_level=fuel)
     if custody.original_vehicle_id:
         _set_vehicle_status(vehicles[str(custody.original_vehicle_id)], VehicleStatus.IN_CUSTODY, custody)
@@ -545,7 +595,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     _set_close_due(custody)
     _save(custody, before, "custody.handed_over", "custody.handed_over")
     billing.sync_replacement_rental(custody, now)
-    return ActionResult(custody)
+    return ActionResult(custody, warnings)
 
 
 def _set_close_due(custody: Custody) -> None:
@@ -561,6 +611,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     errors: dict[str, list[str]] = {}
     returned_at = data.get("returned_at")
     odometer, fuel = data.get("odometer_km"), data.get("fuel_level")
+    close_warnings: list[dict] = []
     if returned_at is None:
         errors["returned_at"] = [_("Enter when the replacement came back.")]
     elif custody.handed_over_at and returned_at < custody.handed_over_at:
@@ -574,6 +625,12 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             errors["odometer_km"] = [
                 _("Cannot be below the handover reading (%(km)s km).") % {"km": custody.handover_odometer_km}
             ]
+        else:
+            _error, jump = rules.odometer_problems(
+                odometer, custody.handover_odometer_km, custody.handed_over_at, returned_at
+            )
+            if jump:
+                close_warnings.append({"code": "odometer_jump", "message": str(jump)})
         if fuel is None:
             errors["fuel_level"] = [_("Record the fuel level at return.")]
         elif not 0 <= fuel <= 8:
@@ -581,7 +638,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     missing = missing_documents(custody, "close")
     if missing:
         errors["documents"] = [
-            _("Required document missing: %(type)s.") % {"type": t.replace("_", " ")} for t in missing
+            _("Required document missing: %(type)s.") % {"type": rules._document_label(t)} for t in missing
         ]
     blockers = billing.blocking_drafts(custody)
     if blockers:
@@ -628,7 +685,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     _save(custody, before, "custody.closed", "custody.closed")
     with acting_as(user=None, source="system"):
         billing.finalize_on_close(custody, now, suggestions)
-    return ActionResult(custody)
+    return ActionResult(custody, close_warnings)
 
 
 @transaction.atomic

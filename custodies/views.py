@@ -11,7 +11,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, DecimalField, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, DecimalField, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,6 +33,7 @@ from core import switches
 from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
 from core.exports import ExportColumn, export_response
 from core.pagination import COUNT_CAP, paginate
+from documents import condition
 from documents import services as document_services
 from documents.choices import DocumentType
 from documents.models import Document
@@ -68,36 +69,7 @@ STEPS = [
 ]
 STEP_NAMES = [name for name, _label in STEPS]
 
-# Which wizard step fixes a field named in a rule error.
-FIELD_STEPS = {
-    "agreement_id": "agreement",
-    "customer_id": "agreement",
-    "branch_id": "agreement",
-    "original_vehicle_id": "agreement",
-    "original_other_branch": "agreement",
-    "reason_code": "reason",
-    "reason_subcode": "reason",
-    "incident_at": "reason",
-    "incident_ref": "reason",
-    "incident_location": "reason",
-    "incident_narrative": "reason",
-    "incident_odometer_km": "reason",
-    "custodian_type": "custodian",
-    "custodian_name": "custodian",
-    "custodian_phone": "custodian",
-    "custodian_email": "custodian",
-    "custodian_id_no": "custodian",
-    "replacement_vehicle_id": "replacement",
-    "effective_from": "replacement",
-    "expected_return_at": "replacement",
-    "until_original_ready": "replacement",
-    "rate_policy": "rate",
-    "special_rate_code": "rate",
-    "special_rate_code_id": "rate",
-    "damage_hold_amount": "rate",
-    "deposit_carryover": "rate",
-    "documents": "documents",
-}
+FIELD_STEPS = rules.FIELD_STEPS
 
 ACTION_DONE = {
     "submit": gettext_lazy("%(no)s was submitted for approval."),
@@ -722,25 +694,7 @@ def _agreement_step(request, custody: Custody | None):
     return render(request, "custodies/wizard.html", context, status=422 if form.is_bound else 200)
 
 
-def replacement_options(user, custody: Custody, start, end, *, limit=REPLACEMENT_LIMIT) -> list:
-    """Vehicles that can replace the original in [start, end): available, of the custody's branch,
-    not held by an overlapping approved/active custody; the original's class first."""
-    qs = fleet_selectors.available_vehicles_for(user, start=start, end=end, branch_id=custody.branch_id)
-    if custody.original_vehicle_id:
-        qs = qs.exclude(pk=custody.original_vehicle_id)
-    if start is not None:
-        holds = rules.overlapping_holds(OuterRef("pk"), start, end, exclude_custody_id=custody.pk)
-        qs = qs.exclude(Exists(holds))
-    class_id = custody.original_vehicle.vehicle_class_id if custody.original_vehicle_id else None
-    qs = qs.annotate(
-        other_class=Case(
-            When(vehicle_class_id=class_id, then=Value(0)), default=Value(1), output_field=IntegerField()
-        )
-    )
-    vehicles = list(qs.order_by("other_class", "vehicle_class__code", "plate")[:limit])
-    for vehicle in vehicles:
-        vehicle.same_class = class_id is not None and vehicle.vehicle_class_id == class_id
-    return vehicles
+replacement_options = selectors.replacement_options
 
 
 def _replacement_context(user, custody, start, end, until_ready, selected) -> dict:
@@ -757,9 +711,28 @@ def _replacement_context(user, custody, start, end, until_ready, selected) -> di
     }
 
 
+def _shadow(custody: Custody, form) -> Custody:
+    """The draft as it would be with the fields of this step that parsed (nothing is saved)."""
+    shadow = Custody.objects.get(pk=custody.pk)
+    for name in getattr(form, "service_fields", ()):
+        if name in getattr(form, "cleaned_data", {}) and hasattr(shadow, name):
+            setattr(shadow, name, form.cleaned_data[name])
+    return shadow
+
+
+def _add_step_problems(form, custody: Custody, step: str) -> list[dict]:
+    """Every rule this step can already be checked against, added to the form at once; the warnings."""
+    report = rules.step_report(custody, step, timezone.now())
+    errors = {name: msgs for name, msgs in report.errors.items() if name not in form.errors}
+    if errors:
+        add_service_errors(form, errors)
+    return report.warnings
+
+
 def _form_step(request, custody: Custody, step: str):
     user = request.user
     form_class = STEP_FORMS[step]
+    step_warnings: list[dict] = []
     if request.method == "POST":
         form = form_class(request.POST)
     else:
@@ -774,9 +747,24 @@ def _form_step(request, custody: Custody, step: str):
             ),
         )
         if saved is not None:
-            return _after_save(request, saved, step)
-    extra = {"form": form}
+            custody = saved
+            data = form.data.copy()
+            data["version"] = saved.version
+            form.data = data
+            step_warnings = _add_step_problems(form, saved, step)
+            if not form.errors or request.POST.get("nav") == "save":
+                for warning in step_warnings:
+                    messages.warning(request, warning["message"])
+                return _after_save(request, saved, step)
+            messages.info(
+                request, _("Draft %(no)s saved. Fix these before going on.") % {"no": saved.custody_no}
+            )
+    elif request.method == "POST":
+        # Show the rule errors of this step together with the form's own, not one round later.
+        step_warnings = _add_step_problems(form, _shadow(custody, form), step)
+    extra = {"form": form, "step_warnings": step_warnings}
     if step == "replacement":
+        extra["replacement_expected"] = rules.REPLACEMENT_EXPECTED
         if form.is_bound:
             start = form.cleaned_data.get("effective_from") if hasattr(form, "cleaned_data") else None
             end = form.cleaned_data.get("expected_return_at") if hasattr(form, "cleaned_data") else None
@@ -823,6 +811,7 @@ def _review_step(request, custody: Custody):
         custody = _get_custody(request, custody.pk)
     report = rules.check_submission(custody, timezone.now())
     errors, warnings = report.errors, report.warnings
+    next_needs = rules.next_stage_needs(custody)
     error_rows = [
         {"field": name, "messages": msgs, "url": _step_url(custody, FIELD_STEPS.get(name, "agreement"))}
         for name, msgs in errors.items()
@@ -834,6 +823,7 @@ def _review_step(request, custody: Custody):
         groups=overview_groups(custody),
         error_rows=error_rows,
         warnings=warnings,
+        next_needs=next_needs,
         submit_error=submit_error,
         may_submit="submit" in services.allowed_actions(user, custody),
     )
@@ -844,7 +834,7 @@ def _review_step(request, custody: Custody):
 def _documents_step(request, custody: Custody):
     if request.method == "POST":
         return redirect(_step_url(custody, "review"))
-    context = _wizard_context(request, custody, "documents")
+    context = _wizard_context(request, custody, "documents", sign_next=_step_url(custody, "documents"))
     _with_documents(context, request.user, custody)
     return render(request, "custodies/wizard.html", context)
 
@@ -1055,15 +1045,20 @@ def _action_form(action: str, custody: Custody, data=None, vehicles=()):
     now = timezone.localtime().replace(second=0, microsecond=0)
     if action == "handover":
         replacement = custody.replacement_vehicle
+        # Readings are typed once, on the handover condition page; the dialog starts from them.
+        odometer, fuel = condition.readings_for(custody, "handover")
         initial = {
             "replacement_vehicle_id": str(custody.replacement_vehicle_id or ""),
             "handed_over_at": now,
-            "odometer_km": replacement.odometer_km if replacement else None,
-            "fuel_level": replacement.fuel_level if replacement else None,
+            "odometer_km": odometer
+            if odometer is not None
+            else (replacement.odometer_km if replacement else None),
+            "fuel_level": fuel if fuel is not None else (replacement.fuel_level if replacement else None),
         }
         return HandoverForm(data, initial=initial, vehicles=vehicles)
     if action == "close":
-        return form_class(data, initial={"returned_at": now})
+        odometer, fuel = condition.readings_for(custody, "return")
+        return form_class(data, initial={"returned_at": now, "odometer_km": odometer, "fuel_level": fuel})
     if action == "submit":
         return form_class(data, initial={"version": custody.version})
     return form_class(data)

@@ -32,3 +32,37 @@ SIGNABLE_TYPES = (
     DocumentType.HANDOVER_CHECKLIST,
     DocumentType.RETURN_CHECKLIST,
 )
+
+
+class ConditionStage(models.TextChoices):
+    HANDOVER = "handover", _("Handover")
+    RETURN = "return", _("Return")
+
+
+class DamageZone(models.TextChoices):
+    """Fixed zones so the car's condition at handover and at return compare zone by zone."""
+
+    FRONT = "front", _("Front")
+    REAR = "rear", _("Rear")
+    LEFT = "left", _("Left side")
+    RIGHT = "right", _("Right side")
+    ROOF = "roof", _("Roof")
+    INTERIOR = "interior", _("Interior")
+    TYRES = "tyres", _("Tyres")
+    GLASS = "glass", _("Glass")
+
+
+class DamageType(models.TextChoices):
+    SCRATCH = "scratch", _("Scratch")
+    DENT = "dent", _("Dent")
+    CRACK = "crack", _("Crack / chip")
+    BROKEN = "broken", _("Broken")
+    MISSING = "missing", _("Missing part")
+    STAIN = "stain", _("Stain / burn")
+    OTHER = "other", _("Other")
+
+
+class DamageSeverity(models.TextChoices):
+    MINOR = "minor", _("Minor")
+    MODERATE = "moderate", _("Moderate")
+    MAJOR = "major", _("Major")

@@ -6,7 +6,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import DocumentType, RuleStage, SignatureStatus
+from .choices import (
+    ConditionStage,
+    DamageSeverity,
+    DamageType,
+    DamageZone,
+    DocumentType,
+    RuleStage,
+    SignatureStatus,
+)
 
 
 def document_path(instance, filename):
@@ -106,3 +114,56 @@ class Signature(models.Model):
 
     def __str__(self):
         return f"{self.get_document_type_display()} · {self.get_status_display()}"
+
+
+class ConditionReport(models.Model):
+    """The car's condition at handover or return: readings entered once, damage marked by zone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    custody = models.ForeignKey(
+        "custodies.Custody", on_delete=models.PROTECT, related_name="condition_reports"
+    )
+    stage = models.CharField(_("stage"), max_length=10, choices=ConditionStage.choices)
+    vehicle = models.ForeignKey("fleet.Vehicle", on_delete=models.PROTECT, related_name="condition_reports")
+    odometer_km = models.PositiveIntegerField(_("odometer (km)"), null=True, blank=True)
+    fuel_level = models.PositiveSmallIntegerField(_("fuel level (eighths)"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["custody", "stage"], name="condition_one_report_per_stage"),
+            models.CheckConstraint(
+                condition=Q(fuel_level__isnull=True) | (Q(fuel_level__gte=0) & Q(fuel_level__lte=8)),
+                name="condition_fuel_0_8",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_stage_display()} · {self.vehicle_id}"
+
+
+class DamageMark(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.ForeignKey(ConditionReport, on_delete=models.CASCADE, related_name="marks")
+    zone = models.CharField(_("zone"), max_length=10, choices=DamageZone.choices)
+    damage_type = models.CharField(_("damage"), max_length=10, choices=DamageType.choices)
+    severity = models.CharField(_("severity"), max_length=10, choices=DamageSeverity.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    photo = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["report", "zone"], name="damage_report_zone")]
+
+    def __str__(self):
+        return f"{self.get_zone_display()}: {self.get_damage_type_display()}"

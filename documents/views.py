@@ -5,6 +5,7 @@ upload gets 403. HTMX requests get the documents list partial back (errors shown
 200 so HTMX swaps it); plain form posts are redirected to the custody page with a message.
 """
 
+import contextlib
 import logging
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -140,11 +142,35 @@ def delete(request, document_id):
     return redirect(custody_url(custody.pk))
 
 
+def _keep_checklist_readings(user, custody, document_type, checklist) -> None:
+    """Readings typed on a checklist go to the condition report, so the dialogs start from them."""
+    from . import condition
+
+    if checklist is None or not checklist.is_valid():
+        return
+    stage = "return" if document_type == DocumentType.RETURN_CHECKLIST else "handover"
+    odometer, fuel = checklist.cleaned_data.get("odometer_km"), checklist.cleaned_data.get("fuel_level")
+    if odometer is None and fuel in (None, ""):
+        return
+    # The checklist is signed either way; readings the condition page refuses are typed at the dialog.
+    with contextlib.suppress(DomainError):
+        condition.record_readings(user, custody.pk, stage, odometer, _int_or_none(str(fuel)))
+
+
 def _checklist_initial(custody, document_type) -> dict:
+    from . import condition
+
     vehicle = custody.replacement_vehicle or custody.original_vehicle
     initial = {}
     if vehicle is not None:
         initial = {"fuel_level": vehicle.fuel_level, "odometer_km": vehicle.odometer_km}
+    # Readings already taken on the condition page are not typed again.
+    stage = "return" if document_type == DocumentType.RETURN_CHECKLIST else "handover"
+    odometer, fuel = condition.readings_for(custody, stage)
+    if odometer is not None:
+        initial["odometer_km"] = odometer
+    if fuel is not None:
+        initial["fuel_level"] = fuel
     return initial
 
 
@@ -170,6 +196,11 @@ def sign(request, custody_id, document_type):
     )
     form = SignForm(data, initial={"signer_name": custody.custodian_name})
     step = "checklist" if is_checklist else "sign"
+    # Signing from the wizard goes back to the wizard (a local URL only).
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    done_url = next_url or custody_url(custody.pk)
     errors: list[str] = []
 
     if data is not None and not problem:
@@ -195,7 +226,7 @@ def sign(request, custody_id, document_type):
                     messages.info(
                         request, _("%(doc)s: the signer declined. The reason is recorded.") % {"doc": label}
                     )
-                    return redirect(custody_url(custody.pk))
+                    return redirect(done_url)
             elif action == "sign":
                 text = services.sign_text(
                     custody, document_type, checklist.cleaned_data if checklist else None
@@ -216,8 +247,9 @@ def sign(request, custody_id, document_type):
                     except DomainError as exc:
                         _add_errors(form, exc, errors)
                     else:
+                        _keep_checklist_readings(request.user, custody, document_type, checklist)
                         messages.success(request, _("%(doc)s signed.") % {"doc": label})
-                        return redirect(custody_url(custody.pk))
+                        return redirect(done_url)
 
     text = ""
     if step == "sign" and not problem:
@@ -243,7 +275,7 @@ def sign(request, custody_id, document_type):
             "text_sha256": services.content_sha256(text) if text else "",
             "errors": errors,
             "problem": problem,
-            "back_url": custody_url(custody.pk),
+            "back_url": done_url,
         },
         status=400
         if errors or form.errors or (checklist is not None and checklist.is_bound and checklist.errors)
@@ -269,3 +301,111 @@ def _add_errors(form, exc: DomainError, errors: list[str]) -> None:
             )
     if not placed and not errors:
         errors.append(exc.message)
+
+
+# ---- vehicle condition (handover / return) ---------------------------------------------------------
+
+
+def _condition_page(request, custody, stage, status=200, **extra):
+    from custodies.forms import FUEL_CHOICES
+
+    from . import condition
+    from .choices import ConditionStage, DamageSeverity, DamageType, DamageZone
+
+    if stage not in ConditionStage.values:
+        raise Http404("unknown stage")
+    report = condition.report_for(custody, stage)
+    marks = list(report.marks.all()) if report else []
+    comparison = condition.comparison(custody) if stage == ConditionStage.RETURN else []
+    new = [m for row in comparison for m in row.new]
+    context = {
+        "custody": custody,
+        "stage": stage,
+        "stage_label": ConditionStage(stage).label,
+        "vehicle": condition.vehicle_for(custody),
+        "report": report,
+        "marks": marks,
+        "counts": {zone: sum(1 for m in marks if m.zone == zone) for zone in DamageZone.values},
+        "zone_labels": dict(DamageZone.choices),
+        "zones": DamageZone.choices,
+        "damage_types": DamageType.choices,
+        "severities": DamageSeverity.choices,
+        "fuel_choices": FUEL_CHOICES,
+        "problem": condition.stage_problem(custody, stage),
+        "comparison": comparison if any(row.out or row.back for row in comparison) else [],
+        "new_damage": new,
+        "damage_description": "; ".join(
+            f"{m.get_zone_display()}: {m.get_damage_type_display()} ({m.get_severity_display()})" for m in new
+        )[:200],
+        "may_charge": permissions.can(request.user, "charge.add", custody),
+        "back_url": custody_url(custody.pk),
+        "errors": {},
+        **extra,
+    }
+    return render(request, "documents/condition/page.html", context, status=status)
+
+
+def _int_or_none(value):
+    value = (value or "").strip()
+    return int(value) if value.lstrip("-").isdigit() else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def condition_page(request, custody_id, stage):
+    from . import condition
+
+    custody = _custody(request, custody_id)
+    if request.method == "GET":
+        return _condition_page(request, custody, stage)
+    try:
+        result = condition.record_readings(
+            request.user,
+            custody.pk,
+            stage,
+            _int_or_none(request.POST.get("odometer_km")),
+            _int_or_none(request.POST.get("fuel_level")),
+            request.POST.get("notes", ""),
+        )
+    except DomainError as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        return _condition_page(
+            request, custody, stage, status=422, errors=details, error=" ".join(exc.messages())
+        )
+    for warning in result.warnings:
+        messages.warning(request, warning)
+    messages.success(request, _("Readings saved."))
+    return redirect("documents:condition", custody_id=custody.pk, stage=stage)
+
+
+@login_required
+@require_POST
+def condition_mark(request, custody_id, stage):
+    from . import condition
+
+    custody = _custody(request, custody_id)
+    try:
+        condition.add_mark(request.user, custody.pk, stage, request.POST, request.FILES.get("photo"))
+    except DomainError as exc:
+        return _condition_page(request, custody, stage, status=422, error=" ".join(exc.messages()))
+    messages.success(request, _("Damage marked."))
+    return redirect("documents:condition", custody_id=custody.pk, stage=stage)
+
+
+@login_required
+@require_POST
+def condition_remove(request, mark_id):
+    from . import condition
+    from .models import DamageMark
+
+    mark = get_object_or_404(
+        DamageMark.objects.select_related("report"),
+        pk=mark_id,
+        report__custody__in=custodies_for(request.user).values("id"),
+    )
+    custody_id, stage = mark.report.custody_id, mark.report.stage
+    try:
+        condition.remove_mark(request.user, mark.pk)
+    except DomainError as exc:
+        messages.error(request, " ".join(exc.messages()))
+    return redirect("documents:condition", custody_id=custody_id, stage=stage)

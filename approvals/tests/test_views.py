@@ -21,6 +21,11 @@ def pending(users, agreement, spare_vehicle):
 
     def factory(**overrides):
         with acting_as(operator, "web"):
+            overrides = {
+                "no_replacement_needed": True,
+                "no_replacement_reason": "Has a second car",
+                **overrides,
+            }
             custody = services.create_custody(operator, draft_data(agreement, None, **overrides))
             attach(custody, "incident_report", "photos", "customer_acknowledgment", "police_report")
             services.submit_custody(operator, custody.id)

@@ -45,6 +45,9 @@ def draft_data(agreement, spare_vehicle, **overrides):
         "expected_return_at": now + timedelta(days=3),
         "rate_policy": "inherit",
     }
+    if spare_vehicle is None and data["reason_code"] in ("accident", "breakdown", "damage"):
+        # Without a replacement car the rules want that decision recorded.
+        data.update(no_replacement_needed=True, no_replacement_reason="Customer has another car")
     data.update(overrides)
     return data
 

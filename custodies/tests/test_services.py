@@ -292,8 +292,8 @@ def test_required_documents_per_reason_block(users, agreement, spare_vehicle):
     attach(custody, "incident_report")
     errors = check_submission(custody, timezone.now()).errors
     assert errors["documents"] == [
-        "Required document missing: customer acknowledgment.",
-        "Required document missing: photos.",
+        "Required document missing: Customer acknowledgment.",
+        "Required document missing: Photos.",
     ]
 
 
@@ -357,12 +357,18 @@ def test_creating_needs_the_required_fields(users, agreement):
 
 
 def test_handover_without_a_replacement_is_only_for_maintenance_or_other(users, make_draft):
-    custody = make_draft(replacement_vehicle_id=None)
+    custody = make_draft(
+        replacement_vehicle_id=None, no_replacement_needed=True, no_replacement_reason="Has a second car"
+    )
     to_status(custody, "approved", users)
     attach(custody, "handover_checklist")
+    # A breakdown without a replacement is allowed only as a recorded decision.
+    Custody.objects.filter(pk=custody.pk).update(no_replacement_needed=False)
     with pytest.raises(ValidationFailed) as exc:
         services.hand_over_custody(users[Role.OPERATOR], custody.id, {})
     assert "replacement_vehicle_id" in exc.value.details
+    Custody.objects.filter(pk=custody.pk).update(no_replacement_needed=True)
+    assert services.hand_over_custody(users[Role.OPERATOR], custody.id, {}).custody.status == "active"
     other = make_draft(replacement_vehicle_id=None, reason_code="other", reason_subcode="customer_request")
     to_status(other, "approved", users)
     attach(other, "handover_checklist")
