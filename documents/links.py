@@ -37,14 +37,31 @@ def token_for(signature: Signature) -> str:
 
 
 @transaction.atomic
-def create_signing_link(user, custody: Custody, document_type: str, email: str = "") -> tuple[Signature, str]:
+def create_signing_link(
+    user, custody: Custody, document_type: str, email: str = "", phone: str = "", channel: str = "email"
+) -> tuple[Signature, str]:
+    """A single-use, expiring signing link, sent by e-mail or by SMS (notifications.sms backend)."""
+    from notifications.sms import sms_enabled
+
     permissions.require(user, "document.upload", custody)
     if document_type not in SIGNABLE_TYPES:
         raise ValidationFailed(_("This document cannot be signed."), {"document_type": [_("Not signable.")]})
     if custody.is_terminal:
         raise InvalidTransition(_("The custody is finished."), {"status": custody.status})
-    email = (email or custody.custodian_email or custody.customer.email or "").strip()
-    if not email:
+    if channel == "sms":
+        phone = (phone or custody.custodian_phone or custody.customer.phone or "").strip()
+        if not phone:
+            raise ValidationFailed(_("Enter the customer's mobile number."), {"phone": [_("Required.")]})
+        if not sms_enabled():
+            raise ValidationFailed(
+                _("SMS is not set up on this installation; send the link by e-mail."),
+                {"phone": [_("SMS is not set up.")]},
+            )
+        email = ""
+    else:
+        channel = "email"
+        email = (email or custody.custodian_email or custody.customer.email or "").strip()
+    if channel == "email" and not email:
         raise ValidationFailed(_("Enter the customer's e-mail address."), {"email": [_("Required.")]})
     signature = Signature.objects.create(
         custody=custody,
@@ -61,11 +78,14 @@ def create_signing_link(user, custody: Custody, document_type: str, email: str =
         signature,
         object_type="signature",
         custody_id=custody.pk,
-        changes={"document_type": [None, document_type], "email": [None, email]},
+        changes={"document_type": [None, document_type], channel: [None, email or phone]},
     )
-    from .tasks import send_signing_link
+    from .tasks import send_signing_link, send_signing_link_sms
 
-    send_signing_link.enqueue(str(signature.pk), email)
+    if channel == "sms":
+        send_signing_link_sms.enqueue(str(signature.pk), phone)
+    else:
+        send_signing_link.enqueue(str(signature.pk), email)
     return signature, token
 
 

@@ -98,13 +98,22 @@ def send_link(request, custody_id):
         messages.error(request, _("Choose a document to sign."))
     else:
         try:
-            links.create_signing_link(request.user, custody, document_type, request.POST.get("email", ""))
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _("Signing link e-mailed; it works once and expires in %(h)d hours.")
-                % {"h": int(links.LINK_TTL.total_seconds() // 3600)},
+            channel = request.POST.get("channel", "email")
+            links.create_signing_link(
+                request.user,
+                custody,
+                document_type,
+                request.POST.get("email", ""),
+                phone=request.POST.get("phone", ""),
+                channel=channel,
             )
+        except DomainError as exc:
+            messages.error(request, " ".join(exc.messages()))
+        else:
+            hours = int(links.LINK_TTL.total_seconds() // 3600)
+            if channel == "sms":
+                text = _("Signing link sent by SMS; it works once and expires in %(h)d hours.")
+            else:
+                text = _("Signing link e-mailed; it works once and expires in %(h)d hours.")
+            messages.success(request, text % {"h": hours})
     return redirect(f"/custodies/{custody.pk}/?tab=documents")

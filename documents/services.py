@@ -734,11 +734,23 @@ def sign_document(
     ip = _clean_ip(ip)
     label = document_type.replace("_", "-")
     image_name = f"signature-{label}-{custody.custody_no}.png"
-    text_name = f"{label}-{custody.custody_no}.txt"
+    # The signed paper is a bilingual PDF with the drawn signature in it (not a text file beside a PNG).
+    from .printing import form_pdf
+
+    pdf = form_pdf(
+        custody,
+        document_type,
+        text=signed_content.decode("utf-8", "replace"),
+        signature_png=png,
+        signer_name=signer_name,
+        signed_at=timezone.now(),
+        text_sha256=text_sha,
+    )
+    text_name = f"{label}-{custody.custody_no}.pdf"
     stored: list[str] = []
     try:
         stored.append(_store(custody, ContentFile(png), image_name))
-        stored.append(_store(custody, ContentFile(signed_content), text_name))
+        stored.append(_store(custody, ContentFile(pdf), text_name))
         with transaction.atomic():
             locked = _lock(custody)
             _check_signable(user_or_none, locked, document_type)
@@ -761,9 +773,9 @@ def sign_document(
                 document_type,
                 stored[1],
                 text_name,
-                len(signed_content),
-                TEXT_CONTENT_TYPE,
-                text_sha,
+                len(pdf),
+                "application/pdf",
+                hashlib.sha256(pdf).hexdigest(),
                 now=now,
             )
             _supersede(replaced, text_document, now)

@@ -30,3 +30,25 @@ def send_signing_link(signature_id: str, email: str) -> bool:
     message.attach_alternative(html, "text/html")
     message.send()
     return True
+
+
+@task(queue_name="default")
+def send_signing_link_sms(signature_id: str, phone: str) -> bool:
+    """The signing link by SMS through the configured backend (see notifications/README.md)."""
+    from notifications.sms import get_sms_backend
+
+    from .links import token_for
+    from .models import Signature
+
+    signature = Signature.objects.select_related("custody").get(pk=signature_id)
+    if signature.token_used_at or signature.status != "pending":
+        return False
+    backend = get_sms_backend()
+    if backend is None:
+        raise RuntimeError("SMS is not configured (CUSTODY_SMS_BACKEND).")
+    url = f"{settings.CUSTODY_PUBLIC_URL.rstrip('/')}/sign/{token_for(signature)}/"
+    context = {"signature": signature, "custody": signature.custody, "url": url}
+    with translation.override(settings.LANGUAGE_CODE):
+        text = render_to_string("documents/sms/signing_link.txt", context).strip()
+    backend.send(phone, text)
+    return True

@@ -15,4 +15,5 @@ urlpatterns = [
         "custody/<uuid:custody_id>/condition/<str:stage>/mark/", views.condition_mark, name="condition_mark"
     ),
     path("condition/marks/<uuid:mark_id>/remove/", views.condition_remove, name="condition_remove"),
+    path("custody/<uuid:custody_id>/print/<str:document_type>.pdf", views.print_form, name="print_form"),
 ]

@@ -409,3 +409,20 @@ def condition_remove(request, mark_id):
     except DomainError as exc:
         messages.error(request, " ".join(exc.messages()))
     return redirect("documents:condition", custody_id=custody_id, stage=stage)
+
+
+@login_required
+@require_GET
+def print_form(request, custody_id, document_type):
+    """The handover/return form or acknowledgment to print (bilingual, on the letterhead)."""
+    from django.http import HttpResponse
+
+    from .printing import form_pdf
+
+    custody = _custody(request, custody_id)
+    if document_type not in SIGNABLE_TYPES:
+        raise Http404("not a printable form")
+    pdf = form_pdf(custody, document_type, text=services.sign_text(custody, document_type))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document_type}-{custody.custody_no}.pdf"'
+    return response

@@ -43,10 +43,11 @@ def test_signing_stores_signer_time_ip_hash_image_and_emits_the_event(draft, ope
     with image.file.storage.open(image.file.name, "rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == image.sha256
     # The signed text is kept as the acknowledgment itself, so it counts as present.
+    # ... as a PDF with the signature in it; the signature keeps the SHA-256 of the text that was shown.
     text_doc = Document.objects.get(
-        custody=draft, document_type="customer_acknowledgment", sha256=signature.signed_content_sha256
+        custody=draft, file_name=f"customer-acknowledgment-{draft.custody_no}.pdf"
     )
-    assert text_doc.content_type.startswith("text/plain")
+    assert text_doc.content_type == "application/pdf"
     entry = AuditEntry.objects.get(action="document.signed")
     assert entry.custody_id == draft.id and entry.ip == "10.1.2.3"
     event = OutboxEvent.objects.get(type="document.signed")
@@ -147,7 +148,8 @@ def test_signing_again_after_submission_keeps_the_history(submitted, operator_us
     current = Document.objects.filter(
         custody=submitted, document_type="customer_acknowledgment", superseded_at__isnull=True
     )
-    assert [d.sha256 for d in current] == [hashlib.sha256(b"v2").hexdigest()]
+    assert [d.content_type for d in current] == ["application/pdf"]
+    assert second.signed_content_sha256 == hashlib.sha256(b"v2").hexdigest()
 
 
 def test_a_checklist_text_records_the_condition(active, operator_user):
