@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audit.admin_mixins import AuditedAdmin
+from audit.admin_mixins import AuditedAdmin, ReadOnlyAdmin
 
 from .models import Approval, ApprovalRule
 
@@ -39,7 +39,7 @@ class ApprovalRuleAdmin(AuditedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(admin.ModelAdmin):
+class ApprovalAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["custody", "round", "level", "role", "status", "decided_by", "decided_at", "due_at"]
     list_filter = ["status", "role"]
     list_select_related = ["custody", "decided_by"]

@@ -190,3 +190,8 @@ def escalate_overdue(now: datetime) -> int:
                 changes={"status": [ApprovalStatus.PENDING, ApprovalStatus.ESCALATED]},
             )
     return count
+
+
+def claim_reminder(level: Approval, now: datetime) -> bool:
+    """True once per level: the reminder job claims it, so reruns and parallel workers remind once."""
+    return bool(Approval.objects.filter(pk=level.pk, reminded_at__isnull=True).update(reminded_at=now))

@@ -20,3 +20,16 @@ class AuditedAdmin:
             message="Django admin",
         )
         super().delete_model(request, obj)
+
+
+class ReadOnlyAdmin:
+    """Shown in Django admin for support, changed only through the product (its services audit it)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

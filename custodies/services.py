@@ -732,6 +732,18 @@ def mark_original_ready(user, custody_id, ready_at: datetime | None = None) -> C
     return _save(custody, before, "custody.original_ready", "custody.updated")
 
 
+@transaction.atomic
+def update_claim(custody_id, *, claim_no: str | None, claim_status: str | None) -> Custody:
+    """The insurer's claim system reports a claim number/status (inbound integration event)."""
+    custody = _lock(custody_id, None)
+    before = audit.snapshot(custody, AUDITED_FIELDS)
+    new = ((claim_no or custody.claim_no)[:60], (claim_status or custody.claim_status)[:40])
+    if new != (custody.claim_no, custody.claim_status):
+        custody.claim_no, custody.claim_status = new
+        _save(custody, before, "custody.claim_updated", "custody.updated")
+    return custody
+
+
 # ---- scheduled ---------------------------------------------------------------------------------
 
 

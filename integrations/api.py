@@ -238,6 +238,5 @@ def inbound_event(request, source: IntegrationType):
         record, created = services.record_inbound(str(source), event_id, event_type, payload)
         if not created:
             return {"id": event_id, "status": "duplicate", "result": record.result}
-        record.result = handler(data)[:300]
-        record.save(update_fields=["result"])
+        services.record_inbound_result(record, handler(data))
     return {"id": event_id, "status": "applied", "result": record.result}

@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from audit import services as audit
 from billing import services as billing
 from billing.models import Charge
 from core.errors import Conflict, ValidationFailed
@@ -105,22 +104,10 @@ def invoice_paid(data: dict) -> str:
 
 
 def claim_updated(data: dict) -> str:
-    custody = _custody(data)
-    with transaction.atomic():
-        locked = Custody.objects.select_for_update().get(pk=custody.pk)
-        before = audit.snapshot(locked, ["claim_no", "claim_status"])
-        locked.claim_no = (data.get("claim_no") or locked.claim_no)[:60]
-        locked.claim_status = (data.get("claim_status") or locked.claim_status)[:40]
-        locked.version += 1
-        locked.save(update_fields=["claim_no", "claim_status", "version", "updated_at"])
-        audit.record(
-            "custody.claim_updated",
-            locked,
-            object_type="custody",
-            custody_id=locked.pk,
-            changes=audit.diff(before, audit.snapshot(locked, ["claim_no", "claim_status"])),
-        )
-    return f"{custody.custody_no}: claim {locked.claim_no} {locked.claim_status}"
+    custody = custody_services.update_claim(
+        _custody(data).pk, claim_no=data.get("claim_no"), claim_status=data.get("claim_status")
+    )
+    return f"{custody.custody_no}: claim {custody.claim_no} {custody.claim_status}"
 
 
 HANDLERS = {

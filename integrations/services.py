@@ -410,3 +410,9 @@ def record_inbound(source: str, event_id: str, event_type: str, payload: dict) -
             ), True
     except IntegrityError:
         return InboundEvent.objects.get(source=source, event_id=event_id), False
+
+
+def record_inbound_result(record, result: str) -> None:
+    """What applying an inbound event did, kept for the duplicate answer and the admin."""
+    record.result = result[:300]
+    record.save(update_fields=["result"])

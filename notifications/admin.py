@@ -1,12 +1,14 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from audit.admin_mixins import ReadOnlyAdmin
+
 from . import services
 from .models import DeliveryStatus, Notification, NotificationDelivery, NotificationOptOut
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "user", "kind", "title", "read_at"]
     list_filter = ["kind"]
     search_fields = ["title", "user__email", "custody__custody_no"]
@@ -19,7 +21,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(admin.ModelAdmin):
+class NotificationDeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "user", "kind", "status", "attempts", "sent_at", "last_error"]
     list_filter = ["status", "channel", "kind"]
     search_fields = ["title", "user__email", "recipient"]
@@ -33,21 +35,14 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again now (failed or pending)")
     def send_again(self, request, queryset):
-        now = timezone.now()
-        count = 0
-        for delivery in queryset.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]):
-            NotificationDelivery.objects.filter(pk=delivery.pk).update(
-                attempts=min(delivery.attempts, services.MAX_ATTEMPTS - 1),
-                enqueued_at=now,
-                next_attempt_at=now + services.RETRY_AFTER,
-            )
-            services._enqueue(delivery)
-            count += 1
+        count = services.send_again(
+            queryset.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]), timezone.now()
+        )
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
 
 
 @admin.register(NotificationOptOut)
-class NotificationOptOutAdmin(admin.ModelAdmin):
+class NotificationOptOutAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["user", "kind", "channel", "created_at"]
     list_filter = ["kind", "channel"]
     search_fields = ["user__email"]

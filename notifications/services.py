@@ -560,3 +560,18 @@ def save_preferences(user, enabled: Iterable[str]) -> dict:
         }
         audit.record("notifications.preferences_changed", user, object_type="user", changes=changes)
     return changes
+
+
+def send_again(deliveries, now: datetime) -> int:
+    """Queue failed or pending deliveries again now (Django admin action); audited per delivery."""
+    count = 0
+    for delivery in deliveries:
+        NotificationDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=min(delivery.attempts, MAX_ATTEMPTS - 1),
+            enqueued_at=now,
+            next_attempt_at=now + RETRY_AFTER,
+        )
+        audit.record("notification.resent", delivery, message=delivery.kind)
+        _enqueue(delivery)
+        count += 1
+    return count

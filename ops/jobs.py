@@ -144,6 +144,7 @@ def approval_reminders(now: datetime) -> dict:
     """Remind deciders once when half of a level's time has passed."""
     from approvals.eligibility import decider_roles
     from approvals.models import Approval
+    from approvals.services import claim_reminder
 
     count = 0
     for level in Approval.objects.filter(
@@ -152,7 +153,7 @@ def approval_reminders(now: datetime) -> dict:
         start = level.created_at
         if now < start + (level.due_at - start) / 2:
             continue
-        if Approval.objects.filter(pk=level.pk, reminded_at__isnull=True).update(reminded_at=now):
+        if claim_reminder(level, now):
             if not apps.is_installed("notifications"):
                 continue
             from notifications.services import branch_staff

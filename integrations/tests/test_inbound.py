@@ -9,7 +9,7 @@ from billing import services as billing
 from custodies import services as custody_services
 from custodies.models import Custody
 from integrations import services, webhooks
-from integrations.models import InboundEvent
+from integrations.models import InboundEvent, OutboxEvent
 from integrations.tests.conftest import attach
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +160,9 @@ def test_claims_update_the_custody(secrets_by_source, active):
     assert response.status_code == 200, response.content
     active.refresh_from_db()
     assert (active.claim_no, active.claim_status) == ("CLM-77", "approved")
+    # A claim update is a custody change like any other: new version, custody.updated event.
+    event = OutboxEvent.objects.filter(type="custody.updated").latest("created_at")
+    assert event.data["custody"]["custody_no"] == active.custody_no
 
 
 def test_unknown_types_and_bad_bodies_are_validation_errors(secrets_by_source):
