@@ -61,6 +61,7 @@ worker: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	bash .ci/pdftotext.sh
 	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
@@ -81,6 +82,7 @@ test-scaleout: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install-dev
 	$(BIN)/ruff check --fix .

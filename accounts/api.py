@@ -13,16 +13,11 @@ from ninja.security import HttpBearer, SessionAuth
 from pydantic import AwareDatetime, Field
 
 from audit import context as audit_context
-from core.errors import DomainError, Forbidden
+from core.errors import AuthFailed, DomainError, Forbidden
 from core.pagination import paginate
 
 from . import selectors, services, tokencache, two_factor
 from .models import ApiToken, User
-
-
-class AuthFailed(DomainError):
-    status = 401
-    code = "AUTH_ERROR"
 
 
 class RateLimited(DomainError):

@@ -35,7 +35,7 @@ def create_user(
     all_branches: bool = False,
     language: str = "en",
 ) -> User:
-    from fleet.models import Branch
+    Branch = User.branches.field.related_model  # fleet.Branch, without importing the layer above
 
     email = (email or "").strip().lower()
     if role not in Role.values:

@@ -82,10 +82,6 @@ def start_round(custody, match: RuleMatch, now: datetime, approve_due_at: dateti
     return rows
 
 
-def round_rows(custody) -> list[Approval]:
-    return list(custody.approvals.filter(round=custody.submission_round).order_by("level"))
-
-
 def current_level(custody) -> Approval | None:
     return (
         custody.approvals.filter(round=custody.submission_round, status__in=OPEN_STATUSES)

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from audit import services as audit
 from core.errors import Conflict, InvalidTransition, ValidationFailed
+from core.events import emit
 from custodies.choices import CustodyStatus
 from custodies.models import Custody
 from custodies.selectors import lock_custody
-from integrations.events import emit
 
 from . import rental
 from .choices import BILLED_STATUSES, ChargeStatus, ChargeType, HoldStatus, PaymentMethod, Responsibility

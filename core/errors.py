@@ -53,6 +53,11 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
 
+class AuthFailed(DomainError):
+    status = 401
+    code = "AUTH_ERROR"
+
+
 class Maintenance(DomainError):
     status = 503
     code = "MAINTENANCE"

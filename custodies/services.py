@@ -24,12 +24,12 @@ from billing import services as billing
 from billing.money import to_money
 from core import switches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
+from core.events import emit
 from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
 from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, VehicleStatus
 from fleet.models import Vehicle
-from integrations.events import emit
 
 from . import rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget

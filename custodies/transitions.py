@@ -54,7 +54,3 @@ ACTIONS = ("edit", "submit", "approve", "reject", "handover", "close", "void")
 
 def transition_for(status: str, action: str) -> Transition | None:
     return TRANSITIONS.get((status, action))
-
-
-def actions_from(status: str) -> list[str]:
-    return [action for (source, action) in TRANSITIONS if source == status]

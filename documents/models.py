@@ -52,10 +52,6 @@ class Document(models.Model):
     def __str__(self):
         return f"{self.get_document_type_display()}: {self.file_name}"
 
-    @property
-    def is_current(self) -> bool:
-        return self.superseded_at is None
-
 
 class DocumentRule(models.Model):
     """Required documents by reason and stage (DESIGN §7), admin-editable."""

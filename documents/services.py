@@ -33,9 +33,9 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 from accounts import permissions
 from audit import services as audit
 from core.errors import Conflict, InvalidTransition, ValidationFailed
+from core.events import emit
 from custodies.choices import TERMINAL_STATUSES, CustodyStatus
 from custodies.models import Custody
-from integrations.events import emit
 
 from . import sniffing
 from .choices import SIGNABLE_TYPES, DocumentType, SignatureStatus

@@ -69,8 +69,6 @@ def available_vehicles_for(
 
     Status `available`, and not held by an approved/active custody whose period overlaps.
     """
-    from custodies.selectors import held_vehicle_ids
-
     from .choices import VehicleStatus
 
     qs = vehicles_for(user).filter(status=VehicleStatus.AVAILABLE)
@@ -79,5 +77,16 @@ def available_vehicles_for(
     if vehicle_class_id:
         qs = qs.filter(vehicle_class_id=vehicle_class_id)
     if start is not None:
-        qs = qs.exclude(id__in=held_vehicle_ids(start, end))
+        for held in _HOLDS:
+            qs = qs.exclude(id__in=held(start, end))
     return qs
+
+
+# Apps above fleet register what holds vehicles over a period (custodies: approved/active custodies),
+# as a callable (start, end) -> subquery of vehicle ids.
+_HOLDS: list = []
+
+
+def register_hold(held_vehicle_ids) -> None:
+    if held_vehicle_ids not in _HOLDS:
+        _HOLDS.append(held_vehicle_ids)

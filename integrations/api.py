@@ -12,7 +12,7 @@ from ninja.responses import Status
 
 from accounts import permissions
 from audit.context import acting_as
-from core.errors import DomainError, ValidationFailed
+from core.errors import AuthFailed, ValidationFailed
 from core.pagination import paginate
 
 from . import inbound, services, webhooks
@@ -20,11 +20,6 @@ from .choices import DeliveryStatus, IntegrationType
 from .models import WebhookDelivery, WebhookEndpoint
 
 router = Router(tags=["integrations"])
-
-
-class AuthFailed(DomainError):
-    status = 401
-    code = "AUTH_ERROR"
 
 
 class EndpointIn(Schema):

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = _("Integrations")
+
+    def ready(self):
+        from core import events
+
+        from .events import emit
+
+        # Apps below integrations emit through core.events; the outbox is where the events go.
+        events.register_sink(emit)

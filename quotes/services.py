@@ -24,10 +24,10 @@ from accounts import permissions
 from audit import services as audit
 from billing.money import default_tax_rate, to_money
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.events import emit
 from fleet import selectors as fleet_selectors
 from fleet.choices import AgreementStatus, CustomerKind, VehicleStatus
 from fleet.models import RentalAgreement, Vehicle
-from integrations.events import emit
 
 from . import pricing, selectors
 from .choices import OPEN_QUOTE_STATUSES, CostSheetStatus, QuoteStatus

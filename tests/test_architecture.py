@@ -161,3 +161,19 @@ def test_django_admin_is_read_only_or_audited(admin_user, rf):
         if writes and not audited:
             open_admins.append(model._meta.label)
     assert open_admins == [], open_admins
+
+
+def test_every_cited_design_section_exists():
+    """`DESIGN §N` in code and docs means section N of docs/design.md."""
+    import re
+
+    headings = set(re.findall(r"^#+ (\d+(?:\.\d+)?)\.? ", (ROOT / "docs/design.md").read_text(), re.M))
+    cited = set()
+    for path in ROOT.rglob("*"):
+        rel = path.relative_to(ROOT)
+        if SKIP_DIRS & set(rel.parts) or path.suffix not in (".py", ".html", ".md") or not path.is_file():
+            continue
+        cited |= {
+            m.rstrip(".") for m in re.findall(r"DESIGN §(\d+(?:\.\d+)?)", path.read_text(errors="ignore"))
+        }
+    assert cited and cited <= headings, sorted(cited - headings)
