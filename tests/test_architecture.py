@@ -73,6 +73,9 @@ ALLOWED = {
     "quotes/demo.py": "demo cost elements",
     "ops/importer.py": "the legacy CSV import service: bulk inserts of historical rows, each audited (source import)",
     "support/help_content.py": "seeds the built-in help articles",
+    "documents/condition.py": "the condition report and damage-mark service (checklist diagram)",
+    "monitoring/collector.py": "request and activity rollups (metrics bookkeeping, no domain state)",
+    "monitoring/jobs.py": "probes and rollup retention (metrics bookkeeping)",
 }
 
 
