@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.MalformedBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -318,6 +319,7 @@ CUSTODY_EXCESS_KM_PRICE = os.environ.get("CUSTODY_EXCESS_KM_PRICE", "0.50")
 
 # Webhooks (DESIGN §9): private/loopback targets are refused unless explicitly allowed.
 CUSTODY_WEBHOOK_ALLOW_PRIVATE = os.environ.get("CUSTODY_WEBHOOK_ALLOW_PRIVATE", "0")
+CUSTODY_WEBHOOK_ALLOWED_NETWORKS = os.environ.get("CUSTODY_WEBHOOK_ALLOWED_NETWORKS", "")
 CUSTODY_WEBHOOK_LEASE_SECONDS = int(os.environ.get("CUSTODY_WEBHOOK_LEASE_SECONDS", "60"))
 # /readyz fails when no worker heartbeat is fresh (production default; off for development).
 CUSTODY_READYZ_REQUIRE_WORKER = env_bool("CUSTODY_READYZ_REQUIRE_WORKER", default=not DEBUG)

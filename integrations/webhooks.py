@@ -90,41 +90,89 @@ def _allow_private() -> bool:
     return str(getattr(settings, "CUSTODY_WEBHOOK_ALLOW_PRIVATE", "")).lower() in ("1", "true", "yes")
 
 
+def _allowed_networks() -> list:
+    """CUSTODY_WEBHOOK_ALLOWED_NETWORKS (comma-separated CIDRs): when set, the ONLY targets allowed
+    (e.g. "127.0.0.0/8,::1/128" for the fuzzer and local test rigs)."""
+    raw = getattr(settings, "CUSTODY_WEBHOOK_ALLOWED_NETWORKS", "") or ""
+    items = raw if isinstance(raw, list | tuple) else raw.split(",")
+    return [ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip()]
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local-use: never public
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, 6to4, Teredo client, NAT64), which is
+    where the packet really goes."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
+    """Globally routable per IANA (so not private, loopback, link-local, CGNAT 100.64/10, documentation,
+    benchmarking...), not multicast or site-local, and any IPv4 address wrapped inside an IPv6 one too."""
     ip = ipaddress.ip_address(address)
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or (ip.version == 6 and ip.ipv4_mapped and not is_public_address(str(ip.ipv4_mapped)))
-    )
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if ip.version == 6:
+        if ip.is_site_local or ip in _NAT64_LOCAL:
+            return False
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return is_public_address(str(inner))
+    return True
+
+
+def _address_allowed(address: str) -> bool:
+    networks = _allowed_networks()
+    if networks:
+        ip = ipaddress.ip_address(address)
+        return any(ip.version == net.version and ip in net for net in networks)
+    return _allow_private() or is_public_address(address)
 
 
 def resolve_safe(host: str, port: int) -> str:
     """Resolve now and refuse private/loopback/link-local targets (checked at send time: DNS rebinding)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise UnsafeTarget(f"cannot resolve {host}") from exc
     addresses = [info[4][0] for info in infos]
     if not addresses:
         raise UnsafeTarget(f"cannot resolve {host}")
-    if not _allow_private():
-        for address in addresses:
-            if not is_public_address(address):
-                raise UnsafeTarget(f"{host} resolves to a private or local address ({address})")
+    for address in addresses:
+        if not _address_allowed(address.split("%", 1)[0]):
+            raise UnsafeTarget(f"{host} resolves to a private or local address ({address})")
     return addresses[0]
+
+
+def target_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a webhook URL, or UnsafeTarget for anything else (bad port included)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", malformed IPv6 literal...
+        raise UnsafeTarget(f"invalid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeTarget("use an http(s) URL with a host name")
+    if port == 0:
+        raise UnsafeTarget("invalid URL: port 0")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
 def validate_url(url: str) -> None:
     """Form/API-time check; the same check runs again at send time."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeTarget("use an http(s) URL with a host name")
-    resolve_safe(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    _scheme, host, port = target_of(url)
+    resolve_safe(host, port)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -169,14 +217,14 @@ def _retry_after(value: str | None, now: datetime) -> timedelta | None:
 
 def post(url: str, body: bytes, headers: dict[str, str], now: datetime) -> SendResult:
     """POST with the address pinned to the one we validated (no second DNS lookup)."""
-    parts = urlsplit(url)
-    https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
     started = time.monotonic()
     try:
-        address = resolve_safe(parts.hostname or "", port)
+        scheme, host, port = target_of(url)
+        parts = urlsplit(url)
+        https = scheme == "https"
+        address = resolve_safe(host, port)
         cls = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-        connection = cls(parts.hostname, port, address, TIMEOUT_SECONDS)
+        connection = cls(host, port, address, TIMEOUT_SECONDS)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import Role
-from conftest import run_queued_tasks
+from conftest import ApiClient, run_queued_tasks
 from core.errors import ValidationFailed
 from custodies import services as custody_services
 from integrations import services, webhooks
@@ -214,3 +214,84 @@ def test_signature_verification_rejects_tampering_and_replays():
     assert not webhooks.verify("s3cret", str(int(now)), body + b" ", good, now)
     assert not webhooks.verify("other", str(int(now)), body, good, now)
     assert not webhooks.verify("s3cret", str(int(now)), body, good, now + 301)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "100.64.0.1",  # carrier-grade NAT
+        "100.100.100.200",  # a cloud metadata address inside CGNAT
+        "2002:7f00:1::1",  # 6to4 wrapping 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 wrapping 169.254.169.254
+        "fec0::1",  # site-local
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b:1::808:808",  # local-use NAT64
+        "::127.0.0.1",  # IPv4-compatible loopback
+        "::ffff:169.254.169.254",  # IPv4-mapped link-local
+        "192.0.2.10",  # documentation
+        "198.18.0.1",  # benchmarking
+        "224.0.0.1",
+        "ff02::1",
+        "0.0.0.0",
+        "::",
+    ],
+)
+def test_non_public_addresses_in_any_disguise_are_refused(address):
+    assert not webhooks.is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "2002:808:808::1", "64:ff9b::808:808"])
+def test_public_addresses_are_accepted(address):
+    assert webhooks.is_public_address(address)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://100.100.100.200/latest/meta-data",
+        "http://[2002:7f00:1::1]/x",
+        "http://[fec0::1]/x",
+        "http://[64:ff9b::7f00:1]/x",
+    ],
+)
+def test_disguised_private_targets_are_refused_at_save_time(admin_user, settings, url):
+    settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "0"
+    with pytest.raises(ValidationFailed):
+        services.create_endpoint(admin_user, {"name": "bad", "url": url})
+
+
+def test_a_disguised_private_target_is_refused_at_send_time(admin_user, receiver, settings, monkeypatch):
+    endpoint, _ = endpoint_for(admin_user, receiver.url)
+    settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "0"
+    # DNS for the saved host now answers a 6to4 address wrapping the metadata service
+    monkeypatch.setattr(
+        webhooks.socket,
+        "getaddrinfo",
+        lambda *a, **k: [(None, None, None, "", ("2002:a9fe:a9fe::1", 80, 0, 0))],
+    )
+    delivery = WebhookDelivery.objects.create(
+        event=OutboxEvent.objects.create(type="custody.updated", data={}), endpoint=endpoint
+    )
+    services.attempt_delivery(delivery.pk)
+    delivery.refresh_from_db()
+    assert receiver.requests == []
+    assert delivery.last_error.startswith("refused")
+
+
+def test_an_allow_list_admits_only_its_networks(admin_user, settings):
+    settings.CUSTODY_WEBHOOK_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"
+    settings.CUSTODY_WEBHOOK_ALLOW_PRIVATE = "1"  # the allow-list wins over the blanket switch
+    services.create_endpoint(admin_user, {"name": "local", "url": "http://127.0.0.1:9/x"})
+    for url in ("http://8.8.8.8/x", "http://10.0.0.1/x", "http://[2606:4700::1111]/x"):
+        with pytest.raises(ValidationFailed):
+            services.create_endpoint(admin_user, {"name": "elsewhere", "url": url})
+
+
+def test_a_port_out_of_range_is_a_422_not_a_500(admin_user):
+    response = ApiClient(admin_user).post(
+        "/api/v1/webhook-endpoints", {"name": "x", "url": "https://example.com:70000/hook"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["url"]
