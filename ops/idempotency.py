@@ -2,6 +2,8 @@
 
 The first result for (user, key) is stored for 24 hours and replayed for a retry with the same body;
 the same key with another body, or a retry while the first request still runs, is 409 CONFLICT.
+A "running" record is a lease: when its process died mid-request (no result after LEASE), a retry
+takes it over and runs again instead of answering "still running" for a day.
 """
 
 import hashlib
@@ -16,6 +18,7 @@ from accounts.models import ApiToken, hash_token
 from .models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
+LEASE = timedelta(seconds=60)
 
 
 def _conflict(message: str) -> JsonResponse:
@@ -106,7 +109,9 @@ class IdempotencyMiddleware:
             if existing.request_hash != digest:
                 return _conflict("This Idempotency-Key was used with a different request.")
             if existing.status_code is None:
-                return _conflict("The request with this Idempotency-Key is still running; retry shortly.")
+                return self._take_over(existing) or _conflict(
+                    "The request with this Idempotency-Key is still running; retry shortly."
+                )
             response = HttpResponse(
                 bytes(existing.response_body or b""),
                 status=existing.status_code,
@@ -114,6 +119,19 @@ class IdempotencyMiddleware:
             )
             response["Idempotent-Replayed"] = "true"
             return response
+
+    @staticmethod
+    def _take_over(existing):
+        """Claim a running record whose lease ran out (its request crashed); None while it is live.
+        The conditional UPDATE lets exactly one of several concurrent retries win."""
+        now = timezone.now()
+        won = IdempotencyRecord.objects.filter(
+            pk=existing.pk, status_code__isnull=True, created_at__lt=now - LEASE
+        ).update(created_at=now)
+        if not won:
+            return None
+        existing.created_at = now
+        return existing
 
 
 def purge_expired() -> int:

@@ -91,6 +91,41 @@ def test_a_retried_payment_with_the_same_key_is_recorded_once(users, active_cust
     assert Payment.objects.filter(custody=active_custody).count() == 1
 
 
+class _ProcessKilled(BaseException):
+    """Stands in for SIGKILL mid-request: no except/finally of the app's own code gets to clean up."""
+
+
+def test_a_payment_killed_mid_flight_can_be_retried_after_the_lease(users, active_custody, monkeypatch):
+    from billing import services as billing_services
+    from ops.idempotency import LEASE
+    from ops.models import IdempotencyRecord
+
+    client = ApiClient(users[Role.FINANCE])
+    body = {"amount": "40.00", "method": "cash", "payer": "customer"}
+    url = f"/api/v1/custodies/{active_custody.id}/payments"
+    real = billing_services.record_payment
+
+    def dies(*args, **kwargs):
+        raise _ProcessKilled
+
+    monkeypatch.setattr(billing_services, "record_payment", dies)
+    with pytest.raises(_ProcessKilled):
+        client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-crash")
+    monkeypatch.setattr(billing_services, "record_payment", real)
+    record = IdempotencyRecord.objects.get(key="pay-crash")
+    assert record.status_code is None  # what the dead process left behind
+
+    still_running = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-crash")
+    assert still_running.status_code == 409  # within the lease the first attempt may still be alive
+
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - LEASE - LEASE / 60)
+    retried = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-crash")
+    assert retried.status_code == 201, retried.content
+    replay = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-crash")
+    assert replay.status_code == 201 and replay.json()["id"] == retried.json()["id"]
+    assert Payment.objects.filter(custody=active_custody).count() == 1
+
+
 def test_charges_of_another_branch_are_not_found(users, active_custody, other_branch):
     charge = (
         ApiClient(users[Role.OPERATOR])
