@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from core.exports import ExportColumn, export_response
 from core.pagination import paginate
 from custodies.selectors import custodies_for
@@ -354,14 +354,18 @@ def finance_list(request):
         return export_response(
             qs.order_by("created_at").iterator(chunk_size=2000), CHARGE_EXPORT, "charges", fmt
         )
-    page = paginate(
-        qs,
-        params=request.GET,
-        path=request.path,
-        allowed_orderings=selectors.ORDERINGS,
-        default_ordering="-created_at",
-    )
-    for charge in page.items:
+    try:
+        page = paginate(
+            qs,
+            params=request.GET,
+            path=request.path,
+            allowed_orderings=selectors.ORDERINGS,
+            default_ordering="-created_at",
+        )
+        list_error = None
+    except ValidationFailed as exc:  # a hand-edited ?ordering=/cursor=/page=/limit= is the user's error
+        page, list_error = None, exc.messages()
+    for charge in page.items if page else []:
         charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
     return render(
         request,
@@ -369,8 +373,10 @@ def finance_list(request):
         {
             "form": form,
             "page": page,
+            "list_error": list_error,
             "may_post": permissions.may(request.user, "charge.post"),
         },
+        status=400 if list_error else 200,
     )
 
 

@@ -9,6 +9,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from accounts.api import BearerTokenAuth, SessionCookieAuth
 from accounts.api import router as accounts_router
@@ -21,8 +22,85 @@ from notifications.api import router as notifications_router
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+ERROR_DESCRIPTIONS = {
+    400: "VALIDATION_ERROR: the body could not be parsed",
+    401: "AUTH_ERROR: no or an invalid token",
+    403: "PERMISSION_DENIED: the role may not do this",
+    404: "NOT_FOUND: no such record in your branches",
+    409: "CONFLICT or INVALID_TRANSITION: a stale version, a duplicate, or the wrong state",
+    422: "VALIDATION_ERROR: details name each field and what is wrong",
+    429: "RATE_LIMITED: too many requests; retry after the Retry-After seconds",
+    503: "MAINTENANCE: read-only maintenance; retry later",
+}
+ERROR_SCHEMA = {
+    "title": "ErrorEnvelope",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "enum": [
+                        "VALIDATION_ERROR",
+                        "AUTH_ERROR",
+                        "PERMISSION_DENIED",
+                        "NOT_FOUND",
+                        "METHOD_NOT_ALLOWED",
+                        "CONFLICT",
+                        "INVALID_TRANSITION",
+                        "RATE_LIMITED",
+                        "MAINTENANCE",
+                    ],
+                },
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+
+
+class ObjectBodyParser(Parser):
+    """JSON bodies must be objects: a bare array or number would otherwise validate as an all-defaults
+    PATCH (Ninja reads schema fields with getattr) and answer 200."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise NinjaValidationError(
+                [{"loc": ("body",), "msg": "The body must be a JSON object.", "type": "dict_type"}]
+            )
+        return data
+
+
+class CustodyAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """Every operation documents the error envelope for each 4xx/503 it can answer — in one place,
+        so a new endpoint cannot forget it."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
+        for path_item in schema.get("paths", {}).values():
+            for method, operation in path_item.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_DESCRIPTIONS.items():
+                    if status == 401 and not operation.get("security"):
+                        continue  # a public operation never asks for a token
+                    responses.setdefault(
+                        str(status),
+                        {"description": description, "content": {"application/json": {"schema": ref}}},
+                    )
+        return schema
+
+
+api = CustodyAPI(
     title="Custody API",
+    parser=ObjectBodyParser(),
     version="1",
     description="Custody Management System REST API. Authenticate with `POST /api/v1/auth/token`, "
     'then send `Authorization: Bearer <token>`. Errors are `{"error": {"code", "message", "details"}}`.',
@@ -98,14 +176,37 @@ def on_object_missing(request, exc):
     return error_response(request, 404, "NOT_FOUND", "Not found.")
 
 
+# SQLSTATE classes: 23505 unique, 23P01 exclusion (both "already exists"); the rest are a rule broken.
+_DUPLICATE_SQLSTATES = {"23505", "23P01"}
+
+
+def is_duplicate(exc: IntegrityError) -> bool:
+    """True only when the database refused a second copy (unique/exclusion), not NOT NULL, FK or CHECK."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or getattr(exc.__cause__, "pgcode", None)
+    if sqlstate:
+        return sqlstate in _DUPLICATE_SQLSTATES
+    return str(exc).startswith("UNIQUE constraint failed")  # SQLite
+
+
 @api.exception_handler(IntegrityError)
 def on_integrity_error(request, exc):
-    logger.info("integrity error on %s: %s", request.path, exc)
-    return error_response(request, 409, "CONFLICT", "The change conflicts with existing data (a duplicate?).")
+    if is_duplicate(exc):
+        logger.info("duplicate refused on %s: %s", request.path, exc)
+        return error_response(
+            request, 409, "CONFLICT", "The change conflicts with existing data (a duplicate)."
+        )
+    # A NOT NULL / foreign key / check the services should have caught: the input was refused, and
+    # it is logged as an error because a validation is missing.
+    logger.error("integrity error on %s: %s", request.path, exc)
+    return error_response(
+        request, 422, "VALIDATION_ERROR", "The request breaks a data rule (a missing or invalid value)."
+    )
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, NinjaValidationError):  # Ninja wraps our parser's refusal in a 400
+        return on_validation_error(request, exc.__cause__)
     code = STATUS_CODES.get(exc.status_code, "ERROR")
     return error_response(request, exc.status_code, code, str(exc))
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +35,7 @@ from . import rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget
 from .models import Custody
 from .numbers import next_custody_no
-from .transitions import TRANSITIONS, transition_for
+from .transitions import TRANSITIONS, permissions_for, transition_for
 
 # Fields a draft may change; after submission only NOTE_FIELDS until the custody is terminal.
 EDITABLE_FIELDS = [
@@ -136,6 +136,8 @@ def allowed_actions(user, custody: Custody) -> list[str]:
 
 
 def _check_transition(user, custody: Custody, action: str):
+    if not any(permissions.may(user, name) for name in permissions_for(action)):
+        raise PermissionDenied(_("Your role may not %(action)s custodies.") % {"action": action})
     transition = transition_for(custody.status, action)
     if transition is None:
         raise InvalidTransition(
@@ -239,6 +241,14 @@ def _resolve(user, data: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def _blank_text(name: str) -> bool:
+    try:
+        model_field = Custody._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(model_field, models.CharField | models.TextField) and not model_field.null
+
+
 def _apply(custody: Custody, values: dict, allowed: list[str]) -> None:
     unknown = sorted(set(values) - set(allowed))
     if unknown:
@@ -249,6 +259,8 @@ def _apply(custody: Custody, values: dict, allowed: list[str]) -> None:
     for name, value in values.items():
         if name in ("deposit_carryover", "damage_hold_amount") and value is None:
             value = Decimal("0")
+        if value is None and _blank_text(name):
+            value = ""  # an omitted/null optional text field is stored as the empty value, never NULL
         if isinstance(value, str) and name not in ("tags",):
             value = value.strip()
         setattr(custody, name, value)
@@ -325,13 +337,13 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
 @transaction.atomic
 def update_custody(user, custody_id, data: dict[str, Any], expected_version: int | None = None) -> Custody:
     custody = _lock(custody_id, user)
+    permissions.require(user, "custody.edit", custody)  # the role first: a refusal reveals no state
     if custody.status in TERMINAL_STATUSES:
         raise InvalidTransition(
             _("A closed or voided custody cannot be changed."),
             {"status": custody.status, "allowed_actions": []},
         )
     _check_version(custody, expected_version)
-    permissions.require(user, "custody.edit", custody)
     allowed = EDITABLE_FIELDS if custody.status == CustodyStatus.DRAFT else NOTE_FIELDS
     before = audit.snapshot(custody, AUDITED_FIELDS)
     values = _resolve(user, data)

@@ -54,3 +54,17 @@ ACTIONS = ("edit", "submit", "approve", "reject", "handover", "close", "void")
 
 def transition_for(status: str, action: str) -> Transition | None:
     return TRANSITIONS.get((status, action))
+
+
+# approve/reject are decided by the approval level; any of these lets a role take part at all.
+APPROVAL_PERMISSIONS = ("approval.decide.supervisor", "approval.decide.manager", "approval.decide.admin")
+
+
+def permissions_for(action: str) -> set[str]:
+    """Every permission that allows `action` from some state: a role with none of them is refused
+    before the state is looked at (403 before 409, so the state is not revealed)."""
+    found: set[str] = set()
+    for (_source, name), transition in TRANSITIONS.items():
+        if name == action:
+            found.update((transition.permission,) if transition.permission else APPROVAL_PERMISSIONS)
+    return found

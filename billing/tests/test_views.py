@@ -215,3 +215,10 @@ def test_a_capture_amount_that_is_not_a_number_is_an_error_not_a_500(users, acti
     assert "Capture between 0 and the held amount" in response.content.decode()
     hold.refresh_from_db()
     assert hold.status == "held"
+
+
+@pytest.mark.parametrize("query", ["ordering=password", "cursor=garbage", "page=abc", "limit=0"])
+def test_a_hand_edited_finance_list_address_is_a_400_with_the_reason_not_a_500(users, query):
+    response = login_client(users[Role.FINANCE]).get(f"/billing/charges/?{query}")
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()

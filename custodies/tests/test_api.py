@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -220,3 +221,51 @@ def test_times_without_an_offset_are_validation_errors(users, agreement, spare_v
     )
     assert response.status_code == 422
     assert "incident_at" in response.json()["error"]["details"]
+
+
+def test_a_custody_without_the_optional_reason_detail_is_created(users, agreement, spare_vehicle):
+    operator = ApiClient(users[Role.OPERATOR])
+    body = create_body(agreement, spare_vehicle)
+    del body["reason_subcode"]
+    omitted = operator.post("/api/v1/custodies", body)
+    assert omitted.status_code == 201, omitted.content
+    assert omitted.json()["reason_subcode"] == ""
+    explicit_null = operator.post("/api/v1/custodies", {**body, "reason_subcode": None})
+    assert explicit_null.status_code == 201, explicit_null.content
+
+
+def test_an_integrity_error_is_a_duplicate_only_when_it_is_one():
+    from django.db import IntegrityError, connection
+
+    from accounts.models import User
+    from config.api import is_duplicate
+    from fleet.models import Branch
+
+    Branch.objects.create(code="ZZZ", name="One")
+    try:
+        with transaction.atomic():
+            Branch.objects.create(code="ZZZ", name="Two")
+    except IntegrityError as exc:
+        assert is_duplicate(exc)
+    else:
+        pytest.fail("the second branch code should be refused")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {User._meta.db_table} (email) VALUES ('x@example.com')")
+    except IntegrityError as exc:
+        assert not is_duplicate(exc)
+    else:
+        pytest.fail("a row with NOT NULL columns missing should be refused")
+
+
+@pytest.mark.parametrize("action", ["submit", "approve", "reject", "void"])
+def test_a_viewer_is_refused_by_role_before_the_state_is_revealed(users, make_draft, action):
+    custody = make_draft()
+    Custody.objects.filter(pk=custody.pk).update(status="voided", voided_at=timezone.now())
+    viewer = ApiClient(users[Role.VIEWER])
+    response = viewer.post(f"/api/v1/custodies/{custody.id}/{action}", {"reason": "x"})
+    assert response.status_code == 403, response.content
+    assert response.json()["error"]["code"] == "PERMISSION_DENIED"
+    assert "voided" not in response.content.decode()
+    edit = viewer.patch(f"/api/v1/custodies/{custody.id}", {"notes": "x"})
+    assert edit.status_code == 403

@@ -104,3 +104,17 @@ def test_an_upload_after_submission_supersedes_through_the_api(submitted, operat
     client, headers = client_for(operator_user)
     previous = client.get(f"/api/v1/documents/{old.id}", **headers).json()
     assert previous["superseded_by_id"] == new["id"] and previous["superseded_at"] is not None
+
+
+def test_a_multipart_upload_without_a_boundary_is_a_400_not_a_500(users, draft):
+    client, headers = client_for(users[Role.OPERATOR])
+    before = Document.objects.count()
+    response = client.post(
+        f"/api/v1/custodies/{draft.id}/documents",
+        data=b'--x\r\nContent-Disposition: form-data; name="document_type"\r\n\r\nphotos\r\n--x--\r\n',
+        content_type="multipart/form-data",
+        **headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert Document.objects.count() == before

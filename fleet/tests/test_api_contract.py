@@ -1,0 +1,27 @@
+"""API contract: bodies and the documented error responses."""
+
+import pytest
+
+from conftest import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"[]", b"7", b'"text"', b"null"])
+def test_a_patch_whose_body_is_not_a_json_object_is_a_422(admin_user, vehicle, body):
+    client = ApiClient(admin_user)
+    response = client.client.patch(
+        f"/api/v1/vehicles/{vehicle.id}", data=body, content_type="application/json", **client.headers
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_every_operation_documents_its_errors_with_the_envelope(admin_user):
+    schema = ApiClient(admin_user).get("/api/openapi.json").json()
+    assert "ErrorEnvelope" in schema["components"]["schemas"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status in ("403", "404", "409", "422", "429"):
+                content = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert content == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path, status)
