@@ -12,8 +12,24 @@ class Source(models.TextChoices):
     IMPORT = "import", _("Import")
 
 
+class AuditEntryQuerySet(models.QuerySet):
+    """No bulk rewrite or removal through the ORM (PostgreSQL refuses it again with a trigger)."""
+
+    def update(self, **kwargs):
+        raise RuntimeError("audit entries are append-only")
+
+    def delete(self):
+        raise RuntimeError("audit entries are append-only")
+
+
 class AuditEntry(models.Model):
-    """Append-only; each entry carries the hash of the previous one (tamper evidence)."""
+    """Append-only and hash-chained (tamper evidence).
+
+    Writers only INSERT (no lock). The chain is linked after commit by `audit.services.link_pending`,
+    which gives each entry its place (`chain_seq`), the previous entry's hash and its own hash over
+    every stored field; an entry is linked exactly once. `hash_version` 1 = entries written before
+    the rework (hash over part of the fields, linked at insert), kept and verified as they were.
+    """
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -32,8 +48,12 @@ class AuditEntry(models.Model):
     custody_id = models.UUIDField(null=True, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
+    hash_version = models.PositiveSmallIntegerField(default=2)
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True)  # null until linked
     prev_hash = models.CharField(max_length=64, blank=True)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    entry_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)  # null until linked
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -49,7 +69,7 @@ class AuditEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_repr}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.pop("_allow_update", False):
+        if self.pk is not None:
             raise RuntimeError("audit entries are append-only")
         super().save(*args, **kwargs)
 

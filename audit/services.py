@@ -1,18 +1,30 @@
-"""Writing and verifying the audit chain."""
+"""Writing, linking and verifying the audit chain.
+
+Writers INSERT their entry in their own transaction and take no lock, so writers on different
+records never wait for each other. After commit (and from the worker, and before any verification)
+`link_pending` appends the committed, not yet linked entries to the one chain under a short lock of
+its own: each gets the next `chain_seq`, the previous entry's hash and a SHA-256 over every stored
+field. `verify_chain` walks the whole chain in `chain_seq` order.
+"""
 
 import hashlib
 import json
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Model
 
 from . import context
 from .models import AuditEntry
 
-_CHAIN_LOCK_KEY = 42_000_001  # PostgreSQL advisory lock id serializing chain appends
+logger = logging.getLogger(__name__)
+
+_LINK_LOCK_KEY = 42_000_001  # PostgreSQL advisory lock id: one linker at a time (never held by writers)
+LINK_BATCH = 2000
+CURRENT_HASH_VERSION = 2
 
 
 def _jsonable(value):
@@ -29,7 +41,8 @@ def _jsonable(value):
     return value
 
 
-def _digest(entry: AuditEntry) -> str:
+def _digest_v1(entry) -> str:
+    """Hash format 1 (entries written before the rework): part of the fields, chained at insert."""
     payload = json.dumps(
         {
             "prev": entry.prev_hash,
@@ -75,37 +88,136 @@ def record(
     """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
     actor = context.current()
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        last = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-        entry = AuditEntry(
-            actor=user,
-            actor_email=getattr(user, "email", "") or "",
-            source=actor.source,
-            ip=actor.ip,
-            request_id=actor.request_id,
-            action=action,
-            object_type=object_type or (obj._meta.model_name if obj is not None else ""),
-            object_id=str(object_id if object_id is not None else getattr(obj, "pk", "")),
-            object_repr=str(obj)[:200] if obj is not None else "",
-            custody_id=custody_id,
-            changes=_jsonable(changes or {}),
-            message=message,
-            prev_hash=last or "",
-        )
-        entry.entry_hash = _digest(entry)
-        entry.save()
+    entry = AuditEntry(
+        actor=user,
+        actor_email=getattr(user, "email", "") or "",
+        source=actor.source,
+        ip=actor.ip,
+        request_id=actor.request_id,
+        action=action,
+        object_type=object_type or (obj._meta.model_name if obj is not None else ""),
+        object_id=str(object_id if object_id is not None else getattr(obj, "pk", "")),
+        object_repr=str(obj)[:200] if obj is not None else "",
+        custody_id=custody_id,
+        changes=_jsonable(changes or {}),
+        message=message,
+        hash_version=CURRENT_HASH_VERSION,
+    )
+    entry.save(force_insert=True)
+    transaction.on_commit(link_pending, robust=True)
     return entry
 
 
+# ---- the chain ---------------------------------------------------------------------------------------
+
+_V2_FIELDS = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_email",
+    "source",
+    "ip",
+    "request_id",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "custody_id",
+    "changes",
+    "message",
+    "hash_version",
+]
+
+
+def _digest_v2(row: dict, chain_seq: int, prev_hash: str) -> str:
+    """Hash format 2: every stored field, the entry's place in the chain and the previous hash."""
+    payload = {name: _jsonable(row[name]) for name in _V2_FIELDS}
+    payload["at"] = row["at"].isoformat()
+    payload["chain_seq"] = chain_seq
+    payload["prev_hash"] = prev_hash
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _head() -> tuple[int, str]:
+    last = (
+        AuditEntry.objects.filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "entry_hash")
+        .first()
+    )
+    return (last[0], last[1] or "") if last else (0, "")
+
+
+def _link_batch(wait: bool) -> int:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if wait:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_LOCK_KEY])
+                else:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LINK_LOCK_KEY])
+                    if not cursor.fetchone()[0]:
+                        return 0  # another linker is at work; it or the next one picks these up
+        rows = list(
+            AuditEntry.objects.filter(entry_hash__isnull=True).order_by("id").values(*_V2_FIELDS)[:LINK_BATCH]
+        )
+        if not rows:
+            return 0
+        seq, prev = _head()
+        updates = []
+        for row in rows:
+            seq += 1
+            digest = _digest_v2(row, seq, prev)
+            updates.append((seq, prev, digest, row["id"]))
+            prev = digest
+        with connection.cursor() as cursor:
+            # The one UPDATE audit rows ever see (the PostgreSQL trigger allows exactly this): linking.
+            cursor.executemany(
+                "UPDATE audit_auditentry SET chain_seq = %s, prev_hash = %s, entry_hash = %s "
+                "WHERE id = %s AND entry_hash IS NULL",
+                updates,
+            )
+        return len(updates)
+
+
+def link_pending(wait: bool = False) -> int:
+    """Link every committed entry not yet in the chain; returns how many were linked.
+
+    wait=False (after each commit): skip when another linker holds the lock. wait=True (the worker,
+    verification): wait for it, so nothing visible stays unlinked."""
+    linked = 0
+    while True:
+        try:
+            count = _link_batch(wait)
+        except (IntegrityError, DatabaseError) as exc:  # SQLite: a concurrent linker won the race
+            if wait:
+                raise
+            logger.info("audit linking deferred: %s", exc)
+            return linked
+        linked += count
+        if count < LINK_BATCH:
+            return linked
+
+
 def verify_chain() -> list[int]:
-    """Ids of entries whose hash or link does not match (empty list = intact)."""
+    """Ids of entries whose hash or link does not match (empty list = intact): the whole history,
+    old-format entries included. Links pending entries first."""
+    link_pending(wait=True)
     broken: list[int] = []
     prev = ""
-    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
-        if entry.prev_hash != prev or _digest(entry) != entry.entry_hash:
-            broken.append(entry.id)
-        prev = entry.entry_hash
+    qs = AuditEntry.objects.filter(chain_seq__isnull=False).order_by("chain_seq")
+    for row in qs.values(*_V2_FIELDS, "chain_seq", "prev_hash", "entry_hash").iterator(chunk_size=2000):
+        if row["hash_version"] == 1:
+            expected = _digest_v1(_V1Row(row))
+        else:
+            expected = _digest_v2(row, row["chain_seq"], row["prev_hash"])
+        if row["prev_hash"] != prev or expected != row["entry_hash"]:
+            broken.append(row["id"])
+        prev = row["entry_hash"]
     return broken
+
+
+class _V1Row:
+    def __init__(self, row: dict):
+        self.__dict__.update(row)

@@ -48,7 +48,8 @@ from accounts.models import User  # noqa: E402
 from approvals.models import Approval, ApprovalRule  # noqa: E402
 from approvals.services import _matches as rule_matches  # noqa: E402
 from audit.models import AuditEntry  # noqa: E402
-from audit.services import _digest as audit_digest  # noqa: E402
+from audit.services import _digest_v1 as audit_digest  # noqa: E402
+from audit.services import _head as audit_head  # noqa: E402
 from custodies.models import Counter, Custody, SlaPolicy  # noqa: E402
 from documents.models import Document, DocumentRule  # noqa: E402
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, Vehicle, VehicleClass  # noqa: E402
@@ -1229,8 +1230,12 @@ class Generator:
         count = len(self.ev_t)
         order = sorted(range(count), key=self.ev_t.__getitem__)
         out(f"audit: {count:,} entries sorted in {time.perf_counter() - started:.1f}s")
-        last = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
-        next_id, prev = (last[0] + 1, last[1]) if last else (1, "")
+        last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+        next_id = (last or 0) + 1
+        # Generated history is written in hash format 1 (chained here, cheap at a million rows) after
+        # the last linked entry; the live app links its own entries in format 2 after them.
+        head = audit_head()
+        seq, prev = head
         table = self.audit_table = Table(AuditEntry)
         by_branch = self.users["by_branch"]
         entry = Entry()
@@ -1274,6 +1279,8 @@ class Generator:
                     "message": message,
                     "prev_hash": prev,
                     "entry_hash": digest,
+                    "hash_version": 1,
+                    "chain_seq": seq + position + 1,
                 }
             )
             prev = digest

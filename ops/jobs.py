@@ -249,7 +249,14 @@ def retention(now: datetime) -> dict:
     return {"idempotency_keys": purge_expired(), "task_results": old_results, "markers": old_markers}
 
 
+def audit_link(now: datetime) -> dict:
+    from audit.services import link_pending
+
+    return {"linked": link_pending(wait=True)}  # entries whose post-commit linking was skipped
+
+
 JOBS = [
+    Job("audit_link", audit_link, timedelta(minutes=1)),
     Job("sla", sla_and_escalation),
     Job("sla_at_risk", sla_at_risk),
     Job("approval_reminders", approval_reminders),

@@ -10,6 +10,7 @@ when another transactional test has flushed the database before (content types a
 import importlib
 import re
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -267,3 +268,57 @@ def test_raw_update_into_an_overlapping_hold_violates_the_exclusion_constraint(
     )
     assert Custody.objects.filter(replacement_vehicle=spare_vehicle, status="approved").count() == 2
     assert Vehicle.objects.get(pk=spare_vehicle.pk).status == "reserved"
+
+
+def test_writers_on_different_custodies_do_not_wait_for_each_other(users, agreement, spare_vehicle):
+    """The audit chain once took a global lock until commit, so every write queued behind the
+    slowest open transaction. Writer A keeps its transaction open after writing; writer B, on
+    another custody, must still commit at once; the chain then links both."""
+    from audit import services as audit
+    from audit.models import AuditEntry
+
+    operator = users[Role.OPERATOR]
+    with acting_as(operator, "api"):
+        first = services.create_custody(operator, draft_data(agreement, spare_vehicle))
+        second = services.create_custody(operator, draft_data(agreement, spare_vehicle))
+    a_wrote, release = threading.Event(), threading.Event()
+    timings = {}
+
+    def writer_a():
+        try:
+            user = fresh_user(operator)
+            with acting_as(user, "api"), transaction.atomic():
+                services.update_custody(user, first.pk, {"notes": "A holds its transaction open"})
+                a_wrote.set()
+                assert release.wait(20)
+        finally:
+            connection.close()
+
+    def writer_b():
+        try:
+            assert a_wrote.wait(20)
+            user = fresh_user(operator)
+            started = time.monotonic()
+            with acting_as(user, "api"), transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '5s'")
+                services.update_custody(user, second.pk, {"notes": "B writes meanwhile"})
+            timings["b"] = time.monotonic() - started
+        except Exception as exc:
+            timings["error"] = exc
+        finally:
+            connection.close()
+
+    thread_a, thread_b = threading.Thread(target=writer_a), threading.Thread(target=writer_b)
+    thread_a.start()
+    thread_b.start()
+    thread_b.join(15)
+    a_still_open = thread_a.is_alive()
+    release.set()
+    thread_a.join(15)
+    assert "error" not in timings, timings.get("error")
+    assert a_still_open and timings["b"] < 2.0, timings  # B committed while A was still open
+    assert audit.verify_chain() == []
+    notes = AuditEntry.objects.filter(action="custody.updated").values_list("custody_id", flat=True)
+    assert set(notes) == {first.pk, second.pk}
+    assert not AuditEntry.objects.filter(entry_hash__isnull=True).exists()

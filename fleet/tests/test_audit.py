@@ -4,6 +4,7 @@ import pytest
 
 from audit import services as audit
 from audit.models import AuditEntry
+from audit.tests.helpers import tamper
 from conftest import ApiClient, login_client
 from fleet.forms import VehicleForm
 from fleet.tests.helpers import page_form
@@ -125,24 +126,29 @@ def several_writes(admin_user, vehicle, customer):
 
 def test_the_chain_verifies_after_several_writes(admin_user, vehicle, customer):
     several_writes(admin_user, vehicle, customer)
-    entries = list(AuditEntry.objects.order_by("id"))
+    assert audit.verify_chain() == []  # links what is pending, then walks the whole chain
+    entries = list(AuditEntry.objects.order_by("chain_seq"))
     assert len(entries) >= 5
     assert [e.prev_hash for e in entries[1:]] == [e.entry_hash for e in entries[:-1]]
-    assert audit.verify_chain() == []
 
 
 def test_the_chain_reports_an_entry_whose_changes_were_tampered_with(admin_user, vehicle, customer):
     several_writes(admin_user, vehicle, customer)
+    audit.link_pending(wait=True)
     target = AuditEntry.objects.get(action="vehicle.updated")
-    # someone with database access rewrites history, bypassing the append-only model
-    AuditEntry.objects.filter(pk=target.pk).update(changes={"odometer_km": [12000, 9000]})
+    # someone with database access rewrites history, bypassing the model and the trigger
+    tamper(
+        "UPDATE audit_auditentry SET changes = %s WHERE id = %s",
+        ['{"odometer_km": [12000, 9000]}', target.pk],
+    )
     assert audit.verify_chain() == [target.pk]
 
 
 def test_the_chain_reports_a_deleted_entry_through_the_broken_link(admin_user, vehicle, customer):
     several_writes(admin_user, vehicle, customer)
-    entries = list(AuditEntry.objects.order_by("id"))
-    AuditEntry.objects.filter(pk=entries[2].pk)._raw_delete(AuditEntry.objects.db)
+    audit.link_pending(wait=True)
+    entries = list(AuditEntry.objects.order_by("chain_seq"))
+    tamper("DELETE FROM audit_auditentry WHERE id = %s", [entries[2].pk])
     assert audit.verify_chain() == [entries[3].pk]
 
 
@@ -154,4 +160,8 @@ def test_audit_entries_cannot_be_changed_or_deleted_through_the_model(admin_user
         entry.save()
     with pytest.raises(RuntimeError):
         entry.delete()
+    with pytest.raises(RuntimeError):
+        AuditEntry.objects.filter(pk=entry.pk).update(message="edited")
+    with pytest.raises(RuntimeError):
+        AuditEntry.objects.filter(pk=entry.pk).delete()
     assert audit.verify_chain() == []

@@ -1,0 +1,126 @@
+"""The audit chain: every stored field is covered, old entries keep their format, nothing rewrites it."""
+
+import uuid
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from audit import services as audit
+from audit.context import acting_as
+from audit.models import AuditEntry
+from audit.tests.helpers import tamper
+
+pytestmark = pytest.mark.django_db
+
+
+def write_some(user, n=4):
+    with acting_as(user, "api", ip="127.0.0.1"):
+        for i in range(n):
+            audit.record("thing.updated", object_type="thing", object_id=str(i), changes={"n": [i, i + 1]})
+
+
+TAMPERINGS = [
+    ("ip", "'10.9.9.9'"),
+    ("object_repr", "'forged'"),
+    ("custody_id", f"'{uuid.uuid4()}'"),
+    ("request_id", "'forged'"),
+    ("actor_email", "'someone@example.com'"),
+    ("actor_id", "NULL"),
+    ("source", "'system'"),
+    ("action", "'thing.deleted'"),
+    ("object_type", "'other'"),
+    ("object_id", "'999'"),
+    ("message", "'forged'"),
+    ("hash_version", "1"),
+]
+
+
+@pytest.mark.parametrize("column,value", TAMPERINGS)
+def test_a_change_to_any_stored_field_breaks_the_chain(admin_user, column, value):
+    write_some(admin_user)
+    assert audit.verify_chain() == []
+    target = AuditEntry.objects.order_by("chain_seq")[1]
+    tamper(f"UPDATE audit_auditentry SET {column} = {value} WHERE id = %s", [target.pk])
+    assert audit.verify_chain() == [target.pk]
+
+
+def test_moving_an_entry_in_time_breaks_the_chain(admin_user):
+    write_some(admin_user)
+    audit.link_pending(wait=True)
+    target = AuditEntry.objects.order_by("chain_seq")[2]
+    tamper("UPDATE audit_auditentry SET at = %s WHERE id = %s", [timezone.now(), target.pk])
+    assert audit.verify_chain() == [target.pk]
+
+
+def test_entries_of_the_old_format_keep_verifying_and_the_chain_continues_from_them(admin_user):
+    # Two entries as they were written before hash format 2 (chained at insert, part of the fields).
+    prev = ""
+    for seq in (1, 2):
+        old = AuditEntry(
+            at=timezone.now(),
+            actor_email="old@example.com",
+            action="thing.created",
+            object_type="thing",
+            object_id=str(seq),
+            changes={"a": [None, seq]},
+            prev_hash=prev,
+            hash_version=1,
+            chain_seq=seq,
+        )
+        old.at = old.at.replace(microsecond=0)
+        old.entry_hash = audit._digest_v1(old)
+        old.save()
+        prev = old.entry_hash
+    write_some(admin_user, 2)
+    assert audit.verify_chain() == []
+    chain = list(
+        AuditEntry.objects.order_by("chain_seq").values_list("hash_version", "prev_hash", "entry_hash")
+    )
+    assert [v for v, _p, _h in chain] == [1, 1, 2, 2]
+    assert chain[2][1] == chain[1][2]  # the first new-format entry links to the last old one
+
+
+def test_a_rolled_back_write_leaves_no_entry_and_no_gap_in_the_chain(admin_user):
+    write_some(admin_user, 1)
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        audit.record("thing.updated", object_type="thing", object_id="x")
+        1 / 0  # noqa: B018
+    write_some(admin_user, 1)
+    assert audit.verify_chain() == []
+    assert list(AuditEntry.objects.order_by("chain_seq").values_list("chain_seq", flat=True)) == [1, 2]
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_rewriting_or_deleting_an_entry_even_with_raw_sql(admin_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    write_some(admin_user, 2)
+    audit.link_pending(wait=True)
+    entry = AuditEntry.objects.order_by("chain_seq").first()
+    for sql in (
+        "UPDATE audit_auditentry SET message = 'edited' WHERE id = %s",
+        "UPDATE audit_auditentry SET entry_hash = md5('x') || md5('y') WHERE id = %s",  # re-link
+        "DELETE FROM audit_auditentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as c,
+        ):
+            c.execute(sql, [entry.pk])
+    assert audit.verify_chain() == []
+
+
+@pytest.mark.postgres
+def test_postgresql_lets_an_unlinked_entry_be_linked_but_not_altered_while_linking(admin_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    write_some(admin_user, 1)
+    entry = AuditEntry.objects.get()
+    assert entry.entry_hash is None  # on_commit never fires inside the test's transaction
+    sneaky = "UPDATE audit_auditentry SET chain_seq = 1, entry_hash = 'x', message = 'sneaky' WHERE id = %s"
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+        c.execute(sneaky, [entry.pk])
+    assert audit.link_pending(wait=True) == 1
+    assert audit.verify_chain() == []
