@@ -72,6 +72,7 @@ ALIASES = {
     "run-jobs": "run_jobs",
     "render-docs": "render_docs",
     "new-custodies": "new_custodies",
+    "reencrypt-secrets": "reencrypt_secrets",
 }
 
 

@@ -334,3 +334,6 @@ CUSTODY_REQUIRE_ADMIN_2FA = env_bool("CUSTODY_REQUIRE_ADMIN_2FA", default=False)
 # The first-login tour (support/tour.py); the test suite turns it off so it covers no page under test.
 CUSTODY_ONBOARDING_TOUR = env_bool("CUSTODY_ONBOARDING_TOUR", default=True)
 OTP_TOTP_ISSUER = os.environ.get("CUSTODY_TOTP_ISSUER", "Custody")
+
+# Secrets at rest (webhook/inbound integration secrets): comma-separated Fernet keys, newest first.
+CUSTODY_SECRET_KEYS = os.environ.get("CUSTODY_SECRET_KEYS", "")

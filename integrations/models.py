@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from core.crypto import EncryptedTextField
+
 from .choices import DeliveryStatus, IntegrationType
 
 
@@ -34,8 +36,9 @@ class WebhookEndpoint(models.Model):
         max_length=10, choices=IntegrationType.choices, default=IntegrationType.CUSTOM
     )
     url = models.URLField(max_length=500)
-    # Needed in clear to sign; shown to the admin once, then only its prefix.
-    secret = models.CharField(max_length=100)
+    # Needed in clear to sign (and to check inbound signatures); shown to the admin once, then only its
+    # prefix; encrypted at rest with CUSTODY_SECRET_KEYS.
+    secret = EncryptedTextField()
     events = models.JSONField(default=list, blank=True, help_text="Event types; empty = all events.")
     active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

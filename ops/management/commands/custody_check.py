@@ -19,6 +19,11 @@ def configuration_warnings() -> list[str]:
         warnings.append("E-mail goes to the console: set EMAIL_BACKEND and EMAIL_HOST for real delivery.")
     if not settings.DEBUG and not settings.SESSION_COOKIE_SECURE:
         warnings.append("Session cookies are not marked secure.")
+    if not getattr(settings, "CUSTODY_SECRET_KEYS", ""):
+        warnings.append(
+            "CUSTODY_SECRET_KEYS is not set: integration secrets are encrypted with a key derived from "
+            "SECRET_KEY; set your own Fernet key(s)."
+        )
     if "*" in settings.ALLOWED_HOSTS:
         warnings.append("ALLOWED_HOSTS contains '*': list the real host names.")
     return warnings
