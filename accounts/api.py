@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field
 from audit import context as audit_context
 from core.errors import AuthFailed, DomainError, Forbidden
 from core.pagination import paginate
+from core.ratelimit import enforce
 
 from . import selectors, services, tokencache, two_factor
 from .models import ApiToken, User
@@ -99,6 +100,7 @@ class TokenOut(Schema):
     summary="Exchange e-mail + password (+ two-factor code) for a token",
 )
 def obtain_token(request, payload: TokenIn):
+    enforce(request, "token")  # per IP, before the per-account lockout counts
     # Lower-cased so the lockout counts every spelling of an address together.
     user = authenticate(request, username=payload.email.lower(), password=payload.password)
     if getattr(request, "axes_locked_out", False):

@@ -7,11 +7,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from core.errors import DomainError, ValidationFailed
+from core.ratelimit import rate_limit
 
 from . import services, two_factor
 from .forms import EmailLoginForm, PreferencesForm, QueuedPasswordResetForm, TokenForm
@@ -23,6 +25,7 @@ PENDING_SECONDS = 300
 MAX_CODE_TRIES = 5
 
 
+@method_decorator(rate_limit("login", methods=("POST",)), name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailLoginForm
@@ -43,6 +46,7 @@ class LoginView(auth_views.LoginView):
         return redirect("accounts:login_verify")
 
 
+@rate_limit("login", methods=("POST",))  # per IP too: codes are short
 def login_verify(request):
     """Second step of the login: a code from the authenticator app, or a recovery code."""
     pending = request.session.get(PENDING_LOGIN)
@@ -134,6 +138,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@method_decorator(rate_limit("password_reset", methods=("POST",)), name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     form_class = QueuedPasswordResetForm

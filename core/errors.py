@@ -66,3 +66,8 @@ class Maintenance(DomainError):
 class NewCustodiesDisabled(DomainError):
     status = 503
     code = "NEW_CUSTODIES_DISABLED"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "RATE_LIMITED"

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import permissions
 from audit.context import acting_as, client_ip
 from core.errors import DomainError
+from core.ratelimit import rate_limit
 from custodies.selectors import custodies_for
 
 from . import links, services
@@ -18,6 +19,7 @@ from .forms import SignForm
 
 
 @never_cache
+@rate_limit("signing")  # guessing tokens or hammering the page: per IP
 @require_http_methods(["GET", "POST"])
 def sign_by_link(request, token):
     try:

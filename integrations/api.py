@@ -14,6 +14,7 @@ from accounts import permissions
 from audit.context import acting_as
 from core.errors import AuthFailed, ValidationFailed
 from core.pagination import paginate
+from core.ratelimit import enforce
 
 from . import inbound, services, webhooks
 from .choices import DeliveryStatus, IntegrationType
@@ -204,6 +205,7 @@ class InboundOut(Schema):
     summary="Inbound events from fleet, billing and claims systems (HMAC-signed like our webhooks)",
 )
 def inbound_event(request, source: IntegrationType):
+    enforce(request, "inbound")
     if source == IntegrationType.CUSTOM:
         raise ValidationFailed("Unknown integration.", {"source": ["Use fleet, billing or claims."]})
     body = request.body
