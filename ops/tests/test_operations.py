@@ -24,6 +24,7 @@ def production_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.SESSION_COOKIE_SECURE = True
     settings.ALLOWED_HOSTS = ["custody.example.com"]
+    settings.CUSTODY_SECRET_KEYS = "0nb1tY_NPpJpzx-CLqPtYjJMyZ3MBFkrZQhXgqA6lvg="
     return settings
 
 
@@ -175,3 +176,8 @@ def test_login_page_has_no_inline_script(client):
     html = client.get("/accounts/login/").content.decode()
     for tag in html.split("<script")[1:]:
         assert "src=" in tag.split(">", 1)[0]
+
+
+def test_check_warns_when_no_keys_encrypt_the_integration_secrets(production_settings):
+    production_settings.CUSTODY_SECRET_KEYS = ""
+    assert "CUSTODY_SECRET_KEYS is not set" in check_output()
