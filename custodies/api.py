@@ -342,7 +342,9 @@ class AuditOut(Schema):
     changes: dict[str, Any]
     message: str
     prev_hash: str
-    entry_hash: str
+    entry_hash: str | None = Field(
+        description="null until the entry is linked into the chain (just after commit)"
+    )
 
 
 class AuditList(Schema):
