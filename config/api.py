@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 ERROR_DESCRIPTIONS = {
     400: "VALIDATION_ERROR: the body could not be parsed",
-    401: "AUTH_ERROR: no or an invalid token",
+    401: "AUTH_ERROR: no or an invalid token (public operations: wrong credentials or signature)",
     403: "PERMISSION_DENIED: the role may not do this",
     404: "NOT_FOUND: no such record in your branches",
     409: "CONFLICT or INVALID_TRANSITION: a stale version, a duplicate, or the wrong state",
@@ -89,8 +89,6 @@ class CustodyAPI(NinjaAPI):
                     continue
                 responses = operation.setdefault("responses", {})
                 for status, description in ERROR_DESCRIPTIONS.items():
-                    if status == 401 and not operation.get("security"):
-                        continue  # a public operation never asks for a token
                     responses.setdefault(
                         str(status),
                         {"description": description, "content": {"application/json": {"schema": ref}}},

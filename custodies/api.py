@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 from approvals.models import Approval
 from audit.models import AuditEntry
 from billing import services as billing
+from billing.api import BalanceOut
 from core.errors import ValidationFailed
 from core.fastjson import json_response
 from core.pagination import COUNT_CAP, paginate
@@ -29,7 +30,7 @@ router = Router(tags=["custodies"])
 # ---- schemas -----------------------------------------------------------------------------------
 
 
-class Ref(Schema):
+class NamedRef(Schema):
     id: UUID
     code: str
     name: str
@@ -148,7 +149,7 @@ class CustodyListItem(Schema):
     custody_no: str
     status: str
     branch_id: UUID
-    branch: Ref
+    branch: NamedRef
     customer_id: UUID
     customer: CustomerRef
     agreement_id: UUID | None
@@ -169,25 +170,12 @@ class CustodyListItem(Schema):
     version: int
 
 
-class ResponsibilityBalance(Schema):
-    charged: Decimal
-    paid: Decimal
-    outstanding: Decimal
-
-
-class BalanceOut(Schema):
-    charged: Decimal
-    paid: Decimal
-    outstanding: Decimal
-    by_responsibility: dict[str, ResponsibilityBalance]
-
-
 class CustodyOut(Schema):
     id: UUID
     custody_no: str
     status: str
     branch_id: UUID
-    branch: Ref
+    branch: NamedRef
     agreement_id: UUID | None
     agreement: AgreementRef | None
     customer_id: UUID

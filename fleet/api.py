@@ -286,7 +286,7 @@ def update_vehicle_class(request, vehicle_class_id: UUID, payload: VehicleClassP
 # ---- vehicles ----------------------------------------------------------------------------
 
 
-class Ref(Schema):
+class CodeRef(Schema):
     id: UUID
     code: str
 
@@ -329,9 +329,9 @@ class VehicleOut(Schema):
     model: str
     year: int
     vehicle_class_id: UUID
-    vehicle_class: Ref
+    vehicle_class: CodeRef
     branch_id: UUID
-    branch: Ref
+    branch: CodeRef
     status: str
     odometer_km: int
     fuel_level: int
@@ -465,7 +465,7 @@ class AgreementOut(Schema):
     vehicle_id: UUID
     vehicle: VehicleRef
     branch_id: UUID
-    branch: Ref
+    branch: CodeRef
     start_at: datetime
     end_at: datetime
     daily_rate: MoneyOut

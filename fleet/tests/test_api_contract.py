@@ -25,3 +25,40 @@ def test_every_operation_documents_its_errors_with_the_envelope(admin_user):
             for status in ("403", "404", "409", "422", "429"):
                 content = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert content == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path, status)
+
+
+def test_no_two_api_schemas_share_a_name():
+    """OpenAPI components are keyed by class name: two schemas called "Ref" made one document the
+    other's fields (a `name` the response never had)."""
+    from ninja import Schema
+
+    import config.api  # noqa: F401  (imports every router)
+
+    seen: dict[str, str] = {}
+    clashes = []
+    stack = list(Schema.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] not in {
+            "accounts",
+            "fleet",
+            "custodies",
+            "billing",
+            "documents",
+            "integrations",
+            "notifications",
+            "config",
+            "core",
+            "reports",
+            "ops",
+            "approvals",
+            "audit",
+            "quotes",
+        }:
+            continue
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        if cls.__name__ in seen and seen[cls.__name__] != where:
+            clashes.append((cls.__name__, seen[cls.__name__], where))
+        seen.setdefault(cls.__name__, where)
+    assert clashes == []
