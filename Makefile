@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-browser test-scaleout install install-dev frontend migrate demo lint fmt lock messages clean serve worker
+.PHONY: run test test-postgres test-browser test-scaleout fuzz install install-dev frontend migrate demo lint fmt lock messages clean serve worker
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -78,6 +78,10 @@ test-browser: install-dev
 ## make test-scaleout: two app instances + two workers on one throwaway PostgreSQL (loopback only)
 test-scaleout: install-dev
 	timeout 900 bash .ci/postgres.sh $(BIN)/python -u tests/scaleout/run.py
+
+## make fuzz: schemathesis over the whole API as admin, operator and a one-branch viewer (bounded, fixed seed)
+fuzz: install-dev
+	bash .ci/fuzz.sh
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make fuzz: schemathesis over the whole OpenAPI schema as an admin, an operator and a one-branch
+# viewer, against a live server on 127.0.0.1 with the demo data. Fixed seed, bounded examples.
+# Webhook endpoints may only target loopback (CUSTODY_WEBHOOK_ALLOWED_NETWORKS), so the fuzzer can
+# never make the app send traffic anywhere else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT=${FUZZ_PORT:-8710}
+SEED=${FUZZ_SEED:-20261130}
+EXAMPLES=${FUZZ_MAX_EXAMPLES:-12}
+DIR="$PWD/var/fuzz"
+rm -rf "$DIR" && mkdir -p "$DIR"
+export CUSTODY_VAR_DIR="$DIR" SQLITE_PATH="$DIR/custody.sqlite3" MEDIA_ROOT="$DIR/media"
+unset DATABASE_URL
+export CUSTODY_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8,::1/128" CUSTODY_WEBHOOK_ALLOW_PRIVATE=0
+export CUSTODY_READYZ_REQUIRE_WORKER=0
+BIN=.venv/bin
+$BIN/custody migrate --no-input -v 0
+$BIN/custody demo-data -v 0
+# One API token per role (the demo viewer works in one branch only).
+$BIN/python manage.py shell -c '
+from accounts.models import ApiToken, User
+for role in ("admin", "operator", "viewer"):
+    user = User.objects.filter(role=role, is_active=True).order_by("id").first()
+    _t, raw = ApiToken.issue(user, name="fuzz")
+    print(role, user.branches.count() if not user.all_branches else "all", raw)
+' | grep -E '^(admin|operator|viewer) ' > "$DIR/tokens.txt"
+$BIN/custody serve --host 127.0.0.1 --port "$PORT" --workers 2 --threads 2 > "$DIR/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 1; done
+status=0
+while read -r role branches token; do
+  case " ${FUZZ_ROLES:-admin operator viewer} " in *" $role "*) ;; *) continue ;; esac
+  echo "== schemathesis as $role (branches: $branches), seed $SEED, $EXAMPLES examples per operation"
+  $BIN/schemathesis run "http://127.0.0.1:$PORT/api/openapi.json" \
+    -H "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
+    --phases examples,coverage,fuzzing \
+    --seed "$SEED" --max-examples "$EXAMPLES" --no-shrink --generation-database none \
+    --workers 2 --request-timeout 30 --no-color --generation-database none \
+    --report junit --report-junit-path "$DIR/junit-$role.xml" \
+    2>&1 | tee "$DIR/schemathesis-$role.log" | tail -25 || status=1
+done < "$DIR/tokens.txt"
+if grep -l "Internal Server Error\|Traceback" "$DIR/server.log" >/dev/null; then
+  echo "the server logged errors:"; grep -B2 -A20 "Traceback" "$DIR/server.log" | head -60; status=1
+fi
+exit $status
