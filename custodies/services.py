@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts import permissions
 from approvals import services as approvals
-from approvals.eligibility import why_cannot_decide
+from approvals.eligibility import may_decide_any, why_cannot_decide
 from audit import services as audit
 from audit.context import acting_as
 from billing import rental
@@ -35,7 +35,7 @@ from . import rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget
 from .models import Custody
 from .numbers import next_custody_no
-from .transitions import TRANSITIONS, permissions_for, transition_for
+from .transitions import APPROVAL_DECIDERS, TRANSITIONS, permissions_for, transition_for
 
 # Fields a draft may change; after submission only NOTE_FIELDS until the custody is terminal.
 EDITABLE_FIELDS = [
@@ -135,8 +135,15 @@ def allowed_actions(user, custody: Custody) -> list[str]:
     return result
 
 
+def _role_may(user, action: str) -> bool:
+    return any(
+        may_decide_any(user) if name == APPROVAL_DECIDERS else permissions.may(user, name)
+        for name in permissions_for(action)
+    )
+
+
 def _check_transition(user, custody: Custody, action: str):
-    if not any(permissions.may(user, name) for name in permissions_for(action)):
+    if not _role_may(user, action):
         raise PermissionDenied(_("Your role may not %(action)s custodies.") % {"action": action})
     transition = transition_for(custody.status, action)
     if transition is None:

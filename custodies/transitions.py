@@ -58,13 +58,20 @@ def transition_for(status: str, action: str) -> Transition | None:
 
 # approve/reject are decided by the approval level; any of these lets a role take part at all.
 APPROVAL_PERMISSIONS = ("approval.decide.supervisor", "approval.decide.manager", "approval.decide.admin")
+def actions_from(status: str) -> list[str]:
+    return [action for (source, action) in TRANSITIONS if source == status]
+
+
+# approve/reject are decided by the approval level (approvals.eligibility), not by a permission.
+APPROVAL_DECIDERS = "approval.decide"
 
 
 def permissions_for(action: str) -> set[str]:
-    """Every permission that allows `action` from some state: a role with none of them is refused
-    before the state is looked at (403 before 409, so the state is not revealed)."""
+    """Every permission that allows `action` from some state (APPROVAL_DECIDERS for approve/reject):
+    a role with none of them is refused before the state is looked at (403 before 409, so the
+    state is not revealed)."""
     found: set[str] = set()
     for (_source, name), transition in TRANSITIONS.items():
         if name == action:
-            found.update((transition.permission,) if transition.permission else APPROVAL_PERMISSIONS)
+            found.add(transition.permission or APPROVAL_DECIDERS)
     return found

@@ -144,7 +144,7 @@ class EmptyIn(Schema):
     pass
 
 
-class ApproveIn(Schema):
+class QuoteApproveIn(Schema):
     notes: str = Field("", max_length=2000)
 
 
@@ -403,7 +403,7 @@ def submit_quote(request, quote_id: UUID, payload: EmptyIn | None = None):
 @router.post(
     "quotes/{quote_id}/approve", response=QuoteOut, summary="Approve (manager or finance, not the submitter)"
 )
-def approve_quote(request, quote_id: UUID, payload: ApproveIn | None = None):
+def approve_quote(request, quote_id: UUID, payload: QuoteApproveIn | None = None):
     _quote(request, quote_id)
     services.approve_quote(
         request.user, quote_id, payload.notes if payload else "", _version_from(request, None)
@@ -482,7 +482,7 @@ def submit_cost_sheet(request, sheet_id: UUID, payload: EmptyIn | None = None):
     response=CostSheetOut,
     summary="Approve (manager or finance, not the submitter)",
 )
-def approve_cost_sheet(request, sheet_id: UUID, payload: ApproveIn | None = None):
+def approve_cost_sheet(request, sheet_id: UUID, payload: QuoteApproveIn | None = None):
     notes = payload.notes if payload else ""
     return _sheet_action(
         request, sheet_id, lambda: services.approve_cost_sheet(request.user, sheet_id, notes)
