@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${FUZZ_PORT:-8710}
 SEED=${FUZZ_SEED:-20261130}
-EXAMPLES=${FUZZ_MAX_EXAMPLES:-12}
+EXAMPLES=${FUZZ_MAX_EXAMPLES:-5}
 DIR="$PWD/var/fuzz"
 rm -rf "$DIR" && mkdir -p "$DIR"
 export CUSTODY_VAR_DIR="$DIR" SQLITE_PATH="$DIR/custody.sqlite3" MEDIA_ROOT="$DIR/media"
