@@ -340,12 +340,9 @@ CUSTODY_SECRET_KEYS = os.environ.get("CUSTODY_SECRET_KEYS", "")
 
 # Rate limits (core.ratelimit, django-ratelimit): counters in the database cache so every server
 # process shares them. CUSTODY_RATE_LIMITS overrides per group, e.g. {"login": "30/m"}.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "ratelimit": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "custody_ratelimit_cache",
-    },
+CACHES["ratelimit"] = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "custody_ratelimit_cache",
 }
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_ENABLE = env_bool("CUSTODY_RATELIMIT_ENABLE", default=True)
