@@ -38,7 +38,7 @@ while read -r role branches token; do
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
     --phases examples,coverage,fuzzing \
     --seed "$SEED" --max-examples "$EXAMPLES" --no-shrink --generation-database none \
-    --workers 2 --request-timeout 30 --no-color --generation-database none \
+    --workers 2 --request-timeout 60 --wait-for-schema 120 --no-color --generation-database none \
     --report junit --report-junit-path "$DIR/junit-$role.xml" \
     2>&1 | tee "$DIR/schemathesis-$role.log" | tail -25 || status=1
 done < "$DIR/tokens.txt"
