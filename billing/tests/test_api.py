@@ -101,7 +101,7 @@ def test_a_payment_killed_mid_flight_can_be_retried_after_the_lease(users, activ
     from ops.models import IdempotencyRecord
 
     client = ApiClient(users[Role.FINANCE])
-    body = {"amount": "40.00", "method": "cash", "payer": "customer"}
+    body = {"amount": "40.00", "method": "cash", "payer": "customer", "as_credit": True}
     url = f"/api/v1/custodies/{active_custody.id}/payments"
     real = billing_services.record_payment
 
