@@ -30,7 +30,7 @@ ERROR_DESCRIPTIONS = {
     409: "CONFLICT or INVALID_TRANSITION: a stale version, a duplicate, or the wrong state",
     422: "VALIDATION_ERROR: details name each field and what is wrong",
     429: "RATE_LIMITED: too many requests; retry after the Retry-After seconds",
-    503: "MAINTENANCE: read-only maintenance; retry later",
+    503: "MAINTENANCE (read-only maintenance) or NEW_CUSTODIES_DISABLED; retry later",
 }
 ERROR_SCHEMA = {
     "title": "ErrorEnvelope",
@@ -53,6 +53,7 @@ ERROR_SCHEMA = {
                         "INVALID_TRANSITION",
                         "RATE_LIMITED",
                         "MAINTENANCE",
+                        "NEW_CUSTODIES_DISABLED",
                     ],
                 },
                 "message": {"type": "string"},

@@ -68,7 +68,7 @@ def drop_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0001_initial"),
+        ("audit", "0002_auditentry_source_import"),
     ]
 
     operations = [
