@@ -56,12 +56,6 @@ def transition_for(status: str, action: str) -> Transition | None:
     return TRANSITIONS.get((status, action))
 
 
-# approve/reject are decided by the approval level; any of these lets a role take part at all.
-APPROVAL_PERMISSIONS = ("approval.decide.supervisor", "approval.decide.manager", "approval.decide.admin")
-def actions_from(status: str) -> list[str]:
-    return [action for (source, action) in TRANSITIONS if source == status]
-
-
 # approve/reject are decided by the approval level (approvals.eligibility), not by a permission.
 APPROVAL_DECIDERS = "approval.decide"
 
