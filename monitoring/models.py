@@ -78,7 +78,11 @@ class RollbackThresholds(models.Model):
     """Rollout rollback triggers (issue 9), editable by admins on the monitoring page. One row."""
 
     min_weekly_adoption_pct = models.DecimalField(
-        _("minimum weekly adoption, % of active users"), max_digits=5, decimal_places=2, default=Decimal("50")
+        # xgettext:no-python-format
+        _("minimum weekly adoption, % of active users"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("50"),
     )
     max_p95_worsening_pct = models.DecimalField(
         _("maximum p95 worsening against the previous week, %"),
