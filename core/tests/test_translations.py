@@ -19,7 +19,9 @@ pytestmark = pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs 
 
 
 def _catalogues(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("locale/ar/LC_MESSAGES/*.po") if not SKIP & set(p.relative_to(root).parts))
+    return sorted(
+        p for p in root.rglob("locale/ar/LC_MESSAGES/*.po") if not SKIP & set(p.relative_to(root).parts)
+    )
 
 
 def _copy_source(dest: Path) -> None:
