@@ -39,7 +39,9 @@ def stage_problem(custody: Custody, stage: str) -> str | None:
 
 
 def _lock_open(user, custody_id, stage: str) -> Custody:
-    custody = Custody.objects.select_for_update().select_related("replacement_vehicle", "original_vehicle")
+    custody = Custody.objects.select_for_update(of=("self",)).select_related(
+        "replacement_vehicle", "original_vehicle"
+    )
     custody = custody.get(pk=custody_id)
     permissions.require(user, "document.upload", custody)
     if stage not in ConditionStage.values:
