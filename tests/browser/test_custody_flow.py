@@ -76,7 +76,9 @@ def test_custody_flow(page, live_server, reference_data, pdf_file, shot):
     page.get_by_label("Incident reference").fill("WS-2025-0142")
     page.get_by_label("Incident location").fill("Al Khail Road, Dubai")
     page.get_by_label("Odometer at incident (km)").fill("12040")
-    page.get_by_label("What happened").fill("Engine warning light and loss of power; towed to the workshop.")
+    page.get_by_label("What happened", exact=True).fill(
+        "Engine warning light and loss of power; towed to the workshop."
+    )
     shot(page, "reason")
     page.get_by_role("button", name="Save & next").click()
     page.wait_for_url(re.compile(r"/wizard/custodian/$"))

@@ -75,6 +75,7 @@ def test_keyboard_shortcuts(open_page, live_server, branch_dxb):
     dialog = page.locator("#shortcuts-help")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("New custody")
+    expect(dialog).to_be_focused()  # Bootstrap ignores Escape until the fade-in has finished
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
