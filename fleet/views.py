@@ -65,7 +65,13 @@ class Resource:
     orderings: set[str]
     default_ordering: str
     filters: list[Filter] = field(default_factory=list)
+    # The detail page shows the fields the form edits (one list, in the form's Meta).
     detail_fields: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.detail_fields:
+            self.detail_fields = list(self.form._meta.fields)
+
     form_kwargs: Any = None  # callable(user) -> dict
 
     def name(self, suffix):
@@ -123,20 +129,6 @@ register(
             Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
             Filter("vehicle_class_id", gettext_lazy("Class"), _class_choices, "vehicle_class_id"),
         ],
-        detail_fields=[
-            "plate",
-            "vin",
-            "make",
-            "model",
-            "year",
-            "vehicle_class",
-            "branch",
-            "status",
-            "odometer_km",
-            "fuel_level",
-            "registration_expiry",
-            "insurance_expiry",
-        ],
         form_kwargs=lambda user: {"branches": selectors.branches_for(user)},
     )
 )
@@ -167,19 +159,6 @@ register(
                 [("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))],
                 "active",
             ),
-        ],
-        detail_fields=[
-            "customer_no",
-            "kind",
-            "full_name",
-            "email",
-            "phone",
-            "national_id",
-            "driving_licence_no",
-            "driving_licence_expiry",
-            "address",
-            "notes",
-            "active",
         ],
     )
 )
@@ -218,18 +197,6 @@ register(
             Filter("status", gettext_lazy("Status"), AgreementStatus.choices, "status"),
             Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
         ],
-        detail_fields=[
-            "agreement_no",
-            "customer",
-            "vehicle",
-            "branch",
-            "start_at",
-            "end_at",
-            "daily_rate",
-            "monthly_rate",
-            "deposit_amount",
-            "status",
-        ],
         form_kwargs=lambda user: {
             "branches": selectors.branches_for(user),
             "vehicles": selectors.vehicles_for(user),
@@ -256,7 +223,6 @@ register(
         ),
         orderings={"code", "name", "city", "timezone", "active", "created_at"},
         default_ordering="code",
-        detail_fields=["code", "name", "city", "timezone", "active"],
     )
 )
 
@@ -278,7 +244,6 @@ register(
         ),
         orderings={"code", "name", "daily_rate", "monthly_rate", "created_at"},
         default_ordering="code",
-        detail_fields=["code", "name", "daily_rate", "monthly_rate"],
     )
 )
 
@@ -300,7 +265,6 @@ register(
         ),
         orderings={"code", "daily_rate", "active", "created_at"},
         default_ordering="code",
-        detail_fields=["code", "description", "daily_rate", "active"],
     )
 )
 
@@ -321,7 +285,6 @@ register(
         ),
         orderings={"name", "rate_percent", "is_default", "created_at"},
         default_ordering="name",
-        detail_fields=["name", "rate_percent", "is_default"],
     )
 )
 
