@@ -228,6 +228,7 @@ class _OneRequestAtATimeServer:
 def live_server(request):
     """pytest-django's live server, handling one request at a time (see _OneRequestAtATimeServer)."""
     from django.core.servers.basehttp import ThreadedWSGIServer
+    from django.test import TransactionTestCase
     from django.test.testcases import LiveServerThread
     from pytest_django.live_server_helper import LiveServer
 
@@ -238,5 +239,16 @@ def live_server(request):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(LiveServerThread, "server_class", server_class)
         server = LiveServer(addr)  # the server is created (and the class read) before this returns
-    yield server
-    server.stop()
+        # A page left open polls the server (badge, approvals count) while pytest empties the database
+        # after the test; on SQLite's shared in-memory database the two then lock each other. The
+        # flush takes the application's lock, so it waits for the request in flight and no request
+        # starts during it.
+        flush = TransactionTestCase._fixture_teardown
+
+        def flush_between_requests(self):
+            with _OneRequestAtATimeServer._app_lock:
+                flush(self)
+
+        mp.setattr(TransactionTestCase, "_fixture_teardown", flush_between_requests)
+        yield server
+        server.stop()
