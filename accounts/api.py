@@ -7,13 +7,14 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.responses import Status
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import AwareDatetime, Field
 
 from audit import context as audit_context
-from core.errors import AuthFailed, DomainError, Forbidden
+from core.errors import AuthFailed, DomainError, Forbidden, PreconditionRequired, ValidationFailed
 from core.pagination import paginate
 from core.ratelimit import enforce
 
@@ -213,6 +214,7 @@ class UserOut(Schema):
     status: str = Field(description="active | invited (no password set yet) | deactivated")
     last_login: datetime | None
     date_joined: datetime
+    version: int = Field(description="Send it back as If-Match: <version> with PATCH")
 
     @staticmethod
     def resolve_branches(obj):
@@ -250,6 +252,7 @@ class UserPatch(Schema):
     branch_ids: list[UUID] | None = None
     all_branches: bool | None = None
     language: str | None = None
+    version: int | None = Field(None, description="The version you read (or send If-Match: <version>)")
 
 
 USER_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -297,12 +300,46 @@ def get_user(request, user_id: UUID):
 
 @router.patch(
     "users/{user_id}",
-    response={200: UserOut, **USER_ERRORS},
+    response={200: UserOut, 428: ErrorOut, **USER_ERRORS},
     tags=["users"],
-    summary="Change a user's name, role, branches or language (admin)",
+    summary="Change a user's name, role, branches or language (admin); requires If-Match: <version>",
+    description="Send the `version` you read as `If-Match: <version>` (or as `version` in the body). "
+    "Without it the answer is 428 PRECONDITION_REQUIRED; when someone changed the user meanwhile it is "
+    "409 CONFLICT (reload and apply the change again), like every other update (DESIGN §15).",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The user's version, e.g. 3 (required unless the body has version)",
+            }
+        ],
+    },
 )
 def update_user(request, user_id: UUID, payload: UserPatch):
-    return services.update_user(request.user, _user(request, user_id), **payload.dict(exclude_unset=True))
+    target = _user(request, user_id)  # 404/403 before the precondition (role before state)
+    data = payload.dict(exclude_unset=True)
+    version = _if_match(request, data.pop("version", None))
+    return services.update_user(request.user, target, expected_version=version, **data)
+
+
+def _if_match(request, body_version: int | None) -> int:
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if header:
+        if not header.isdigit():
+            raise ValidationFailed(
+                _("If-Match must be the user's version number."),
+                {"If-Match": [_("Send the version number, e.g. If-Match: 3.")]},
+            )
+        return int(header)
+    if body_version is None:
+        raise PreconditionRequired(
+            _("Send the version you read as If-Match: <version>, so a change made meanwhile is not lost."),
+            {"If-Match": [_("Required: the user's version, e.g. If-Match: 3.")]},
+        )
+    return body_version
 
 
 @router.post(

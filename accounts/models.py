@@ -56,6 +56,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     security_stamp = models.CharField(max_length=32, blank=True, default="", editable=False)
     # Kept by accounts.services with the authenticator device, so no request needs a query to know it.
     two_factor_enabled = models.BooleanField(_("two-factor authentication"), default=False, editable=False)
+    # Optimistic locking of administrators' edits (`PATCH /api/v1/users/{id}` needs If-Match: <version>).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = UserManager()
 

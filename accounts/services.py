@@ -213,10 +213,18 @@ def invite_user(
 
 
 @transaction.atomic
-def update_user(actor, user: User, **changes) -> User:
-    """Change any of full_name, phone, role, all_branches, branch_ids, language."""
+def update_user(actor, user: User, *, expected_version: int | None = None, **changes) -> User:
+    """Change any of full_name, phone, role, all_branches, branch_ids, language.
+
+    `expected_version` (the version the editor read) refuses a lost update with 409 CONFLICT."""
     permissions.require(actor, "user.manage")
     user = _lock_user(user)
+    if expected_version is not None and expected_version != user.version:
+        raise Conflict(
+            _("Someone else changed this user meanwhile (version %(now)s, you edited %(read)s): reload.")
+            % {"now": user.version, "read": expected_version},
+            {"version": [_("Stale version: reload the user and apply your change again.")]},
+        )
     before = _user_state(user)
     role = changes.get("role")
     if role is not None:
@@ -251,8 +259,15 @@ def update_user(actor, user: User, **changes) -> User:
     user._branch_ids_cache = None
     changed = audit.diff(before, _user_state(user))
     if changed:
+        _bump_version(user)
         audit.record("user.updated", user, changes=changed)
     return user
+
+
+def _bump_version(user: User) -> None:
+    """Every administrator's change makes the version the API's If-Match compares against."""
+    user.version += 1
+    user.save(update_fields=["version"])
 
 
 @transaction.atomic
@@ -267,8 +282,9 @@ def deactivate_user(actor, user: User) -> User:
     if user.role == Role.ADMIN and not _other_active_admins(user):
         raise Conflict(_("This is the last active admin: it cannot be deactivated."), {})
     user.is_active = False
+    user.version += 1
     _end_sessions(user)
-    user.save(update_fields=["is_active", "security_stamp"])
+    user.save(update_fields=["is_active", "security_stamp", "version"])
     revoked = _revoke_tokens(user, ApiToken.Kind.values)
     audit.record(
         "user.deactivated", user, changes={"is_active": [True, False]}, message=f"tokens revoked: {revoked}"
@@ -284,7 +300,8 @@ def reactivate_user(actor, user: User) -> User:
     if user.is_active:
         return user
     user.is_active = True
-    user.save(update_fields=["is_active"])
+    user.version += 1
+    user.save(update_fields=["is_active", "version"])
     audit.record("user.reactivated", user, changes={"is_active": [False, True]})
     return user
 
@@ -300,8 +317,9 @@ def reset_password(actor, user: User) -> User:
         raise Conflict(_("Reactivate the user before resetting the password."), {})
     invited = user.status == "invited"
     user.set_unusable_password()
+    user.version += 1
     _end_sessions(user)
-    user.save(update_fields=["password", "security_stamp"])
+    user.save(update_fields=["password", "security_stamp", "version"])
     _revoke_tokens(user, [ApiToken.Kind.SESSION])
     audit.record("user.invitation_resent" if invited else "user.password_reset", user)
     _queue_set_password_email(user, "invitation" if invited else "reset")

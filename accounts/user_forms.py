@@ -22,3 +22,5 @@ class UserForm(forms.Form):
         self.fields["branches"].choices = [(str(b.pk), f"{b.code} · {b.name}") for b in branches]
         if editing:
             del self.fields["email"]
+            # The version the admin read: a change saved meanwhile is refused, not overwritten.
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)

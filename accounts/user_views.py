@@ -31,7 +31,7 @@ def _apply_errors(form, exc: DomainError) -> None:
     placed = False
     for key, errors in details.items():
         name = "branches" if key == "branch_ids" else key
-        if name in form.fields:
+        if name in form.fields and not form.fields[name].widget.is_hidden:
             for error in errors:
                 form.add_error(name, error)
                 placed = True
@@ -115,6 +115,7 @@ def user_detail(request, user_id):
         "all_branches": target.all_branches,
         "branches": [str(b.pk) for b in target.branches.all()],
         "language": target.language,
+        "version": target.version,
     }
     form = UserForm(request.POST or None, branches=branches, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -129,6 +130,7 @@ def user_detail(request, user_id):
                 all_branches=data["all_branches"],
                 branch_ids=data["branches"],
                 language=data["language"],
+                expected_version=data.get("version"),
             )
         except DomainError as exc:
             _apply_errors(form, exc)

@@ -51,6 +51,7 @@ ERROR_SCHEMA = {
                         "METHOD_NOT_ALLOWED",
                         "CONFLICT",
                         "INVALID_TRANSITION",
+                        "PRECONDITION_REQUIRED",
                         "RATE_LIMITED",
                         "MAINTENANCE",
                         "NEW_CUSTODIES_DISABLED",
@@ -117,6 +118,7 @@ STATUS_CODES = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     422: "VALIDATION_ERROR",
+    428: "PRECONDITION_REQUIRED",
     429: "RATE_LIMITED",
     503: "MAINTENANCE",
 }

@@ -43,6 +43,13 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class PreconditionRequired(DomainError):
+    """An update that must say which version it read (If-Match) did not."""
+
+    status = 428
+    code = "PRECONDITION_REQUIRED"
+
+
 class Forbidden(DomainError):
     status = 403
     code = "PERMISSION_DENIED"

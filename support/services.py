@@ -22,7 +22,8 @@ from django.utils.translation import gettext_lazy
 from accounts import permissions
 from accounts.models import User
 from audit import services as audit
-from core.errors import Conflict, InvalidTransition, ValidationFailed
+from core import switches
+from core.errors import Conflict, InvalidTransition, Maintenance, ValidationFailed
 from documents import sniffing
 from documents.services import clean_file_name
 from notifications import services as notifications
@@ -126,6 +127,23 @@ def _clean_text(value, field: str, max_length: int, required: bool = True) -> st
     return text
 
 
+def open_in_maintenance(user) -> bool:
+    """During maintenance administrators may still post announcements (the maintenance window, a
+    rollback) and file problems; everyone else waits for the end of maintenance."""
+    return permissions.may(user, "support.manage")
+
+
+def reporting_paused_message() -> str:
+    return _("Reporting a problem is paused during maintenance; please send your report when it ends.")
+
+
+def _ensure_open(user, message: str = "") -> None:
+    current = switches.state()
+    if current.maintenance_mode and not open_in_maintenance(user):
+        text = switches.maintenance_message(current)
+        raise Maintenance(f"{message} {text}" if message else text)
+
+
 def create_ticket(
     user,
     *,
@@ -140,6 +158,7 @@ def create_ticket(
     """Any signed-in user reports a problem; the admins (or nobody, if there are none) are told."""
     if not (user and user.is_authenticated and user.is_active):
         raise PermissionDenied(_("Log in to report a problem."))
+    _ensure_open(user, reporting_paused_message())
     fields = {
         "subject": _clean_text(subject, "subject", 200),
         "description": _clean_text(description, "description", 10_000),
@@ -319,6 +338,7 @@ def post_announcement(user, *, title, body="", level=AnnouncementLevel.INFO, end
     """An admin's message to every active user: a banner (until `ends_at` or ended) plus a notification
     in the inbox and by e-mail (the worker sends it)."""
     permissions.require(user, "announcement.post")
+    _ensure_open(user)
     title = _clean_text(title, "title", 200)
     body = _clean_text(body, "body", 5000, required=False)
     if level not in AnnouncementLevel.values:
@@ -353,6 +373,7 @@ def post_announcement(user, *, title, body="", level=AnnouncementLevel.INFO, end
 @transaction.atomic
 def end_announcement(user, announcement: Announcement) -> Announcement:
     permissions.require(user, "announcement.post")
+    _ensure_open(user)
     if announcement.ended_at is None:
         announcement.ended_at = timezone.now()
         announcement.save(update_fields=["ended_at"])

@@ -132,7 +132,9 @@ def test_an_invitation_with_a_taken_email_or_no_branch_is_refused(users):
 def test_an_admin_changes_role_and_branches_and_it_is_audited(users, branch, other_branch):
     target = users["operator"]
     response = ApiClient(users["admin"]).patch(
-        f"/api/v1/users/{target.pk}", {"role": "supervisor", "branch_ids": [str(other_branch.pk)]}
+        f"/api/v1/users/{target.pk}",
+        {"role": "supervisor", "branch_ids": [str(other_branch.pk)]},
+        headers={"HTTP_IF_MATCH": "1"},
     )
     assert response.status_code == 200, response.content
     assert response.json()["role"] == "supervisor"
@@ -178,7 +180,7 @@ def test_an_admin_cannot_deactivate_themselves_or_demote_the_last_admin(users):
     admin = users["admin"]
     api = ApiClient(admin)
     assert api.post(f"/api/v1/users/{admin.pk}/deactivate").status_code == 409
-    demote = api.patch(f"/api/v1/users/{admin.pk}", {"role": "manager"})
+    demote = api.patch(f"/api/v1/users/{admin.pk}", {"role": "manager"}, headers={"HTTP_IF_MATCH": "1"})
     assert demote.status_code == 409
     admin.refresh_from_db()
     assert admin.is_active and admin.role == "admin"

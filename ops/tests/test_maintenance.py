@@ -78,7 +78,7 @@ def test_the_tables_are_not_empty():
 def test_every_page_write_is_refused_during_maintenance(maintenance, users, path):
     client = login_client(users[Role.ADMIN])
     response = client.post(path, {"anything": "1"})
-    if middleware.write_allowed_in_maintenance("POST", path):
+    if middleware.write_allowed_in_maintenance("POST", path, users[Role.ADMIN]):
         assert response.status_code != 503, path
         return
     assert response.status_code == 503, path
@@ -89,7 +89,7 @@ def test_every_page_write_is_refused_during_maintenance(maintenance, users, path
 def test_every_api_write_is_refused_during_maintenance(maintenance, users, api_as, method, path):
     client = api_as(users[Role.ADMIN])
     response = client._call(method, path, {})
-    if (method.upper(), path) in middleware.ALLOWED_API_WRITES:
+    if (method.upper(), path) in middleware.ALLOWED_API_WRITES | middleware.ADMIN_API_WRITES:
         assert response.status_code != 503
         return
     assert response.status_code == 503, (method, path)
@@ -105,7 +105,23 @@ def test_only_sign_in_out_and_the_switch_stay_open():
         "accounts:logout",
         "switch_branch",
         "system",
+        "support:announcement_dismiss",
     } == middleware.ALLOWED_PAGE_WRITES
+    # Administrators only: announcements (the maintenance window, a rollback) and reporting a problem.
+    assert {"support:report", "support:announcements", "support:announcement_end"} == (
+        middleware.ADMIN_PAGE_WRITES
+    )
+    assert {("POST", "/api/v1/support-tickets")} == middleware.ADMIN_API_WRITES
+
+
+@pytest.mark.parametrize("path", PAGE_ROUTES)
+def test_non_admins_get_the_notice_on_every_page_write_including_the_admin_only_ones(
+    maintenance, users, path
+):
+    if middleware.write_allowed_in_maintenance("POST", path):
+        return  # open to everyone (sign in/out, branch switch, hiding a banner)
+    response = login_client(users[Role.OPERATOR]).post(path, {"anything": "1"})
+    assert response.status_code == 503, path
 
 
 def test_reads_login_and_health_keep_working(maintenance, users, api_as, client):
@@ -292,3 +308,58 @@ def test_the_worker_holds_webhooks_and_emails_until_maintenance_ends(users, sett
     assert len(mail.outbox) >= held
     delivery.refresh_from_db()
     assert delivery.attempts == 1  # attempted (the loopback port refuses; it is retried later)
+
+
+def test_reporting_a_problem_is_paused_for_non_admins_with_a_clear_message(maintenance, users, api_as):
+    from support.models import SupportTicket
+
+    operator = login_client(users[Role.OPERATOR])
+    page = operator.get("/custodies/").content.decode()
+    # The dialog on every page says so instead of offering a form that would be refused.
+    assert 'id="report-paused"' in page
+    assert "Reporting a problem is paused during maintenance" in page
+    assert "/support/report/" not in page.split('id="report-problem"')[1].split("</div></div>\n</div>")[0]
+    assert 'id="report-paused"' in operator.get("/support/report/").content.decode()
+    body = {"subject": "Broken", "description": "It broke", "severity": "normal"}
+    refused = operator.post("/support/report/", body)
+    assert refused.status_code == 503
+    text = refused.content.decode()
+    assert "Reporting a problem is paused during maintenance" in text and "Back at 18:00 UTC" in text
+    api_refused = api_as(users[Role.OPERATOR]).post("/api/v1/support-tickets", body)
+    assert api_refused.status_code == 503
+    assert api_refused.json()["error"]["code"] == "MAINTENANCE"
+    assert "Reporting a problem is paused" in api_refused.json()["error"]["message"]
+    assert "Back at 18:00 UTC" in api_refused.json()["error"]["message"]
+    assert not SupportTicket.objects.exists()
+
+
+def test_admins_still_announce_and_report_during_maintenance(maintenance, users, api_as):
+    from support.models import Announcement, SupportTicket
+
+    admin = login_client(users[Role.ADMIN])
+    page = admin.get("/support/announcements/").content.decode()
+    assert 'id="announcement-form" data-maintenance-ok' in page
+    posted = admin.post(
+        "/support/announcements/", {"title": "Maintenance until 18:00", "body": "", "level": "warning"}
+    )
+    assert posted.status_code == 302
+    announcement = Announcement.objects.get()
+    assert admin.post(f"/support/announcements/{announcement.pk}/end/").status_code == 302
+    body = {"subject": "Found during cut-over", "description": "Details", "severity": "high"}
+    assert admin.post("/support/report/", body).status_code == 302
+    assert api_as(users[Role.ADMIN]).post("/api/v1/support-tickets", body).status_code == 201
+    assert SupportTicket.objects.count() == 2
+    assert 'id="report-paused"' not in admin.get("/custodies/").content.decode()
+
+
+def test_non_admins_may_hide_a_banner_but_not_post_during_maintenance(maintenance, users):
+    from support.models import Announcement
+    from support.services import post_announcement
+
+    announcement = post_announcement(users[Role.ADMIN], title="Cut-over tonight")
+    operator = login_client(users[Role.OPERATOR])
+    hidden = operator.post(f"/support/announcements/{announcement.pk}/dismiss/", {"next": "/"})
+    assert hidden.status_code == 302
+    refused = operator.post("/support/announcements/", {"title": "x", "level": "info"})
+    assert refused.status_code == 503
+    assert Announcement.objects.count() == 1
