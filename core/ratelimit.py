@@ -8,6 +8,7 @@ Use:
     @rate_limit("public_quote")                 # a function view (any method)
     @method_decorator(rate_limit("login", methods=("POST",)), name="dispatch")   # a class view
     enforce(request, "token")                   # inside a Ninja operation: raises RateLimited
+    count_only(request, "g") / reached(request, "g")   # count events (misses) / refuse once N happened
 """
 
 from functools import wraps
@@ -26,6 +27,7 @@ DEFAULT_RATES = {
     "password_reset": "10/h",
     "signing": "60/m",
     "public_quote": "60/m",
+    "public_quote_guess": "20/h",  # unknown-token answers on the public quote page (guessing)
     "inbound": "1200/m",
 }
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -49,6 +51,24 @@ def over_limit(request, group: str, key: str = "ip", methods=ALL_METHODS) -> dic
     """Count this request; the usage when the client is over the limit, else None."""
     usage = _usage(request, group, key, methods)
     return usage if usage and usage["should_limit"] else None
+
+
+def count_only(request, group: str, key: str = "ip") -> None:
+    """Count an event against the group without refusing anything (e.g. a missed token guess)."""
+    _usage(request, group, key, ALL_METHODS)
+
+
+def reached(request, group: str, key: str = "ip") -> dict | None:
+    """Without counting: the usage when the events counted so far reached the group's limit."""
+    usage = get_usage(
+        request,
+        group=f"custody.{group}",
+        key=key,
+        rate=rate_for(group),
+        method=list(ALL_METHODS),
+        increment=False,
+    )
+    return usage if usage and usage["count"] >= usage["limit"] else None
 
 
 def enforce(request, group: str, key: str = "ip", methods=ALL_METHODS) -> None:

@@ -1,10 +1,11 @@
 """The customer's review page for a sent quote (DESIGN §15.2): no account, reached by the e-mailed link.
 
 `GET /q/<token>` shows the quote; `POST /q/<token>/accept` (typed name + drawn signature) or `/reject`
-(reason). Unknown token 404, expired 410, already decided 409; each client address is rate-limited.
+(reason). Unknown token 404, expired 410, already decided 409. Each client address is rate-limited
+by the shared `core.ratelimit` (counters in the database, so every server process sees them): every
+request counts against "public_quote", and unknown-token answers against "public_quote_guess".
 """
 
-from django.core.cache import cache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -12,51 +13,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.context import acting_as, client_ip
 from core.errors import DomainError, NotFound, ValidationFailed
+from core.ratelimit import count_only, rate_limit, reached, too_many_response
 
 from . import services
 from .choices import QuoteStatus
 
-# Per client address: requests per minute, and unknown-token answers per hour (guessing).
-REQUESTS_PER_MINUTE = 30
-MISSES_PER_HOUR = 20
-
-
-def _limited(request) -> bool:
-    ip = client_ip(request) or "unknown"
-    minute_key = f"quote-review:req:{ip}"
-    cache.add(minute_key, 0, 60)
-    try:
-        requests = cache.incr(minute_key)
-    except ValueError:
-        requests = 1
-    misses = cache.get(f"quote-review:miss:{ip}", 0)
-    return requests > REQUESTS_PER_MINUTE or misses >= MISSES_PER_HOUR
-
-
-def _missed(request) -> None:
-    key = f"quote-review:miss:{client_ip(request) or 'unknown'}"
-    cache.add(key, 0, 3600)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, 3600)
+GUESS_GROUP = "public_quote_guess"
 
 
 def _problem(request, exc: DomainError):
     if isinstance(exc, NotFound):
-        _missed(request)
+        count_only(request, GUESS_GROUP)  # guessing tokens: too many misses block the address
     return render(request, "quotes/public_review.html", {"problem": exc.message}, status=exc.status)
-
-
-def _too_many(request):
-    response = render(
-        request,
-        "quotes/public_review.html",
-        {"problem": _("Too many attempts from your connection. Wait a few minutes and try again.")},
-        status=429,
-    )
-    response["Retry-After"] = "60"
-    return response
 
 
 def _page(request, quote, token, **extra):
@@ -70,10 +38,11 @@ def _page(request, quote, token, **extra):
 
 
 @never_cache
+@rate_limit("public_quote")
 @require_GET
 def review(request, token):
-    if _limited(request):
-        return _too_many(request)
+    if usage := reached(request, GUESS_GROUP):
+        return too_many_response(request, usage)
     try:
         quote = services.quote_for_token(token)
     except DomainError as exc:
@@ -82,12 +51,13 @@ def review(request, token):
 
 
 @never_cache
+@rate_limit("public_quote")
 @require_POST
 def decide(request, token, decision):
+    if usage := reached(request, GUESS_GROUP):
+        return too_many_response(request, usage)
     if decision not in ("accept", "reject"):
         return _problem(request, NotFound(_("This link is not valid.")))
-    if _limited(request):
-        return _too_many(request)
     ip = client_ip(request)
     agent = request.headers.get("User-Agent", "")
     try:
