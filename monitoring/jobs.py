@@ -1,12 +1,15 @@
-"""Monitoring's scheduled work (run by the worker through ops.jobs): flush, probe, retention, triggers."""
+"""Monitoring's scheduled jobs (run by the worker; see core/schedule.py): flush, probe, retention, triggers."""
 
 from datetime import datetime, timedelta
+
+from core.schedule import every
 
 from . import collector, triggers
 from .figures import RETENTION_DAYS
 from .models import Probe, RequestRollup, UserActivity
 
 
+@every("monitoring_probe", minutes=1)
 def flush_and_probe(now: datetime) -> dict:
     """Flush this process's counts and record the app's own probe for this minute (uptime)."""
     rows = collector.flush(now)
@@ -24,6 +27,7 @@ def flush_and_probe(now: datetime) -> dict:
     return {"rows": rows, "probe_ok": ok}
 
 
+@every("monitoring_retention", hours=6)
 def retention(now: datetime) -> dict:
     cutoff = now - timedelta(days=RETENTION_DAYS)
     rollups, _ = RequestRollup.objects.filter(minute__lt=cutoff).delete()
@@ -32,5 +36,6 @@ def retention(now: datetime) -> dict:
     return {"rollups": rollups, "probes": probes, "activity": activity}
 
 
+@every(hours=1)
 def rollback_triggers(now: datetime) -> dict:
     return triggers.check(now)

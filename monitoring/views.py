@@ -32,7 +32,7 @@ def _ops_health(now):
     from django_tasks_db.models import DBTaskResult
 
     from integrations.models import WebhookDelivery
-    from ops.jobs import JOBS
+    from ops.jobs import all_jobs
     from ops.models import JobRun, WorkerHeartbeat
 
     day_ago = now - timedelta(days=1)
@@ -47,7 +47,7 @@ def _ops_health(now):
     return {
         "workers": WorkerHeartbeat.objects.order_by("-seen_at")[:20],
         "fresh_after": now - timedelta(minutes=2),
-        "jobs": [{"job": job, "run": runs.get(job.name)} for job in JOBS],
+        "jobs": [{"job": job, "run": runs.get(job.name)} for job in all_jobs()],
         "queue_ready": DBTaskResult.objects.filter(status="READY").count(),
         "queue_running": DBTaskResult.objects.filter(status="RUNNING").count(),
         "queue_failed_day": DBTaskResult.objects.filter(status="FAILED", finished_at__gte=day_ago).count(),

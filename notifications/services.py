@@ -372,6 +372,20 @@ def _sla_breached(event, custody: Custody, data: dict) -> Plan:
     return Plan("sla_breached", users, text, f"sla_breached:{custody.pk}:{target}")
 
 
+def _overdue(event, custody: Custody, data: dict) -> Plan:
+    def text():
+        return (
+            _("Overdue: {no}").format(no=custody.custody_no),
+            _("Expected back {when}.").format(
+                when=local_time(data.get("expected_return_at"), custody.branch)
+            ),
+        )
+
+    day = data.get("day") or timezone.localdate(event.created_at).isoformat()
+    users = branch_staff(custody.branch_id, {Role.SUPERVISOR, Role.MANAGER})
+    return Plan("custody_overdue", users, text, f"overdue:{custody.pk}:{day}")
+
+
 def _document_signed(event, custody: Custody, data: dict) -> Plan:
     from documents.choices import DocumentType
 
@@ -397,6 +411,7 @@ EVENT_RULES: dict[str, Callable[..., Plan | None]] = {
     "custody.closed": _closed,
     "custody.voided": _voided,
     "custody.sla_breached": _sla_breached,
+    "custody.overdue": _overdue,
     "document.signed": _document_signed,
 }
 
@@ -421,9 +436,9 @@ def event_actor_id(event, custody: Custody | None = None) -> str | None:
 def notify_for_event(event) -> int:
     """Notify the recipients of one outbox event (DESIGN §10); returns how many users were newly notified.
 
-    Events nobody is told about by default (custody.created/updated/overdue, document.uploaded, charge.*,
-    payment.*, quote.*) return 0; custody.overdue and the other scheduled alerts come from the jobs through
-    `notify_users`. The actor who caused the event is never notified.
+    Events nobody is told about by default (custody.created/updated, document.uploaded, charge.*,
+    payment.*, quote.*) return 0; the alerts that no event announces (SLA at risk, reminders, expiring
+    documents) come from `notifications/jobs.py` through `notify_users`. The actor who caused the event is never notified.
     """
     rule = EVENT_RULES.get(event.type)
     if rule is None:

@@ -7,8 +7,10 @@ class OpsConfig(AppConfig):
     verbose_name = _("Ops")
 
     def ready(self):
-        from core import switches
+        from core import schedule, switches
 
+        from .jobs import first_time
         from .services import read_state
 
         switches.register(read_state)
+        schedule.register_marker_store(first_time)

@@ -111,7 +111,7 @@ def monitoring(request):
 
     from integrations.models import WebhookDelivery
 
-    from .jobs import JOBS
+    from .jobs import all_jobs
     from .models import JobRun, WorkerHeartbeat
 
     if not permissions.may(request.user, "settings.manage"):
@@ -132,7 +132,7 @@ def monitoring(request):
         {
             "workers": WorkerHeartbeat.objects.order_by("-seen_at")[:20],
             "fresh_after": now - timedelta(minutes=2),
-            "jobs": [{"job": job, "run": runs.get(job.name)} for job in JOBS],
+            "jobs": [{"job": job, "run": runs.get(job.name)} for job in all_jobs()],
             "queue_ready": DBTaskResult.objects.filter(status="READY").count(),
             "queue_running": DBTaskResult.objects.filter(status="RUNNING").count(),
             "queue_failed_day": DBTaskResult.objects.filter(
@@ -217,8 +217,8 @@ def backups(request):
 
 
 def _backup_job():
-    from .jobs import JOBS
+    from .jobs import all_jobs
     from .models import JobRun
 
-    job = next((j for j in JOBS if j.name == "backup"), None)
+    job = next((j for j in all_jobs() if j.name == "backup"), None)
     return {"job": job, "run": JobRun.objects.filter(name="backup").first()} if job else None

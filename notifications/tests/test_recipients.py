@@ -262,7 +262,6 @@ def test_a_document_signed_at_the_counter_by_the_creator_tells_nobody(users, mak
         "charge.posted",
         "charge.voided",
         "payment.recorded",
-        "custody.overdue",
     ],
 )
 def test_events_nobody_is_told_about_by_default(users, make_draft, event_type):

@@ -4,11 +4,15 @@ import pytest
 from django.utils import timezone
 
 from accounts.choices import Role
+from core.schedule import Job
+from custodies import jobs as custody_jobs
 from custodies import services as custody_services
 from custodies.models import Custody
 from custodies.tests.conftest import attach, make_draft  # noqa: F401
 from documents.models import Document
 from integrations.models import OutboxEvent
+from integrations.services import dispatch_event
+from notifications import jobs as notification_jobs
 from notifications.models import Notification
 from ops import jobs
 from ops.models import JobRun
@@ -34,12 +38,21 @@ def test_an_overdue_custody_is_reported_once_a_day(users, active):
         expected_return_at=timezone.now() - timedelta(hours=2),
     )
     now = timezone.now()
-    assert jobs.overdue(now) == {"overdue": 1}
-    assert jobs.overdue(now + timedelta(hours=1)) == {"overdue": 0}
+    assert custody_jobs.overdue(now) == {"overdue": 1}
+    assert custody_jobs.overdue(now + timedelta(hours=1)) == {"overdue": 0}
     assert OutboxEvent.objects.filter(type="custody.overdue").count() == 1
+    dispatch_all()
     supervisor = users[Role.SUPERVISOR]
     assert Notification.objects.filter(user=supervisor, kind="custody_overdue").count() == 1
-    assert jobs.overdue(now + timedelta(days=1)) == {"overdue": 1}
+    assert custody_jobs.overdue(now + timedelta(days=1)) == {"overdue": 1}
+    dispatch_all()
+    assert Notification.objects.filter(user=supervisor, kind="custody_overdue").count() == 2
+
+
+def dispatch_all():
+    """What the worker does with committed outbox events: webhooks and the notifications they cause."""
+    for event_id in OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list("pk", flat=True):
+        dispatch_event(event_id)
 
 
 def test_documents_expiring_alert_seven_days_before_and_on_the_day(users, active):
@@ -47,10 +60,10 @@ def test_documents_expiring_alert_seven_days_before_and_on_the_day(users, active
     Document.objects.filter(pk=document.pk).update(uploaded_by=users[Role.OPERATOR])
     document.refresh_from_db()
     Document.objects.filter(pk=document.pk).update(expires_on=timezone.localdate() + timedelta(days=6))
-    first = jobs.document_expiry(timezone.now())["notified"]
-    again = jobs.document_expiry(timezone.now())["notified"]
+    first = notification_jobs.document_expiry(timezone.now())["notified"]
+    again = notification_jobs.document_expiry(timezone.now())["notified"]
     Document.objects.filter(pk=document.pk).update(expires_on=timezone.localdate())
-    on_the_day = jobs.document_expiry(timezone.now())["notified"]
+    on_the_day = notification_jobs.document_expiry(timezone.now())["notified"]
     assert first > 0 and again == 0 and on_the_day > 0
     assert Notification.objects.filter(user=document.uploaded_by, kind="document_expiring").count() == 2
 
@@ -60,8 +73,10 @@ def test_sla_breach_notifies_supervisors_once(users, make_draft):  # noqa: F811
     custody_services.submit_custody(users[Role.OPERATOR], custody.id)
     custody.refresh_from_db()
     later = custody.sla_approve_due_at + timedelta(minutes=1)
-    jobs.sla_and_escalation(later)
-    jobs.sla_and_escalation(later + timedelta(minutes=5))
+    custody_jobs.sla(later)
+    dispatch_all()
+    custody_jobs.sla(later + timedelta(minutes=5))
+    dispatch_all()
     assert Notification.objects.filter(user=users[Role.SUPERVISOR], kind="sla_breached").count() == 1
 
 
@@ -69,7 +84,7 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(monkeypatch):
     def broken(now):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(jobs, "JOBS", [jobs.Job("broken", broken), jobs.Job("retention", jobs.retention)])
+    monkeypatch.setattr(jobs, "all_jobs", lambda: [Job("broken", broken), Job("retention", jobs.retention)])
     results = jobs.run_due_jobs(force=True)
     assert results["broken"] == {"error": "RuntimeError: database on fire"}
     assert "task_results" in results["retention"]

@@ -262,7 +262,7 @@ def main() -> int:
 
         # 3. Each scheduled job once per interval although both workers run the scheduler.
         elapsed = time.monotonic() - workers_started
-        code = "import json; from ops.jobs import JOBS; print(json.dumps({j.name: j.interval.total_seconds() for j in JOBS}))"
+        code = "import json; from ops.jobs import all_jobs; print(json.dumps({j.name: j.interval.total_seconds() for j in all_jobs()}))"
         intervals = json.loads(manage("shell", "-c", code).strip().splitlines()[-1])
         runs = dict(sql("SELECT name, runs FROM ops_jobrun"))
         too_many = {

@@ -1,0 +1,62 @@
+"""Scheduled jobs: each app declares its own in `<app>/jobs.py`; the worker (`ops`) runs them.
+
+    from core.schedule import every
+
+    @every(minutes=5)
+    def sla(now): ...
+
+The job's name is the function's name unless given. A job is idempotent and returns a dict of counts.
+`first_time(key, now)` is true once per key across reruns and workers (the store is registered by `ops`,
+which keeps the markers), for work that must happen once per custody per day and the like.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils.module_loading import autodiscover_modules
+
+DEFAULT_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[datetime], dict]
+    interval: timedelta = DEFAULT_INTERVAL
+
+
+_registry: dict[str, Job] = {}
+_discovered = False
+_marker_store: Callable[[str, datetime], bool] | None = None
+
+
+def every(name: str = "", **interval) -> Callable:
+    """Register the decorated function as a job run every `interval` (timedelta keywords)."""
+
+    def register(run: Callable[[datetime], dict]) -> Callable[[datetime], dict]:
+        job = Job(name or run.__name__, run, timedelta(**interval) if interval else DEFAULT_INTERVAL)
+        _registry[job.name] = job
+        return run
+
+    return register
+
+
+def jobs() -> list[Job]:
+    """Every registered job, in the order of INSTALLED_APPS (apps' `jobs` modules are imported once)."""
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("jobs")
+        _discovered = True
+    return list(_registry.values())
+
+
+def register_marker_store(store: Callable[[str, datetime], bool]) -> None:
+    global _marker_store
+    _marker_store = store
+
+
+def first_time(key: str, now: datetime) -> bool:
+    if _marker_store is None:
+        raise RuntimeError("No job marker store is installed (the ops app registers it).")
+    return _marker_store(key, now)
