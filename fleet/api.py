@@ -8,7 +8,8 @@ from uuid import UUID
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import AwareDatetime, ConfigDict, PlainSerializer
+from pydantic import AwareDatetime, ConfigDict, PlainSerializer, create_model
+from pydantic.fields import FieldInfo
 
 from core.errors import ValidationFailed
 from core.pagination import paginate
@@ -49,11 +50,26 @@ class ListParams(Schema):
     ordering: str | None = None
 
 
-def _list(request, qs, out_schema, orderings: set[str], default: str):
+def _list(request, qs, out_schema, listing: selectors.Listing):
+    """One page of `qs`, sorted as `listing` allows (the same orderings as the list page)."""
     page = paginate(
-        qs, params=request.GET, path=request.path, allowed_orderings=orderings, default_ordering=default
+        qs,
+        params=request.GET,
+        path=request.path,
+        allowed_orderings=listing.orderings,
+        default_ordering=listing.default_ordering,
     )
     return {"items": [out_schema.from_orm(obj) for obj in page.items], "count": page.count, "next": page.next}
+
+
+def partial(schema: type[Schema], name: str) -> type[Schema]:
+    """`schema` with every field optional (default None) and its constraints kept: the PATCH body
+    derived from the create body, so the two cannot drift."""
+    fields = {
+        field_name: (info.annotation | None, FieldInfo.merge_field_infos(info, default=None))
+        for field_name, info in schema.model_fields.items()
+    }
+    return create_model(name, __base__=Input, __module__=__name__, **fields)
 
 
 def _resolve_refs(data: dict, user) -> dict:
@@ -95,12 +111,7 @@ class BranchIn(Input):
     active: bool = True
 
 
-class BranchPatch(Input):
-    code: str | None = Field(None, min_length=1, max_length=20)
-    name: str | None = Field(None, min_length=1, max_length=120)
-    city: str | None = None
-    timezone: str | None = None
-    active: bool | None = None
+BranchPatch = partial(BranchIn, "BranchPatch")
 
 
 class BranchOut(Schema):
@@ -122,10 +133,8 @@ class BranchList(Schema):
 
 @router.get("branches", response=BranchList, tags=["branches"])
 def list_branches(request, params: Query[ListParams]):
-    qs = selectors.branches_for(request.user)
-    if params.q:
-        qs = qs.filter(name__icontains=params.q) | qs.filter(code__icontains=params.q)
-    return _list(request, qs, BranchOut, {"code", "name", "city", "created_at"}, "code")
+    qs = selectors.branches_for(request.user, params.q)
+    return _list(request, qs, BranchOut, selectors.LISTINGS["branch"])
 
 
 @router.get("branches/{branch_id}", response=BranchOut, tags=["branches"])
@@ -161,18 +170,7 @@ class CustomerIn(Input):
     active: bool = True
 
 
-class CustomerPatch(Input):
-    customer_no: str | None = Field(None, min_length=1, max_length=30)
-    kind: CustomerKind | None = None
-    full_name: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = None
-    phone: str | None = None
-    national_id: str | None = None
-    driving_licence_no: str | None = None
-    driving_licence_expiry: date | None = None
-    address: str | None = None
-    notes: str | None = None
-    active: bool | None = None
+CustomerPatch = partial(CustomerIn, "CustomerPatch")
 
 
 class CustomerOut(Schema):
@@ -210,7 +208,7 @@ def list_customers(request, params: Query[CustomerFilters]):
         qs = qs.filter(kind=params.kind)
     if params.active is not None:
         qs = qs.filter(active=params.active)
-    return _list(request, qs, CustomerOut, {"customer_no", "full_name", "created_at"}, "-created_at")
+    return _list(request, qs, CustomerOut, selectors.LISTINGS["customer"])
 
 
 @router.get("customers/{customer_id}", response=CustomerOut, tags=["customers"])
@@ -239,11 +237,7 @@ class VehicleClassIn(Input):
     monthly_rate: Money = Field(ge=0, max_digits=12, decimal_places=2)
 
 
-class VehicleClassPatch(Input):
-    code: str | None = Field(None, min_length=1, max_length=20)
-    name: str | None = Field(None, min_length=1, max_length=80)
-    daily_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    monthly_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+VehicleClassPatch = partial(VehicleClassIn, "VehicleClassPatch")
 
 
 class VehicleClassOut(Schema):
@@ -262,10 +256,8 @@ class VehicleClassList(Schema):
 
 @router.get("vehicle-classes", response=VehicleClassList, tags=["vehicle classes"])
 def list_vehicle_classes(request, params: Query[ListParams]):
-    qs = selectors.vehicle_classes()
-    if params.q:
-        qs = qs.filter(name__icontains=params.q) | qs.filter(code__icontains=params.q)
-    return _list(request, qs, VehicleClassOut, {"code", "name", "daily_rate", "created_at"}, "code")
+    qs = selectors.vehicle_classes(params.q)
+    return _list(request, qs, VehicleClassOut, selectors.LISTINGS["vehicle_class"])
 
 
 @router.get("vehicle-classes/{vehicle_class_id}", response=VehicleClassOut, tags=["vehicle classes"])
@@ -306,19 +298,7 @@ class VehicleIn(Input):
     insurance_expiry: date | None = None
 
 
-class VehiclePatch(Input):
-    plate: str | None = Field(None, min_length=1, max_length=20)
-    vin: str | None = Field(None, min_length=17, max_length=17)
-    make: str | None = Field(None, min_length=1, max_length=50)
-    model: str | None = Field(None, min_length=1, max_length=50)
-    year: int | None = Field(None, ge=1980, le=2100)
-    vehicle_class_id: UUID | None = None
-    branch_id: UUID | None = None
-    status: VehicleStatus | None = None
-    odometer_km: int | None = Field(None, ge=0)
-    fuel_level: int | None = Field(None, ge=0, le=8)
-    registration_expiry: date | None = None
-    insurance_expiry: date | None = None
+VehiclePatch = partial(VehicleIn, "VehiclePatch")
 
 
 class VehicleOut(Schema):
@@ -353,9 +333,6 @@ class VehicleFilters(ListParams):
     vehicle_class_id: UUID | None = None
 
 
-VEHICLE_ORDERINGS = {"plate", "make", "year", "status", "odometer_km", "created_at"}
-
-
 @router.get("vehicles", response=VehicleList, tags=["vehicles"])
 def list_vehicles(request, params: Query[VehicleFilters]):
     qs = selectors.vehicles_for(request.user, params.q)
@@ -365,7 +342,7 @@ def list_vehicles(request, params: Query[VehicleFilters]):
         qs = qs.filter(branch_id=params.branch_id)
     if params.vehicle_class_id:
         qs = qs.filter(vehicle_class_id=params.vehicle_class_id)
-    return _list(request, qs, VehicleOut, VEHICLE_ORDERINGS, "plate")
+    return _list(request, qs, VehicleOut, selectors.LISTINGS["vehicle"])
 
 
 class AvailabilityParams(Schema):
@@ -395,7 +372,7 @@ def available_vehicles(request, params: Query[AvailabilityParams]):
         branch_id=params.branch_id,
         vehicle_class_id=params.vehicle_class_id,
     )
-    return _list(request, qs, VehicleOut, VEHICLE_ORDERINGS, "plate")
+    return _list(request, qs, VehicleOut, selectors.LISTINGS["vehicle"])
 
 
 @router.get("vehicles/{vehicle_id}", response=VehicleOut, tags=["vehicles"])
@@ -430,17 +407,7 @@ class AgreementIn(Input):
     status: AgreementStatus = AgreementStatus.ACTIVE
 
 
-class AgreementPatch(Input):
-    agreement_no: str | None = Field(None, min_length=1, max_length=30)
-    customer_id: UUID | None = None
-    vehicle_id: UUID | None = None
-    branch_id: UUID | None = None
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
-    daily_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    monthly_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    deposit_amount: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    status: AgreementStatus | None = None
+AgreementPatch = partial(AgreementIn, "AgreementPatch")
 
 
 class CustomerRef(Schema):
@@ -497,9 +464,7 @@ def list_agreements(request, params: Query[AgreementFilters]):
     for name in ("branch_id", "customer_id", "vehicle_id"):
         if getattr(params, name):
             qs = qs.filter(**{name: getattr(params, name)})
-    return _list(
-        request, qs, AgreementOut, {"agreement_no", "start_at", "end_at", "status", "created_at"}, "-start_at"
-    )
+    return _list(request, qs, AgreementOut, selectors.LISTINGS["agreement"])
 
 
 @router.get("agreements/{agreement_id}", response=AgreementOut, tags=["agreements"])
@@ -528,11 +493,7 @@ class SpecialRateCodeIn(Input):
     active: bool = True
 
 
-class SpecialRateCodePatch(Input):
-    code: str | None = Field(None, min_length=1, max_length=20)
-    description: str | None = None
-    daily_rate: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    active: bool | None = None
+SpecialRateCodePatch = partial(SpecialRateCodeIn, "SpecialRateCodePatch")
 
 
 class SpecialRateCodeOut(Schema):
@@ -551,10 +512,8 @@ class SpecialRateCodeList(Schema):
 
 @router.get("special-rate-codes", response=SpecialRateCodeList, tags=["rates and tax"])
 def list_special_rate_codes(request, params: Query[ListParams]):
-    qs = selectors.special_rate_codes()
-    if params.q:
-        qs = qs.filter(code__icontains=params.q)
-    return _list(request, qs, SpecialRateCodeOut, {"code", "daily_rate", "created_at"}, "code")
+    qs = selectors.special_rate_codes(params.q)
+    return _list(request, qs, SpecialRateCodeOut, selectors.LISTINGS["special_rate_code"])
 
 
 @router.get("special-rate-codes/{code_id}", response=SpecialRateCodeOut, tags=["rates and tax"])
@@ -578,10 +537,7 @@ class TaxProfileIn(Input):
     is_default: bool = False
 
 
-class TaxProfilePatch(Input):
-    name: str | None = Field(None, min_length=1, max_length=80)
-    rate_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
-    is_default: bool | None = None
+TaxProfilePatch = partial(TaxProfileIn, "TaxProfilePatch")
 
 
 class TaxProfileOut(Schema):
@@ -599,9 +555,8 @@ class TaxProfileList(Schema):
 
 @router.get("tax-profiles", response=TaxProfileList, tags=["rates and tax"])
 def list_tax_profiles(request, params: Query[ListParams]):
-    return _list(
-        request, selectors.tax_profiles(), TaxProfileOut, {"name", "rate_percent", "created_at"}, "name"
-    )
+    qs = selectors.tax_profiles(params.q)
+    return _list(request, qs, TaxProfileOut, selectors.LISTINGS["tax_profile"])
 
 
 @router.get("tax-profiles/{profile_id}", response=TaxProfileOut, tags=["rates and tax"])

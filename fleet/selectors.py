@@ -1,5 +1,10 @@
 """Read queries for reference data, scoped to the user's branches and free of N+1."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+
 from django.db.models import Q, QuerySet
 
 from accounts.permissions import scope_to_branches, visible_branch_ids
@@ -7,59 +12,128 @@ from accounts.permissions import scope_to_branches, visible_branch_ids
 from .models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
 
 
-def branches_for(user) -> QuerySet[Branch]:
+@dataclass(frozen=True)
+class Listing:
+    """One reference list as both its page and its API endpoint serve it: the rows a user may see,
+    the fields `q` searches, the orderings a client may ask for and the default one."""
+
+    rows: Callable[[object], QuerySet]
+    search: tuple[str, ...]
+    orderings: frozenset[str]
+    default_ordering: str
+
+    def for_user(self, user, q: str = "") -> QuerySet:
+        qs = self.rows(user)
+        if q:
+            qs = qs.filter(reduce(or_, (Q(**{f"{name}__icontains": q}) for name in self.search)))
+        return qs
+
+
+def _branch_rows(user) -> QuerySet[Branch]:
     ids = visible_branch_ids(user)
     qs = Branch.objects.all()
     return qs if ids is None else qs.filter(id__in=ids)
 
 
-def customers_for(user, q: str = "") -> QuerySet[Customer]:
+LISTINGS: dict[str, Listing] = {
+    "branch": Listing(
+        _branch_rows,
+        search=("code", "name", "city"),
+        orderings=frozenset({"code", "name", "city", "timezone", "active", "created_at"}),
+        default_ordering="code",
+    ),
     # Customers are shared across branches (one person rents anywhere).
-    qs = Customer.objects.all()
-    if q:
-        qs = qs.filter(
-            Q(full_name__icontains=q)
-            | Q(customer_no__icontains=q)
-            | Q(phone__icontains=q)
-            | Q(email__icontains=q)
-            | Q(national_id__icontains=q)
-        )
-    return qs
+    "customer": Listing(
+        lambda user: Customer.objects.all(),
+        search=("full_name", "customer_no", "phone", "email", "national_id"),
+        orderings=frozenset({"customer_no", "full_name", "kind", "phone", "email", "active", "created_at"}),
+        default_ordering="full_name",
+    ),
+    "vehicle_class": Listing(
+        lambda user: VehicleClass.objects.all(),
+        search=("code", "name"),
+        orderings=frozenset({"code", "name", "daily_rate", "monthly_rate", "created_at"}),
+        default_ordering="code",
+    ),
+    "vehicle": Listing(
+        lambda user: scope_to_branches(Vehicle.objects.select_related("vehicle_class", "branch"), user),
+        search=("plate", "vin", "make", "model"),
+        orderings=frozenset(
+            {
+                "plate",
+                "make",
+                "year",
+                "vehicle_class__code",
+                "branch__code",
+                "status",
+                "odometer_km",
+                "created_at",
+            }
+        ),
+        default_ordering="plate",
+    ),
+    "agreement": Listing(
+        lambda user: scope_to_branches(
+            RentalAgreement.objects.select_related("customer", "vehicle", "vehicle__vehicle_class", "branch"),
+            user,
+        ),
+        search=("agreement_no", "customer__full_name", "vehicle__plate"),
+        orderings=frozenset(
+            {
+                "agreement_no",
+                "customer__full_name",
+                "vehicle__plate",
+                "branch__code",
+                "start_at",
+                "end_at",
+                "daily_rate",
+                "status",
+                "created_at",
+            }
+        ),
+        default_ordering="-start_at",
+    ),
+    "special_rate_code": Listing(
+        lambda user: SpecialRateCode.objects.all(),
+        search=("code", "description"),
+        orderings=frozenset({"code", "daily_rate", "active", "created_at"}),
+        default_ordering="code",
+    ),
+    "tax_profile": Listing(
+        lambda user: TaxProfile.objects.all(),
+        search=("name",),
+        orderings=frozenset({"name", "rate_percent", "is_default", "created_at"}),
+        default_ordering="name",
+    ),
+}
 
 
-def vehicle_classes() -> QuerySet[VehicleClass]:
-    return VehicleClass.objects.all()
+def branches_for(user, q: str = "") -> QuerySet[Branch]:
+    return LISTINGS["branch"].for_user(user, q)
+
+
+def customers_for(user, q: str = "") -> QuerySet[Customer]:
+    return LISTINGS["customer"].for_user(user, q)
+
+
+def vehicle_classes(q: str = "") -> QuerySet[VehicleClass]:
+    return LISTINGS["vehicle_class"].for_user(None, q)
 
 
 def vehicles_for(user, q: str = "") -> QuerySet[Vehicle]:
-    qs = scope_to_branches(Vehicle.objects.select_related("vehicle_class", "branch"), user)
-    if q:
-        qs = qs.filter(
-            Q(plate__icontains=q) | Q(vin__icontains=q) | Q(make__icontains=q) | Q(model__icontains=q)
-        )
-    return qs
+    return LISTINGS["vehicle"].for_user(user, q)
 
 
 def agreements_for(user, q: str = "") -> QuerySet[RentalAgreement]:
-    qs = scope_to_branches(
-        RentalAgreement.objects.select_related("customer", "vehicle", "vehicle__vehicle_class", "branch"),
-        user,
-    )
-    if q:
-        qs = qs.filter(
-            Q(agreement_no__icontains=q)
-            | Q(customer__full_name__icontains=q)
-            | Q(vehicle__plate__icontains=q)
-        )
-    return qs
+    return LISTINGS["agreement"].for_user(user, q)
 
 
-def special_rate_codes() -> QuerySet[SpecialRateCode]:
-    return SpecialRateCode.objects.all()
+def special_rate_codes(q: str = "") -> QuerySet[SpecialRateCode]:
+    return LISTINGS["special_rate_code"].for_user(None, q)
 
 
-def tax_profiles() -> QuerySet[TaxProfile]:
-    return TaxProfile.objects.all()
+def tax_profiles(q: str = "") -> QuerySet[TaxProfile]:
+    return LISTINGS["tax_profile"].for_user(None, q)
 
 
 def available_vehicles_for(

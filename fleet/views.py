@@ -61,9 +61,7 @@ class Resource:
     singular: Any
     form: type
     columns: list[Column]
-    queryset: Any  # callable(user, q) -> QuerySet
-    orderings: set[str]
-    default_ordering: str
+    listing: selectors.Listing  # rows, search, orderings: the same as the API's
     filters: list[Filter] = field(default_factory=list)
     # The detail page shows the fields the form edits (one list, in the form's Meta).
     detail_fields: list[str] = field(default_factory=list)
@@ -76,6 +74,17 @@ class Resource:
 
     def name(self, suffix):
         return f"fleet:{self.slug}_{suffix}"
+
+    def queryset(self, user, q: str = ""):
+        return self.listing.for_user(user, q)
+
+    @property
+    def orderings(self):
+        return self.listing.orderings
+
+    @property
+    def default_ordering(self):
+        return self.listing.default_ordering
 
 
 def _branch_choices(user):
@@ -112,18 +121,7 @@ register(
                 gettext_lazy("Odometer km"), "odometer_km", "odometer_km", css="hide-sm text-end", number=True
             ),
         ],
-        queryset=selectors.vehicles_for,
-        orderings={
-            "plate",
-            "make",
-            "year",
-            "vehicle_class__code",
-            "branch__code",
-            "status",
-            "odometer_km",
-            "created_at",
-        },
-        default_ordering="plate",
+        listing=selectors.LISTINGS["vehicle"],
         filters=[
             Filter("status", gettext_lazy("Status"), VehicleStatus.choices, "status"),
             Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
@@ -148,9 +146,7 @@ register(
             Column(gettext_lazy("E-mail"), "email", "email", css="hide-sm"),
             Column(gettext_lazy("Active"), "active", "active"),
         ],
-        queryset=selectors.customers_for,
-        orderings={"customer_no", "full_name", "kind", "phone", "email", "active", "created_at"},
-        default_ordering="full_name",
+        listing=selectors.LISTINGS["customer"],
         filters=[
             Filter("kind", gettext_lazy("Kind"), CustomerKind.choices, "kind"),
             Filter(
@@ -180,19 +176,7 @@ register(
             Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate", css="hide-sm"),
             Column(gettext_lazy("Status"), "status", "status", badge=AGREEMENT_STATUS_COLOURS),
         ],
-        queryset=selectors.agreements_for,
-        orderings={
-            "agreement_no",
-            "customer__full_name",
-            "vehicle__plate",
-            "branch__code",
-            "start_at",
-            "end_at",
-            "daily_rate",
-            "status",
-            "created_at",
-        },
-        default_ordering="-start_at",
+        listing=selectors.LISTINGS["agreement"],
         filters=[
             Filter("status", gettext_lazy("Status"), AgreementStatus.choices, "status"),
             Filter("branch_id", gettext_lazy("Branch"), _branch_choices, "branch_id"),
@@ -218,11 +202,7 @@ register(
             Column(gettext_lazy("Timezone"), "timezone", "timezone", css="hide-sm"),
             Column(gettext_lazy("Active"), "active", "active"),
         ],
-        queryset=lambda user, q="": (
-            selectors.branches_for(user).filter(name__icontains=q) if q else selectors.branches_for(user)
-        ),
-        orderings={"code", "name", "city", "timezone", "active", "created_at"},
-        default_ordering="code",
+        listing=selectors.LISTINGS["branch"],
     )
 )
 
@@ -239,11 +219,7 @@ register(
             Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate"),
             Column(gettext_lazy("Monthly rate"), "monthly_rate", "monthly_rate"),
         ],
-        queryset=lambda user, q="": (
-            selectors.vehicle_classes().filter(name__icontains=q) if q else selectors.vehicle_classes()
-        ),
-        orderings={"code", "name", "daily_rate", "monthly_rate", "created_at"},
-        default_ordering="code",
+        listing=selectors.LISTINGS["vehicle_class"],
     )
 )
 
@@ -260,11 +236,7 @@ register(
             Column(gettext_lazy("Daily rate"), "daily_rate", "daily_rate"),
             Column(gettext_lazy("Active"), "active", "active"),
         ],
-        queryset=lambda user, q="": (
-            selectors.special_rate_codes().filter(code__icontains=q) if q else selectors.special_rate_codes()
-        ),
-        orderings={"code", "daily_rate", "active", "created_at"},
-        default_ordering="code",
+        listing=selectors.LISTINGS["special_rate_code"],
     )
 )
 
@@ -280,11 +252,7 @@ register(
             Column(gettext_lazy("Rate %"), "rate_percent", "rate_percent"),
             Column(gettext_lazy("Default"), "is_default", "is_default"),
         ],
-        queryset=lambda user, q="": (
-            selectors.tax_profiles().filter(name__icontains=q) if q else selectors.tax_profiles()
-        ),
-        orderings={"name", "rate_percent", "is_default", "created_at"},
-        default_ordering="name",
+        listing=selectors.LISTINGS["tax_profile"],
     )
 )
 
