@@ -20,7 +20,7 @@ urlpatterns = [
     path("custodies/", include("custodies.urls")),
     path("approvals/", include("approvals.urls")),
     path("documents/", include("documents.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("accounts.audit_log")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
     path("notifications/", include("notifications.urls")),

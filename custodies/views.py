@@ -27,7 +27,7 @@ from accounts import permissions
 from approvals.choices import APPROVAL_COLOURS
 from approvals.models import Approval
 from audit.models import AuditEntry
-from audit.views import csv_response, filter_entries
+from audit.selectors import csv_response, filter_entries
 from billing import services as billing
 from core import switches
 from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed

@@ -40,8 +40,8 @@ def token_for(signature: Signature) -> str:
 def create_signing_link(
     user, custody: Custody, document_type: str, email: str = "", phone: str = "", channel: str = "email"
 ) -> tuple[Signature, str]:
-    """A single-use, expiring signing link, sent by e-mail or by SMS (notifications.sms backend)."""
-    from notifications.sms import sms_enabled
+    """A single-use, expiring signing link, sent by e-mail or by SMS (core.sms backend)."""
+    from core.sms import sms_enabled
 
     permissions.require(user, "document.upload", custody)
     if document_type not in SIGNABLE_TYPES:

@@ -35,7 +35,7 @@ def send_signing_link(signature_id: str, email: str) -> bool:
 @task(queue_name="default")
 def send_signing_link_sms(signature_id: str, phone: str) -> bool:
     """The signing link by SMS through the configured backend (see notifications/README.md)."""
-    from notifications.sms import get_sms_backend
+    from core.sms import get_sms_backend
 
     from .links import token_for
     from .models import Signature

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from approvals.eligibility import decider_roles
@@ -21,16 +21,7 @@ from custodies.choices import SlaState, SlaTarget
 from custodies.models import Custody
 from documents.models import Document
 
-from .services import branch_staff, notify_users, retry_failed_emails
-
-
-def _t(message: str, **values):
-    """Translated lazily, so each recipient reads it in their own language."""
-    return format_lazy(gettext_lazy(message), **values)
-
-
-def _when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+from .services import branch_staff, local_time, notify_users, retry_failed_emails
 
 
 def _role(role: str):
@@ -44,17 +35,17 @@ def _supervisors(branch_id):
 @every(minutes=5)
 def sla_at_risk(now: datetime) -> dict:
     count = 0
-    for custody in Custody.objects.filter(sla.state_q(SlaState.AT_RISK, now))[:1000]:
+    for custody in Custody.objects.filter(sla.state_q(SlaState.AT_RISK, now)).select_related("branch")[:1000]:
         view = sla.current_view(custody, now)
         if view:
             count += notify_users(
                 _supervisors(custody.branch_id),
                 "sla_at_risk",
-                _t("SLA at risk: {no}", no=custody.custody_no),
-                _t(
-                    "The {target} target is due {due}.",
+                format_lazy(_("SLA at risk: {no}"), no=custody.custody_no),
+                format_lazy(
+                    _("The {target} target is due {due}."),
                     target=SlaTarget(view.target).label,
-                    due=_when(view.due_at),
+                    due=local_time(view.due_at, custody.branch),
                 ),
                 url=f"/custodies/{custody.pk}/",
                 custody=custody,
@@ -74,8 +65,14 @@ def approval_escalations(now: datetime) -> dict:
         count += notify_users(
             _supervisors(level.custody.branch_id),
             "approval_escalated",
-            _t("Approval escalated: {no} level {level}", no=level.custody.custody_no, level=level.level),
-            _t("Level {level} ({role}) was not decided in time.", level=level.level, role=_role(level.role)),
+            format_lazy(
+                _("Approval escalated: {no} level {level}"), no=level.custody.custody_no, level=level.level
+            ),
+            format_lazy(
+                _("Level {level} ({role}) was not decided in time."),
+                level=level.level,
+                role=_role(level.role),
+            ),
             url=f"/custodies/{level.custody_id}/",
             custody=level.custody,
             dedupe_key=f"escalated:{level.pk}",
@@ -89,7 +86,7 @@ def approval_reminders(now: datetime) -> dict:
     count = 0
     waiting = Approval.objects.filter(
         status="pending", reminded_at__isnull=True, due_at__isnull=False, due_at__gt=now
-    ).select_related("custody")
+    ).select_related("custody__branch")
     for level in waiting[:1000]:
         start = level.created_at
         if now < start + (level.due_at - start) / 2 or not claim_reminder(level, now):
@@ -97,8 +94,12 @@ def approval_reminders(now: datetime) -> dict:
         count += notify_users(
             branch_staff(level.custody.branch_id, decider_roles(level.role)),
             "approval_reminder",
-            _t("Approval waiting: {no}", no=level.custody.custody_no),
-            _t("Level {level} is due {due}.", level=level.level, due=_when(level.due_at)),
+            format_lazy(_("Approval waiting: {no}"), no=level.custody.custody_no),
+            format_lazy(
+                _("Level {level} is due {due}."),
+                level=level.level,
+                due=local_time(level.due_at, level.custody.branch),
+            ),
             url="/approvals/",
             custody=level.custody,
             dedupe_key=f"reminder:{level.pk}",
@@ -122,10 +123,10 @@ def document_expiry(now: datetime) -> dict:
         if document.uploaded_by and document.uploaded_by not in users:
             users.append(document.uploaded_by)
         title = (
-            _t("Document expires today: {name}", name=document.file_name)
+            format_lazy(_("Document expires today: {name}"), name=document.file_name)
             if stage == "today"
-            else _t(
-                "Document expires on {date}: {name}",
+            else format_lazy(
+                _("Document expires on {date}: {name}"),
                 date=document.expires_on.isoformat(),
                 name=document.file_name,
             )

@@ -11,11 +11,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import switches
+from core.sms import get_sms_backend
 
 from .kinds import Channel
 from .models import DeliveryStatus, NotificationDelivery
 from .services import MAX_ATTEMPTS, backoff
-from .sms import get_sms_backend
 
 logger = logging.getLogger(__name__)
 

@@ -33,12 +33,12 @@ from accounts.models import User
 from approvals import services as approvals
 from approvals.eligibility import decider_roles
 from audit import services as audit
+from core.sms import sms_enabled
 from custodies.choices import CustodyStatus
 from custodies.models import Custody
 
 from .kinds import KINDS, Channel, kinds_for
 from .models import DeliveryStatus, Notification, NotificationDelivery, NotificationOptOut
-from .sms import sms_enabled
 
 logger = logging.getLogger(__name__)
 

@@ -116,7 +116,7 @@ def test_the_preferences_form_needs_a_post(users):
 
 
 def test_sms_is_a_channel_only_when_a_backend_is_configured(users, settings):
-    settings.CUSTODY_SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
+    settings.CUSTODY_SMS_BACKEND = "core.sms.LocmemSmsBackend"
     manager = users[Role.MANAGER]
     assert [cell["channel"] for cell in preference_rows(manager)[0]["cells"]] == ["in_app", "email", "sms"]
     manager.phone = "+971501234567"

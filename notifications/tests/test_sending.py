@@ -10,9 +10,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.choices import Role
+from core.sms import LocmemSmsBackend
 from notifications import services
 from notifications.models import NotificationDelivery
-from notifications.sms import LocmemSmsBackend
 from notifications.tasks import send_email_notification, send_sms_notification
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +164,7 @@ def test_a_deactivated_recipient_is_not_written_to(manager):
 
 
 def test_sms_goes_through_the_configured_backend(manager, settings):
-    settings.CUSTODY_SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
+    settings.CUSTODY_SMS_BACKEND = "core.sms.LocmemSmsBackend"
     LocmemSmsBackend.outbox.clear()
     manager.phone = "+971501234567"
     manager.save()
@@ -178,7 +178,7 @@ def test_sms_goes_through_the_configured_backend(manager, settings):
 
 
 def test_the_console_sms_backend_prints(capsys):
-    from notifications.sms import ConsoleSmsBackend
+    from core.sms import ConsoleSmsBackend
 
     ConsoleSmsBackend().send("+971500000000", "Hello")
     assert "SMS to +971500000000: Hello" in capsys.readouterr().out

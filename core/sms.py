@@ -1,7 +1,7 @@
 """SMS behind a small backend interface (DESIGN §10). Off unless CUSTODY_SMS_BACKEND names a backend.
 
 A real provider is a subclass of `SmsBackend` implementing `send`; set
-`CUSTODY_SMS_BACKEND=notifications.sms.ConsoleSmsBackend` (or your class) in the environment or
+`CUSTODY_SMS_BACKEND=core.sms.ConsoleSmsBackend` (or your class) in the environment or
 in Django settings to switch the channel on.
 """
 

@@ -1,13 +1,7 @@
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+"""Reading the audit log, shared by the pages that show it (the global log in `accounts`, a custody's
+history tab in `custodies`): filters and the CSV export."""
 
-from accounts import permissions
-from core.errors import ValidationFailed
 from core.exports import ExportColumn, export_response
-from core.pagination import paginate
-
-from .models import AuditEntry
 
 CSV_COLUMNS = [
     "id",
@@ -41,24 +35,3 @@ def csv_response(entries, filename: str):
         for name in CSV_COLUMNS
     ]
     return export_response(entries.iterator(chunk_size=2000), columns, filename.removesuffix(".csv"), "csv")
-
-
-@login_required
-def global_log(request):
-    if not permissions.may(request.user, "audit.view_all"):
-        raise PermissionDenied
-    qs = filter_entries(AuditEntry.objects.all(), request.GET)
-    if request.GET.get("format") == "csv":
-        return csv_response(qs.order_by("id"), "audit.csv")
-    try:
-        page = paginate(
-            qs,
-            params=request.GET,
-            path=request.path,
-            allowed_orderings={"id"},
-            default_ordering="-id",
-            count=True,
-        )
-    except ValidationFailed:
-        page = None
-    return render(request, "audit/global.html", {"page": page})

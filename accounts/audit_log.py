@@ -1,0 +1,39 @@
+"""The global audit log page (admins): the audit app records and reads entries; who may see them
+all is an access rule, so the page lives here beside the other permission checks."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import path
+
+from audit.models import AuditEntry
+from audit.selectors import csv_response, filter_entries
+from core.errors import ValidationFailed
+from core.pagination import paginate
+
+from . import permissions
+
+
+@login_required
+def global_log(request):
+    if not permissions.may(request.user, "audit.view_all"):
+        raise PermissionDenied
+    qs = filter_entries(AuditEntry.objects.all(), request.GET)
+    if request.GET.get("format") == "csv":
+        return csv_response(qs.order_by("id"), "audit.csv")
+    try:
+        page = paginate(
+            qs,
+            params=request.GET,
+            path=request.path,
+            allowed_orderings={"id"},
+            default_ordering="-id",
+            count=True,
+        )
+    except ValidationFailed:
+        page = None
+    return render(request, "audit/global.html", {"page": page})
+
+
+app_name = "audit"
+urlpatterns = [path("", global_log, name="global")]
