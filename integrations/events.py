@@ -1,5 +1,7 @@
 """Emit a domain event into the outbox, inside the caller's transaction (DESIGN §9)."""
 
+from django.db import connection, transaction
+
 from audit.services import _jsonable
 
 from .models import OutboxEvent
@@ -29,7 +31,8 @@ EVENT_TYPES = {
 
 
 def emit(event_type: str, data: dict) -> OutboxEvent:
-    """Write the event and its dispatch job in the caller's transaction: both commit or neither does."""
+    """Write the event (and, once per transaction, the dispatch job) in the caller's transaction: both
+    commit or neither does."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     from audit.context import current
@@ -39,7 +42,33 @@ def emit(event_type: str, data: dict) -> OutboxEvent:
     if getattr(actor, "is_authenticated", False):
         payload["actor_id"] = str(actor.pk)
     event = OutboxEvent.objects.create(type=event_type, data=payload)
+    _enqueue_dispatch(event.id)
+    return event
+
+
+# One dispatch task per transaction, not per event: the task drains every undispatched event in
+# batches (services.drain), so a second task queued by the same transaction would only find nothing
+# left — and cost the worker a claim and a finish each (docs/performance.md, issue 14).
+# The marker is a no-op on_commit callback: Django drops it with the savepoint or transaction it was
+# registered in when that rolls back (as it drops the task row queued there), and runs it at commit.
+
+
+def _dispatch_queued() -> None:
+    """Marker: a dispatch task is queued in the current transaction."""
+
+
+def _enqueue_dispatch(event_id) -> None:
     from .tasks import dispatch_event_task
 
-    dispatch_event_task.enqueue(str(event.id))
-    return event
+    if connection.in_atomic_block:
+        if any(entry[1] is _dispatch_queued for entry in connection.run_on_commit):
+            return
+        transaction.on_commit(_dispatch_queued)
+    dispatch_event_task.enqueue(str(event_id))
+
+
+def forget_queued_dispatch() -> None:
+    """The events emitted so far on this connection are being dispatched now (services.drain, in
+    the emitting transaction: tests and in-process callers); a later emit queues a new task."""
+    if connection.in_atomic_block:
+        connection.run_on_commit[:] = [e for e in connection.run_on_commit if e[1] is not _dispatch_queued]

@@ -96,14 +96,26 @@ class Connections:
 
 
 class Sender:
-    """Sends a batch of (url, body, headers) concurrently, at most MAX_CONCURRENT_SENDS at a time."""
+    """Sends a batch of (url, body, headers) concurrently, at most `concurrency` at a time."""
 
     def __init__(self, concurrency: int = MAX_CONCURRENT_SENDS):
+        self.concurrency = concurrency
         self.connections = Connections()
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook-send")
 
-    def send_all(self, requests: list[tuple[str, bytes, dict]], now: datetime) -> list[webhooks.SendResult]:
-        return list(self.pool.map(lambda r: self.connections.post(r[0], r[1], r[2], now), requests))
+    def send_all(
+        self, requests: list[tuple[str, bytes, dict]], now: datetime, start_within: float | None = None
+    ) -> list[webhooks.SendResult | None]:
+        """One result per request, in order; None for a request not started within `start_within`
+        seconds (a slow receiver held the pool: the caller releases it, unattempted)."""
+        start_by = None if start_within is None else time.monotonic() + start_within
+
+        def send(request):
+            if start_by is not None and time.monotonic() > start_by:
+                return None
+            return self.connections.post(request[0], request[1], request[2], now)
+
+        return list(self.pool.map(send, requests))
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

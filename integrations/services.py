@@ -1,7 +1,9 @@
 """Webhook endpoints, outbox dispatch, deliveries with retries, inbound events (DESIGN §9)."""
 
 import logging
+import time
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.apps import apps
 from django.conf import settings
@@ -153,6 +155,26 @@ def _enqueue_attempt(delivery_id) -> None:
 # ---- dispatch ---------------------------------------------------------------------------------------
 
 
+def _fan_out(events: list[OutboxEvent]) -> None:
+    """Deliveries for the endpoints that want each event, and the in-app notifications (one home for
+    both the single-event and the batch path)."""
+    endpoints = list(WebhookEndpoint.objects.filter(active=True).only("id", "events"))  # secrets not needed
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(event_id=event.pk, endpoint_id=endpoint.pk)
+            for event in events
+            for endpoint in endpoints
+            if endpoint.wants(event.type)
+        ],
+        ignore_conflicts=True,
+    )
+    if apps.is_installed("notifications"):
+        from notifications.services import notify_for_event
+
+        for event in events:
+            notify_for_event(event)
+
+
 def dispatch_event(event_id) -> list:
     """Fan an outbox event out to endpoints and notifications, exactly once (claimed by dispatched_at)."""
     with transaction.atomic():
@@ -162,15 +184,8 @@ def dispatch_event(event_id) -> list:
         if not claimed:
             return []
         event = OutboxEvent.objects.get(pk=event_id)
-        delivery_ids = []
-        for endpoint in WebhookEndpoint.objects.filter(active=True):
-            if endpoint.wants(event.type):
-                delivery, _created = WebhookDelivery.objects.get_or_create(event=event, endpoint=endpoint)
-                delivery_ids.append(delivery.pk)
-        if apps.is_installed("notifications"):
-            from notifications.services import notify_for_event
-
-            notify_for_event(event)
+        _fan_out([event])
+        delivery_ids = list(WebhookDelivery.objects.filter(event=event).values_list("pk", flat=True))
     for delivery_id in delivery_ids:
         attempt_delivery(delivery_id)
     return delivery_ids
@@ -202,7 +217,7 @@ def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDeliver
 
 def _attempt_row(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> DeliveryAttempt:
     return DeliveryAttempt(
-        delivery=delivery,
+        delivery_id=delivery.pk,
         number=delivery.attempts,
         at=now,
         status_code=result.status_code,
@@ -219,6 +234,8 @@ def _record_attempt(delivery: WebhookDelivery, result: webhooks.SendResult, now:
 
 
 def _apply_result(delivery: WebhookDelivery, result: webhooks.SendResult, now: datetime) -> None:
+    """The retry policy, for both the single and the batch path: delivered, retried later, failed, or
+    the endpoint disabled (410, or failing for DISABLE_AFTER)."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     if result.status_code is not None and 200 <= result.status_code < 300:
@@ -276,38 +293,48 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 
 
 # ---- batches (the worker) --------------------------------------------------------------------------
+# One dispatch task per transaction (events.emit) drains: claims up to BATCH_SIZE undispatched events
+# per transaction (FOR UPDATE SKIP LOCKED, so several workers share the work), fans them out with one
+# bulk insert, then claims up to BATCH_SIZE due deliveries, sends them concurrently over keep-alive
+# connections per endpoint (sender.Sender) and records the batch's attempts in one transaction.
+# Failures go through _apply_result: the retry policy has one home for both paths.
 
-BATCH_SIZE = 100
+BATCH_SIZE = 200
 
 
-def dispatch_pending(limit: int = BATCH_SIZE) -> int:
+class _Event(NamedTuple):
+    """What webhooks.body_for/headers_for read of an event (a delivery row's event__ columns)."""
+
+    id: object
+    type: str
+    created_at: datetime
+    data: dict
+
+
+def dispatch_pending(limit: int = BATCH_SIZE, created_before: datetime | None = None) -> int:
     """Fan out up to `limit` undispatched events in one transaction; the sending is deliver_due()'s."""
     with transaction.atomic():
-        events = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(dispatched_at__isnull=True)
-            .order_by("created_at")[:limit]
-        )
+        pending = OutboxEvent.objects.select_for_update(skip_locked=True).filter(dispatched_at__isnull=True)
+        if created_before is not None:
+            pending = pending.filter(created_at__lt=created_before)
+        events = list(pending.order_by("created_at")[:limit])
         if not events:
             return 0
         OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
-        endpoints = list(WebhookEndpoint.objects.filter(active=True))
-        WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(event=e, endpoint=ep) for e in events for ep in endpoints if ep.wants(e.type)],
-            ignore_conflicts=True,
-        )
-        if apps.is_installed("notifications"):
-            from notifications.services import notify_for_event
-
-            for event in events:
-                notify_for_event(event)
+        _fan_out(events)
     return len(events)
 
 
 def deliver_due(sender, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
     """Claim up to `limit` due deliveries in one transaction, send them concurrently through `sender`
-    (an integrations.sender.Sender: pooled keep-alive connections), record the attempts in one more."""
+    (an integrations.sender.Sender: pooled keep-alive connections), record the attempts in one more.
+
+    Sends that could not start within the claim's lease are released unattempted (due again at once),
+    so a slow receiver never lets the lease of a claimed delivery run out while it waits its turn."""
+    if switches.outbound_held():
+        return 0  # maintenance: stays pending, the retry job sends it afterwards
     now = now or timezone.now()
+    lease = _lease()
     with transaction.atomic():
         ids = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -318,27 +345,53 @@ def deliver_due(sender, now: datetime | None = None, limit: int = BATCH_SIZE) ->
         if not ids:
             return 0
         WebhookDelivery.objects.filter(pk__in=ids).update(
-            next_attempt_at=now + _lease(), attempts=F("attempts") + 1
+            next_attempt_at=now + lease, attempts=F("attempts") + 1
         )
-    deliveries = list(WebhookDelivery.objects.select_related("event", "endpoint").filter(pk__in=ids))
-    inactive = [d.pk for d in deliveries if not d.endpoint.active]
+    rows = list(
+        WebhookDelivery.objects.filter(pk__in=ids).values(
+            "id", "attempts", "endpoint_id", "event_id", "event__type", "event__created_at", "event__data"
+        )
+    )
+    endpoints = {e.pk: e for e in WebhookEndpoint.objects.filter(pk__in={r["endpoint_id"] for r in rows})}
+    inactive = [r["id"] for r in rows if not endpoints[r["endpoint_id"]].active]
     if inactive:
         WebhookDelivery.objects.filter(pk__in=inactive).update(
             status=DeliveryStatus.CANCELLED, last_error="endpoint disabled"
         )
-    sending = [d for d in deliveries if d.endpoint.active]
-    requests = []
-    for delivery in sending:
-        body = webhooks.body_for(delivery.event)
-        headers = webhooks.headers_for(delivery.event, delivery.pk, delivery.endpoint.secret, body)
-        requests.append((delivery.endpoint.url, body, headers))
-    results = sender.send_all(requests, now)
-    _record_attempts(list(zip(sending, results, strict=True)), now)
-    return len(deliveries)
+    sending, requests = [], []
+    for row in rows:
+        endpoint = endpoints[row["endpoint_id"]]
+        if not endpoint.active:
+            continue
+        event = _Event(row["event_id"], row["event__type"], row["event__created_at"], row["event__data"])
+        body = webhooks.body_for(event)
+        headers = webhooks.headers_for(event, row["id"], endpoint.secret, body)
+        requests.append((endpoint.url, body, headers))
+        delivery = WebhookDelivery(
+            id=row["id"],
+            event_id=row["event_id"],
+            endpoint_id=row["endpoint_id"],
+            attempts=row["attempts"],
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now + lease,
+        )
+        delivery._state.adding, delivery._state.db = False, "default"  # an existing row: save() updates
+        sending.append(delivery)
+    # Start no send later than this: a send takes at most webhooks.TIMEOUT_SECONDS.
+    start_by = max(lease.total_seconds() - webhooks.TIMEOUT_SECONDS - 1, lease.total_seconds() / 2)
+    results = sender.send_all(requests, now, start_within=start_by)
+    attempted = [(d, r) for d, r in zip(sending, results, strict=True) if r is not None]
+    released = [d.pk for d, r in zip(sending, results, strict=True) if r is None]
+    if released:
+        WebhookDelivery.objects.filter(pk__in=released).update(
+            next_attempt_at=now, attempts=F("attempts") - 1
+        )
+    _record_attempts(attempted, endpoints, now)
+    return len(rows) - len(released)
 
 
 @transaction.atomic
-def _record_attempts(pairs: list[tuple[WebhookDelivery, webhooks.SendResult]], now: datetime) -> None:
+def _record_attempts(pairs: list[tuple[WebhookDelivery, webhooks.SendResult]], endpoints: dict, now) -> None:
     """All attempts of a batch in one transaction: successes as one UPDATE per status code."""
     DeliveryAttempt.objects.bulk_create([_attempt_row(d, r, now) for d, r in pairs])
     delivered: dict[int, list] = {}
@@ -346,7 +399,7 @@ def _record_attempts(pairs: list[tuple[WebhookDelivery, webhooks.SendResult]], n
     for delivery, result in pairs:
         if result.status_code is not None and 200 <= result.status_code < 300:
             delivered.setdefault(result.status_code, []).append(delivery.pk)
-            if delivery.endpoint.failing_since:
+            if endpoints[delivery.endpoint_id].failing_since:
                 recovered.add(delivery.endpoint_id)
         else:
             _apply_result(delivery, result, now)
@@ -360,10 +413,10 @@ def _record_attempts(pairs: list[tuple[WebhookDelivery, webhooks.SendResult]], n
 
 def drain(seconds: float = 30.0) -> dict[str, int]:
     """Dispatch and deliver in batches until nothing is due (or `seconds` have passed)."""
-    import time
-
+    from .events import forget_queued_dispatch
     from .sender import Sender
 
+    forget_queued_dispatch()  # what this connection emitted so far is dispatched now
     deadline = time.monotonic() + seconds
     dispatched = delivered = 0
     sender = Sender()
@@ -380,23 +433,30 @@ def drain(seconds: float = 30.0) -> dict[str, int]:
 
 
 def retry_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Scheduled: dispatch events whose task was lost, and attempt every due delivery."""
+    """Scheduled: dispatch events whose task was lost, and attempt every due delivery (the same
+    batches as drain: claimed with SKIP LOCKED, sent concurrently over kept-alive connections)."""
+    from .sender import Sender
+
     now = now or timezone.now()
-    stale_events = list(
-        OutboxEvent.objects.filter(
-            dispatched_at__isnull=True, created_at__lt=now - timedelta(seconds=30)
-        ).values_list("id", flat=True)[:limit]
-    )
-    for event_id in stale_events:
-        dispatch_event(event_id)
-    due = list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    for delivery_id in due:
-        attempt_delivery(delivery_id, now)
-    return {"events_dispatched": len(stale_events), "attempts": len(due)}
+    dispatched = attempts = 0
+    while dispatched < limit:
+        events = dispatch_pending(
+            min(BATCH_SIZE, limit - dispatched), created_before=now - timedelta(seconds=30)
+        )
+        dispatched += events
+        if not events:
+            break
+    due_by = max(now, timezone.now())  # includes the deliveries just fanned out
+    sender = Sender()
+    try:
+        while attempts < limit:
+            sent = deliver_due(sender, due_by, min(BATCH_SIZE, limit - attempts))
+            attempts += sent
+            if not sent:
+                break
+    finally:
+        sender.close()
+    return {"events_dispatched": dispatched, "attempts": attempts}
 
 
 # ---- inbound ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Signed webhook delivery (DESIGN §9): payload, HMAC signature, SSRF-safe HTTP, retry schedule."""
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -175,13 +176,23 @@ def validate_url(url: str) -> None:
     resolve_safe(host, port)
 
 
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the validated address, with Nagle's algorithm off (as http.client's own
+    connect() does): the request's headers and body go out in two writes, and with Nagle on the body
+    waits for the receiver's delayed ACK — ~40 ms per request on a keep-alive connection."""
+    sock = socket.create_connection((address, port), timeout)
+    with contextlib.suppress(OSError):  # a platform without TCP_NODELAY
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host, port, address, timeout):
         super().__init__(host, port, timeout=timeout)
         self._address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._address, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -190,7 +201,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self._address = address
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect(self._address, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 

@@ -17,9 +17,19 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, like real receivers
+            disable_nagle_algorithm = True
+
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                receiver.requests.append(
+                    {
+                        "headers": dict(self.headers),
+                        "body": body,
+                        "path": self.path,
+                        "client": self.client_address,
+                    }
+                )
                 status, headers, delay = receiver.responses.pop(0) if receiver.responses else (200, {}, 0)
                 if delay:
                     time.sleep(delay)
@@ -27,6 +37,7 @@ class Receiver:
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)
+                    self.send_header("Content-Length", "12")
                     self.end_headers()
                     self.wfile.write(b'{"ok": true}')
                 except (BrokenPipeError, ConnectionResetError):

@@ -35,7 +35,7 @@ def test_killing_the_worker_mid_delivery_loses_no_event(admin_user, receiver, se
     if connection.vendor != "postgresql":
         pytest.skip("needs a database shared with a worker process (PostgreSQL)")
     services.create_endpoint(admin_user, {"name": "Receiver", "url": receiver.url})
-    receiver.responses = [(200, {}, 0.05)] * (EVENTS * 3)  # slow enough to kill mid-flight
+    receiver.responses = [(200, {}, 0.2)] * (EVENTS * 3)  # slow enough to kill mid-flight (8 sends at once)
     ids = []
     for n in range(EVENTS):
         with transaction.atomic(), acting_as(source="system"):
