@@ -122,3 +122,45 @@ def set_status(
         vehicle.save(update_fields=["status", *readings.keys(), "updated_at"])
         audit.record("vehicle.updated", vehicle, custody_id=custody_id, changes=changed, message=message)
     return changed
+
+
+# ---- seed rows in bulk (demo data) -----------------------------------------------------------------
+# System writes, not a user's: the caller runs them inside `acting_as(source="system")`.
+
+
+@transaction.atomic
+def ensure_row(model: type[Model], key: dict, defaults: dict) -> Model:
+    """The row matching `key`, created from `defaults` (validated and audited) when there is none."""
+    existing = model.objects.filter(**key).first()
+    if existing is not None:
+        return existing
+    instance = model(**key, **defaults)
+    instance.full_clean()
+    if isinstance(instance, TaxProfile) and instance.is_default:
+        TaxProfile.objects.filter(is_default=True).update(is_default=False)
+    instance.save()
+    audit.record(f"{model._meta.model_name}.created", instance, changes=audit.snapshot(instance))
+    return instance
+
+
+@transaction.atomic
+def add_in_bulk(objects: list[Model], status_since: dict | None = None) -> list[Model]:
+    """Insert new rows of one model in one statement, each validated like a form save (the caller has
+    skipped rows whose natural key exists), with one audit entry for the batch. `status_since` maps a
+    vehicle's pk to the time its current status began (kept in `updated_at`)."""
+    if not objects:
+        return objects
+    for obj in objects:
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+    model = type(objects[0])
+    model.objects.bulk_create(objects)
+    for pk, since in (status_since or {}).items():
+        model.objects.filter(pk=pk).update(updated_at=since)  # update() leaves auto_now alone
+    audit.record(
+        f"{model._meta.model_name}.created_in_bulk",
+        object_type=model._meta.model_name,
+        object_id="",
+        changes={"count": len(objects)},
+        message=f"{len(objects)} {model._meta.verbose_name_plural} added in bulk",
+    )
+    return objects

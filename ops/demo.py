@@ -4,7 +4,7 @@
 the same data; `load()` writes it in one transaction and creates one demo user per role.
 Reference data is written with the plain ORM (it is seed data, not a user's change); the users
 go through accounts.services so they are validated and audited like any other account, and the
-demo custodies (custodies.demo) through the custody services, as the demo users.
+demo custodies (ops/demo_custodies.py) through the custody services, as the demo users.
 """
 
 import logging
@@ -24,6 +24,7 @@ from accounts import services as account_services
 from accounts.choices import Role
 from accounts.models import User
 from audit.context import acting_as
+from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, CustomerKind, VehicleStatus
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, Vehicle, VehicleClass
 
@@ -63,7 +64,7 @@ DEMO_USERS = [
 ]
 
 # code, name, city; `plate` is the emirate code on the branch's number plates; `fleet` its cars by
-# status. Every rented car has an active agreement; the demo custodies (custodies.demo) then move
+# status. Every rented car has an active agreement; the demo custodies (ops/demo_custodies.py) then move
 # some cars on through the real services: originals into custody, replacements reserved or rented.
 BRANCHES = [
     {
@@ -589,56 +590,56 @@ def load(now: datetime | None = None) -> LoadResult:
     """
     plan = build_plan(now)
     with transaction.atomic(), acting_as(source="system"):
-        branches = {}
-        for b in BRANCHES:
-            branches[b["code"]], _new = Branch.objects.get_or_create(
-                code=b["code"], defaults={"name": b["name"], "city": b["city"], "timezone": "Asia/Dubai"}
+        branches = {
+            b["code"]: fleet_services.ensure_row(
+                Branch, {"code": b["code"]}, {"name": b["name"], "city": b["city"], "timezone": "Asia/Dubai"}
             )
-        classes = {}
-        for c in VEHICLE_CLASSES:
-            classes[c["code"]], _new = VehicleClass.objects.get_or_create(
-                code=c["code"],
-                defaults={
-                    "name": c["name"],
-                    "daily_rate": Decimal(c["daily"]),
-                    "monthly_rate": Decimal(c["monthly"]),
-                },
+            for b in BRANCHES
+        }
+        classes = {
+            c["code"]: fleet_services.ensure_row(
+                VehicleClass,
+                {"code": c["code"]},
+                {"name": c["name"], "daily_rate": Decimal(c["daily"]), "monthly_rate": Decimal(c["monthly"])},
             )
+            for c in VEHICLE_CLASSES
+        }
         for code in SPECIAL_RATE_CODES:
-            SpecialRateCode.objects.get_or_create(
-                code=code["code"],
-                defaults={"description": code["description"], "daily_rate": Decimal(code["daily_rate"])},
+            fleet_services.ensure_row(
+                SpecialRateCode,
+                {"code": code["code"]},
+                {"description": code["description"], "daily_rate": Decimal(code["daily_rate"])},
             )
-        if not TaxProfile.objects.filter(name=TAX_PROFILE["name"]).exists():
-            TaxProfile.objects.create(
-                name=TAX_PROFILE["name"],
-                rate_percent=Decimal(TAX_PROFILE["rate_percent"]),
-                is_default=not TaxProfile.objects.filter(is_default=True).exists(),
-            )
+        fleet_services.ensure_row(
+            TaxProfile,
+            {"name": TAX_PROFILE["name"]},
+            {
+                "rate_percent": Decimal(TAX_PROFILE["rate_percent"]),
+                "is_default": not TaxProfile.objects.filter(is_default=True).exists(),
+            },
+        )
 
         taken_plates = set(Vehicle.objects.values_list("plate", flat=True))
         taken_vins = set(Vehicle.objects.values_list("vin", flat=True))
-        vehicles = []
+        vehicles, status_since = [], {}
         for v in plan.vehicles:
             if v["plate"] in taken_plates or v["vin"] in taken_vins:
                 continue
             fields = {
                 k: val for k, val in v.items() if k not in ("class_code", "branch_code", "status_since")
             }
-            vehicles.append(
-                Vehicle(vehicle_class=classes[v["class_code"]], branch=branches[v["branch_code"]], **fields)
+            vehicle = Vehicle(
+                vehicle_class=classes[v["class_code"]], branch=branches[v["branch_code"]], **fields
             )
-        _validate(vehicles)
-        Vehicle.objects.bulk_create(vehicles)
+            vehicles.append(vehicle)
+            if v["status_since"]:
+                status_since[vehicle.pk] = v["status_since"]
+        fleet_services.add_in_bulk(vehicles, status_since)
         new_vehicles = {v.plate: v for v in vehicles}
-        for v in plan.vehicles:
-            if v["status_since"] and v["plate"] in new_vehicles:  # update() leaves auto_now alone
-                Vehicle.objects.filter(plate=v["plate"]).update(updated_at=v["status_since"])
 
         taken_numbers = set(Customer.objects.values_list("customer_no", flat=True))
         customers = [Customer(**c) for c in plan.customers if c["customer_no"] not in taken_numbers]
-        _validate(customers)
-        Customer.objects.bulk_create(customers)
+        fleet_services.add_in_bulk(customers)
         all_customers = {
             c.customer_no: c
             for c in Customer.objects.filter(customer_no__in=[c["customer_no"] for c in plan.customers])
@@ -655,8 +656,7 @@ def load(now: datetime | None = None) -> LoadResult:
             for a in plan.agreements
             if a["agreement_no"] not in taken_numbers and a["plate"] in new_vehicles
         ]
-        _validate(agreements)
-        RentalAgreement.objects.bulk_create(agreements)
+        fleet_services.add_in_bulk(agreements)
 
         users = {}
         for demo_user in DEMO_USERS:
@@ -688,7 +688,7 @@ def _load_custodies(users: dict) -> tuple[int, str | None]:
     They run in a savepoint: if a workflow change breaks them, the reference data and the
     logins still load (so `make run` still starts) and the command reports the problem.
     """
-    from custodies.demo import create_demo_custodies
+    from .demo_custodies import create_demo_custodies
 
     try:
         with transaction.atomic():
@@ -708,12 +708,6 @@ def _load_quotes(users: dict) -> tuple[int, str | None]:
     except Exception as exc:
         logger.exception("The demo quotes could not be created")
         return 0, f"The demo quotes could not be created ({exc.__class__.__name__}: {exc})."
-
-
-def _validate(objects) -> None:
-    # Uniqueness was settled above; the rest of each model's rules apply to seed data too.
-    for obj in objects:
-        obj.full_clean(validate_unique=False, validate_constraints=False)
 
 
 def logins_table() -> str:

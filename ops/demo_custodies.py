@@ -1,25 +1,23 @@
 """Demo custodies: ~25 custodies in every status and reason, run through the real services so
 approvals, vehicle moves, SLA stamps, documents and the audit trail are all genuine."""
 
-import hashlib
 import io
 import random
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts import permissions
 from accounts.choices import Role
 from audit.context import acting_as
-from documents.models import Document
+from custodies import services
+from custodies.choices import SUBCODES_BY_REASON
+from custodies.models import Custody
+from documents import services as document_services
 from fleet.choices import AgreementStatus, VehicleStatus
 from fleet.models import RentalAgreement, Vehicle
-
-from . import services
-from .choices import SUBCODES_BY_REASON
-from .models import Custody
 
 PLAN = [  # (target status, reason)
     ("draft", "accident"),
@@ -88,16 +86,8 @@ def _attach(custody: Custody, document_type: str, user) -> None:
     is_photo = document_type == "photos"
     content = _png() if is_photo else _pdf(f"{custody.custody_no} {document_type}")
     name = f"{document_type}.{'png' if is_photo else 'pdf'}"
-    Document.objects.create(
-        custody=custody,
-        document_type=document_type,
-        file=ContentFile(content, name=name),
-        file_name=name,
-        size=len(content),
-        content_type="image/png" if is_photo else "application/pdf",
-        sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by=user,
-    )
+    upload = SimpleUploadedFile(name, content, "image/png" if is_photo else "application/pdf")
+    document_services.upload_document(user, custody, upload, document_type)
 
 
 def _actor(users: dict, role: str, branch_id):

@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from conftest import make_vehicle
-from custodies.demo import PLAN, create_demo_custodies
 from custodies.models import Custody
 from fleet.models import Customer, RentalAgreement
+from ops.demo_custodies import PLAN, create_demo_custodies
 
 pytestmark = pytest.mark.django_db
 
