@@ -25,7 +25,6 @@ from billing.money import to_money
 from core import switches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.events import emit
-from documents.services import missing_documents
 from fleet import selectors as fleet_selectors
 from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, VehicleStatus
@@ -565,11 +564,9 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             errors["fuel_level"] = [_("Record the replacement's fuel level.")]
         elif not 0 <= fuel <= 8:
             errors["fuel_level"] = [_("Fuel level is in eighths, 0 to 8.")]
-    missing = missing_documents(custody, "handover")
+    missing = rules.missing_document_errors(custody, "handover")
     if missing:
-        errors["documents"] = [
-            _("Required document missing: %(type)s.") % {"type": rules._document_label(t)} for t in missing
-        ]
+        errors["documents"] = missing
     if errors:
         raise ValidationFailed(_("The custody cannot be handed over yet."), errors)
 
@@ -654,11 +651,9 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             errors["fuel_level"] = [_("Record the fuel level at return.")]
         elif not 0 <= fuel <= 8:
             errors["fuel_level"] = [_("Fuel level is in eighths, 0 to 8.")]
-    missing = missing_documents(custody, "close")
+    missing = rules.missing_document_errors(custody, "close")
     if missing:
-        errors["documents"] = [
-            _("Required document missing: %(type)s.") % {"type": rules._document_label(t)} for t in missing
-        ]
+        errors["documents"] = missing
     blockers = billing.blocking_drafts(custody)
     if blockers:
         errors["charges"] = [
