@@ -4,10 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils.translation import gettext as _
 
+from accounts import permissions
 from accounts.choices import Role
 from audit import services as audit
+from core.errors import ValidationFailed
 
 from . import eligibility
 from .choices import OPEN_STATUSES, ApprovalStatus
@@ -39,7 +43,13 @@ def _matches(rule: ApprovalRule, custody, estimated_cost: Decimal) -> bool:
 
 
 def match_rule(custody, estimated_cost: Decimal = Decimal("0")) -> RuleMatch:
-    for rule in ApprovalRule.objects.filter(active=True).order_by("priority", "name"):
+    return _first_match(
+        ApprovalRule.objects.filter(active=True).order_by("priority", "name"), custody, estimated_cost
+    )
+
+
+def _first_match(rules, custody, estimated_cost: Decimal) -> RuleMatch:
+    for rule in rules:
         if _matches(rule, custody, estimated_cost):
             return RuleMatch(rule=rule, auto_approve=rule.auto_approve, levels=list(rule.levels or []))
     # No rule at all: one supervisor level is the safe default.
@@ -191,3 +201,214 @@ def escalate_overdue(now: datetime) -> int:
 def claim_reminder(level: Approval, now: datetime) -> bool:
     """True once per level: the reminder job claims it, so reruns and parallel workers remind once."""
     return bool(Approval.objects.filter(pk=level.pk, reminded_at__isnull=True).update(reminded_at=now))
+
+
+# ---- editing the rules (admin configuration page) ---------------------------------------------------
+
+LEVEL_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)  # the roles eligibility.DECIDERS knows
+MAX_LEVELS = 4
+MAX_DUE_HOURS = Decimal("720")
+RULE_FIELDS = (
+    "name",
+    "priority",
+    "active",
+    "reason_codes",
+    "branch_codes",
+    "custodian_types",
+    "rate_policies",
+    "min_damage_hold",
+    "max_damage_hold",
+    "min_estimated_cost",
+    "auto_approve",
+    "levels",
+)
+
+
+def build_rule(data: dict, rule: ApprovalRule | None = None) -> ApprovalRule:
+    """An unsaved copy of `rule` (or a new rule) with `data` applied and checked: what the page previews
+    and what `save_rule` stores. Raises ValidationFailed with one message per field."""
+    from custodies.choices import CustodianType, RatePolicy, ReasonCode
+    from fleet.models import Branch
+
+    errors: dict[str, list[str]] = {}
+    draft = ApprovalRule(pk=rule.pk) if rule is not None else ApprovalRule()
+    for name in RULE_FIELDS:
+        setattr(draft, name, getattr(rule, name) if rule is not None else getattr(draft, name))
+    for name, value in data.items():
+        if name in RULE_FIELDS:
+            setattr(draft, name, value)
+    draft.name = str(draft.name or "").strip()
+    if not draft.name:
+        errors.setdefault("name", []).append(_("Give the rule a name."))
+    elif ApprovalRule.objects.filter(name=draft.name).exclude(pk=draft.pk).exists():
+        errors.setdefault("name", []).append(
+            _("Another rule has this name; names identify rules on approvals.")
+        )
+    allowed = {
+        "reason_codes": set(ReasonCode.values),
+        "custodian_types": set(CustodianType.values),
+        "rate_policies": set(RatePolicy.values),
+        "branch_codes": set(Branch.objects.values_list("code", flat=True)),
+    }
+    for name, values in allowed.items():
+        chosen = [str(v) for v in (getattr(draft, name) or [])]
+        unknown = sorted(set(chosen) - values)
+        if unknown:
+            errors.setdefault(name, []).append(_("Unknown: %(values)s.") % {"values": ", ".join(unknown)})
+        setattr(draft, name, sorted(set(chosen)))
+    for name in ("min_damage_hold", "max_damage_hold", "min_estimated_cost"):
+        value = getattr(draft, name)
+        if value is not None and (not isinstance(value, Decimal) or value < 0 or not value.is_finite()):
+            errors.setdefault(name, []).append(_("Enter an amount of 0 or more."))
+    if (
+        draft.min_damage_hold is not None
+        and draft.max_damage_hold is not None
+        and "min_damage_hold" not in errors
+        and "max_damage_hold" not in errors
+        and draft.min_damage_hold > draft.max_damage_hold
+    ):
+        errors.setdefault("max_damage_hold", []).append(_("The upper limit is below the lower limit."))
+    levels = []
+    for index, level in enumerate(draft.levels or [], start=1):
+        role = str(level.get("role") or "")
+        hours = level.get("due_hours")
+        if role not in LEVEL_ROLES:
+            errors.setdefault("levels", []).append(
+                _("Level %(n)s: choose supervisor, manager or admin.") % {"n": index}
+            )
+            continue
+        if hours is not None:
+            hours = Decimal(str(hours))
+            if not (Decimal("0") < hours <= MAX_DUE_HOURS):
+                errors.setdefault("levels", []).append(
+                    _("Level %(n)s: the due time is between 0 and %(max)s hours.") % {"n": index, "max": 720}
+                )
+                continue
+            hours = float(hours) if hours != hours.to_integral_value() else int(hours)
+        levels.append({"role": role, "due_hours": hours})
+    if len(levels) > MAX_LEVELS:
+        errors.setdefault("levels", []).append(_("At most %(n)s levels.") % {"n": MAX_LEVELS})
+    draft.levels = [] if draft.auto_approve else levels
+    if draft.auto_approve and levels:
+        errors.setdefault("levels", []).append(
+            _("A rule either approves automatically or lists levels, not both.")
+        )
+    if not draft.auto_approve and not levels and "levels" not in errors:
+        errors.setdefault("levels", []).append(
+            _("Add at least one approval level, or approve automatically.")
+        )
+    if errors:
+        raise ValidationFailed(_("The approval rule is not valid."), errors)
+    return draft
+
+
+@transaction.atomic
+def save_rule(user, rule: ApprovalRule | None, data: dict) -> ApprovalRule:
+    """Create or change an approval rule (admins); audited before → after."""
+    permissions.require(user, "settings.manage")
+    if rule is not None:
+        rule = ApprovalRule.objects.select_for_update().get(pk=rule.pk)
+    before = audit.snapshot(rule, RULE_FIELDS) if rule is not None else {}
+    draft = build_rule(data, rule)
+    if rule is None:
+        draft.save(force_insert=True)
+    else:
+        draft.save(force_update=True)
+    draft.refresh_from_db()  # stored values (amounts with 2 places), so the audit shows only real changes
+    audit.record(
+        "approvalrule.created" if rule is None else "approvalrule.updated",
+        draft,
+        object_type="approval_rule",
+        changes=audit.diff(before, audit.snapshot(draft, RULE_FIELDS)),
+    )
+    return draft
+
+
+def describe_levels(match: RuleMatch) -> str:
+    """ "supervisor, then manager" / "approved automatically" — what a custody needs, in words."""
+    if match.auto_approve:
+        return str(_("approved automatically"))
+    names = [
+        str(Role(level["role"]).label) if level["role"] in Role.values else level["role"]
+        for level in match.levels
+    ]
+    return str(_(", then ")).join(names)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    custody: object
+    estimated_cost: Decimal
+    now: RuleMatch
+    after: RuleMatch
+    by_this_rule: bool
+
+    @property
+    def changed(self) -> bool:
+        return (self.now.auto_approve, self.now.levels) != (self.after.auto_approve, self.after.levels)
+
+    @property
+    def needs_now(self) -> str:
+        return describe_levels(self.now)
+
+    @property
+    def needs_after(self) -> str:
+        return describe_levels(self.after)
+
+
+@dataclass(frozen=True)
+class Preview:
+    rows: list
+    checked: int
+    matched: int
+    changed: int
+    more_auto: int
+    more_levels: int
+
+
+PREVIEW_LIMIT = 200
+PREVIEW_RECENT_DAYS = 30
+
+
+def preview_rule(user, draft: ApprovalRule) -> Preview:
+    """The effect of saving `draft` (a new or edited rule, unsaved): for the open custodies and those of the
+    last 30 days (at most 200, newest first, in the user's branches), which levels each needs under the
+    saved rules and under the rules with this edit — the same `_matches` the submission uses."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from custodies.choices import TERMINAL_STATUSES
+    from custodies.selectors import custodies_for
+    from custodies.services import estimated_cost
+
+    saved = list(ApprovalRule.objects.filter(active=True).order_by("priority", "name"))
+    edited = [r for r in saved if r.pk != draft.pk]
+    if draft.active:
+        edited.append(draft)
+    edited.sort(key=lambda r: (r.priority, r.name))
+    since = timezone.now() - timedelta(days=PREVIEW_RECENT_DAYS)
+    custodies = list(
+        custodies_for(user)
+        .filter(~Q(status__in=TERMINAL_STATUSES) | Q(created_at__gte=since))
+        .select_related("special_rate_code", "replacement_vehicle__vehicle_class")
+        .order_by("-created_at")[:PREVIEW_LIMIT]
+    )
+    rows = []
+    for custody in custodies:
+        cost = estimated_cost(custody)
+        now = _first_match(saved, custody, cost)
+        after = _first_match(edited, custody, cost)
+        rows.append(PreviewRow(custody, cost, now, after, after.rule is draft))
+    changed = [r for r in rows if r.changed]
+    return Preview(
+        rows=rows,
+        checked=len(rows),
+        matched=sum(1 for r in rows if r.by_this_rule),
+        changed=len(changed),
+        more_auto=sum(1 for r in changed if r.after.auto_approve),
+        more_levels=sum(
+            1 for r in changed if len(r.after.levels) > len(r.now.levels) and not r.after.auto_approve
+        ),
+    )

@@ -798,3 +798,53 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
     with transaction.atomic():
         counts["escalated"] = approvals.escalate_overdue(now)
     return counts
+
+
+# ---- SLA policies (admin configuration page) -------------------------------------------------------
+
+SLA_FIELDS = (
+    "reason_code",
+    "branch_id",
+    "approve_within_hours",
+    "handover_within_hours",
+    "close_within_hours",
+)
+
+
+@transaction.atomic
+def save_sla_policy(user, policy, data: dict):
+    """Create or change an SLA policy (admins). New clocks use it; clocks already running keep their due time."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from .models import SlaPolicy
+
+    permissions.require(user, "settings.manage")
+    policy = SlaPolicy.objects.select_for_update().get(pk=policy.pk) if policy is not None else SlaPolicy()
+    creating = policy._state.adding
+    before = {} if creating else audit.snapshot(policy, list(SLA_FIELDS))
+    for name, value in data.items():
+        if name in ("branch", *SLA_FIELDS):
+            setattr(policy, name, value)
+    twin = SlaPolicy.objects.filter(reason_code=policy.reason_code, branch_id=policy.branch_id).exclude(
+        pk=policy.pk
+    )
+    if twin.exists():
+        message = (
+            _("This branch already has its own policy for this reason: edit that one.")
+            if policy.branch_id
+            else _("This reason already has its policy for all branches: edit that one.")
+        )
+        raise ValidationFailed(message, {"branch": [message]})
+    try:
+        policy.full_clean(validate_constraints=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(_("The SLA policy is not valid."), exc.message_dict) from exc
+    policy.save()
+    policy.refresh_from_db()  # stored values (2 places), so the audit shows only real changes
+    audit.record(
+        "slapolicy.created" if creating else "slapolicy.updated",
+        policy,
+        object_type="sla_policy",
+        changes=audit.diff(before, audit.snapshot(policy, list(SLA_FIELDS))),
+    )
+    return policy

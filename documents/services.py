@@ -863,3 +863,43 @@ def decline_signature(
             message=reason[:500],
         )
     return signature
+
+
+# ---- required-document rules (admin configuration page) ---------------------------------------------
+
+DOCUMENT_RULE_FIELDS = ["reason_code", "stage", "document_type", "active"]
+
+
+@transaction.atomic
+def save_document_rule(user, rule: DocumentRule | None, data: dict) -> DocumentRule:
+    """Create or change a required-document rule (admins); checked at the next submission, hand over or close."""
+    from custodies.choices import ReasonCode
+
+    permissions.require(user, "settings.manage")
+    rule = DocumentRule.objects.select_for_update().get(pk=rule.pk) if rule is not None else DocumentRule()
+    creating = rule._state.adding
+    before = {} if creating else audit.snapshot(rule, DOCUMENT_RULE_FIELDS)
+    for name, value in data.items():
+        if name in DOCUMENT_RULE_FIELDS:
+            setattr(rule, name, value)
+    rule.reason_code = rule.reason_code or ""
+    if rule.reason_code and rule.reason_code not in ReasonCode.values:
+        raise ValidationFailed(_("Unknown reason."), {"reason_code": [_("Unknown reason.")]})
+    twin = DocumentRule.objects.filter(
+        reason_code=rule.reason_code, stage=rule.stage, document_type=rule.document_type
+    ).exclude(pk=rule.pk)
+    if twin.exists():
+        message = _("This document is already required for this reason and stage: edit that rule.")
+        raise ValidationFailed(message, {"document_type": [message]})
+    try:
+        rule.full_clean(validate_constraints=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(_("The rule is not valid."), exc.message_dict) from exc
+    rule.save()
+    audit.record(
+        "documentrule.created" if creating else "documentrule.updated",
+        rule,
+        object_type="document_rule",
+        changes=audit.diff(before, audit.snapshot(rule, DOCUMENT_RULE_FIELDS)),
+    )
+    return rule

@@ -164,3 +164,53 @@ def add_in_bulk(objects: list[Model], status_since: dict | None = None) -> list[
         message=f"{len(objects)} {model._meta.verbose_name_plural} added in bulk",
     )
     return objects
+
+
+# ---- company profile (admin configuration page) -----------------------------------------------------
+
+COMPANY_FIELDS = ["name", "name_ar", "address", "address_ar", "trn", "phone", "email", "website"]
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+LOGO_MAX_BYTES = 512 * 1024
+
+
+@transaction.atomic
+def save_company_profile(user, data: dict, logo: bytes | None = None):
+    """The one seller profile printed on invoices and forms (admins); the logo is a PNG or JPEG, sniffed."""
+    from core.errors import ValidationFailed
+
+    from .models import CompanyProfile
+
+    permissions.require(user, "settings.manage")
+    profile = CompanyProfile.objects.select_for_update().order_by("created_at").first() or CompanyProfile()
+    creating = profile._state.adding
+    before = {} if creating else audit.snapshot(profile, COMPANY_FIELDS)
+    for name, value in data.items():
+        if name in COMPANY_FIELDS:
+            setattr(profile, name, "" if value is None else str(value).strip())
+    changes_logo = None
+    if logo:
+        content_type = next((t for magic, t in LOGO_TYPES.items() if logo.startswith(magic)), None)
+        if content_type is None:
+            raise ValidationFailed(
+                _("The logo must be a PNG or JPEG image."),
+                {"logo": [_("The logo must be a PNG or JPEG image.")]},
+            )
+        if len(logo) > LOGO_MAX_BYTES:
+            raise ValidationFailed(_("The logo is too large."), {"logo": [_("At most 512 KB.")]})
+        profile.logo, profile.logo_content_type = logo, content_type
+        changes_logo = [None, content_type]
+    try:
+        profile.full_clean(exclude=["logo", "logo_content_type"])
+    except ValidationError as exc:
+        raise ValidationFailed(_("The company profile is not valid."), exc.message_dict) from exc
+    profile.save()
+    changes = audit.diff(before, audit.snapshot(profile, COMPANY_FIELDS))
+    if changes_logo:
+        changes["logo"] = changes_logo
+    audit.record(
+        "companyprofile.created" if creating else "companyprofile.updated",
+        profile,
+        object_type="company_profile",
+        changes=changes,
+    )
+    return profile
