@@ -29,6 +29,7 @@ urlpatterns = [
     path("help/", include("support.help_urls")),
     path("manage/", ops_views.admin_home, name="admin_home"),
     path("manage/settings/", include("ops.settings_pages")),
+    path("manage/import/", include("ops.import_views")),
     path("manage/monitoring/", monitoring_views.monitoring, name="monitoring"),
     path("metrics", monitoring_views.prometheus_metrics, name="metrics"),
     path("manage/system/", ops_views.system, name="system"),

@@ -26,6 +26,7 @@ from audit.context import acting_as
 
 KINDS = ("branches", "vehicle-classes", "customers", "vehicles", "agreements", "custodies")
 MAX_ROWS = 200_000
+PROGRESS_EVERY = 250
 # A spreadsheet would run these as formulas; numbers and phone numbers may start with + or -.
 FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![\d\s().]*$)")
 
@@ -290,8 +291,11 @@ def _model(path: str):
     return apps.get_model(path)
 
 
-def read_rows(source) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and the rows of a CSV (UTF-8, a BOM allowed, comma or semicolon separated)."""
+def read_rows(source, mapping: dict | None = None) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and the rows of a CSV (UTF-8, a BOM allowed, comma or semicolon separated).
+
+    `mapping` (the admin page's column mapping) renames file columns to import columns; a column mapped
+    to "" is left out. Rows keep their numbers either way."""
     raw = source.read() if hasattr(source, "read") else source
     if isinstance(raw, bytes):
         try:
@@ -308,18 +312,30 @@ def read_rows(source) -> tuple[list[str], list[dict[str, str]]]:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ImportFailed(["row 1: file: empty"]) from None
+    keep = None
+    if mapping:
+        header = [mapping.get(h, h) for h in header]
+        keep = [i for i, name in enumerate(header) if name]
     rows = []
     for values in reader:
         if not any(v.strip() for v in values):
             rows.append({})  # a blank line keeps its row number but is ignored
             continue
+        pairs = zip(header, values, strict=False)
         rows.append(
-            dict(zip(header, values, strict=False))
+            {name: value for name, value in pairs if name or keep is None}
             | ({"__extra__": "1"} if len(values) > len(header) else {})
         )
         if len(rows) > MAX_ROWS:
             raise ImportFailed([f"row {MAX_ROWS + 2}: file: more than {MAX_ROWS} rows; split the file"])
+    if keep is not None:
+        header = [header[i] for i in keep]
     return header, rows
+
+
+def columns(kind: str) -> list[Column]:
+    """The import columns of a kind (the admin page maps file columns onto them)."""
+    return _specs()[kind]
 
 
 def _ref_maps(columns: Iterable[Column]) -> dict[str, dict[str, object]]:
@@ -330,7 +346,9 @@ def _ref_maps(columns: Iterable[Column]) -> dict[str, dict[str, object]]:
     return maps
 
 
-def _parse_rows(kind: str, header: list[str], rows: list[dict], errors: list[str]) -> list[tuple[int, dict]]:
+def parse_rows(
+    kind: str, header: list[str], rows: list[dict], errors: list[str], progress=None
+) -> list[tuple[int, dict]]:
     columns = _specs()[kind]
     by_name = {c.name: c for c in columns}
     for name in header:
@@ -346,6 +364,8 @@ def _parse_rows(kind: str, header: list[str], rows: list[dict], errors: list[str
     key_column = columns[0].name
     first_seen: dict[str, int] = {}
     for index, row in enumerate(rows, start=2):
+        if progress is not None and index % PROGRESS_EVERY == 0:
+            progress("checking", index - 1, len(rows))
         if not row:
             continue
         row_errors = []
@@ -565,16 +585,23 @@ def _import_custodies(rows: list[tuple[int, dict]], result: Result) -> None:
     result.created = len(custodies)
 
 
-def run_import(kind: str, source, *, dry_run: bool = False, user=None) -> Result:
-    """Import one CSV; raises ImportFailed (nothing written) when any row is rejected."""
+def run_import(
+    kind: str, source, *, dry_run: bool = False, user=None, mapping: dict | None = None, progress=None
+) -> Result:
+    """Import one CSV; raises ImportFailed (nothing written) when any row is rejected.
+
+    `progress(phase, done, total)` is told how far the row checks are (every few hundred rows, outside the
+    write transaction, so a page polling it sees it) and when the writing starts."""
     if kind not in KINDS:
         raise ImportFailed([f"row 1: kind: {kind!r} is not one of {', '.join(KINDS)}"])
     result = Result(kind=kind, dry_run=dry_run)
-    header, rows = read_rows(source)
+    header, rows = read_rows(source, mapping)
     result.rows = sum(1 for r in rows if r)
-    parsed = _parse_rows(kind, header, rows, result.errors)
+    parsed = parse_rows(kind, header, rows, result.errors, progress)
     if not parsed and result.errors:
         raise ImportFailed(result.errors)
+    if progress is not None:
+        progress("writing", len(rows), len(rows))
 
     class _Rollback(Exception):
         pass
@@ -592,10 +619,10 @@ def run_import(kind: str, source, *, dry_run: bool = False, user=None) -> Result
     except IntegrityError as exc:
         raise ImportFailed([f"row ?: (database): {exc}"]) from exc
     if result.errors:
-        raise ImportFailed(sorted(result.errors, key=_row_number))
+        raise ImportFailed(sorted(result.errors, key=row_number))
     return result
 
 
-def _row_number(line: str) -> int:
+def row_number(line: str) -> int:
     match = re.match(r"row (\d+):", line)
     return int(match.group(1)) if match else 0

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -94,3 +96,51 @@ class ImportedRecord(models.Model):
 
     def __str__(self):
         return f"{self.kind}:{self.key}"
+
+
+class ImportRun(models.Model):
+    """One legacy import through the admin page: the uploaded CSV, its column mapping, the dry run and the
+    import the worker runs (progress polled by the page), and what came of it."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded: check the mapping")
+        CHECKING = "checking", _("Dry run running")
+        CHECKED = "checked", _("Dry run done")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Refused")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=20)
+    file_name = models.CharField(_("file"), max_length=200)
+    content = models.BinaryField(editable=False)
+    mapping = models.JSONField(default=dict, blank=True)  # file column → import column ("" = ignored)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    dry_run = models.BooleanField(default=True)  # what the last (or running) pass was
+    phase = models.CharField(max_length=20, blank=True)  # checking rows / writing
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.file_name}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.IMPORTING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0
+        return min(100, round(100 * self.processed / self.total))

@@ -6,11 +6,12 @@
 from django.apps import apps
 from django.db import transaction
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts import permissions
 from audit import services as audit
-from core.errors import ValidationFailed
+from audit.context import acting_as
+from core.errors import Conflict, ValidationFailed
 from core.switches import SwitchState
 
 from .models import SystemSettings
@@ -100,3 +101,179 @@ def _tell_everyone(row: SystemSettings, changes: dict) -> None:
             url="/",
             dedupe_key=f"system:{stamp}:{str(note)[:40]}",
         )
+
+
+# ---- the import wizard (admin page): upload → mapping → dry run → import, run by the worker ------------
+
+IMPORT_MAX_BYTES = 25 * 1024 * 1024
+
+
+def create_import_run(user, kind: str, file_name: str, content: bytes):
+    """Store an uploaded CSV for the wizard; the columns are mapped by name where they match."""
+    from . import importer
+    from .models import ImportRun
+
+    permissions.require(user, "settings.manage")
+    if kind not in importer.KINDS:
+        raise ValidationFailed(gettext("Choose what the file holds."), {"kind": [gettext("Unknown kind.")]})
+    if not content:
+        raise ValidationFailed(gettext("The file is empty."), {"file": [gettext("The file is empty.")]})
+    if len(content) > IMPORT_MAX_BYTES:
+        raise ValidationFailed(
+            gettext("The file is too large."),
+            {"file": [gettext("At most %(n)s MB; split the file.") % {"n": IMPORT_MAX_BYTES // 2**20}]},
+        )
+    try:
+        header, _rows = importer.read_rows(content)
+    except importer.ImportFailed as exc:
+        raise ValidationFailed(gettext("The file cannot be read."), {"file": exc.errors}) from exc
+    known = {c.name for c in importer.columns(kind)}
+    mapping = {name: _guess_column(name, known) for name in header}
+    run = ImportRun.objects.create(
+        kind=kind, file_name=file_name[:200], content=content, mapping=mapping, created_by=user
+    )
+    audit.record(
+        "import.uploaded",
+        run,
+        object_type="import_run",
+        changes={"kind": [None, kind], "file": [None, run.file_name]},
+    )
+    return run
+
+
+def _guess_column(name: str, known: set[str]) -> str:
+    """ "Plate No" → plate? Exact names first, then case/space/dash-insensitive ones; else left unmapped."""
+    if name in known:
+        return name
+    simple = name.strip().lower().replace(" ", "_").replace("-", "_")
+    return simple if simple in known else ""
+
+
+@transaction.atomic
+def set_import_mapping(user, run, mapping: dict):
+    """The admin's column mapping: each file column to one import column, or left out ("")."""
+    from . import importer
+    from .models import ImportRun
+
+    permissions.require(user, "settings.manage")
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.running:
+        raise Conflict(gettext("The file is being processed; wait for it to finish."), {})
+    known = {c.name for c in importer.columns(run.kind)}
+    errors: dict[str, list] = {}
+    chosen: dict[str, str] = {}
+    cleaned = {}
+    for column in run.mapping:
+        target = str(mapping.get(column, "") or "")
+        if target and target not in known:
+            errors.setdefault(column, []).append(gettext("Unknown import column."))
+        elif target and target in chosen:
+            errors.setdefault(column, []).append(
+                gettext("%(target)s is already the column %(other)s.")
+                % {"target": target, "other": chosen[target]}
+            )
+        elif target:
+            chosen[target] = column
+        cleaned[column] = target
+    if errors:
+        raise ValidationFailed(gettext("The mapping is not valid."), errors)
+    before = run.mapping
+    run.mapping = cleaned
+    if run.status in (ImportRun.Status.CHECKED, ImportRun.Status.FAILED) and before != cleaned:
+        run.status = ImportRun.Status.UPLOADED  # a changed mapping needs a new dry run
+    run.save(update_fields=["mapping", "status"])
+    if before != cleaned:
+        audit.record("import.mapped", run, object_type="import_run", changes={"mapping": [before, cleaned]})
+    return run
+
+
+@transaction.atomic
+def queue_import(user, run, *, dry_run: bool):
+    """Hand the dry run (or, after a clean dry run with this mapping, the import) to the worker."""
+    from .models import ImportRun
+    from .tasks import run_import_job
+
+    permissions.require(user, "settings.manage")
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.running:
+        raise Conflict(gettext("The file is being processed; wait for it to finish."), {})
+    if run.status == ImportRun.Status.DONE:
+        raise Conflict(gettext("This file is imported already; upload it again to re-run it."), {})
+    if not dry_run and not (run.status == ImportRun.Status.CHECKED and run.rejected == 0 and run.dry_run):
+        raise Conflict(gettext("Run the dry run first; the import starts when it finds no errors."), {})
+    run.status = ImportRun.Status.CHECKING if dry_run else ImportRun.Status.IMPORTING
+    run.dry_run = dry_run
+    run.phase, run.processed, run.total = "queued", 0, 0
+    run.created = run.skipped = run.rejected = 0
+    run.errors, run.started_at, run.finished_at = [], None, None
+    run.save()
+    audit.record("import.dry_run_queued" if dry_run else "import.queued", run, object_type="import_run")
+    # The task row is written in this transaction (database queue): it exists exactly when the change does.
+    run_import_job.enqueue(str(run.pk))
+    return run
+
+
+def execute_import_run(run_id) -> dict:
+    """The worker's part: run the importer on the stored file with the mapping, keep the progress and the
+    outcome on the run. The importer itself is all or nothing and audits what it creates (source import)."""
+    from django.utils import timezone
+
+    from . import importer
+    from .models import ImportRun
+
+    run = ImportRun.objects.select_related("created_by").get(pk=run_id)
+    if not run.running:
+        return {"skipped": "not queued"}
+    ImportRun.objects.filter(pk=run.pk).update(started_at=timezone.now(), phase="checking")
+
+    def progress(phase, done, total):
+        ImportRun.objects.filter(pk=run.pk).update(phase=phase, processed=done, total=total)
+
+    try:
+        result = importer.run_import(
+            run.kind,
+            bytes(run.content),
+            dry_run=run.dry_run,
+            user=run.created_by,
+            mapping=run.mapping,
+            progress=progress,
+        )
+    except importer.ImportFailed as exc:
+        rejected = len({importer.row_number(line) for line in exc.errors})
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.CHECKED if run.dry_run else ImportRun.Status.FAILED,
+            phase="done",
+            rejected=rejected,
+            errors=exc.errors[:5000],
+            finished_at=timezone.now(),
+        )
+        return {"rejected": rejected}
+    except Exception as exc:
+        # Nothing was written (the importer's transaction rolled back); the page must not wait forever.
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.FAILED,
+            phase="done",
+            errors=[f"row ?: (import): {exc.__class__.__name__}: {exc}"[:500]],
+            finished_at=timezone.now(),
+        )
+        raise
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.CHECKED if run.dry_run else ImportRun.Status.DONE,
+        phase="done",
+        processed=result.rows,
+        total=result.rows,
+        created=result.created,
+        skipped=result.skipped,
+        rejected=0,
+        errors=[],
+        finished_at=timezone.now(),
+    )
+    if not run.dry_run:
+        with acting_as(run.created_by, source="import"):
+            audit.record(
+                "import.done",
+                run,
+                object_type="import_run",
+                changes={"created": [None, result.created], "skipped": [None, result.skipped]},
+            )
+    return {"created": result.created, "skipped": result.skipped}

@@ -22,3 +22,11 @@ def backup_now() -> dict:
     from .backup import scheduled_backup
 
     return scheduled_backup(timezone.now())
+
+
+@task(queue_name="default")
+def run_import_job(run_id: str) -> dict:
+    """A dry run or an import started on the admin page's import wizard."""
+    from .services import execute_import_run
+
+    return execute_import_run(run_id)
