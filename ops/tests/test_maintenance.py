@@ -363,3 +363,16 @@ def test_non_admins_may_hide_a_banner_but_not_post_during_maintenance(maintenanc
     refused = operator.post("/support/announcements/", {"title": "x", "level": "info"})
     assert refused.status_code == 503
     assert Announcement.objects.count() == 1
+
+
+def test_the_login_forms_stay_usable_in_the_browser_during_maintenance(maintenance, client):
+    """app.js turns every POST form of a read-only page into a notice unless it is marked as allowed;
+    found by trying it in a browser: nobody could log in during maintenance."""
+    page = client.get("/accounts/login/").content.decode()
+    assert "data-read-only=" in page
+    assert "data-maintenance-ok" in page.split("<form", 1)[1].split(">", 1)[0]
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    template = (root / "accounts/templates/accounts/login_verify.html").read_text(encoding="utf-8")
+    assert "data-maintenance-ok" in template.split("<form", 1)[1].split(">", 1)[0]
