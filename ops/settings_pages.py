@@ -99,7 +99,7 @@ def _setting(slug: str) -> Setting:
 def _row(setting: Setting, pk):
     try:
         return setting.get(pk)
-    except LookupError as exc:
+    except (LookupError, ValueError, DjangoValidationError) as exc:  # missing, or not an id at all
         raise Http404 from exc
 
 
