@@ -120,56 +120,114 @@ def event_colour(action: str) -> str:
     return EVENT_COLOURS.get(action, "secondary")
 
 
-def list_row(row, now, date_format: str) -> dict:
-    """One custody list row, ready to print: labels and badges built here, not by template includes.
+class ListRows:
+    """The custody list's rows, ready to print: labels, badges and dates built here once per page,
+    not by template includes or per-row lookups (docs/performance.md, issue 14).
 
-    `row` is a selectors.ListRow; `date_format` comes from list_date_format() (once per page).
-    Rendering an {% include %} per badge and every row twice (table and cards) cost ~40 ms CPU per
-    50-row page; this plus one plain template row costs a few ms.
+    Labels and badge markup per status and reason are made once per page; dates go through
+    date_formatter() (Django's dateformat costs ~20 µs a call, ~90 calls a page).
     """
-    from django.utils import dateformat, formats, timezone
-    from django.utils.html import format_html
 
-    from .choices import CustodyStatus, ReasonCode
+    def __init__(self, now):
+        from django.urls import reverse
+        from django.utils import formats
+        from django.utils.html import format_html
 
-    status = row["status"]
-    sla_info = sla_badge(current_view(row, now)) if status in _SLA_STATUSES else None
-    if sla_info:
-        title = f"{sla_info['target_label']} · {sla_info['label']}"
-        if sla_info["due_at"]:
-            due = formats.date_format(timezone.localtime(sla_info["due_at"]), "SHORT_DATETIME_FORMAT")
-            title = f"{title} · {_('due')} {due}"
-        sla_html = format_html(
-            '<span class="badge text-bg-{} sla-badge" title="{}">{}</span>',
-            sla_info["colour"],
-            title,
-            sla_info["text"],
-        )
-    else:
-        sla_html = format_html('<span class="text-muted">{}</span>', "—")
-    return {
-        "pk": row["id"],
-        "custody_no": row["custody_no"],
-        "status_badge": format_html(
-            '<span class="badge text-bg-{}">{}</span>', status_colour(status), CustodyStatus(status).label
-        ),
-        "has_sla": sla_info is not None,
-        "sla_badge": sla_html,
-        "reason": ReasonCode(row["reason_code"]).label,
-        "customer": row["customer__full_name"],
-        "custodian": row["custodian_name"],
-        "original_plate": row["original_vehicle__plate"] or "—",
-        "replacement_plate": row["replacement_vehicle__plate"] or "—",
-        "branch_code": row["branch__code"],
-        "created": dateformat.format(timezone.localtime(row["created_at"]), date_format),
-    }
+        from .choices import CustodyStatus, ReasonCode
+
+        self.now = now
+        self.created = date_formatter(f"{formats.get_format('SHORT_DATE_FORMAT')} H:i")
+        self.due = date_formatter(formats.get_format("SHORT_DATETIME_FORMAT"))
+        self.due_word = _("due")
+        self.status_badges = {
+            value: format_html('<span class="badge text-bg-{}">{}</span>', status_colour(value), label)
+            for value, label in CustodyStatus.choices
+        }
+        self.reasons = {value: str(label) for value, label in ReasonCode.choices}
+        self.sla_labels = {value: str(label) for value, label in SlaState.choices}
+        self.target_labels = {value: str(label) for value, label in SlaTarget.choices}
+        self.no_sla = format_html('<span class="text-muted">{}</span>', "—")
+        marker = "00000000-0000-0000-0000-000000000000"
+        self.detail_url = reverse("custodies:detail", args=[marker]).replace(marker, "{}")
+
+    def row(self, row) -> dict:
+        """One row (a selectors.ListRow)."""
+        from django.utils.html import format_html
+
+        status = row["status"]
+        sla_info = sla_badge(current_view(row, self.now)) if status in _SLA_STATUSES else None
+        if sla_info:
+            title = f"{self.target_labels[sla_info['target']]} · {self.sla_labels[sla_info['state']]}"
+            if sla_info["due_at"]:
+                title = f"{title} · {self.due_word} {self.due(sla_info['due_at'])}"
+            sla_html = format_html(
+                '<span class="badge text-bg-{} sla-badge" title="{}">{}</span>',
+                sla_info["colour"],
+                title,
+                sla_info["text"],
+            )
+        else:
+            sla_html = self.no_sla
+        return {
+            "pk": row["id"],
+            "url": self.detail_url.format(row["id"]),
+            "custody_no": row["custody_no"],
+            "status_badge": self.status_badges[status],
+            "has_sla": sla_info is not None,
+            "sla_badge": sla_html,
+            "reason": self.reasons[row["reason_code"]],
+            "customer": row["customer__full_name"],
+            "custodian": row["custodian_name"],
+            "original_plate": row["original_vehicle__plate"] or "—",
+            "replacement_plate": row["replacement_vehicle__plate"] or "—",
+            "branch_code": row["branch__code"],
+            "created": self.created(row["created_at"]),
+        }
 
 
-def list_date_format() -> str:
-    """The list's "created" format in the active language: short date and 24-hour time."""
-    from django.utils import formats
+# Django date format characters date_formatter() renders itself (the list's formats: d/m/Y H:i).
+_FAST_DATE_PARTS = {
+    "d": lambda t: f"{t.day:02d}",
+    "j": lambda t: str(t.day),
+    "m": lambda t: f"{t.month:02d}",
+    "n": lambda t: str(t.month),
+    "Y": lambda t: str(t.year),
+    "y": lambda t: f"{t.year % 100:02d}",
+    "H": lambda t: f"{t.hour:02d}",
+    "G": lambda t: str(t.hour),
+    "i": lambda t: f"{t.minute:02d}",
+    "s": lambda t: f"{t.second:02d}",
+}
 
-    return f"{formats.get_format('SHORT_DATE_FORMAT')} H:i"
+
+def date_formatter(fmt: str):
+    """A function aware datetime → text in the current time zone, the same as Django's
+    dateformat.format(localtime(dt), fmt); numeric formats are rendered directly, anything else falls
+    back to Django's formatter. Make it per request (it keeps the request's time zone)."""
+    from django.utils import dateformat, timezone
+
+    parts = []
+    escaped = False
+    for char in fmt:
+        if escaped:
+            parts.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in _FAST_DATE_PARTS:
+            parts.append(_FAST_DATE_PARTS[char])
+        elif char.isalpha():
+            return lambda value: dateformat.format(timezone.localtime(value), fmt)
+        else:
+            parts.append(char)
+
+    zone = timezone.get_current_timezone()  # once: the lookup costs more than the conversion
+
+    def format_date(value) -> str:
+        local = value.astimezone(zone)
+        return "".join(part if isinstance(part, str) else part(local) for part in parts)
+
+    return format_date
 
 
 _SLA_STATUSES = {"pending_approval", "approved", "active"}

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.widgets import FastSelect
 from fleet import selectors as fleet_selectors
 
 from .choices import (
@@ -41,10 +42,10 @@ class CustodyFilterForm(forms.Form):
     status = forms.MultipleChoiceField(
         required=False, label=_("Status"), choices=CustodyStatus.choices, widget=forms.CheckboxSelectMultiple
     )
-    reason_code = forms.ChoiceField(required=False, label=_("Reason"))
-    branch_id = forms.ChoiceField(required=False, label=_("Branch"))
-    custodian_type = forms.ChoiceField(required=False, label=_("Custodian"))
-    customer_id = forms.ChoiceField(required=False, label=_("Customer"))
+    reason_code = forms.ChoiceField(required=False, label=_("Reason"), widget=FastSelect)
+    branch_id = forms.ChoiceField(required=False, label=_("Branch"), widget=FastSelect)
+    custodian_type = forms.ChoiceField(required=False, label=_("Custodian"), widget=FastSelect)
+    customer_id = forms.ChoiceField(required=False, label=_("Customer"), widget=FastSelect)
     agreement_no = forms.CharField(required=False, label=_("Agreement no."))
     plate = forms.CharField(required=False, label=_("Plate"))
     date_from = forms.DateField(
@@ -53,9 +54,12 @@ class CustodyFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, label=_("Created to"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    sla_state = forms.ChoiceField(required=False, label=_("SLA"))
+    sla_state = forms.ChoiceField(required=False, label=_("SLA"), widget=FastSelect)
     overdue = forms.ChoiceField(
-        required=False, label=_("Overdue"), choices=[("", _("Any")), ("1", _("Past expected return"))]
+        required=False,
+        label=_("Overdue"),
+        choices=[("", _("Any")), ("1", _("Past expected return"))],
+        widget=FastSelect,
     )
 
     def __init__(self, *args, branches=(), customers=(), **kwargs):

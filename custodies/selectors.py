@@ -95,9 +95,33 @@ class ListRow(dict):
         return self["id"]
 
 
-def list_rows(qs: QuerySet[Custody]) -> QuerySet:
-    """The list columns of `qs` as ListRow dicts (paginate() orders and slices it)."""
-    return qs.values(*LIST_COLUMNS)
+# What the list page prints (custodies/_list_results.html through display.ListRows): fewer columns
+# and joins than the API's rows; plus the SLA columns, and the sort column (page_columns()).
+PAGE_COLUMNS = (
+    "id",
+    "custody_no",
+    "status",
+    "reason_code",
+    "customer__full_name",
+    "custodian_name",
+    "original_vehicle__plate",
+    "replacement_vehicle__plate",
+    "branch__code",
+    "created_at",
+) + tuple(column for target in SlaTarget.values for column in sla.fields(target))
+
+
+def page_columns(ordering: str | None) -> tuple[str, ...]:
+    """PAGE_COLUMNS and the column the page is sorted by (the cursor of the next page reads it)."""
+    field = (ordering or "").lstrip("-")
+    if field in LIST_ORDERINGS | {"reason_code"} and field not in PAGE_COLUMNS:
+        return (*PAGE_COLUMNS, field)
+    return PAGE_COLUMNS
+
+
+def list_rows(qs: QuerySet[Custody], columns: tuple[str, ...] = LIST_COLUMNS) -> QuerySet:
+    """The list columns of `qs` as dicts (paginate() orders and slices it); the API's by default."""
+    return qs.values(*columns)
 
 
 @dataclass

@@ -415,7 +415,7 @@ def custody_list(request):
             )
         try:
             page = paginate(
-                selectors.list_rows(qs),
+                selectors.list_rows(qs, selectors.page_columns(request.GET.get("ordering"))),
                 params=request.GET,
                 path=request.path,
                 allowed_orderings=LIST_SORTS,
@@ -425,8 +425,8 @@ def custody_list(request):
         except ValidationFailed as exc:
             error = exc.message
         else:
-            date_format = display.list_date_format()
-            rows = [display.list_row(selectors.ListRow(r), now, date_format) for r in page.items]
+            rendering = display.ListRows(now)
+            rows = [rendering.row(selectors.ListRow(r)) for r in page.items]
     else:
         error = _("Some filters are not valid: %(fields)s.") % {
             "fields": ", ".join(
