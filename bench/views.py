@@ -16,44 +16,23 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from custodies import sla
+from custodies import selectors, sla
 from custodies.models import Custody
 from custodies.numbers import next_custody_no
 
 LIMIT = 50
 COUNT_CAP = 10_000
 
-BARE_LIST_COLUMNS = (
-    "id",
-    "custody_no",
-    "status",
-    "branch_id",
+# The same columns the API's list fetches — from the one place it declares them (custodies.selectors):
+# the floor is the API's own query with nothing around it (no auth, no SLA state, no response shape).
+BARE_LIST_COLUMNS = selectors.LIST_COLUMNS
+# The references the detail returns besides the custody's own columns.
+BARE_DETAIL_REFERENCES = (
     "branch__code",
     "branch__name",
     "customer_id",
     "customer__customer_no",
     "customer__full_name",
-    "agreement_id",
-    "custodian_type",
-    "custodian_name",
-    "original_vehicle_id",
-    "original_vehicle__plate",
-    "original_vehicle__make",
-    "original_vehicle__model",
-    "original_vehicle__status",
-    "replacement_vehicle_id",
-    "replacement_vehicle__plate",
-    "replacement_vehicle__make",
-    "replacement_vehicle__model",
-    "replacement_vehicle__status",
-    "reason_code",
-    "reason_subcode",
-    "incident_at",
-    "effective_from",
-    "expected_return_at",
-    "created_at",
-    "updated_at",
-    "version",
 )
 
 
@@ -77,7 +56,7 @@ def bare_list(request):
 
 
 def bare_detail(request, custody_id):
-    columns = [f.attname for f in Custody._meta.concrete_fields] + list(BARE_LIST_COLUMNS[4:9])
+    columns = [f.attname for f in Custody._meta.concrete_fields] + list(BARE_DETAIL_REFERENCES)
     row = Custody.objects.filter(pk=custody_id).values(*columns).first()
     if row is None:
         return JsonResponse({"error": "not found"}, status=404)

@@ -39,6 +39,30 @@ def custodies_for(user) -> QuerySet[Custody]:
     )
 
 
+# What a custody's API representation shows of the references custodies_for() joins (NamedRef,
+# AgreementRef, CustomerRef, VehicleRef): compiling and decoding every column of six tables was half
+# of a detail request's CPU (docs/performance.md, issue 14). A field left out still loads on access.
+DETAIL_REFERENCE_FIELDS = (
+    "branch__code",
+    "branch__name",
+    "agreement__agreement_no",
+    "customer__customer_no",
+    "customer__full_name",
+    *(
+        f"{vehicle}__{field}"
+        for vehicle in ("original_vehicle", "replacement_vehicle")
+        for field in ("plate", "make", "model", "status")
+    ),
+)
+
+
+def custody_detail_for(user) -> QuerySet[Custody]:
+    """custodies_for() with every custody column and only the shown columns of the joined references."""
+    return custodies_for(user).only(
+        *(f.name for f in Custody._meta.concrete_fields), *DETAIL_REFERENCE_FIELDS
+    )
+
+
 # What a list row shows (API list, list page): the row's own columns, the few columns of the five
 # joined references, and the SLA columns sla.current_view reads. Fetched with .values() — one query,
 # no model instances: building 51 instances of 6 models per page (every column, ~1,000 datetimes)

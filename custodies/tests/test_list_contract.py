@@ -146,3 +146,28 @@ def test_the_list_page_selects_only_the_columns_it_prints(users, make_draft):
     _, queries = page_captured(client, "/custodies/?ordering=incident_at&limit=2")
     sql = page_rows_query(queries)
     assert '"incident_at"' in sql[sql.index("SELECT") : sql.index(" FROM ")]
+
+
+def test_the_detail_answers_what_its_schema_would_render(users, make_draft, spare_vehicle):
+    """GET /custodies/{id} skips re-validating its own output; the text is what CustodyOut renders."""
+    import json
+
+    from ninja.responses import NinjaJSONEncoder
+
+    from custodies import services
+    from custodies.api import CustodyOut, custody_out
+
+    operator = users[Role.OPERATOR]
+    custody = make_draft()
+    services.submit_custody(operator, custody.id)  # SLA targets, a pending level
+    api = ApiClient(operator)
+    body = api.get(f"/api/v1/custodies/{custody.id}").json()
+    reloaded = selectors.custody_detail_for(operator).get(pk=custody.pk)
+    rendered = CustodyOut.model_validate(custody_out(reloaded, operator)).model_dump()
+    expected = json.loads(json.dumps(rendered, cls=NinjaJSONEncoder))
+    for sla in (body["sla"], expected["sla"]):  # the clock moved between the two
+        for target in sla["targets"]:
+            assert isinstance(target.pop("seconds_left"), int | None)
+    assert body == expected
+    assert body["branch"].keys() == {"id", "code", "name"}
+    assert body["balance"]["outstanding"] == "0.00"
