@@ -90,7 +90,9 @@ class Server:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DEBUG": os.environ.get("DEBUG", "0"),
-            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + "x" * 50),
+            # The same key as this process: the pages' session cookie (made here) carries an auth hash
+            # signed with it; another key made the server log the session out (every page a 302).
+            "SECRET_KEY": settings.SECRET_KEY,
             "ALLOWED_HOSTS": f"{HOST},localhost",
             "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
             "LOG_LEVEL": "WARNING",
