@@ -139,6 +139,27 @@ def state_q(state: str, now: datetime) -> Q:
     return result
 
 
+def outcome_q(target: str, since: datetime, until: datetime, now: datetime) -> tuple[Q, Q]:
+    """(decided, met on time) for one target due in `[since, until)`: the query form of `state_of`
+    for reports (SLA on-time % = met on time ÷ decided).
+
+    A target is met when `met_at <= due_at` and breached when it was met late, stamped breached, or is
+    past due unmet (`state_of`). Targets not yet due are undecided and not counted; so are targets of
+    a custody voided before it met them (the void cancelled them). Unlike `state_q` this does not
+    look at the custody's current status: a closed custody's approve target still counts.
+    """
+    due, _risk, met, breached = fields(target)
+    in_window = Q(**{f"{due}__gte": since, f"{due}__lt": until})
+    cancelled = Q(voided_at__isnull=False, **{f"{met}__isnull": True, "voided_at__lt": F(due)})
+    decided = (
+        in_window
+        & ~cancelled
+        & (Q(**{f"{met}__isnull": False}) | Q(**{f"{breached}__isnull": False}) | Q(**{f"{due}__lte": now}))
+    )
+    on_time = decided & Q(**{f"{met}__isnull": False, f"{met}__lte": F(due)})
+    return decided, on_time
+
+
 @dataclass(frozen=True)
 class SlaView:
     target: str

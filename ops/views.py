@@ -101,50 +101,6 @@ def switch_branch(request):
 
 
 @login_required
-def monitoring(request):
-    """Admin: worker heartbeats, scheduled job runs, queue depth, webhook delivery health."""
-    from datetime import timedelta
-
-    from django.db.models import Count
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
-
-    from integrations.models import WebhookDelivery
-
-    from .jobs import all_jobs
-    from .models import JobRun, WorkerHeartbeat
-
-    if not permissions.may(request.user, "settings.manage"):
-        raise PermissionDenied
-    now = timezone.now()
-    day_ago = now - timedelta(days=1)
-    deliveries = dict(
-        WebhookDelivery.objects.filter(created_at__gte=day_ago)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id"))
-    )
-    finished = deliveries.get("delivered", 0) + deliveries.get("failed", 0)
-    runs = {run.name: run for run in JobRun.objects.all()}
-    return render(
-        request,
-        "ops/monitoring.html",
-        {
-            "workers": WorkerHeartbeat.objects.order_by("-seen_at")[:20],
-            "fresh_after": now - timedelta(minutes=2),
-            "jobs": [{"job": job, "run": runs.get(job.name)} for job in all_jobs()],
-            "queue_ready": DBTaskResult.objects.filter(status="READY").count(),
-            "queue_running": DBTaskResult.objects.filter(status="RUNNING").count(),
-            "queue_failed_day": DBTaskResult.objects.filter(
-                status="FAILED", finished_at__gte=day_ago
-            ).count(),
-            "deliveries": deliveries,
-            "success_rate": round(100 * deliveries.get("delivered", 0) / finished, 1) if finished else None,
-        },
-    )
-
-
-@login_required
 def system(request):
     """Admin: maintenance mode, the new-custodies switch and the banner message."""
     from django.contrib import messages

@@ -30,6 +30,7 @@ from approvals.models import Approval
 from billing.choices import BILLED_STATUSES, ChargeType, Responsibility
 from billing.models import Charge, Payment
 from billing.money import to_money
+from custodies import sla
 from custodies.choices import CustodyStatus, SlaTarget
 from custodies.models import Custody
 from custodies.selectors import overdue_q
@@ -132,22 +133,8 @@ def per_day(count: int, period: Period) -> float:
 
 
 def sla_target_q(target: str, period: Period, now: datetime) -> tuple[Q, Q]:
-    """(decided, met on time) for one SLA target due in the period.
-
-    Query twin of `custodies.sla.state_of`: a target is met when `met_at <= due_at` and breached when it
-    was met late, stamped breached, or is past due unmet. Targets not yet due are undecided and not
-    counted; so are targets of a custody voided before it met them (the void cancelled them).
-    """
-    due, met, breached = f"sla_{target}_due_at", f"sla_{target}_met_at", f"sla_{target}_breached_at"
-    in_period = period.contains(due)
-    cancelled = Q(voided_at__isnull=False, **{f"{met}__isnull": True, "voided_at__lt": F(due)})
-    decided = (
-        in_period
-        & ~cancelled
-        & (Q(**{f"{met}__isnull": False}) | Q(**{f"{breached}__isnull": False}) | Q(**{f"{due}__lte": now}))
-    )
-    on_time = decided & Q(**{f"{met}__isnull": False, f"{met}__lte": F(due)})
-    return decided, on_time
+    """(decided, met on time) for one SLA target due in the period: the rule is `custodies.sla`'s."""
+    return sla.outcome_q(target, period.since, period.until, now)
 
 
 def sla_on_time(scope: Scope, period: Period, now: datetime) -> dict:

@@ -103,3 +103,17 @@ def test_close_window_of_a_day_is_at_risk_with_three_hours_left():
     assert sla.state_of(due, None, None, risk, due - timedelta(hours=7)) == "on_track"
     # A short window still warns an hour ahead.
     assert sla.at_risk_from(due, due - timedelta(hours=2)) == due - timedelta(hours=1)
+
+
+def test_the_reports_outcome_query_agrees_with_the_badge(users, pending):
+    """Reports count SLA targets with `sla.outcome_q`: undecided before the due time, breached after."""
+    due = pending.sla_approve_due_at
+    since, until = due - timedelta(days=1), due + timedelta(days=1)
+
+    def outcome(at):
+        decided, on_time = sla.outcome_q("approve", since, until, at)
+        qs = Custody.objects.filter(pk=pending.pk)
+        return qs.filter(decided).exists(), qs.filter(on_time).exists(), sla.current_view(pending, at).state
+
+    assert outcome(due - timedelta(hours=1)) == (False, False, "at_risk")
+    assert outcome(due + timedelta(minutes=1)) == (True, False, "breached")
