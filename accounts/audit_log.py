@@ -7,8 +7,9 @@ from django.shortcuts import render
 from django.urls import path
 
 from audit.models import AuditEntry
-from audit.selectors import csv_response, filter_entries
+from audit.selectors import filter_entries
 from core.errors import ValidationFailed
+from core.exports import export_list
 from core.pagination import paginate
 
 from . import permissions
@@ -20,7 +21,7 @@ def global_log(request):
         raise PermissionDenied
     qs = filter_entries(AuditEntry.objects.all(), request.GET)
     if request.GET.get("format") == "csv":
-        return csv_response(qs.order_by("id"), "audit.csv")
+        return export_list(request, qs.order_by("id"), "audit.selectors.AUDIT_EXPORT", "audit", "csv")
     try:
         page = paginate(
             qs,

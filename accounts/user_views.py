@@ -6,9 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.exports import ExportColumn, export_list
 from core.pagination import paginate
 
 from . import permissions, selectors, services
@@ -39,6 +41,24 @@ def _apply_errors(form, exc: DomainError) -> None:
         form.add_error(None, exc.message)
 
 
+def _branch_codes(user) -> str:
+    if user.all_branches:
+        return str(gettext_lazy("All branches"))
+    return ", ".join(sorted(b.code for b in user.branches.all()))
+
+
+USER_EXPORT = [
+    ExportColumn(gettext_lazy("E-mail"), lambda u: u.email, width=30),
+    ExportColumn(gettext_lazy("Full name"), lambda u: u.full_name, width=24),
+    ExportColumn(gettext_lazy("Role"), lambda u: u.get_role_display()),
+    ExportColumn(gettext_lazy("Status"), lambda u: u.get_status_display()),
+    ExportColumn(gettext_lazy("Branches"), _branch_codes, width=24),
+    ExportColumn(gettext_lazy("Two-factor"), lambda u: u.two_factor_enabled),
+    ExportColumn(gettext_lazy("Joined"), lambda u: u.date_joined, "datetime"),
+    ExportColumn(gettext_lazy("Last login"), lambda u: u.last_login, "datetime"),
+]
+
+
 @login_required
 def user_list(request):
     _require_admin(request)
@@ -46,6 +66,10 @@ def user_list(request):
     qs = selectors.users_for(
         request.user, q=params.get("q", ""), role=params.get("role", ""), status=params.get("status", "")
     )
+    if params.get("format") in ("csv", "xlsx"):
+        return export_list(
+            request, qs.order_by("email"), "accounts.user_views.USER_EXPORT", "users", params["format"]
+        )
     try:
         page = paginate(
             qs,

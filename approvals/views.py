@@ -8,16 +8,35 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import scope_to_branches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
+from core.exports import ExportColumn, export_list
 from custodies import display, rules, selectors, services
 
 from . import services as approvals
 from .models import Approval
 
 INBOX_LIMIT = 200
+
+APPROVAL_EXPORT = [
+    ExportColumn(gettext_lazy("Custody no."), lambda a: a.custody.custody_no),
+    ExportColumn(gettext_lazy("Branch"), lambda a: a.custody.branch.code),
+    ExportColumn(gettext_lazy("Customer"), lambda a: a.custody.customer.full_name, width=28),
+    ExportColumn(gettext_lazy("Reason"), lambda a: a.custody.get_reason_code_display()),
+    ExportColumn(gettext_lazy("Level"), lambda a: a.level, "int"),
+    ExportColumn(gettext_lazy("Role"), lambda a: display.role_label(a.role)),
+    ExportColumn(gettext_lazy("Status"), lambda a: a.get_status_display()),
+    ExportColumn(gettext_lazy("Submitted"), lambda a: a.custody.submitted_at, "datetime"),
+    ExportColumn(
+        gettext_lazy("Submitted by"),
+        lambda a: a.custody.submitted_by.full_name if a.custody.submitted_by_id else "",
+    ),
+    ExportColumn(gettext_lazy("Due"), lambda a: a.due_at, "datetime"),
+    ExportColumn(gettext_lazy("Escalated"), lambda a: a.escalated_at, "datetime"),
+]
 
 
 def _quote_approvals(user):
@@ -64,6 +83,10 @@ def inbox(request):
     qs = approvals.inbox_for(request.user)
     if request.session.get("branch_id"):
         qs = qs.filter(custody__branch_id=request.session["branch_id"])
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        # Every level waiting for this user (the page shows the most urgent INBOX_LIMIT of them).
+        return export_list(request, qs, "approvals.views.APPROVAL_EXPORT", "approvals", fmt)
     items = list(qs[:INBOX_LIMIT])
     quotes, sheets = _quote_approvals(request.user)
     return render(

@@ -28,10 +28,14 @@ def filter_entries(qs, params):
     return qs
 
 
+AUDIT_EXPORT = [
+    ExportColumn(name, (lambda e, name=name: getattr(e, name)), "datetime" if name == "at" else "text")
+    for name in CSV_COLUMNS
+]
+
+
 def csv_response(entries, filename: str):
     """Through core.exports: text is formula-neutralised and times are local (issue 13 item 1)."""
-    columns = [
-        ExportColumn(name, (lambda e, name=name: getattr(e, name)), "datetime" if name == "at" else "text")
-        for name in CSV_COLUMNS
-    ]
-    return export_response(entries.iterator(chunk_size=2000), columns, filename.removesuffix(".csv"), "csv")
+    return export_response(
+        entries.iterator(chunk_size=2000), AUDIT_EXPORT, filename.removesuffix(".csv"), "csv"
+    )

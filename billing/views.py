@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import permissions
 from core.errors import DomainError, ValidationFailed
-from core.exports import ExportColumn, export_response
+from core.exports import ExportColumn, export_list
 from core.pagination import paginate
 from custodies.selectors import custodies_for
 from fleet.selectors import branches_for
@@ -351,9 +351,7 @@ def finance_list(request):
     qs = selectors.filter_charges(selectors.charges_for(request.user), filters)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        return export_response(
-            qs.order_by("created_at").iterator(chunk_size=2000), CHARGE_EXPORT, "charges", fmt
-        )
+        return export_list(request, qs.order_by("created_at"), "billing.views.CHARGE_EXPORT", "charges", fmt)
     try:
         page = paginate(
             qs,

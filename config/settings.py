@@ -277,6 +277,10 @@ CUSTODY_BACKUP_KEEP = int(os.environ.get("CUSTODY_BACKUP_KEEP", "7"))
 CUSTODY_CURRENCY = os.environ.get("CUSTODY_CURRENCY", "AED")
 CUSTODY_API_TOKEN_TTL = timedelta(hours=int(os.environ.get("CUSTODY_API_TOKEN_TTL_HOURS", "12")))
 CUSTODY_MAX_UPLOAD_BYTES = int(os.environ.get("CUSTODY_MAX_UPLOAD_MB", "10")) * 1024 * 1024
+# Exports of more rows than this are built by the worker (progress page, link in the inbox).
+CUSTODY_EXPORT_SYNC_ROWS = int(os.environ.get("CUSTODY_EXPORT_SYNC_ROWS", "10000"))
+# Finished export files are deleted after this many days.
+CUSTODY_EXPORT_KEEP_DAYS = int(os.environ.get("CUSTODY_EXPORT_KEEP_DAYS", "7"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -15,6 +15,7 @@ admin.site.site_header = "Custody administration"
 urlpatterns = [
     path("", report_views.dashboard, name="dashboard"),
     path("reports/", report_views.reports, name="reports"),
+    path("reports/exports/", include("reports.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("fleet.urls")),
     path("custodies/", include("custodies.urls")),

@@ -156,3 +156,44 @@ def export_response(rows: Iterable, columns: list[ExportColumn], filename: str, 
     response = StreamingHttpResponse(csv_lines(rows, columns), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
+
+
+# ---- large exports: built by the worker -------------------------------------------------------------
+#
+# A list view calls `export_list` instead of `export_response`. Up to `CUSTODY_EXPORT_SYNC_ROWS` rows the
+# file streams at once; above that the request hands the (already filtered and branch-scoped) query
+# to the registered queue (the `reports` app: an export job and a task in one transaction) and answers
+# with its progress page. core imports no app, so the queue registers itself (`register_queue`).
+
+_queue: Callable | None = None
+
+
+def register_queue(handler: Callable) -> None:
+    """`handler(request, queryset, columns_ref, columns_arg, filename, fmt)` → a response."""
+    global _queue
+    _queue = handler
+
+
+def resolve_columns(columns_ref: str, columns_arg: str = "") -> list[ExportColumn]:
+    """The columns named by a dotted path: a list, or a callable given `columns_arg` (see `export_list`)."""
+    from django.utils.module_loading import import_string
+
+    columns = import_string(columns_ref)
+    return columns(columns_arg) if callable(columns) else list(columns)
+
+
+def export_list(request, queryset, columns_ref: str, filename: str, fmt: str, columns_arg: str = ""):
+    """Export exactly `queryset` (filtered and scoped like the screen, ordered) as CSV or XLSX.
+
+    `columns_ref` is the dotted path of the list's `ExportColumn` list (or of a function taking
+    `columns_arg`), so the worker can find the same columns. Small lists stream now; a list over
+    `settings.CUSTODY_EXPORT_SYNC_ROWS` rows is queued for the worker (progress page, download link
+    in the notifications inbox).
+    """
+    from django.conf import settings
+
+    columns = resolve_columns(columns_ref, columns_arg)
+    limit = settings.CUSTODY_EXPORT_SYNC_ROWS
+    if _queue is not None and queryset.values("pk")[: limit + 1].count() > limit:
+        return _queue(request, queryset, columns_ref, columns_arg, filename, fmt)
+    return export_response(queryset.iterator(chunk_size=2000), columns, filename, fmt)

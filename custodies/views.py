@@ -31,7 +31,7 @@ from audit.selectors import csv_response, filter_entries
 from billing import services as billing
 from core import switches
 from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
-from core.exports import ExportColumn, export_response
+from core.exports import ExportColumn, export_list
 from core.pagination import COUNT_CAP, paginate
 from documents import condition
 from documents import services as document_services
@@ -407,9 +407,10 @@ def custody_list(request):
             number = cd["agreement_no"].strip()
             qs = qs.filter(Q(agreement__agreement_no=number) | Q(agreement__agreement_no=number.upper()))
         if request.GET.get("format") in ("csv", "xlsx"):
-            return export_response(
-                with_export_amounts(qs).order_by("-created_at").iterator(chunk_size=2000),
-                CUSTODY_EXPORT,
+            return export_list(
+                request,
+                with_export_amounts(qs).order_by("-created_at"),
+                "custodies.views.CUSTODY_EXPORT",
                 "custodies",
                 request.GET["format"],
             )

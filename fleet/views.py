@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ValidationFailed
-from core.exports import ExportColumn, export_response
+from core.exports import ExportColumn, export_list
 from core.pagination import paginate
 
 from . import forms, selectors, services
@@ -308,6 +308,11 @@ def _export_columns(resource: Resource) -> list[ExportColumn]:
     ]
 
 
+def export_columns(slug: str) -> list[ExportColumn]:
+    """The export columns of a registered list, by slug (how the worker finds them for a large export)."""
+    return _export_columns(RESOURCES[slug])
+
+
 @login_required
 def list_view(request, resource: Resource):
     fmt = request.GET.get("format")
@@ -319,11 +324,13 @@ def list_view(request, resource: Resource):
                 request, "fleet/list.html", {"resource": resource, "error": exc.message}, status=400
             )
         ordering = resource.default_ordering
-        return export_response(
-            qs.order_by(ordering).iterator(chunk_size=2000),
-            _export_columns(resource),
+        return export_list(
+            request,
+            qs.order_by(ordering),
+            "fleet.views.export_columns",
             resource.slug + "s",
             fmt,
+            resource.slug,
         )
     try:
         qs = _queryset(resource, request)

@@ -105,6 +105,12 @@ _KINDS = [
     ),
     Kind("announcement", _("Announcements"), _("A message from the administrators to everyone."), ALL_ROLES),
     Kind(
+        "export_ready",
+        _("Export ready"),
+        _("A large export you asked for was built (or failed) in the background."),
+        ALL_ROLES,
+    ),
+    Kind(
         "rollback_trigger",
         _("Rollback trigger"),
         _("Adoption, response time or error rate crossed a rollout threshold."),

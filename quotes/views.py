@@ -22,7 +22,7 @@ from accounts import permissions
 from audit.models import AuditEntry
 from billing.money import default_tax_rate
 from core.errors import DomainError, ValidationFailed
-from core.exports import ExportColumn, export_response
+from core.exports import ExportColumn, export_list
 from core.pagination import paginate
 from fleet import selectors as fleet_selectors
 from fleet.choices import VehicleStatus
@@ -104,9 +104,10 @@ def quote_list(request):
         )
         qs = selectors.filter_quotes(selectors.quotes_for(user), filters)
         if request.GET.get("format") in ("csv", "xlsx"):
-            return export_response(
-                qs.order_by("-created_at").iterator(chunk_size=2000),
-                QUOTE_EXPORT,
+            return export_list(
+                request,
+                qs.order_by("-created_at"),
+                "quotes.views.QUOTE_EXPORT",
                 "quotes",
                 request.GET["format"],
             )

@@ -92,6 +92,12 @@ class Scope:
         qs = scope_to_branches(Payment.objects.order_by(), self.user, field="custody__branch")
         return qs.filter(custody__branch_id=self.branch_id) if self.branch_id else qs
 
+    def kpi_days(self) -> QuerySet:
+        from .models import KpiDay
+
+        qs = scope_to_branches(KpiDay.objects.order_by(), self.user)
+        return qs.filter(branch_id=self.branch_id) if self.branch_id else qs
+
 
 # ---- "now" figures ----------------------------------------------------------------------------------
 
@@ -152,7 +158,13 @@ def sla_on_time(scope: Scope, period: Period, now: datetime) -> dict:
     by_target = {t: pct(counts[f"{t}_met"], counts[f"{t}_due"]) for t in SlaTarget.values}
     due = sum(counts[f"{t}_due"] for t in SlaTarget.values)
     met = sum(counts[f"{t}_met"] for t in SlaTarget.values)
-    return {"overall": pct(met, due), "by_target": by_target, "due": due, "met": met}
+    return {
+        "overall": pct(met, due),
+        "by_target": by_target,
+        "due": due,
+        "met": met,
+        "counts": {t: (counts[f"{t}_due"], counts[f"{t}_met"]) for t in SlaTarget.values},
+    }
 
 
 def closed_q(period: Period) -> Q:
@@ -180,12 +192,18 @@ def approved_q(period: Period) -> Q:
 
 def approval_hours(scope: Scope, period: Period) -> list[float]:
     """submitted → approved of each custody approved by people in the period (automatic approvals
-    have no turnaround to steer). Two indexed queries: the approved custodies, then which of their
-    approving rounds were automatic (a correlated NOT EXISTS was 30x slower on PostgreSQL)."""
+    have no turnaround to steer)."""
+    return [hours for _branch, hours in approval_hours_by_branch(scope.custodies(), period)]
+
+
+def approval_hours_by_branch(custodies: QuerySet, period: Period) -> list[tuple[object, float]]:
+    """(branch id, hours) per custody approved by people in the period. Two indexed queries: the
+    approved custodies, then which of their approving rounds were automatic (a correlated NOT EXISTS
+    was 30x slower on PostgreSQL)."""
     rows = list(
-        scope.custodies()
-        .filter(approved_q(period))
-        .values_list("pk", "submission_round", "submitted_at", "approved_at")
+        custodies.filter(approved_q(period)).values_list(
+            "pk", "branch_id", "submission_round", "submitted_at", "approved_at"
+        )
     )
     automatic = set(
         Approval.objects.filter(custody_id__in=[r[0] for r in rows], role="system").values_list(
@@ -193,17 +211,16 @@ def approval_hours(scope: Scope, period: Period) -> list[float]:
         )
     )
     return [
-        _hours(approved - submitted) for pk, rnd, submitted, approved in rows if (pk, rnd) not in automatic
+        (branch, _hours(approved - submitted))
+        for pk, branch, rnd, submitted, approved in rows
+        if (pk, rnd) not in automatic
     ]
 
 
 def approval_turnaround_hours(scope: Scope, period: Period) -> dict[str, float | None]:
     """Median and 90th percentile of submitted → approved, from the submission that was approved
     (after a rejection the clock restarts at the resubmission: the draft was back with the operator)."""
-    hours = sorted(approval_hours(scope, period))
-    if not hours:
-        return {"median": None, "p90": None}
-    return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}
+    return _turnaround(sorted(approval_hours(scope, period)))
 
 
 def posted_charges_q(period: Period) -> Q:
@@ -224,22 +241,79 @@ def charges(scope: Scope, period: Period) -> dict:
 
 def outstanding_balance(scope: Scope, period: Period) -> Decimal:
     """What is owed at the end of the period: billed charges posted by then − payments received by
-    then (refunds are negative payments), the §8 balance summed over the scope's custodies."""
-    billed = (
-        scope.charges()
-        .filter(status__in=BILLED_STATUSES, posted_at__lt=period.until)
-        .aggregate(s=Sum("total"))["s"]
-    )
-    paid = scope.payments().filter(received_at__lt=period.until).aggregate(s=Sum("amount"))["s"]
-    return to_money((billed or ZERO) - (paid or ZERO))
+    then (refunds are negative payments), the §8 balance summed over the scope's custodies.
+    Days the rollup covers are summed from it; only the days after it are read from the rows."""
+    rolled, _live = rollup_split(Period(date.min, period.end))
+    since = None
+    rolled_balance = ZERO
+    if rolled is not None:
+        sums = scope.kpi_days().filter(day__lte=rolled.end).aggregate(billed=Sum("billed"), paid=Sum("paid"))
+        rolled_balance = (sums["billed"] or ZERO) - (sums["paid"] or ZERO)
+        since = rolled.until
+    charges = scope.charges().filter(status__in=BILLED_STATUSES, posted_at__lt=period.until)
+    payments = scope.payments().filter(received_at__lt=period.until)
+    if since is not None:
+        charges, payments = charges.filter(posted_at__gte=since), payments.filter(received_at__gte=since)
+    billed = charges.aggregate(s=Sum("total"))["s"]
+    paid = payments.aggregate(s=Sum("amount"))["s"]
+    return to_money(rolled_balance + (billed or ZERO) - (paid or ZERO))
 
 
 # ---- all of them ----------------------------------------------------------------------------------------
 
 
 def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
-    """Every KPI, in the shape of `GET /api/v1/reports/kpis` (money as Decimal, serialised as strings)."""
+    """Every KPI, in the shape of `GET /api/v1/reports/kpis` (money as Decimal, serialised as strings).
+
+    Days the daily rollup covers (`KpiDay`, filled by the `kpi_rollup` job) are read from it; the
+    rest of the period (today, or everything before the first rollup) is counted live. Both use the
+    definitions above, so the figures are the same either way (reports/tests/test_rollup.py).
+    """
     now = now or timezone.now()
+    rolled, live = rollup_split(period)
+    if rolled is None:
+        return _compute_live(scope, period, now)
+    days = list(
+        scope.kpi_days()
+        .filter(day__gte=rolled.start, day__lte=rolled.end)
+        .values_list("created", "sla", "closed", "closed_hours", "turnaround_hours", "charges")
+    )
+    created = sum(d[0] for d in days)
+    sla_counts = {t: [0, 0] for t in SlaTarget.values}
+    closed, closed_hours = sum(d[2] for d in days), sum(d[3] for d in days)
+    hours = [h for d in days for h in d[4]]
+    money = {}
+    for d in days:
+        for key, value in d[5].items():
+            money[key] = money.get(key, ZERO) + Decimal(value)
+        for target, (decided, met) in d[1].items():
+            sla_counts[target][0] += decided
+            sla_counts[target][1] += met
+    if live is not None:
+        created += custodies_created(scope, live)
+        live_sla = _sla_counts(scope, live, now)
+        for target in SlaTarget.values:
+            sla_counts[target][0] += live_sla[target][0]
+            sla_counts[target][1] += live_sla[target][1]
+        live_closed, live_hours = _closed_totals(scope, live)
+        closed, closed_hours = closed + live_closed, closed_hours + live_hours
+        hours += approval_hours(scope, live)
+        for charge_type, who, total in _charge_sums(scope, live):
+            key = f"{charge_type}|{who}"
+            money[key] = money.get(key, ZERO) + total
+    return {
+        **now_counts(scope, now),
+        "custodies_created": created,
+        "custodies_per_day": per_day(created, period),
+        **_sla_figures(sla_counts),
+        "average_duration_hours": round(closed_hours / closed, 2) if closed else None,
+        "approval_turnaround_hours": _turnaround(sorted(hours)),
+        **_charge_figures(money),
+        "outstanding_balance": outstanding_balance(scope, period),
+    }
+
+
+def _compute_live(scope: Scope, period: Period, now: datetime) -> dict:
     created = custodies_created(scope, period)
     money = charges(scope, period)
     sla = sla_on_time(scope, period, now)
@@ -255,6 +329,75 @@ def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
         "charges_by_type": money["by_type"],
         "charges_by_responsibility": money["by_responsibility"],
         "outstanding_balance": outstanding_balance(scope, period),
+    }
+
+
+def rollup_split(period: Period) -> tuple[Period | None, Period | None]:
+    """(the days the rollup covers, the days counted live) of a period; either may be None."""
+    from .models import KpiRollupState
+
+    covered = KpiRollupState.objects.filter(key="kpi").values_list("covered_until", flat=True).first()
+    if covered is None or covered < period.start:
+        return None, period
+    if covered >= period.end:
+        return period, None
+    return Period(period.start, covered), Period(covered + timedelta(days=1), period.end)
+
+
+def _sla_counts(scope: Scope, period: Period, now: datetime) -> dict[str, list[int]]:
+    result = sla_on_time(scope, period, now)
+    return {t: [result["counts"][t][0], result["counts"][t][1]] for t in SlaTarget.values}
+
+
+def _sla_figures(counts: dict[str, list[int]]) -> dict:
+    due = sum(c[0] for c in counts.values())
+    met = sum(c[1] for c in counts.values())
+    return {
+        "sla_on_time_pct": pct(met, due),
+        "sla_on_time_pct_by_target": {t: pct(counts[t][1], counts[t][0]) for t in SlaTarget.values},
+    }
+
+
+def _closed_totals(scope: Scope, period: Period) -> tuple[int, float]:
+    result = (
+        scope.custodies()
+        .filter(closed_q(period))
+        .aggregate(
+            n=Count("pk"),
+            total=Sum(
+                ExpressionWrapper(F("returned_at") - F("handed_over_at"), output_field=DurationField())
+            ),
+        )
+    )
+    return result["n"], _hours(_as_timedelta(result["total"])) if result["total"] is not None else 0.0
+
+
+def _charge_sums(scope: Scope, period: Period):
+    return (
+        scope.charges()
+        .filter(posted_charges_q(period))
+        .values_list("charge_type", "responsibility")
+        .annotate(s=Sum("total"))
+    )
+
+
+def _turnaround(hours: list[float]) -> dict[str, float | None]:
+    if not hours:
+        return {"median": None, "p90": None}
+    return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}
+
+
+def _charge_figures(money: dict[str, Decimal]) -> dict:
+    by_type = dict.fromkeys(ChargeType.values, ZERO)
+    by_who = dict.fromkeys(Responsibility.values, ZERO)
+    for key, total in money.items():
+        charge_type, who = key.split("|")
+        by_type[charge_type] = by_type.get(charge_type, ZERO) + total
+        by_who[who] = by_who.get(who, ZERO) + total
+    return {
+        "charges_total": to_money(sum(by_type.values(), ZERO)),
+        "charges_by_type": {t: to_money(v) for t, v in by_type.items()},
+        "charges_by_responsibility": {r: to_money(v) for r, v in by_who.items()},
     }
 
 
