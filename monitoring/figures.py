@@ -93,6 +93,37 @@ def by_route_group(window: Window, limit: int = 15) -> tuple[list[dict], list[di
     return result[:limit], slowest[:5]
 
 
+def slow_routes(window: Window, limit: int = 10) -> list[dict]:
+    """The `limit` route groups with the slowest mean response time over the window (pages and API
+    routes; the rollups keep no per-request rows, so a route group is the finest grain), with their
+    p95, the slowest single request and the mean database queries per request where recorded."""
+    rows = list(
+        window.rollups()
+        .values("route_group")
+        .annotate(
+            n=Sum("count"),
+            ms=Sum("duration_ms_sum"),
+            worst=Max("duration_ms_max"),
+            queries=Sum("query_count"),
+            **{name: Sum(name) for name in BUCKET_FIELDS},
+        )
+        .filter(n__gt=0)
+    )
+    result = [
+        {
+            "route_group": row["route_group"],
+            "requests": row["n"],
+            "mean_ms": round(row["ms"] / row["n"], 1),
+            "p95_ms": percentile_from_buckets([row[name] or 0 for name in BUCKET_FIELDS], 0.95),
+            "max_ms": round(row["worst"] or 0, 1),
+            "queries_per_request": round(row["queries"] / row["n"], 1) if row["queries"] else None,
+        }
+        for row in rows
+    ]
+    result.sort(key=lambda r: (r["mean_ms"], r["max_ms"]), reverse=True)
+    return result[:limit]
+
+
 def error_rates(window: Window) -> dict:
     counts = dict(window.rollups().values_list("status_class").annotate(n=Sum("count")))
     total = sum(counts.values())
@@ -191,6 +222,45 @@ def database_size_bytes() -> int | None:
         return None
 
 
+def onboarding() -> dict | None:
+    """Active users who finished the first-login tour (support.selectors), None without the app."""
+    if not apps.is_installed("support"):
+        return None
+    from support.selectors import onboarding_figures
+
+    result = onboarding_figures()
+    active = result["active_users"]
+    result["completed_pct"] = round(100 * result["completed"] / active, 1) if active else None
+    return result
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont)."""
+    position = (len(values) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def resolution_hours(ticket_model, now: datetime, days: int = 30) -> dict:
+    """Median and 90th percentile of created → resolved over tickets resolved in the last `days`
+    (a ticket closed without passing through resolved counts from its close)."""
+    since = now - timedelta(days=days)
+    hours = sorted(
+        ((resolved or closed) - created).total_seconds() / 3600
+        for created, resolved, closed in ticket_model.objects.filter(
+            Q(resolved_at__gte=since) | Q(resolved_at__isnull=True, closed_at__gte=since)
+        ).values_list("created_at", "resolved_at", "closed_at")
+    )
+    if not hours:
+        return {"median": None, "p90": None, "count": 0}
+    return {
+        "median": round(_percentile(hours, 0.5), 1),
+        "p90": round(_percentile(hours, 0.9), 1),
+        "count": len(hours),
+    }
+
+
 def support(now: datetime) -> dict | None:
     """Tickets per day, resolution time and satisfaction once the support app exists (else None)."""
     if not apps.is_installed("support"):
@@ -206,6 +276,7 @@ def support(now: datetime) -> dict | None:
     result = {"opened_7d": opened, "per_day": round(opened / 7, 2), "open": None, "satisfaction": None}
     if hasattr(ticket, "status"):
         result["open"] = ticket.objects.filter(status__in=["open", "in_progress"]).count()
+    result["resolution"] = resolution_hours(ticket, now)
     try:
         feedback = apps.get_model("support", "Feedback")
     except LookupError:

@@ -19,6 +19,8 @@ from accounts import permissions
 from . import figures, metrics, triggers
 from .models import RollbackThresholds
 
+SLOW_ROUTES = 10
+
 
 class ThresholdsForm(forms.ModelForm):
     class Meta:
@@ -84,12 +86,14 @@ def monitoring(request):
         },
         "routes": routes,
         "slowest": slowest,
+        "slow_routes": figures.slow_routes(day, limit=SLOW_ROUTES),
         "adoption": {
             "users": figures.active_users(now),
             "daily": figures.daily_active_series(now),
             "logins": figures.logins(week),
             "custodies": figures.custodies_created_per_day(now),
             "features": figures.feature_usage(week),
+            "onboarding": figures.onboarding(),
         },
         "support": figures.support(now),
         "triggers": triggers.evaluate(now, thresholds),

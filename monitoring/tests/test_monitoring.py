@@ -185,3 +185,33 @@ def test_log_lines_are_json_with_request_id_user_route_and_duration():
     assert (line["request_id"], line["user_id"], line["route"], line["duration_ms"]) == (
         "rid-12345678", "42", "page:custodies", 12.5,
     )  # fmt: skip
+
+
+def test_the_page_lists_the_slowest_routes_onboarding_and_ticket_resolution_time(users):
+    from support.models import OnboardingTour, SupportTicket
+    from support.services import create_ticket
+
+    now = timezone.now()
+    minute = now - timedelta(minutes=30)
+    for duration in (900.0, 1100.0):
+        collector.record("api:reports", "manager", "2xx", duration, 12, minute)
+    for _ in range(5):
+        collector.record("page:custodies", "operator", "2xx", 40.0, 0, minute)
+    collector.flush(now)
+    OnboardingTour.objects.create(user=users[Role.OPERATOR], role="operator", completed_at=now)
+    OnboardingTour.objects.create(user=users[Role.VIEWER], role="viewer", skipped_at=now)
+    for hours in (2, 4, 10):
+        ticket = create_ticket(users[Role.VIEWER], subject="Slow", description="The list is slow.")
+        SupportTicket.objects.filter(pk=ticket.pk).update(
+            created_at=now - timedelta(hours=hours + 1),
+            resolved_at=now - timedelta(hours=1),
+            status="resolved",
+        )
+
+    html = login_client(users[Role.ADMIN]).get("/manage/monitoring/").content.decode()
+    slow = html.split('id="slow-routes"', 1)[1].split("</table>", 1)[0]
+    assert slow.index("api:reports") < slow.index("page:custodies")  # slowest first
+    assert '<td class="text-end">1000</td>' in slow and "12.0" in slow  # mean ms, queries per request
+    active = users[Role.ADMIN].__class__.objects.filter(is_active=True).count()
+    assert f'id="onboarding"><bdi dir="ltr">{round(100 / active, 1)} %' in html
+    assert 'id="resolution-time"><bdi dir="ltr">4.0 h / 8.8 h' in html

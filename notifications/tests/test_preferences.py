@@ -23,10 +23,12 @@ def test_everything_is_on_by_default(users):
 
 
 def test_the_grid_shows_only_what_applies_to_the_role(users):
-    # A viewer is asked only about what reaches everyone: their support tickets and announcements.
+    # A viewer is asked only about what reaches everyone: their support tickets, announcements and
+    # the exports they asked for.
     assert {row["kind"].code for row in preference_rows(users[Role.VIEWER])} == {
         "support_ticket",
         "announcement",
+        "export_ready",
     }
     operator_kinds = {row["kind"].code for row in preference_rows(users[Role.OPERATOR])}
     assert "custody_rejected" in operator_kinds and "approval_required" not in operator_kinds
