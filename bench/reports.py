@@ -50,6 +50,10 @@ def timed(call, n: int) -> list[float]:
     return result
 
 
+class Ok:
+    status_code = 200
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
 
@@ -138,6 +142,23 @@ def main() -> None:
         line = f"| {name} | {who} | {statistics.median(values):.0f} | {p95(values):.0f} | {max(values):.0f} |"
         lines.append(line)
         out(line)
+    lines += ["", "| kpis.compute, in process (admin, all branches) | p50 ms | p95 ms |", "|---|---:|---:|"]
+    from reports import kpis
+    from reports.models import KpiRollupState
+
+    covered = KpiRollupState.objects.filter(key="kpi").values_list("covered_until", flat=True).first()
+    lines.insert(1, f"Daily rollup covers up to: {covered or 'nothing (run the kpi_rollup job first)'}.")
+    now = timezone.now()
+    for days in (30, 365):
+        period = kpis.Period.last_days(days)
+        for label, call in (
+            ("daily rollup + today live", lambda p=period: kpis.compute(kpis.Scope(admin), p, now)),
+            ("all live queries", lambda p=period: kpis._compute_live(kpis.Scope(admin), p, now)),
+        ):
+            values = timed(lambda c=call: (c(), Ok())[1], max(5, args.requests // 3))
+            line = f"| {days} days, {label} | {statistics.median(values):.0f} | {p95(values):.0f} |"
+            lines.append(line)
+            out(line)
     bare, metered = middleware_cost(args.middleware_calls)
     lines += [
         "",

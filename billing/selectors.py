@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.permissions import scope_to_branches
 
-from .models import Charge, Invoice
+from .models import Charge, Invoice, Payment
 
 ORDERINGS = {"created_at", "posted_at", "total", "status", "charge_type"}
 
@@ -20,6 +20,28 @@ def charges_for(user) -> QuerySet[Charge]:
         user,
         field="custody__branch",
     )
+
+
+def payments_for(user) -> QuerySet[Payment]:
+    """Payments (refunds are negative) of custodies in the user's branches."""
+    return scope_to_branches(
+        Payment.objects.select_related("custody", "custody__branch", "custody__customer", "recorded_by"),
+        user,
+        field="custody__branch",
+    )
+
+
+def filter_payments(qs: QuerySet[Payment], f) -> QuerySet[Payment]:
+    """The finance page's branch and date filters, on the day each payment was received."""
+    if getattr(f, "branch_id", None):
+        qs = qs.filter(custody__branch_id=f.branch_id)
+    if getattr(f, "date_from", None):
+        qs = qs.filter(received_at__gte=timezone.make_aware(datetime.combine(f.date_from, time.min)))
+    if getattr(f, "date_to", None):
+        qs = qs.filter(
+            received_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1)
+        )
+    return qs
 
 
 def filter_charges(qs: QuerySet[Charge], f) -> QuerySet[Charge]:

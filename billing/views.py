@@ -316,6 +316,19 @@ def close_suggestions(request, custody_id):
     )
 
 
+PAYMENT_EXPORT = [
+    ExportColumn(gettext_lazy("Custody no."), lambda p: p.custody.custody_no),
+    ExportColumn(gettext_lazy("Branch"), lambda p: p.custody.branch.code),
+    ExportColumn(gettext_lazy("Customer"), lambda p: p.custody.customer.full_name, width=28),
+    ExportColumn(gettext_lazy("Received"), lambda p: p.received_at, "datetime"),
+    ExportColumn(gettext_lazy("Amount"), lambda p: p.amount, "money"),
+    ExportColumn(gettext_lazy("Method"), lambda p: p.get_method_display()),
+    ExportColumn(gettext_lazy("Payer"), lambda p: p.get_payer_display()),
+    ExportColumn(gettext_lazy("Reference"), lambda p: p.reference),
+    ExportColumn(gettext_lazy("Reason"), lambda p: p.reason, width=32),
+    ExportColumn(gettext_lazy("Recorded by"), lambda p: p.recorded_by.full_name if p.recorded_by_id else ""),
+]
+
 CHARGE_EXPORT = [
     ExportColumn(gettext_lazy("Custody no."), lambda c: c.custody.custody_no),
     ExportColumn(gettext_lazy("Branch"), lambda c: c.custody.branch.code),
@@ -350,6 +363,15 @@ def finance_list(request):
         filters = SimpleNamespace(**form.cleaned_data)
     qs = selectors.filter_charges(selectors.charges_for(request.user), filters)
     fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx") and request.GET.get("export") == "payments":
+        payments = selectors.filter_payments(selectors.payments_for(request.user), filters)
+        return export_list(
+            request,
+            payments.order_by("received_at", "created_at"),
+            "billing.views.PAYMENT_EXPORT",
+            "payments",
+            fmt,
+        )
     if fmt in ("csv", "xlsx"):
         return export_list(request, qs.order_by("created_at"), "billing.views.CHARGE_EXPORT", "charges", fmt)
     try:

@@ -5,16 +5,29 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
 from core.errors import DomainError
+from core.exports import ExportColumn, export_list
 from core.pagination import paginate
 
 from . import services
 from .choices import DELIVERY_COLOURS, DeliveryStatus
 from .forms import EndpointForm
 from .models import WebhookDelivery, WebhookEndpoint
+
+DELIVERY_EXPORT = [
+    ExportColumn(gettext_lazy("Created"), lambda d: d.created_at, "datetime"),
+    ExportColumn(gettext_lazy("Endpoint"), lambda d: d.endpoint.name, width=24),
+    ExportColumn(gettext_lazy("Event"), lambda d: d.event.type, width=24),
+    ExportColumn(gettext_lazy("Status"), lambda d: d.get_status_display()),
+    ExportColumn(gettext_lazy("Attempts"), lambda d: d.attempts, "int"),
+    ExportColumn(gettext_lazy("Last status code"), lambda d: d.last_status_code, "int"),
+    ExportColumn(gettext_lazy("Last error"), lambda d: d.last_error, width=32),
+    ExportColumn(gettext_lazy("Delivered"), lambda d: d.delivered_at, "datetime"),
+]
 
 
 def _admin(request):
@@ -111,6 +124,11 @@ def deliveries(request):
         qs = qs.filter(event__type=request.GET["event"])
     if request.GET.get("status") in DeliveryStatus.values:
         qs = qs.filter(status=request.GET["status"])
+    if request.GET.get("format") in ("csv", "xlsx"):
+        return export_list(
+            request, qs.order_by("-created_at"), "integrations.views.DELIVERY_EXPORT", "webhook-deliveries",
+            request.GET["format"],
+        )  # fmt: skip
     try:
         page = paginate(
             qs,

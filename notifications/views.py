@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,10 +10,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import permissions
+from core.errors import DomainError
+from core.exports import ExportColumn, export_list
+from core.pagination import paginate
+
 from . import services
-from .models import Notification
+from .kinds import Channel
+from .models import DeliveryStatus, Notification, NotificationDelivery
 
 PAGE_SIZE = 25
 CHANGED = "notifications-changed"  # HTMX event: the badge refreshes at once
@@ -107,3 +115,53 @@ def preferences(request):
     services.save_preferences(request.user, request.POST.getlist("enabled"))
     messages.success(request, _("Notification preferences saved."))
     return redirect(reverse("accounts:settings") + "#notification-preferences")
+
+
+DELIVERY_EXPORT = [
+    ExportColumn(gettext_lazy("Created"), lambda d: d.created_at, "datetime"),
+    ExportColumn(gettext_lazy("Recipient"), lambda d: d.user.email, width=28),
+    ExportColumn(gettext_lazy("Channel"), lambda d: d.get_channel_display()),
+    ExportColumn(gettext_lazy("Kind"), lambda d: d.kind),
+    ExportColumn(gettext_lazy("Title"), lambda d: d.title, width=32),
+    ExportColumn(gettext_lazy("Status"), lambda d: d.get_status_display()),
+    ExportColumn(gettext_lazy("Attempts"), lambda d: d.attempts, "int"),
+    ExportColumn(gettext_lazy("Sent to"), lambda d: d.recipient, width=24),
+    ExportColumn(gettext_lazy("Sent"), lambda d: d.sent_at, "datetime"),
+    ExportColumn(gettext_lazy("Last error"), lambda d: d.last_error, width=32),
+]
+
+
+@login_required
+def deliveries(request):
+    """Admin: every e-mail and SMS sent (or failing) to users, filtered by status and channel."""
+    if not permissions.may(request.user, "settings.manage"):
+        raise PermissionDenied
+    qs = NotificationDelivery.objects.select_related("user")
+    if request.GET.get("status") in DeliveryStatus.values:
+        qs = qs.filter(status=request.GET["status"])
+    if request.GET.get("channel") in Channel.values:
+        qs = qs.filter(channel=request.GET["channel"])
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        return export_list(
+            request,
+            qs.order_by("-created_at"),
+            "notifications.views.DELIVERY_EXPORT",
+            "notification-deliveries",
+            fmt,
+        )
+    try:
+        page = paginate(
+            qs,
+            params=request.GET,
+            path=request.path,
+            allowed_orderings={"created_at"},
+            default_ordering="-created_at",
+        )
+    except DomainError:
+        page = None
+    return render(
+        request,
+        "notifications/deliveries.html",
+        {"page": page, "statuses": DeliveryStatus.choices, "channels": Channel.choices},
+    )

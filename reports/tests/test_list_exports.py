@@ -63,3 +63,41 @@ def test_a_large_approvals_export_goes_to_the_worker(kpi_data, users, settings):
     _level(kpi_data[5])
     response = login_client(users[Role.SUPERVISOR]).get("/approvals/?format=xlsx")
     assert response.status_code == 302 and response["Location"].startswith("/reports/exports/")
+
+
+def test_the_payments_export_is_scoped_to_my_branches_and_the_page_filters(kpi_data, users, other_branch):
+    from decimal import Decimal
+
+    from billing.models import Payment
+
+    Payment.objects.create(
+        custody=kpi_data[8], amount=Decimal("75.00"), method="cash", payer="customer", received_at=nov(9)
+    )
+    client = login_client(users[Role.MANAGER])
+    assert "payments-csv" in client.get("/billing/charges/").content.decode()
+    rows = _csv(client.get("/billing/charges/?export=payments&format=csv"))
+    assert rows[0][:5] == ["Custody no.", "Branch", "Customer", "Received", "Amount"]
+    assert sorted(r[4] for r in rows[1:]) == ["-20.00", "50.00", "500.00"]  # never AUH's 75.00
+    november = _csv(client.get("/billing/charges/?export=payments&format=csv&date_from=2026-11-01"))
+    assert sorted(r[4] for r in november[1:]) == ["-20.00", "500.00"]
+    everyone = _csv(login_client(users[Role.ADMIN]).get("/billing/charges/?export=payments&format=csv"))
+    assert "75.00" in {r[4] for r in everyone[1:]}
+
+
+def test_delivery_logs_export_for_admins_only(users):
+    from notifications.services import notify_users
+
+    notify_users([users[Role.OPERATOR]], "announcement", "=SUM(A1:A2) hello", "Body")
+    admin = login_client(users[Role.ADMIN])
+    page = admin.get("/notifications/deliveries/?channel=email")
+    assert page.status_code == 200 and "notification-deliveries-csv" in page.content.decode()
+    rows = _csv(admin.get("/notifications/deliveries/?format=csv&channel=email"))
+    assert rows[0][:3] == ["Created", "Recipient", "Channel"]
+    assert [(r[1], r[4]) for r in rows[1:]] == [("operator@example.com", "'=SUM(A1:A2) hello")]
+    assert _csv(admin.get("/notifications/deliveries/?format=csv&channel=sms"))[1:] == []
+    webhooks = admin.get("/integrations/deliveries/?format=xlsx")
+    assert webhooks.status_code == 200 and load_workbook(io.BytesIO(webhooks.content)).active.max_row == 1
+    for role in (Role.MANAGER, Role.OPERATOR):
+        client = login_client(users[role])
+        assert client.get("/notifications/deliveries/?format=csv").status_code == 403
+        assert client.get("/integrations/deliveries/?format=csv").status_code == 403
