@@ -199,6 +199,8 @@ def change_replacement(request, pk):
     except (ValidationFailed, Conflict, InvalidTransition) as exc:
         error = " ".join(exc.messages())
     except PermissionDenied as exc:
+        if not request.htmx:
+            raise  # a plain form post by a role that may not: 403, as everywhere
         error = str(exc) or _("You may not decide this level.")
     level = Approval.objects.select_related(
         "custody__branch",

@@ -403,6 +403,7 @@ def finance_list(request):
 @login_required
 @require_POST
 def bulk_post(request):
+    permissions.require(request.user, "charge.post")  # the role first: 403, not a list of refusals
     ids = request.POST.getlist("charge_id")
     posted, failed = 0, []
     for charge_id in ids:

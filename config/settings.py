@@ -325,6 +325,8 @@ CUSTODY_EXCESS_KM_PRICE = os.environ.get("CUSTODY_EXCESS_KM_PRICE", "0.50")
 CUSTODY_WEBHOOK_ALLOW_PRIVATE = os.environ.get("CUSTODY_WEBHOOK_ALLOW_PRIVATE", "0")
 CUSTODY_WEBHOOK_ALLOWED_NETWORKS = os.environ.get("CUSTODY_WEBHOOK_ALLOWED_NETWORKS", "")
 CUSTODY_WEBHOOK_LEASE_SECONDS = int(os.environ.get("CUSTODY_WEBHOOK_LEASE_SECONDS", "60"))
+# How long an Idempotency-Key request with no result yet counts as still running (ops.idempotency).
+CUSTODY_IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("CUSTODY_IDEMPOTENCY_LEASE_SECONDS", "60"))
 # /readyz fails when no worker heartbeat is fresh (production default; off for development).
 CUSTODY_READYZ_REQUIRE_WORKER = env_bool("CUSTODY_READYZ_REQUIRE_WORKER", default=not DEBUG)
 

@@ -96,6 +96,9 @@ def _resolve_refs(data: dict, user) -> dict:
 
 
 def _save(request, instance, payload, exclude_unset: bool):
+    # The role first: a role that may not create or edit gets 403 whatever the body names (resolving
+    # the references would otherwise answer a 422 about a branch before the role was asked).
+    services.require_role(request.user, instance)
     data = payload.dict(exclude_unset=exclude_unset)
     return services.save_record(request.user, instance, _resolve_refs(data, request.user))
 

@@ -33,6 +33,12 @@ def may_edit(user, model: type[Model]) -> bool:
     return permissions.may(user, EDIT_ACTIONS[model._meta.model_name][1])
 
 
+def require_role(user, instance: Model) -> None:
+    """403 unless the role may create (a new instance) or edit (a saved one) records of its kind."""
+    create_action, edit_action = EDIT_ACTIONS[instance._meta.model_name]
+    permissions.require(user, create_action if instance._state.adding else edit_action)
+
+
 @transaction.atomic
 def save_record(user, instance: Model, data: dict | None = None) -> Model:
     """Apply `data` (may be empty when a ModelForm already set the fields), validate, save, audit.

@@ -2,13 +2,19 @@
 
 The first result for (user, key) is stored for 24 hours and replayed for a retry with the same body;
 the same key with another body, or a retry while the first request still runs, is 409 CONFLICT.
-A "running" record is a lease: when its process died mid-request (no result after LEASE), a retry
-takes it over and runs again instead of answering "still running" for a day.
+A "running" record is a lease: when its process died mid-request (no result after the lease,
+CUSTODY_IDEMPOTENCY_LEASE_SECONDS, 60 by default), a retry takes it over and runs again instead of
+answering "still running" for a day.
+
+The request's writes and its stored result commit in one transaction: a process killed after the
+write but before the result was stored would otherwise leave a committed payment behind a "running"
+record, and the retry after the lease would record it a second time. A 5xx rolls the writes back.
 """
 
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -19,6 +25,11 @@ from .models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
 LEASE = timedelta(seconds=60)
+
+
+def lease() -> timedelta:
+    seconds = getattr(settings, "CUSTODY_IDEMPOTENCY_LEASE_SECONDS", None)
+    return LEASE if seconds is None else timedelta(seconds=int(seconds))
 
 
 def _conflict(message: str) -> JsonResponse:
@@ -83,16 +94,19 @@ class IdempotencyMiddleware:
         if isinstance(record, HttpResponse):
             return record
         try:
-            response = self.get_response(request)
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)  # a server failure is not a result
+                else:
+                    record.status_code = response.status_code
+                    record.response_body = response.content
+                    record.save(update_fields=["status_code", "response_body"])
         except Exception:
             record.delete()
             raise
         if response.status_code >= 500:
-            record.delete()  # a server failure is not a result: let the client retry
-        else:
-            record.status_code = response.status_code
-            record.response_body = response.content
-            record.save(update_fields=["status_code", "response_body"])
+            record.delete()  # let the client retry
         return response
 
     def _claim(self, user, key, request, digest):
@@ -126,7 +140,7 @@ class IdempotencyMiddleware:
         The conditional UPDATE lets exactly one of several concurrent retries win."""
         now = timezone.now()
         won = IdempotencyRecord.objects.filter(
-            pk=existing.pk, status_code__isnull=True, created_at__lt=now - LEASE
+            pk=existing.pk, status_code__isnull=True, created_at__lt=now - lease()
         ).update(created_at=now)
         if not won:
             return None

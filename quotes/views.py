@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -340,7 +339,7 @@ def _save_editor(request, quote):
             services.update_quote(
                 request.user, quote.pk, data, expected_version=request.POST.get("version") or None
             )
-        except (DomainError, PermissionDenied) as exc:
+        except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
             _show_errors(request, exc)
         else:
             messages.success(request, _("Saved %(no)s.") % {"no": quote.quote_no})
@@ -397,7 +396,7 @@ def quote_action(request, pk, action):
             services.send_quote(user, quote.pk, request.POST.get("email", ""), version)
         else:
             raise Http404
-    except (DomainError, PermissionDenied) as exc:
+    except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
         _show_errors(request, exc)
     else:
         messages.success(request, ACTION_DONE[action] % {"no": quote.quote_no})
@@ -428,7 +427,7 @@ def sheet_new(request, pk):
     quote = _quote(request, pk)
     try:
         services.create_cost_sheet(request.user, {"quote_id": quote.pk})
-    except (DomainError, PermissionDenied) as exc:
+    except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
         _show_errors(request, exc)
     else:
         messages.success(request, _("A new cost sheet version was started from the default cost elements."))
@@ -496,7 +495,7 @@ def sheet_save(request, pk):
         services.update_cost_sheet(
             request.user, sheet.pk, _sheet_input(request, sheet), request.POST.get("revision") or None
         )
-    except (DomainError, PermissionDenied) as exc:
+    except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
         _show_errors(request, exc)
     else:
         messages.success(request, _("Cost sheet saved."))
@@ -525,7 +524,7 @@ def sheet_action(request, pk, action):
             services.apply_cost_sheet(user, sheet.pk)
         else:
             raise Http404
-    except (DomainError, PermissionDenied) as exc:
+    except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
         _show_errors(request, exc)
     else:
         messages.success(request, done[action] % {"n": sheet.version})
@@ -568,7 +567,7 @@ def assign(request, pk, line_id):
     quote = _quote(request, pk)
     try:
         services.assign_vehicles(request.user, quote.pk, line_id, request.POST.getlist("vehicle_id"))
-    except (DomainError, PermissionDenied) as exc:
+    except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
         _show_errors(request, exc)
     else:
         messages.success(request, _("Vehicles assigned."))
@@ -581,7 +580,7 @@ def convert(request, pk):
     quote = _quote(request, pk)
     try:
         agreements = services.convert_quote(request.user, quote.pk)
-    except (DomainError, PermissionDenied) as exc:
+    except DomainError as exc:  # a role that may not: PermissionDenied, a 403 as everywhere
         _show_errors(request, exc)
     else:
         messages.success(

@@ -119,8 +119,7 @@ def _ticket_action(request, ticket_id, action):
         action(ticket)
     except DomainError as exc:
         messages.error(request, exc.message)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("You may not do this."))
+    # PermissionDenied is not caught: a role that may not gets the 403 page, as everywhere
     return redirect("support:detail", ticket_id=ticket.pk)
 
 

@@ -1,4 +1,5 @@
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -123,6 +124,41 @@ def test_a_payment_killed_mid_flight_can_be_retried_after_the_lease(users, activ
     assert retried.status_code == 201, retried.content
     replay = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-crash")
     assert replay.status_code == 201 and replay.json()["id"] == retried.json()["id"]
+    assert Payment.objects.filter(custody=active_custody).count() == 1
+
+
+def test_a_payment_killed_after_its_write_but_before_its_result_is_not_recorded_twice(
+    users, active_custody, monkeypatch
+):
+    """The write and the stored result commit together: a process killed between them (after
+    record_payment returned, before the key got its result) leaves neither, so the retry after the
+    lease records the payment once."""
+    from ops import idempotency
+    from ops.models import IdempotencyRecord
+
+    client = ApiClient(users[Role.FINANCE])
+    body = {"amount": "40.00", "method": "cash", "payer": "customer", "as_credit": True}
+    url = f"/api/v1/custodies/{active_custody.id}/payments"
+    real_save = IdempotencyRecord.save
+
+    def dies_while_storing_the_result(self, *args, **kwargs):
+        if kwargs.get("update_fields"):
+            raise _ProcessKilled
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(IdempotencyRecord, "save", dies_while_storing_the_result)
+    with pytest.raises(_ProcessKilled):
+        client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-late-crash")
+    monkeypatch.setattr(IdempotencyRecord, "save", real_save)
+    assert Payment.objects.filter(custody=active_custody).count() == 0  # rolled back with the result
+    record = IdempotencyRecord.objects.get(key="pay-late-crash")
+    assert record.status_code is None
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        created_at=timezone.now() - idempotency.lease() - timedelta(seconds=1)
+    )
+    retried = client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-late-crash")
+    assert retried.status_code == 201, retried.content
+    assert client.post(url, body, HTTP_IDEMPOTENCY_KEY="pay-late-crash").json()["id"] == retried.json()["id"]
     assert Payment.objects.filter(custody=active_custody).count() == 1
 
 
