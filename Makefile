@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-browser test-scaleout fuzz install install-dev frontend migrate demo lint fmt lock messages clean serve worker
+.PHONY: run test test-postgres test-browser test-scaleout fuzz chaos install install-dev frontend migrate demo lint fmt lock messages clean serve worker
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -82,6 +82,12 @@ test-scaleout: install-dev
 ## make fuzz: schemathesis over the whole API as admin, operator and a one-branch viewer (bounded, fixed seed)
 fuzz: install-dev
 	bash .ci/fuzz.sh
+
+## make chaos: a day of API operations while the server and the worker are SIGKILLed at random (PostgreSQL),
+## then the server on SQLite; afterwards `custody verify`, no lost write, no double payment, every webhook
+chaos: install-dev
+	timeout 420 bash .ci/postgres.sh $(BIN)/python -u tests/chaos/run.py postgres
+	timeout 300 $(BIN)/python -u tests/chaos/run.py sqlite
 
 lint: install-dev
 	$(BIN)/ruff check .
