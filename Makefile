@@ -86,8 +86,8 @@ fuzz: install-dev
 ## make chaos: a day of API operations while the server and the worker are SIGKILLed at random (PostgreSQL),
 ## then the server on SQLite; afterwards `custody verify`, no lost write, no double payment, every webhook
 chaos: install-dev
-	timeout 420 bash .ci/postgres.sh $(BIN)/python -u tests/chaos/run.py postgres
-	timeout 300 $(BIN)/python -u tests/chaos/run.py sqlite
+	timeout 360 bash .ci/postgres.sh $(BIN)/python -u tests/chaos/run.py postgres
+	timeout 360 $(BIN)/python -u tests/chaos/run.py sqlite
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -33,6 +33,7 @@ import urllib.request
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from http.client import HTTPException
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -40,13 +41,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 MODE = sys.argv[1] if len(sys.argv) > 1 else "postgres"
 SEED = int(os.environ.get("CHAOS_SEED", "20261130"))
-DEADLINE = int(os.environ.get("CHAOS_DEADLINE", "240"))
+DEADLINE = int(os.environ.get("CHAOS_DEADLINE", "330"))
 PORT = {"postgres": 8321, "sqlite": 8322}[MODE]
 RECEIVER_PORT = {"postgres": 8391, "sqlite": 8392}[MODE]
-CUSTODIES = int(os.environ.get("CHAOS_CUSTODIES", "16" if MODE == "postgres" else "8"))
+CUSTODIES = int(os.environ.get("CHAOS_CUSTODIES", "12" if MODE == "postgres" else "6"))
 CLIENTS = 3
 SPARES = max(2, CUSTODIES // 2)  # fewer cars than custodies: clients compete for them
-KILLS = int(os.environ.get("CHAOS_KILLS", "10" if MODE == "postgres" else "5"))
+KILLS = int(os.environ.get("CHAOS_KILLS", "8" if MODE == "postgres" else "4"))
 PASSWORD = "Chaos-Day-Pass-42"
 BASE = f"http://127.0.0.1:{PORT}"
 VAR = ROOT / "var" / f"chaos-{MODE}"
@@ -150,8 +151,8 @@ def http(method, path, body=None, token=None, key=None, content_type="applicatio
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-        return 0, str(exc).encode()
+    except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+        return 0, str(exc).encode()  # the server died under the request: no answer, try again
 
 
 def call(method, path, body=None, token=None, key=None, content_type="application/json", give_up=90):
@@ -674,6 +675,13 @@ def main() -> int:
     return 1 if failures else 0
 
 
+def _deadline(_signum, _frame):
+    raise SystemExit(
+        f"chaos day ({MODE}) FAILED: over its {DEADLINE} s deadline"
+    )  # `finally` stops the processes
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGALRM, _deadline)
     signal.alarm(DEADLINE)
     sys.exit(main())
