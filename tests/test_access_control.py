@@ -156,7 +156,14 @@ TABLE: dict[str, Row] = {
     ),
     "GET api/v1/users/<user_id>": api("GET", a_user, allowed=ADMINS, other_denied=403),
     "PATCH api/v1/users/<user_id>": api(
-        "PATCH", a_user, allowed=ADMINS, other_denied=403, body={"full_name": "Renamed"}
+        "PATCH",
+        a_user,
+        allowed=ADMINS,
+        other_denied=403,
+        body=lambda w, s, u: {
+            "full_name": "Renamed",
+            "version": (w.users[V] if s is w.own else w.outsider).version,
+        },
     ),
     "POST api/v1/users/<user_id>/deactivate": api("POST", a_user, allowed=ADMINS, other_denied=403),
     "POST api/v1/users/<user_id>/reactivate": api("POST", a_user, allowed=ADMINS, other_denied=403),
