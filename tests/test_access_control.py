@@ -850,6 +850,47 @@ TABLE: dict[str, Row] = {
         "POST", lambda w, s, u: {}, ok=302, other=302, body=lambda w, s, u: {"branch_id": str(s.branch.pk)}
     ),
     "PAGE sign/<str:token>/": public("GET", lambda w, s, u: {"token": "not-a-token"}, status=410),
+    "PAGE manage/settings/<slug:slug>/": page(
+        "GET", lambda w, s, u: {"slug": "approval-rules"}, allowed=ADMINS, other=None
+    ),
+    "PAGE manage/settings/<slug:slug>/new/": page(
+        "GET", lambda w, s, u: {"slug": "approval-rules"}, allowed=ADMINS, other=None
+    ),
+    "PAGE manage/settings/<slug:slug>/preview/": page(
+        "POST", lambda w, s, u: {"slug": "approval-rules"}, allowed=ADMINS, other=None
+    ),
+    "PAGE manage/settings/<slug:slug>/<uuid:pk>/": page(
+        "GET",
+        lambda w, s, u: {"slug": "company-profile", "pk": w.users[V].pk},
+        allowed=ADMINS,
+        other=None,
+        note="a singleton setting: the id is not looked at",
+    ),
+    "PAGE manage/import/": page("GET", allowed=ADMINS, other=None),
+    "PAGE manage/import/<uuid:run_id>/": page(
+        "GET",
+        lambda w, s, u: {"run_id": w.users[V].pk},
+        allowed=ADMINS,
+        other=None,
+        ok=404,
+        note="no such import run: the role is refused first, the admin finds nothing",
+    ),
+    "PAGE manage/import/<uuid:run_id>/progress/": page(
+        "GET",
+        lambda w, s, u: {"run_id": w.users[V].pk},
+        allowed=ADMINS,
+        other=None,
+        ok=404,
+        note="no such import run: the role is refused first, the admin finds nothing",
+    ),
+    "PAGE manage/import/<uuid:run_id>/rejects.csv": page(
+        "GET",
+        lambda w, s, u: {"run_id": w.users[V].pk},
+        allowed=ADMINS,
+        other=None,
+        ok=404,
+        note="no such import run: the role is refused first, the admin finds nothing",
+    ),
     "PAGE healthz": public("GET"),
     "PAGE api/": public("GET", status=404, note="Ninja's root: nothing there"),
     "PAGE api/docs": public("GET"),
