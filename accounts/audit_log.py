@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from audit.models import AuditEntry
+from audit.present import action_choices, present
 from audit.selectors import filter_entries
 from core.errors import ValidationFailed
 from core.exports import export_list
@@ -19,7 +20,7 @@ from . import permissions
 def global_log(request):
     if not permissions.may(request.user, "audit.view_all"):
         raise PermissionDenied
-    qs = filter_entries(AuditEntry.objects.all(), request.GET)
+    qs = filter_entries(AuditEntry.objects.select_related("actor"), request.GET)
     if request.GET.get("format") == "csv":
         return export_list(request, qs.order_by("id"), "audit.selectors.AUDIT_EXPORT", "audit", "csv")
     try:
@@ -33,7 +34,9 @@ def global_log(request):
         )
     except ValidationFailed:
         page = None
-    return render(request, "audit/global.html", {"page": page})
+    if page is not None:
+        page.items = present(page.items)
+    return render(request, "audit/global.html", {"page": page, "action_choices": action_choices()})
 
 
 app_name = "audit"

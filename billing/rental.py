@@ -1,11 +1,13 @@
 """Replacement rental computed from the rate policy and the custody period (DESIGN §8)."""
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 
+from core import dates
 from custodies.choices import RatePolicy
 
 from .choices import ChargeType, Responsibility
@@ -76,7 +78,9 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
         days = calendar_days(start, end, branch.timezone)
     else:
         days = billable_days(start, end)
-    label = f"{custody.replacement_vehicle.plate}, {start:%d %b} – {end:%d %b %Y}"
+    zone = zoneinfo.ZoneInfo(branch.timezone) if branch.timezone else None
+    dates_out = f"{dates.date_text(dates.local(start, zone))} – {dates.date_text(dates.local(end, zone))}"
+    label = f"{custody.replacement_vehicle.plate}, {dates_out}"
     if custody.rate_policy == RatePolicy.FREE:
         return [
             RentalLine(

@@ -17,6 +17,8 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from . import dates
+
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula or DDE call.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -66,9 +68,9 @@ def _cell(value, kind="text"):
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return _local(value).strftime("%Y-%m-%d %H:%M")
+        return dates.datetime_text(value)  # the language's one format, in the user's zone
     if isinstance(value, date):
-        return value.isoformat()
+        return dates.date_text(value)
     if kind == "money" and isinstance(value, Decimal | int | float):
         return f"{Decimal(value):.2f}"
     if isinstance(value, bool):
@@ -95,9 +97,9 @@ def _xlsx_cell(sheet, value, kind="text"):
         if neutralise_formula(value) != value:
             cell.quotePrefix = True
     elif isinstance(value, datetime):
-        cell.number_format = NUMBER_FORMATS["datetime"]
+        cell.number_format = dates.excel_format(dates.DATETIME)
     elif isinstance(value, date):
-        cell.number_format = NUMBER_FORMATS["date"]
+        cell.number_format = dates.excel_format(dates.DATE)
     elif kind in NUMBER_FORMATS and isinstance(value, int | float | Decimal):
         cell.number_format = NUMBER_FORMATS[kind]
     return cell

@@ -4,7 +4,6 @@ Pure functions over already-loaded objects: no queries, so lists stay N+1-free.
 """
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from .choices import SLA_COLOURS, STATUS_COLOURS, SlaState, SlaTarget
 from .sla import SlaView, current_view
@@ -82,21 +81,6 @@ def level_due_badge(level, now) -> dict | None:
     }
 
 
-EVENT_TITLES = {
-    "custody.created": _lazy("Created"),
-    "custody.updated": _lazy("Edited"),
-    "custody.submitted": _lazy("Submitted for approval"),
-    "custody.approved": _lazy("Approved"),
-    "custody.rejected": _lazy("Rejected"),
-    "custody.handed_over": _lazy("Handed over"),
-    "custody.closed": _lazy("Closed"),
-    "custody.voided": _lazy("Voided"),
-    "custody.sla_breached": _lazy("SLA target breached"),
-    "custody.original_ready": _lazy("Original vehicle ready"),
-    "approval.decided": _lazy("Approval decided"),
-    "approval.escalated": _lazy("Approval escalated"),
-    "vehicle.updated": _lazy("Vehicle updated"),
-}
 EVENT_COLOURS = {
     "custody.created": "secondary",
     "custody.submitted": "warning",
@@ -111,9 +95,10 @@ EVENT_COLOURS = {
 
 
 def event_title(action: str) -> str:
-    if action in EVENT_TITLES:
-        return str(EVENT_TITLES[action])
-    return action.replace(".", " ").replace("_", " ").capitalize()
+    """One title per action, from the audit log's one list (audit.present.ACTION_TITLES)."""
+    from audit.present import action_title
+
+    return action_title(action)
 
 
 def event_colour(action: str) -> str:

@@ -34,7 +34,14 @@ from . import rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget
 from .models import Custody
 from .numbers import next_custody_no
-from .transitions import APPROVAL_DECIDERS, TRANSITIONS, permissions_for, transition_for
+from .transitions import (
+    APPROVAL_DECIDERS,
+    TRANSITIONS,
+    permissions_for,
+    role_refusal,
+    state_refusal,
+    transition_for,
+)
 
 # Fields a draft may change; after submission only NOTE_FIELDS until the custody is terminal.
 EDITABLE_FIELDS = [
@@ -143,16 +150,15 @@ def _role_may(user, action: str) -> bool:
 
 def _check_transition(user, custody: Custody, action: str):
     if not _role_may(user, action):
-        raise PermissionDenied(_("Your role may not %(action)s custodies.") % {"action": action})
+        raise PermissionDenied(role_refusal(action))
     transition = transition_for(custody.status, action)
     if transition is None:
         raise InvalidTransition(
-            _("A %(status)s custody cannot be %(action)s.")
-            % {"status": custody.get_status_display().lower(), "action": action},
+            state_refusal(custody, action),
             {"status": custody.status, "action": action, "allowed_actions": allowed_actions(user, custody)},
         )
     if transition.permission is not None and not permissions.can(user, transition.permission, custody):
-        raise PermissionDenied(_("Your role may not %(action)s this custody.") % {"action": action})
+        raise PermissionDenied(role_refusal(action))
     return transition
 
 

@@ -69,3 +69,37 @@ def permissions_for(action: str) -> set[str]:
         if name == action:
             found.add(transition.permission or APPROVAL_DECIDERS)
     return found
+
+
+# ---- messages: one whole sentence per action (no verb pasted into a sentence; Arabic needs whole
+# sentences, and "cannot be approve" was what pasting gave in English) ------------------------------
+
+_STATE_REFUSALS = {
+    "edit": _("%(no)s is “%(status)s”: only a draft custody can be edited."),
+    "submit": _("%(no)s is “%(status)s”: only a draft custody can be submitted for approval."),
+    "approve": _("%(no)s is “%(status)s”: only a custody pending approval can be approved."),
+    "reject": _("%(no)s is “%(status)s”: only a custody pending approval can be rejected."),
+    "handover": _("%(no)s is “%(status)s”: only an approved custody can be handed over."),
+    "close": _("%(no)s is “%(status)s”: only an active custody can be closed."),
+    "void": _("%(no)s is “%(status)s” and can no longer be voided."),
+}
+_ROLE_REFUSALS = {
+    "edit": _("Your role may not edit custodies."),
+    "submit": _("Your role may not submit custodies for approval."),
+    "approve": _("Your role may not approve custodies."),
+    "reject": _("Your role may not reject custodies."),
+    "handover": _("Your role may not hand over custodies."),
+    "close": _("Your role may not close custodies."),
+    "void": _("Your role may not void this custody."),
+}
+
+
+def state_refusal(custody, action: str) -> str:
+    """Why `action` is impossible in the custody's state (409), as one translated sentence."""
+    template = _STATE_REFUSALS.get(action, _("%(no)s is “%(status)s”: this action is not possible now."))
+    return str(template) % {"no": custody.custody_no, "status": custody.get_status_display()}
+
+
+def role_refusal(action: str) -> str:
+    """Why the user's role may not take `action` (403), as one translated sentence."""
+    return str(_ROLE_REFUSALS.get(action, _("Your role may not do this.")))

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from approvals.choices import APPROVAL_COLOURS
 from approvals.models import Approval
+from audit import present as audit_present
 from audit.models import AuditEntry
 from audit.selectors import csv_response, filter_entries
 from billing import services as billing
@@ -52,7 +53,7 @@ from .forms import (
     add_service_errors,
 )
 from .models import Custody
-from .transitions import transition_for
+from .transitions import role_refusal, state_refusal, transition_for
 
 LIST_SORTS = selectors.LIST_ORDERINGS | {"reason_code"}
 PICKER_LIMIT = 10
@@ -895,8 +896,16 @@ def wizard_replacements(request, pk):
 # ---- detail --------------------------------------------------------------------------------------
 
 
+_LEVEL_DECISIONS = {
+    "approved": gettext_lazy("Level %(level)s (%(role)s) approved"),
+    "rejected": gettext_lazy("Level %(level)s (%(role)s) rejected"),
+    "escalated": gettext_lazy("Level %(level)s (%(role)s) escalated"),
+    "skipped": gettext_lazy("Level %(level)s (%(role)s) skipped"),
+}
+
+
 def _timeline(custody: Custody) -> list[dict]:
-    """Real events in time order: audit entries of the custody plus approval decisions."""
+    """Real events in time order, in words: audit entries of the custody plus approval decisions."""
     events = []
     entries = (
         AuditEntry.objects.filter(custody_id=custody.pk)
@@ -904,16 +913,18 @@ def _timeline(custody: Custody) -> list[dict]:
         .select_related("actor")
         .order_by("id")
     )
-    for entry in entries[:500]:
-        actor = (entry.actor.get_full_name() or entry.actor_email) if entry.actor_id else entry.actor_email
+    for entry in audit_present.present(entries[:500]):
         events.append(
             {
                 "at": entry.at,
                 "seq": entry.id,
-                "actor": actor or _("system"),
-                "title": display.event_title(entry.action),
+                "actor": entry.actor,
+                "title": entry.title,
                 "action": entry.action,
-                "detail": _event_detail(entry),
+                "subject": _timeline_subject(entry),
+                # A new record's every value is on the audit tab; the timeline lists what changed.
+                "changes": [] if entry.created or entry.action == "custody.created" else entry.changes,
+                "detail": entry.message if entry.message != custody.custody_no else "",
                 "colour": display.event_colour(entry.action),
             }
         )
@@ -926,20 +937,19 @@ def _timeline(custody: Custody) -> list[dict]:
         if level.role == "system":
             title = _("Approved automatically")
         else:
-            title = _("Level %(level)s (%(role)s): %(status)s") % {
-                "level": level.level,
-                "role": display.role_label(level.role),
-                "status": level.get_status_display().lower(),
-            }
+            template = _LEVEL_DECISIONS.get(level.status, gettext_lazy("Level %(level)s (%(role)s) decided"))
+            title = str(template) % {"level": level.level, "role": display.role_label(level.role)}
         events.append(
             {
-                "at": level.decided_at,
+                "at": timezone.localtime(level.decided_at),
                 "seq": 0,
                 "title": title,
                 "action": "approval.decided",
                 "actor": (level.decided_by.get_full_name() or level.decided_by.email)
                 if level.decided_by
-                else _("system"),
+                else _("System"),
+                "subject": "",
+                "changes": [],
                 "detail": level.notes,
                 "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
             }
@@ -948,18 +958,11 @@ def _timeline(custody: Custody) -> list[dict]:
     return events
 
 
-def _event_detail(entry) -> str:
-    if entry.action == "custody.updated":
-        names = [name.removesuffix("_id").replace("_", " ") for name in entry.changes if name != "version"]
-        return _("Changed: %(fields)s") % {"fields": ", ".join(names)} if names else ""
-    if entry.action == "vehicle.updated":
-        status = entry.changes.get("status")
-        if status:
-            return f"{entry.object_repr}: {status[0]} → {status[1]}"
-        return entry.object_repr
-    if entry.action.startswith("document."):
-        return entry.object_repr + (f" — {entry.message}" if entry.message else "")
-    return entry.message
+def _timeline_subject(entry) -> str:
+    """What the entry is about when it is not the custody itself (a vehicle, a charge, a document)."""
+    if entry.action.startswith("custody."):
+        return ""
+    return entry.object_repr
 
 
 def _vehicle_cards(custody: Custody) -> list[dict]:
@@ -1026,11 +1029,11 @@ def _approval_rounds(custody: Custody, now) -> list[dict]:
 
 
 def _audit_entries(request, custody: Custody):
-    qs = filter_entries(AuditEntry.objects.filter(custody_id=custody.pk), request.GET)
+    qs = filter_entries(AuditEntry.objects.filter(custody_id=custody.pk).select_related("actor"), request.GET)
     params = request.GET.copy()
     params.pop("ordering", None)
     try:
-        return paginate(
+        page = paginate(
             qs,
             params=params,
             path=reverse("custodies:audit", args=[custody.pk]),
@@ -1039,6 +1042,8 @@ def _audit_entries(request, custody: Custody):
         )
     except ValidationFailed:
         return None
+    page.items = audit_present.present(page.items)
+    return page
 
 
 def _action_form(action: str, custody: Custody, data=None, vehicles=()):
@@ -1132,6 +1137,7 @@ def _render_detail(
         "vehicle_cards": _vehicle_cards(custody),
         "rounds": _approval_rounds(custody, now),
         "audit_page": _audit_entries(request, custody),
+        "audit_actions": audit_present.action_choices(audit_present.CUSTODY_ACTION_PREFIXES),
         "rate_policy_special": custody.rate_policy == RatePolicy.SPECIAL_CODE,
         "blocking_charges": billing.blocking_drafts(custody) if "close" in allowed else [],
         "custody_notifications": custody.notifications.select_related("user").order_by("-created_at")[:100],
@@ -1213,10 +1219,9 @@ def custody_action(request, pk, action):
                 request,
                 custody,
                 status=409,
-                error=_("A %(status)s custody cannot be %(action)s.")
-                % {"status": custody.get_status_display().lower(), "action": action},
+                error=state_refusal(custody, action),
             )
-        raise PermissionDenied(_("Your role may not %(action)s this custody.") % {"action": action})
+        raise PermissionDenied(role_refusal(action))
     vehicles = _handover_vehicles(user, custody) if action == "handover" else []
     form = _action_form(action, custody, data=request.POST, vehicles=vehicles)
     if not form.is_valid():

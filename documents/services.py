@@ -32,6 +32,7 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 
 from accounts import permissions
 from audit import services as audit
+from core import dates
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.events import emit
 from custodies.choices import TERMINAL_STATUSES, CustodyStatus
@@ -547,7 +548,7 @@ def signing_problem(custody: Custody, document_type: str) -> str | None:
 
 
 def _local(value, tz) -> str:
-    return timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M") if value else ""
+    return dates.datetime_text(value, tz)
 
 
 def _vehicle_line(vehicle) -> str:

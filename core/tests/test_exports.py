@@ -74,12 +74,14 @@ def test_exports_show_local_times_amounts_and_a_frozen_filtered_header(settings)
     with timezone.override("Asia/Dubai"):
         text = b"".join(export_response(rows, columns, "x", "csv").streaming_content).decode("utf-8-sig")
         raw = export_response(rows, columns, "x", "xlsx").content
-    assert text.splitlines()[1] == "2026-11-30 12:05,1050.50,Pending approval"  # UTC+4, to the minute
+    assert (
+        text.splitlines()[1] == "30/11/2026 12:05,1050.50,Pending approval"
+    )  # UTC+4, to the minute, one format
     sheet = load_workbook(io.BytesIO(raw)).active
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:C2"
     when, amount, status = next(sheet.iter_rows(min_row=2))
     assert when.value == datetime(2026, 11, 30, 12, 5, 59)
-    assert when.number_format == "yyyy-mm-dd hh:mm"
+    assert when.number_format == "dd/mm/yyyy hh:mm"
     assert amount.value == 1050.5 and amount.number_format == "#,##0.00"
     assert sheet["A1"].font.bold

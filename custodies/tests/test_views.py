@@ -504,7 +504,7 @@ def test_action_not_allowed_is_403_or_409_and_changes_nothing(users, make_draft,
     assert operator.post(f"/custodies/{pending.pk}/action/approve/", {}).status_code == 403
     response = operator.post(f"/custodies/{draft.pk}/action/close/", {"returned_at": local(timezone.now())})
     assert response.status_code == 409
-    assert "cannot be close" in response.content.decode()
+    assert "only an active custody can be closed" in response.content.decode()
     assert operator.post(f"/custodies/{draft.pk}/action/explode/", {}).status_code == 404
     draft.refresh_from_db()
     pending.refresh_from_db()
@@ -592,11 +592,11 @@ def test_full_lifecycle_through_the_pages(users, pending, spare_vehicle, vehicle
 
     timeline = operator.get(f"/custodies/{pending.pk}/?tab=timeline").content.decode()
     for title in (
-        "Created",
+        "Custody created",
         "Submitted for approval",
-        "Level 1 (Supervisor): approved",
-        "Handed over",
-        "Closed",
+        "Level 1 (Supervisor) approved",
+        "Replacement handed over",
+        "Custody closed",
     ):
         assert title in timeline
 
@@ -746,5 +746,5 @@ def test_the_custody_export_has_labels_local_times_and_amounts(users, make_draft
     assert header.startswith("Custody no.,Status,Branch,Customer")
     assert ",Draft," in row and ",Breakdown,Engine failure," in row and "engine_failure" not in row
     assert row.endswith(",0.00,0.00,100.00,-100.00")  # hold, charged, paid, outstanding
-    local = timezone.localtime(custody.created_at).strftime("%Y-%m-%d %H:%M")
+    local = timezone.localtime(custody.created_at).strftime("%d/%m/%Y %H:%M")  # the one date format
     assert local in row

@@ -1,0 +1,121 @@
+"""Issue 12 item 7: the timeline and the audit pages in words, not column names and codes."""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.utils import translation
+
+from accounts import services as account_services
+from accounts.choices import Role
+from audit import present
+from audit.context import acting_as
+from audit.models import AuditEntry
+from conftest import login_client, make_vehicle
+from custodies import services
+from custodies.transitions import role_refusal, state_refusal
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _edit(user, custody, **data):
+    with acting_as(user, "web"):
+        return services.update_custody(user, custody.pk, data)
+
+
+def _visible_text(html: str) -> str:
+    """The page's text without tags and attributes (ids live in links and data attributes)."""
+    html = re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_audit_tab_shows_labels_names_and_local_times(users, make_draft, branch, vehicle_class):
+    operator = users[Role.OPERATOR]
+    draft = make_draft()
+    other = make_vehicle(branch, vehicle_class, "DXB-R-777")
+    _edit(
+        operator,
+        draft,
+        replacement_vehicle_id=other.pk,
+        damage_hold_amount=Decimal("1250"),
+        rate_policy="free",
+        incident_ref="POL-1",
+    )
+
+    body = login_client(operator).get(f"/custodies/{draft.pk}/?tab=audit").content.decode()
+    start = body.index('id="tab-audit"')
+    audit_tab = body[start : body.index('class="modal', start)]
+    text = _visible_text(audit_tab)
+    assert not UUID.search(text), UUID.search(text)
+    assert "∅" not in text and "None" not in text
+    assert "Replacement vehicle:" in text
+    assert "DXB-R-777 · " in text  # the car's name, not its id
+    assert "Rate policy:" in text and "Free" in text and "free →" not in text
+    assert "1,250.00" in text  # money with grouping and two decimals
+    assert "Custody edited" in text and "custody.updated" not in text
+    assert "Incident reference: — → changed to POL-1" in " ".join(text.split())
+
+
+def test_timeline_is_in_words(users, make_draft):
+    operator = users[Role.OPERATOR]
+    pending = make_draft()
+    with acting_as(operator, "web"):
+        services.submit_custody(operator, pending.pk)
+    body = login_client(operator).get(f"/custodies/{pending.pk}/?tab=timeline").content.decode()
+    timeline = _visible_text(body[body.index('id="tab-timeline"') : body.index('id="tab-vehicles"')])
+    assert "Custody created" in timeline and "Submitted for approval" in timeline
+    assert "pending_approval" not in timeline and "∅" not in timeline
+    assert not UUID.search(timeline)
+
+
+@translation.override("en")
+def test_times_are_in_the_users_zone_to_the_minute(users, make_draft):
+    entry = AuditEntry(
+        action="custody.updated",
+        object_type="custody",
+        object_id="x",
+        at=datetime(2026, 3, 1, 20, 30, 15, 123456, tzinfo=UTC),
+        changes={"expected_return_at": [None, "2026-03-02T06:05:59.5+00:00"]},
+    )
+    [shown] = present.present([entry])
+    # Asia/Dubai is UTC+4: the change reads 02/03/2026 10:05 (no seconds, no microseconds).
+    assert shown.changes[0].label == "Expected return"
+    assert (shown.changes[0].before, shown.changes[0].after) == ("—", "02/03/2026 10:05")
+    assert shown.at.hour == 0 and shown.at.day == 2
+
+
+def test_arabic_labels_on_the_audit_tab(users, make_draft):
+    operator = users[Role.OPERATOR]
+    draft = make_draft()
+    _edit(operator, draft, rate_policy="free")
+    account_services.set_language(operator, "ar")
+    body = login_client(operator).get(f"/custodies/{draft.pk}/?tab=audit").content.decode()
+    with translation.override("ar"):
+        title = str(present.ACTION_TITLES["custody.updated"])
+    assert title != "Custody edited" and title in body
+    assert 'dir="rtl"' in body
+
+
+@translation.override("en")
+def test_refusals_are_whole_sentences(make_draft):
+    draft = make_draft()
+    assert state_refusal(draft, "approve") == (
+        f"{draft.custody_no} is “Draft”: only a custody pending approval can be approved."
+    )
+    assert state_refusal(draft, "close").endswith("only an active custody can be closed.")
+    assert role_refusal("handover") == "Your role may not hand over custodies."
+
+
+def test_a_refused_approval_says_so_in_a_sentence(users, make_draft, api_as):
+    draft = make_draft()
+    response = api_as(users[Role.SUPERVISOR]).post(f"/api/v1/custodies/{draft.pk}/approve", {})
+    assert response.status_code in (403, 409)
+    assert "cannot be approve." not in response.content.decode()
+
+
+def test_global_audit_log_is_readable(users, make_draft):
+    make_draft()
+    body = login_client(users[Role.ADMIN]).get("/audit/").content.decode()
+    text = _visible_text(body[: body.index('class="modal')])
+    assert "Custody created" in text
+    assert "∅" not in text
