@@ -9,6 +9,7 @@ Related names are loaded with one query per related model for a whole page of en
 entry. The models are found through the app registry, so this lower layer imports no app above it.
 """
 
+import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 EMPTY = "—"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Bookkeeping columns nobody reads in a history.
 HIDDEN = {"version", "updated_at", "search_text", "id", "entry_hash", "prev_hash"}
 
@@ -231,7 +233,9 @@ def value_text(model_field, value, names: dict) -> str:
     if isinstance(model_field, models.DecimalField):
         if model_field.decimal_places == 2:
             return money_text(value)
-        return formats.number_format(Decimal(str(value)), use_l10n=True, force_grouping=True)
+        number = Decimal(str(value))
+        number = number.quantize(Decimal(1)) if number == number.to_integral() else number.normalize()
+        return formats.number_format(number, use_l10n=True, force_grouping=True)
     if isinstance(model_field, models.IntegerField | models.PositiveIntegerField) and isinstance(value, int):
         return formats.number_format(value, use_l10n=True, force_grouping=True)
     if isinstance(value, list):
@@ -306,7 +310,8 @@ def present(raw_entries) -> list[Entry]:
                 action=entry.action,
                 title=action_title(entry.action, entry.object_type),
                 object_label=str(model._meta.verbose_name).capitalize() if model else "",
-                object_repr=entry.object_repr,
+                # Some records' names carry an id (an approval level's); a reader gets nothing from it.
+                object_repr="" if _UUID.search(entry.object_repr or "") else entry.object_repr,
                 created=created,
                 changes=changes,
                 message=entry.message,
