@@ -1,0 +1,68 @@
+"""Issue 12 item 5: the availability calendar (vehicles × days, holds, conflicts, scope)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.choices import Role
+from audit.context import acting_as
+from conftest import login_client, make_user, make_vehicle
+from custodies import services
+from custodies.tests.conftest import attach, draft_data
+from fleet.models import RentalAgreement
+
+
+def _approved(users, agreement, replacement):
+    operator, supervisor = users[Role.OPERATOR], users[Role.SUPERVISOR]
+    with acting_as(operator, "web"):
+        custody = services.create_custody(operator, draft_data(agreement, replacement))
+    attach(custody, "incident_report", "photos", "customer_acknowledgment", "police_report")
+    with acting_as(operator, "web"):
+        services.submit_custody(operator, custody.pk)
+    with acting_as(supervisor, "web"):
+        services.approve_custody(supervisor, custody.pk)
+    custody.refresh_from_db()
+    return custody
+
+
+def test_calendar_shows_holds_and_a_conflict(users, agreement, spare_vehicle, customer, branch):
+    custody = _approved(users, agreement, spare_vehicle)
+    # The same spare car is also on a rental agreement over the custody's days: a conflict.
+    now = timezone.now()
+    RentalAgreement.objects.create(
+        agreement_no="RA-CONFLICT",
+        customer=customer,
+        vehicle=spare_vehicle,
+        branch=branch,
+        start_at=now - timedelta(days=1),
+        end_at=now + timedelta(days=1),
+        daily_rate=Decimal("100"),
+        monthly_rate=Decimal("2000"),
+        deposit_amount=Decimal("0"),
+    )
+    body = login_client(users[Role.VIEWER]).get("/vehicles/availability/").content.decode()
+    assert spare_vehicle.plate in body and agreement.vehicle.plate in body
+    assert "cal-conflict" in body and 'class="has-conflict"' in body
+    assert f'href="/custodies/{custody.pk}/"' in body  # a click opens the custody
+    assert "Reserved" in body and "Rented" in body  # legend and cell labels in words
+
+
+def test_calendar_is_scoped_and_bounded(users, branch, other_branch, vehicle_class, foreign_vehicle):
+    for i in range(45):
+        make_vehicle(branch, vehicle_class, f"DXB-Q-{i:05d}")
+    viewer = make_user(Role.VIEWER, branch, email="viewer-one@example.com")
+    client = login_client(viewer)
+    body = client.get("/vehicles/availability/").content.decode()
+    assert foreign_vehicle.plate not in body
+    assert body.count('class="sticky-col text-nowrap"') == 40 and 'id="calendar-next"' in body
+    nxt = client.get("/vehicles/availability/?after=DXB-Q-00039").content.decode()
+    assert "DXB-Q-00044" in nxt and "DXB-Q-00001" not in nxt
+    # Another branch's id in the query string shows the user's own branch instead.
+    own = client.get(f"/vehicles/availability/?branch={other_branch.pk}").content.decode()
+    assert foreign_vehicle.plate not in own
+
+
+def test_vehicle_list_links_to_the_calendar(users):
+    body = login_client(users[Role.VIEWER]).get("/vehicles/").content.decode()
+    assert 'id="availability-link"' in body
