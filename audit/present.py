@@ -116,11 +116,29 @@ def action_title(action: str, object_type: str = "") -> str:
     return _("%(object)s: %(event)s") % {"object": noun_label, "event": verb_label}
 
 
+_RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def text_dir(text: str) -> str:
+    """ "rtl" for text with Arabic (or Hebrew) letters, else "ltr": a phone number, a plate, an
+    amount or a date has no strong letter, so without this a right-to-left page shows
+    "+971 55 234 5678" as "5678 234 55 971+"."""
+    return "rtl" if _RTL_LETTERS.search(text or "") else "ltr"
+
+
 @dataclass
 class Change:
     label: str
     before: str
     after: str
+
+    @property
+    def before_dir(self) -> str:
+        return text_dir(self.before)
+
+    @property
+    def after_dir(self) -> str:
+        return text_dir(self.after)
 
 
 @dataclass

@@ -87,13 +87,15 @@ def test_times_are_in_the_users_zone_to_the_minute(users, make_draft):
 def test_arabic_labels_on_the_audit_tab(users, make_draft):
     operator = users[Role.OPERATOR]
     draft = make_draft()
-    _edit(operator, draft, rate_policy="free")
+    _edit(operator, draft, rate_policy="free", custodian_phone="+971 55 234 5678")
     account_services.set_language(operator, "ar")
     body = login_client(operator).get(f"/custodies/{draft.pk}/?tab=audit").content.decode()
     with translation.override("ar"):
         title = str(present.ACTION_TITLES["custody.updated"])
     assert title != "Custody edited" and title in body
     assert 'dir="rtl"' in body
+    # Numbers keep their order on the right-to-left page.
+    assert '<bdi dir="ltr">+971 55 234 5678</bdi>' in body
 
 
 @translation.override("en")
