@@ -573,6 +573,8 @@ TABLE: dict[str, Row] = {
     "PAGE vehicles/new/": page("GET", allowed=MANAGERS, other=None),
     "PAGE vehicles/<uuid:pk>/": page("GET", lambda w, s, u: {"pk": s.spare.pk}),
     "PAGE vehicles/<uuid:pk>/edit/": page("GET", lambda w, s, u: {"pk": s.spare.pk}, allowed=MANAGERS),
+    "PAGE vehicles/<uuid:pk>/history/": page("GET", lambda w, s, u: {"pk": s.spare.pk}),
+    "PAGE vehicles/availability/": page("GET", other=None),
     "PAGE customers/": page("GET", other=None),
     "PAGE customers/new/": page("GET", allowed=OPERATORS, other=None),
     "PAGE customers/<uuid:pk>/": page("GET", lambda w, s, u: {"pk": w.customer.pk}, other=None),
