@@ -25,10 +25,16 @@ for role in ("admin", "operator", "viewer"):
     _t, raw = ApiToken.issue(user, name="fuzz")
     print(role, user.branches.count() if not user.all_branches else "all", raw)
 ' | grep -E '^(admin|operator|viewer) ' > "$DIR/tokens.txt"
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+  echo "port $PORT is already in use (set FUZZ_PORT)"; exit 1
+fi
 $BIN/custody serve --host 127.0.0.1 --port "$PORT" --workers 2 --threads 2 > "$DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 1; done
+if ! kill -0 "$SERVER" 2>/dev/null; then  # e.g. the port was taken: never fuzz somebody else's server
+  echo "the server did not start:"; tail -5 "$DIR/server.log"; exit 1
+fi
 # PATCH /api/v1/system switches maintenance on, after which every write answers 503: it is fuzzed
 # alone, last, once every role has been through the rest of the API.
 SWITCHES=ops_api_patch_system
