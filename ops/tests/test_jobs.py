@@ -33,11 +33,11 @@ def active(users, make_draft):  # noqa: F811
 
 
 def test_an_overdue_custody_is_reported_once_a_day(users, active):
+    # Late morning local time, so "an hour later" is the same day whenever the suite runs.
+    now = timezone.localtime().replace(hour=11, minute=0, second=0, microsecond=0)
     Custody.objects.filter(pk=active.pk).update(
-        effective_from=timezone.now() - timedelta(days=3),
-        expected_return_at=timezone.now() - timedelta(hours=2),
+        effective_from=now - timedelta(days=3), expected_return_at=now - timedelta(hours=2)
     )
-    now = timezone.now()
     assert custody_jobs.overdue(now) == {"overdue": 1}
     assert custody_jobs.overdue(now + timedelta(hours=1)) == {"overdue": 0}
     assert OutboxEvent.objects.filter(type="custody.overdue").count() == 1
