@@ -230,17 +230,25 @@ def test_custody_flow(page, live_server, reference_data, pdf_file, shot):
 
     timeline = open_tab(page, "Timeline")
     text = timeline.inner_text()
-    wanted = ["Created", "Submitted", "Level 1 (Supervisor): approved", "Handed over", "Closed"]
+    wanted = [
+        "Custody created",
+        "Submitted for approval",
+        "Level 1 (Supervisor) approved",
+        "Replacement handed over",
+        "Custody closed",
+    ]
     positions = [text.find(step) for step in wanted]
     assert all(p >= 0 for p in positions), f"missing timeline steps: {dict(zip(wanted, positions))}\n{text}"
     assert positions == sorted(positions), f"timeline out of order: {dict(zip(wanted, positions))}"
     shot(page, "timeline")
 
     open_tab(page, "Audit")
-    audit_rows = page.locator("#audit-results tbody tr")
-    expect(audit_rows.first).to_be_visible()
-    assert audit_rows.count() >= 5
-    expect(page.locator("#audit-results")).to_contain_text("custody.closed")
+    audit_entries = page.locator("#audit-results .audit-entry")
+    expect(audit_entries.first).to_be_visible()
+    assert audit_entries.count() >= 5
+    expect(page.locator('#audit-results .audit-entry[data-action="custody.closed"]')).to_contain_text(
+        "Custody closed"
+    )
     shot(page, "audit")
 
     open_tab(page, "Charges & payments")

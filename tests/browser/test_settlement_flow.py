@@ -145,7 +145,7 @@ def test_settlement_flow(page, live_server, closed_custody, users, shot):
     expect(rows.filter(has_text="Scratch on the rear bumper")).to_contain_text("Paid")
     shot(page, "settle-charges-list")
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="CSV").click()
+        page.get_by_role("link", name="CSV", exact=True).click()  # not "Payments CSV"
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
     text = Path(download.path()).read_text(encoding="utf-8-sig")
