@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 
-from .services import LEVEL_ROLES, MAX_LEVELS
+from .services import LEVEL_ROLES, MAX_LEVELS, RULE_FIELDS
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
 
@@ -78,22 +78,7 @@ class ApprovalRuleForm(forms.Form):
 
     @staticmethod
     def initial_for(rule) -> dict:
-        initial = {
-            name: getattr(rule, name)
-            for name in (
-                "name",
-                "priority",
-                "active",
-                "reason_codes",
-                "branch_codes",
-                "custodian_types",
-                "rate_policies",
-                "min_damage_hold",
-                "max_damage_hold",
-                "min_estimated_cost",
-                "auto_approve",
-            )
-        }
+        initial = {name: getattr(rule, name) for name in RULE_FIELDS if name != "levels"}
         for n, level in enumerate(rule.levels or [], start=1):
             initial[f"level_{n}_role"] = level.get("role", "")
             initial[f"level_{n}_due_hours"] = level.get("due_hours")

@@ -1,11 +1,9 @@
 """Charge reads shared by the finance list page, the API and exports."""
 
-from datetime import datetime, time, timedelta
-
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.permissions import scope_to_branches
+from core.dates import on_days
 
 from .models import Charge, Invoice, Payment
 
@@ -35,13 +33,7 @@ def filter_payments(qs: QuerySet[Payment], f) -> QuerySet[Payment]:
     """The finance page's branch and date filters, on the day each payment was received."""
     if getattr(f, "branch_id", None):
         qs = qs.filter(custody__branch_id=f.branch_id)
-    if getattr(f, "date_from", None):
-        qs = qs.filter(received_at__gte=timezone.make_aware(datetime.combine(f.date_from, time.min)))
-    if getattr(f, "date_to", None):
-        qs = qs.filter(
-            received_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1)
-        )
-    return qs
+    return qs.filter(on_days("received_at", getattr(f, "date_from", None), getattr(f, "date_to", None)))
 
 
 def filter_charges(qs: QuerySet[Charge], f) -> QuerySet[Charge]:
@@ -56,13 +48,7 @@ def filter_charges(qs: QuerySet[Charge], f) -> QuerySet[Charge]:
         qs = qs.filter(custody__branch_id=f.branch_id)
     if getattr(f, "custody_id", None):
         qs = qs.filter(custody_id=f.custody_id)
-    if getattr(f, "date_from", None):
-        qs = qs.filter(created_at__gte=timezone.make_aware(datetime.combine(f.date_from, time.min)))
-    if getattr(f, "date_to", None):
-        qs = qs.filter(
-            created_at__lt=timezone.make_aware(datetime.combine(f.date_to, time.min)) + timedelta(days=1)
-        )
-    return qs
+    return qs.filter(on_days("created_at", getattr(f, "date_from", None), getattr(f, "date_to", None)))
 
 
 def invoices_for(user) -> QuerySet[Invoice]:

@@ -5,8 +5,9 @@ through `|date:"SHORT_DATE_FORMAT"` / `"SHORT_DATETIME_FORMAT"`, Python code (ex
 messages, the audit log) through these functions, so a date never appears in two shapes.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import formats, timezone
 
 DATE = "SHORT_DATE_FORMAT"
@@ -43,3 +44,18 @@ def date_text(value: date | None, empty: str = "") -> str:
 def excel_format(which: str = DATETIME) -> str:
     """The language's format as an Excel number format ("dd/mm/yyyy hh:mm")."""
     return "".join(_EXCEL.get(char, char) for char in formats.get_format(which))
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the active time zone (the user's)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def on_days(field: str, first: date | None, last: date | None) -> Q:
+    """`field` (a time) falls on one of the days `first`..`last`, both included, as the user counts days."""
+    q = Q()
+    if first:
+        q &= Q(**{f"{field}__gte": day_start(first)})
+    if last:
+        q &= Q(**{f"{field}__lt": day_start(last + timedelta(days=1))})
+    return q

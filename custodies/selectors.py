@@ -1,13 +1,14 @@
 """Custody reads shared by the list page, the API and exports: branch-scoped, N+1-free, indexed filters."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.permissions import scope_to_branches
+from core.dates import on_days
 from fleet.models import RentalAgreement, Vehicle
 
 from . import sla
@@ -179,10 +180,6 @@ class CustodyFilters:
         return errors
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def overdue_q(now: datetime) -> Q:
     """Active and past the expected return (the daily overdue reminder, the list filter and the KPI)."""
     return Q(status=CustodyStatus.ACTIVE, expected_return_at__lt=now)
@@ -208,10 +205,7 @@ def filter_custodies(
         # is two index scans, where an OR across two joins reads the whole custody table.
         vehicle_ids = _vehicle_ids(f.plate.strip().upper())
         qs = qs.filter(Q(original_vehicle_id__in=vehicle_ids) | Q(replacement_vehicle_id__in=vehicle_ids))
-    if f.date_from:
-        qs = qs.filter(created_at__gte=_day_start(f.date_from))
-    if f.date_to:
-        qs = qs.filter(created_at__lt=_day_start(f.date_to) + timezone.timedelta(days=1))
+    qs = qs.filter(on_days("created_at", f.date_from, f.date_to))
     if f.sla_state:
         qs = qs.filter(sla_state_q(f.sla_state, now or timezone.now()))
     if f.overdue:

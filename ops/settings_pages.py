@@ -45,7 +45,7 @@ class Setting:
     store: Callable[
         [Any, Any, dict, Any], Any
     ]  # the app's service: (user, row or None, data, files) → saved row
-    initial: Callable[[Any], dict] = model_to_dict
+    initial: Callable[[Any], dict] | None = None  # default: the row's values of the form's fields
     form_kwargs: Callable[[], dict] = dict
     data: Callable[[forms.BaseForm], dict] = lambda form: dict(form.cleaned_data)
     fingerprint_of: Callable[[Any], Any] = lambda row: row  # the model row whose state is locked
@@ -169,7 +169,7 @@ def settings_form(request, slug, pk=None):
     form = setting.form(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
-        initial=setting.initial(row) if row is not None else None,
+        initial=_initial(setting, row),
         **setting.form_kwargs(),
     )
     status = 200
@@ -253,6 +253,14 @@ urlpatterns = [
 
 
 # ---- the settings ---------------------------------------------------------------------------------------
+
+
+def _initial(setting: Setting, row) -> dict | None:
+    if row is None:
+        return None
+    if setting.initial is not None:
+        return setting.initial(row)
+    return model_to_dict(row, fields=list(setting.form.base_fields))
 
 
 def _plain_form(model, names: list[str], name: str, **extra_fields) -> type[forms.Form]:
@@ -381,16 +389,6 @@ def _declare() -> None:
             rows=lambda: SlaPolicy.objects.select_related("branch").order_by("reason_code", "branch__code"),
             get=get_model(SlaPolicy, select=["branch"]),
             store=lambda user, row, data, files: custody_services.save_sla_policy(user, row, data),
-            initial=lambda p: model_to_dict(
-                p,
-                fields=[
-                    "reason_code",
-                    "branch",
-                    "approve_within_hours",
-                    "handover_within_hours",
-                    "close_within_hours",
-                ],
-            ),
             label=str,
         )
     )
@@ -428,7 +426,6 @@ def _declare() -> None:
             rows=lambda: DocumentRule.objects.order_by("stage", "reason_code", "document_type"),
             get=get_model(DocumentRule),
             store=lambda user, row, data, files: document_services.save_document_rule(user, row, data),
-            initial=lambda r: model_to_dict(r, fields=["reason_code", "stage", "document_type", "active"]),
         )
     )
 
@@ -459,7 +456,6 @@ def _declare() -> None:
             rows=lambda: [],
             get=lambda _pk: CompanyProfile.objects.order_by("created_at").first() or CompanyProfile(name=""),
             store=save_company,
-            initial=lambda p: model_to_dict(p, fields=list(fleet_services.COMPANY_FIELDS)),
             singleton=True,
             label=lambda p: p.name,
         )
@@ -519,7 +515,6 @@ def _declare() -> None:
             rows=lambda: [],
             get=lambda _pk: CostDefaults.objects.order_by("pk").first() or CostDefaults(),
             store=lambda user, row, data, files: quote_services.save_cost_defaults(user, data),
-            initial=lambda d: model_to_dict(d, fields=list(quote_services.SHEET_PERCENTS)),
             singleton=True,
             label=lambda d: str(_("Cost sheet defaults")),
         )

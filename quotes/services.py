@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from audit import services as audit
 from billing.money import default_tax_rate, to_money
+from core.dates import day_start
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.events import emit
 from fleet import selectors as fleet_selectors
@@ -683,7 +684,7 @@ def review_url(quote: Quote) -> str:
 
 def link_expiry(valid_until: date) -> datetime:
     """The link works until the end of the quote's last valid day (the company's time zone)."""
-    return timezone.make_aware(datetime.combine(valid_until + timedelta(days=1), time.min))
+    return day_start(valid_until + timedelta(days=1))
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
@@ -30,6 +30,7 @@ from approvals.models import Approval
 from billing.choices import BILLED_STATUSES, ChargeType, Responsibility
 from billing.models import Charge, Payment
 from billing.money import to_money
+from core.dates import day_start
 from custodies import sla
 from custodies.choices import CustodyStatus, SlaTarget
 from custodies.models import Custody
@@ -58,12 +59,12 @@ class Period:
 
     @property
     def since(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.start, time.min))
+        return day_start(self.start)
 
     @property
     def until(self) -> datetime:
         """Exclusive end: midnight after the last day."""
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+        return day_start(self.end + timedelta(days=1))
 
     def previous(self) -> Period:
         """The period of the same length just before this one (for trends)."""
