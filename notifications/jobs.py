@@ -5,6 +5,7 @@ outbox event, such as an SLA breach or an overdue custody); the apps below only 
 """
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -28,18 +29,25 @@ def _role(role: str):
     return Role(role).label if role in Role.values else role
 
 
-def _supervisors(branch_id):
-    return branch_staff(branch_id, {Role.SUPERVISOR, Role.MANAGER})
+def _staff_cache():
+    """branch id, roles -> that branch's active staff, read once per job run (not once per custody)."""
+
+    @cache
+    def staff(branch_id, roles: frozenset = frozenset({Role.SUPERVISOR, Role.MANAGER})) -> list:
+        return list(branch_staff(branch_id, roles))
+
+    return staff
 
 
 @every(minutes=5)
 def sla_at_risk(now: datetime) -> dict:
+    staff = _staff_cache()
     count = 0
     for custody in Custody.objects.filter(sla.state_q(SlaState.AT_RISK, now)).select_related("branch")[:1000]:
         view = sla.current_view(custody, now)
         if view:
             count += notify_users(
-                _supervisors(custody.branch_id),
+                staff(custody.branch_id),
                 "sla_at_risk",
                 format_lazy(_("SLA at risk: {no}"), no=custody.custody_no),
                 format_lazy(
@@ -57,13 +65,14 @@ def sla_at_risk(now: datetime) -> dict:
 @every(minutes=5)
 def approval_escalations(now: datetime) -> dict:
     """Tell supervisors and managers about levels escalated in the last two days (once per level)."""
+    staff = _staff_cache()
     count = 0
     recent = now - timedelta(days=2)
     for level in Approval.objects.filter(status="escalated", escalated_at__gte=recent).select_related(
         "custody"
     )[:500]:
         count += notify_users(
-            _supervisors(level.custody.branch_id),
+            staff(level.custody.branch_id),
             "approval_escalated",
             format_lazy(
                 _("Approval escalated: {no} level {level}"), no=level.custody.custody_no, level=level.level
@@ -83,6 +92,7 @@ def approval_escalations(now: datetime) -> dict:
 @every(minutes=5)
 def approval_reminders(now: datetime) -> dict:
     """Remind deciders once when half of a level's time has passed."""
+    staff = _staff_cache()
     count = 0
     waiting = Approval.objects.filter(
         status="pending", reminded_at__isnull=True, due_at__isnull=False, due_at__gt=now
@@ -92,7 +102,7 @@ def approval_reminders(now: datetime) -> dict:
         if now < start + (level.due_at - start) / 2 or not claim_reminder(level, now):
             continue
         count += notify_users(
-            branch_staff(level.custody.branch_id, decider_roles(level.role)),
+            staff(level.custody.branch_id, decider_roles(level.role)),
             "approval_reminder",
             format_lazy(_("Approval waiting: {no}"), no=level.custody.custody_no),
             format_lazy(
@@ -109,6 +119,7 @@ def approval_reminders(now: datetime) -> dict:
 
 @every(hours=1)
 def document_expiry(now: datetime) -> dict:
+    staff = _staff_cache()
     today = timezone.localdate(now)
     count = 0
     expiring = Document.objects.filter(
@@ -119,7 +130,7 @@ def document_expiry(now: datetime) -> dict:
     ).select_related("custody", "uploaded_by")
     for document in expiring[:2000]:
         stage = "today" if document.expires_on <= today else "soon"
-        users = list(_supervisors(document.custody.branch_id))
+        users = list(staff(document.custody.branch_id))
         if document.uploaded_by and document.uploaded_by not in users:
             users.append(document.uploaded_by)
         title = (
