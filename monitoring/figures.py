@@ -60,19 +60,21 @@ def response_times(window: Window) -> dict:
     }
 
 
-def by_route_group(window: Window, limit: int = 15) -> tuple[list[dict], list[dict]]:
-    """Busiest route groups and the five slowest (by p95)."""
-    rows = list(
+def route_stats(window: Window) -> list[dict]:
+    """One row per route group over the window, busiest first: the figures both route tables show."""
+    rows = (
         window.rollups()
         .values("route_group")
         .annotate(
             n=Sum("count"),
             ms=Sum("duration_ms_sum"),
             worst=Max("duration_ms_max"),
+            queries=Sum("query_count"),
             errors=Sum("count", filter=Q(status_class="5xx")),
             client_errors=Sum("count", filter=Q(status_class="4xx")),
             **{name: Sum(name) for name in BUCKET_FIELDS},
         )
+        .filter(n__gt=0)
         .order_by("-n")
     )
     result = []
@@ -82,46 +84,30 @@ def by_route_group(window: Window, limit: int = 15) -> tuple[list[dict], list[di
             {
                 "route_group": row["route_group"],
                 "requests": row["n"],
+                "mean_ms": round((row["ms"] or 0) / row["n"], 1),
                 "p50_ms": percentile_from_buckets(counts, 0.5),
                 "p95_ms": percentile_from_buckets(counts, 0.95),
                 "max_ms": round(row["worst"] or 0, 1),
                 "errors_5xx": row["errors"] or 0,
                 "errors_4xx": row["client_errors"] or 0,
+                "queries_per_request": round(row["queries"] / row["n"], 1) if row["queries"] else None,
             }
         )
+    return result
+
+
+def by_route_group(stats: list[dict], limit: int = 15) -> tuple[list[dict], list[dict]]:
+    """Of `route_stats`: the busiest route groups and the five slowest (by p95)."""
+    result = stats
     slowest = sorted(result, key=lambda r: (r["p95_ms"] or 0, r["max_ms"]), reverse=True)
     return result[:limit], slowest[:5]
 
 
-def slow_routes(window: Window, limit: int = 10) -> list[dict]:
-    """The `limit` route groups with the slowest mean response time over the window (pages and API
+def slow_routes(stats: list[dict], limit: int = 10) -> list[dict]:
+    """Of `route_stats`: the `limit` route groups with the slowest mean response time (pages and API
     routes; the rollups keep no per-request rows, so a route group is the finest grain), with their
     p95, the slowest single request and the mean database queries per request where recorded."""
-    rows = list(
-        window.rollups()
-        .values("route_group")
-        .annotate(
-            n=Sum("count"),
-            ms=Sum("duration_ms_sum"),
-            worst=Max("duration_ms_max"),
-            queries=Sum("query_count"),
-            **{name: Sum(name) for name in BUCKET_FIELDS},
-        )
-        .filter(n__gt=0)
-    )
-    result = [
-        {
-            "route_group": row["route_group"],
-            "requests": row["n"],
-            "mean_ms": round(row["ms"] / row["n"], 1),
-            "p95_ms": percentile_from_buckets([row[name] or 0 for name in BUCKET_FIELDS], 0.95),
-            "max_ms": round(row["worst"] or 0, 1),
-            "queries_per_request": round(row["queries"] / row["n"], 1) if row["queries"] else None,
-        }
-        for row in rows
-    ]
-    result.sort(key=lambda r: (r["mean_ms"], r["max_ms"]), reverse=True)
-    return result[:limit]
+    return sorted(stats, key=lambda r: (r["mean_ms"], r["max_ms"]), reverse=True)[:limit]
 
 
 def error_rates(window: Window) -> dict:

@@ -72,7 +72,8 @@ def monitoring(request):
     hour = figures.Window.last(now, hours=1)
     day = figures.Window.last(now, days=1)
     week = figures.Window.last(now, days=7)
-    routes, slowest = figures.by_route_group(day)
+    route_stats = figures.route_stats(day)  # one aggregate for both route tables
+    routes, slowest = figures.by_route_group(route_stats)
     size = figures.database_size_bytes()
     context = {
         "form": form,
@@ -86,7 +87,7 @@ def monitoring(request):
         },
         "routes": routes,
         "slowest": slowest,
-        "slow_routes": figures.slow_routes(day, limit=SLOW_ROUTES),
+        "slow_routes": figures.slow_routes(route_stats, limit=SLOW_ROUTES),
         "adoption": {
             "users": figures.active_users(now),
             "daily": figures.daily_active_series(now),
