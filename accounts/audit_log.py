@@ -9,9 +9,8 @@ from django.urls import path
 from audit.models import AuditEntry
 from audit.present import action_choices, present
 from audit.selectors import filter_entries
-from core.errors import ValidationFailed
 from core.exports import export_list
-from core.pagination import paginate
+from core.pagination import page_for_request
 
 from . import permissions
 
@@ -23,17 +22,7 @@ def global_log(request):
     qs = filter_entries(AuditEntry.objects.select_related("actor"), request.GET)
     if request.GET.get("format") == "csv":
         return export_list(request, qs.order_by("id"), "audit.selectors.AUDIT_EXPORT", "audit", "csv")
-    try:
-        page = paginate(
-            qs,
-            params=request.GET,
-            path=request.path,
-            allowed_orderings={"id"},
-            default_ordering="-id",
-            count=True,
-        )
-    except ValidationFailed:
-        page = None
+    page, _error = page_for_request(request, qs, allowed_orderings={"id"}, default_ordering="-id")
     if page is not None:
         page.items = present(page.items)
     return render(request, "audit/global.html", {"page": page, "action_choices": action_choices()})

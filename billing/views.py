@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError
 from core.exports import ExportColumn, export_list
-from core.pagination import paginate
+from core.pagination import page_for_request
 from custodies.selectors import custodies_for
 from fleet.selectors import branches_for
 
@@ -374,17 +374,10 @@ def finance_list(request):
         )
     if fmt in ("csv", "xlsx"):
         return export_list(request, qs.order_by("created_at"), "billing.views.CHARGE_EXPORT", "charges", fmt)
-    try:
-        page = paginate(
-            qs,
-            params=request.GET,
-            path=request.path,
-            allowed_orderings=selectors.ORDERINGS,
-            default_ordering="-created_at",
-        )
-        list_error = None
-    except ValidationFailed as exc:  # a hand-edited ?ordering=/cursor=/page=/limit= is the user's error
-        page, list_error = None, exc.messages()
+    page, error = page_for_request(
+        request, qs, allowed_orderings=selectors.ORDERINGS, default_ordering="-created_at"
+    )
+    list_error = [error] if error else []
     for charge in page.items if page else []:
         charge.colour = CHARGE_COLOURS.get(charge.status, "secondary")
     return render(

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from .errors import ValidationFailed
 
@@ -172,3 +173,14 @@ def _value_of(obj, field: str):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value) if value is not None else None
+
+
+def page_for_request(request, queryset: QuerySet, **options) -> tuple[Page | None, str]:
+    """A page for an HTML list: (page, "") or, for a stale or hand-edited `?cursor=`/`page=`/`ordering=`/
+    `limit=`, (None, a message saying so) instead of an empty list. `options` as `paginate`."""
+    try:
+        return paginate(queryset, params=request.GET, path=request.path, **options), ""
+    except ValidationFailed:
+        return None, gettext(
+            "This list address is not valid (its sort, page or position); start again from the first page."
+        )

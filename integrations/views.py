@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts import permissions
 from core.errors import DomainError
 from core.exports import ExportColumn, export_list
-from core.pagination import paginate
+from core.pagination import page_for_request
 
 from . import services
 from .choices import DELIVERY_COLOURS, DeliveryStatus
@@ -129,25 +129,20 @@ def deliveries(request):
             request, qs.order_by("-created_at"), "integrations.views.DELIVERY_EXPORT", "webhook-deliveries",
             request.GET["format"],
         )  # fmt: skip
-    try:
-        page = paginate(
-            qs,
-            params=request.GET,
-            path=request.path,
-            allowed_orderings={"created_at"},
-            default_ordering="-created_at",
-        )
-    except DomainError:
-        page = None
+    page, error = page_for_request(
+        request, qs, allowed_orderings={"created_at"}, default_ordering="-created_at"
+    )
     return render(
         request,
         "integrations/deliveries.html",
         {
             "page": page,
+            "error": error,
             "endpoints": WebhookEndpoint.objects.all(),
             "statuses": DeliveryStatus.choices,
             "colours": DELIVERY_COLOURS,
         },
+        status=400 if error else 200,
     )
 
 

@@ -14,9 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
-from core.errors import DomainError
 from core.exports import ExportColumn, export_list
-from core.pagination import paginate
+from core.pagination import page_for_request
 
 from . import services
 from .kinds import Channel
@@ -150,18 +149,12 @@ def deliveries(request):
             "notification-deliveries",
             fmt,
         )
-    try:
-        page = paginate(
-            qs,
-            params=request.GET,
-            path=request.path,
-            allowed_orderings={"created_at"},
-            default_ordering="-created_at",
-        )
-    except DomainError:
-        page = None
+    page, error = page_for_request(
+        request, qs, allowed_orderings={"created_at"}, default_ordering="-created_at"
+    )
     return render(
         request,
         "notifications/deliveries.html",
-        {"page": page, "statuses": DeliveryStatus.choices, "channels": Channel.choices},
+        {"page": page, "error": error, "statuses": DeliveryStatus.choices, "channels": Channel.choices},
+        status=400 if error else 200,
     )

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import permissions
 from audit.models import AuditEntry
 from billing.money import default_tax_rate
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError
 from core.exports import ExportColumn, export_list
-from core.pagination import paginate
+from core.pagination import page_for_request
 from fleet import selectors as fleet_selectors
 from fleet.choices import VehicleStatus
 from fleet.models import Customer
@@ -110,16 +110,9 @@ def quote_list(request):
                 "quotes",
                 request.GET["format"],
             )
-        try:
-            page = paginate(
-                qs,
-                params=request.GET,
-                path=request.path,
-                allowed_orderings=selectors.LIST_ORDERINGS,
-                default_ordering="-created_at",
-            )
-        except ValidationFailed as exc:
-            error = exc.message
+        page, error = page_for_request(
+            request, qs, allowed_orderings=selectors.LIST_ORDERINGS, default_ordering="-created_at"
+        )
     else:
         error = _("Some filters are not valid.")
     rows = [

@@ -221,4 +221,14 @@ def test_a_capture_amount_that_is_not_a_number_is_an_error_not_a_500(users, acti
 def test_a_hand_edited_finance_list_address_is_a_400_with_the_reason_not_a_500(users, query):
     response = login_client(users[Role.FINANCE]).get(f"/billing/charges/?{query}")
     assert response.status_code == 400
-    assert 'role="alert"' in response.content.decode()
+    assert "This list address is not valid" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path", ["/notifications/deliveries/", "/integrations/deliveries/", "/audit/", "/quotes/"]
+)
+def test_a_stale_list_address_says_so_instead_of_showing_an_empty_list(users, path):
+    response = login_client(users[Role.ADMIN]).get(f"{path}?cursor=garbage")
+    assert response.status_code in (200, 400)
+    html = response.content.decode()
+    assert "not valid" in html, html[:500]
