@@ -110,14 +110,12 @@ def _holds(user, vehicles, begin, end, now) -> dict:
     for c in custodies:
         url = f"/custodies/{c.pk}/"
         if c.replacement_vehicle_id in holds:
-            if c.status == CustodyStatus.APPROVED:
-                start = c.effective_from
-                stop = open_end if c.until_original_ready else (c.expected_return_at or open_end)
-                holds[c.replacement_vehicle_id].append(Hold("reserved", start, stop, c.custody_no, url))
-            else:
-                stop = c.returned_at or (now if c.status == CustodyStatus.CLOSED else open_end)
-                start = c.handed_over_at or c.effective_from
-                holds[c.replacement_vehicle_id].append(Hold("replacement", start, stop, c.custody_no, url))
+            # The replacement's hold is the period the booking rule checks (custodies.rules.overlapping_holds):
+            # [reserved_from, reserved_until), kept by the custody services; open-ended until it is known.
+            kind = "reserved" if c.status == CustodyStatus.APPROVED else "replacement"
+            start = c.reserved_from or c.handed_over_at or c.effective_from
+            stop = c.reserved_until or (now if c.status == CustodyStatus.CLOSED else open_end)
+            holds[c.replacement_vehicle_id].append(Hold(kind, start, stop, c.custody_no, url))
         if c.original_vehicle_id in holds and c.status != CustodyStatus.APPROVED:
             start = c.handed_over_at or c.effective_from
             stop = c.returned_at or c.original_ready_at or (c.closed_at if c.closed_at else open_end)

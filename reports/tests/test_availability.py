@@ -66,3 +66,14 @@ def test_calendar_is_scoped_and_bounded(users, branch, other_branch, vehicle_cla
 def test_vehicle_list_links_to_the_calendar(users):
     body = login_client(users[Role.VIEWER]).get("/vehicles/").content.decode()
     assert 'id="availability-link"' in body
+
+
+def test_a_reserved_replacement_covers_the_period_the_booking_rule_checks(users, agreement, spare_vehicle):
+    from reports.availability import _holds
+
+    custody = _approved(users, agreement, spare_vehicle)
+    assert custody.reserved_from and custody.reserved_until
+    now = timezone.now()
+    holds = _holds(users[Role.VIEWER], [spare_vehicle], now - timedelta(days=7), now + timedelta(days=7), now)
+    (hold,) = holds[spare_vehicle.pk]
+    assert (hold.state, hold.start, hold.end) == ("reserved", custody.reserved_from, custody.reserved_until)
