@@ -68,12 +68,21 @@ def test_vehicle_list_links_to_the_calendar(users):
     assert 'id="availability-link"' in body
 
 
-def test_a_reserved_replacement_covers_the_period_the_booking_rule_checks(users, agreement, spare_vehicle):
+def test_a_replacement_hold_is_the_period_the_booking_rule_checks(users, agreement, spare_vehicle):
     from reports.availability import _holds
 
     custody = _approved(users, agreement, spare_vehicle)
-    assert custody.reserved_from and custody.reserved_until
+    attach(custody, "handover_checklist")
+    with acting_as(users[Role.OPERATOR], "web"):
+        services.hand_over_custody(users[Role.OPERATOR], custody.pk, {"odometer_km": 20000, "fuel_level": 8})
+    custody.refresh_from_db()
+    # Handed over an hour after it took effect: the hold starts when the custody did.
+    assert custody.reserved_from < custody.handed_over_at
     now = timezone.now()
     holds = _holds(users[Role.VIEWER], [spare_vehicle], now - timedelta(days=7), now + timedelta(days=7), now)
     (hold,) = holds[spare_vehicle.pk]
-    assert (hold.state, hold.start, hold.end) == ("reserved", custody.reserved_from, custody.reserved_until)
+    assert (hold.state, hold.start, hold.end) == (
+        "replacement",
+        custody.reserved_from,
+        custody.reserved_until,
+    )
