@@ -8,13 +8,11 @@ services, as a separate operator ("maker") and approvers, so every role user may
 the other branch ("other"); global reference data has no "other".
 """
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -23,6 +21,7 @@ from audit.context import acting_as
 from billing import services as billing
 from conftest import make_user, make_vehicle
 from custodies import services as custodies
+from custodies.tests.conftest import PDF, attach  # noqa: F401 - PDF is the upload the table sends
 from documents import condition
 from documents.models import Document
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, TaxProfile, VehicleClass
@@ -33,21 +32,6 @@ from quotes.models import CostDefaults, CostElement
 from support import services as support
 
 ROLES = (Role.VIEWER, Role.OPERATOR, Role.SUPERVISOR, Role.MANAGER, Role.FINANCE, Role.ADMIN)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def attach(custody, *types, user=None):
-    for document_type in types:
-        Document.objects.create(
-            custody=custody,
-            document_type=document_type,
-            file=ContentFile(PDF, name="x.pdf"),
-            file_name=f"{document_type}.pdf",
-            size=len(PDF),
-            content_type="application/pdf",
-            sha256=hashlib.sha256(PDF).hexdigest(),
-            uploaded_by=user,
-        )
 
 
 @dataclass
