@@ -15,9 +15,9 @@ def flush_and_probe(now: datetime) -> dict:
     rows = collector.flush(now)
     ok, detail = True, ""
     try:
-        from ops.views import _check_database
+        from ops.health import database
 
-        problem = _check_database()
+        problem = database()
         ok, detail = problem is None, problem or ""
     except Exception as exc:  # noqa: BLE001 - a failed probe is the figure, not an error
         ok, detail = False, exc.__class__.__name__

@@ -4,9 +4,6 @@ import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import connection
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import permissions
 
+from . import health
+
 
 @never_cache
 def healthz(request):
@@ -22,48 +21,10 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _check_database() -> str | None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        return f"database: {exc.__class__.__name__}"
-    return None
-
-
-def _check_storage() -> str | None:
-    name = f"health/readyz-{uuid.uuid4().hex}.txt"
-    try:
-        saved = default_storage.save(name, ContentFile(b"ok"))
-        default_storage.delete(saved)
-    except Exception as exc:  # noqa: BLE001
-        return f"storage: {exc.__class__.__name__}"
-    return None
-
-
-def _check_worker() -> str | None:
-    """A worker heartbeat within the last 2 minutes (required in production, reported in development)."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from .models import WorkerHeartbeat
-
-    try:
-        fresh = WorkerHeartbeat.objects.filter(seen_at__gte=timezone.now() - timedelta(minutes=2)).exists()
-    except Exception as exc:  # noqa: BLE001
-        return f"worker: {exc.__class__.__name__}"
-    if fresh or not settings.CUSTODY_READYZ_REQUIRE_WORKER:
-        return None
-    return "worker: no heartbeat in the last 2 minutes"
-
-
 @never_cache
 def readyz(request):
     """Ready: the database answers, file storage is writable, a worker is alive."""
-    checks = {"database": _check_database(), "storage": _check_storage(), "worker": _check_worker()}
+    checks = {"database": health.database(), "storage": health.storage(), "worker": health.worker()}
     failed = {name: error for name, error in checks.items() if error}
     body = {
         "status": "ok" if not failed else "unavailable",

@@ -113,7 +113,7 @@ def test_readyz_is_503_when_storage_is_not_writable(client, settings, tmp_path):
 
 
 def test_readyz_is_503_when_storage_save_fails(client, monkeypatch):
-    from ops import views
+    from ops import health
 
     class BrokenStorage:
         def save(self, name, content):
@@ -122,7 +122,7 @@ def test_readyz_is_503_when_storage_save_fails(client, monkeypatch):
         def delete(self, name):  # pragma: no cover - never reached
             pass
 
-    monkeypatch.setattr(views, "default_storage", BrokenStorage())
+    monkeypatch.setattr(health, "default_storage", BrokenStorage())
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"] == "storage: OSError"
