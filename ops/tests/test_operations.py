@@ -129,13 +129,13 @@ def test_readyz_is_503_when_storage_save_fails(client, monkeypatch):
 
 
 def test_readyz_is_503_when_the_database_is_down(client, monkeypatch):
-    from ops import views
+    from ops import health
 
     class DownConnection:
         def cursor(self):
             raise ConnectionError("database went away")
 
-    monkeypatch.setattr(views, "connection", DownConnection())
+    monkeypatch.setattr(health, "connection", DownConnection())
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "database: ConnectionError"
