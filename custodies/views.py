@@ -761,6 +761,9 @@ def _form_step(request, custody: Custody, step: str):
             messages.info(
                 request, _("Draft %(no)s saved. Fix these before going on.") % {"no": saved.custody_no}
             )
+        else:
+            # The service refused a field (a future incident, say): show the step's other rules too.
+            step_warnings = _add_step_problems(form, _shadow(custody, form), step)
     elif request.method == "POST":
         # Show the rule errors of this step together with the form's own, not one round later.
         step_warnings = _add_step_problems(form, _shadow(custody, form), step)

@@ -21,7 +21,6 @@ def _amounts(custody: Custody) -> dict:
     from billing import rental
 
     return {
-        "rate_policy": custody.get_rate_policy_display(),
         "daily_rate": rental.daily_rate(custody),
         "deposit": custody.agreement.deposit_amount if custody.agreement_id else None,
         "deposit_carryover": custody.deposit_carryover,

@@ -234,6 +234,8 @@ def sign(request, custody_id, document_type):
                 if values.get("content_sha256") != services.content_sha256(text):
                     errors.append(_("The text changed since the page was opened. Read it again, then sign."))
                 else:
+                    # First, so the signed form prints the readings that were signed.
+                    _keep_checklist_readings(request.user, custody, document_type, checklist)
                     try:
                         services.sign_document(
                             request.user,
@@ -247,7 +249,6 @@ def sign(request, custody_id, document_type):
                     except DomainError as exc:
                         _add_errors(form, exc, errors)
                     else:
-                        _keep_checklist_readings(request.user, custody, document_type, checklist)
                         messages.success(request, _("%(doc)s signed.") % {"doc": label})
                         return redirect(done_url)
 

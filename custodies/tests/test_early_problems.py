@@ -98,6 +98,28 @@ def test_a_step_shows_all_its_errors_at_once(users, make_draft):
     assert "Below the car&#x27;s last reading" in body or "Below the car's last reading" in body
 
 
+def test_a_refused_save_still_shows_the_steps_other_errors(users, make_draft):
+    """The form parses, the service refuses the incident time: the odometer error shows with it."""
+    custody = make_draft()
+    response = login_client(users[Role.OPERATOR]).post(
+        f"/custodies/{custody.pk}/wizard/reason/",
+        {
+            "version": custody.version,
+            "reason_code": "breakdown",
+            "reason_subcode": "engine_failure",
+            "incident_at": local(timezone.now() + timedelta(days=2)),
+            "incident_odometer_km": "100",
+            "nav": "next",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "The incident cannot be in the future." in body
+    assert "Below the car&#x27;s last reading" in body or "Below the car's last reading" in body
+    custody.refresh_from_db()
+    assert custody.incident_odometer_km is None, "nothing of a refused step is saved"
+
+
 def test_the_replacement_step_stops_an_accident_without_a_car(users, make_draft):
     custody = make_draft(reason_code="accident", reason_subcode="rollover", replacement_vehicle_id=None)
     client = login_client(users[Role.OPERATOR])
