@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -170,3 +171,37 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class SavedFilter(models.Model):
+    """A list's filters saved under a name (issue 12, "lists that remember").
+
+    `query` holds only the list's own filter keys (accounts.lists cleans it through the list's filter
+    form). Private to its owner, or shared read-only with branches: their users see it in the list's
+    menu and may apply it; only the owner renames, re-shares or deletes it.
+    """
+
+    NAME_MAX = 60
+    QUERY_MAX = 2000
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_filters")
+    list_key = models.CharField(_("list"), max_length=30)
+    name = models.CharField(_("name"), max_length=NAME_MAX)
+    query = models.CharField(_("filters"), max_length=QUERY_MAX, blank=True)
+    shared_with = models.ManyToManyField(
+        "fleet.Branch", blank=True, related_name="+", verbose_name=_("shared with")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("owner", "list_key", Lower("name"), name="saved_filter_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name

@@ -114,3 +114,10 @@ def can(user, action: str, obj=None) -> bool:
 def require(user, action: str, obj=None) -> None:
     if not can(user, action, obj):
         raise PermissionDenied(f"Your role may not do this ({action}).")
+
+
+def may_change_saved_filter(user, saved_filter) -> bool:
+    """A saved filter is renamed, re-shared or deleted by the person who saved it. Others who see it
+    (shared with one of their branches) only apply it; one shared with no branch of theirs they do not
+    see at all (accounts.selectors.visible_saved_filters: a 404)."""
+    return bool(user and user.is_authenticated and saved_filter.owner_id == user.pk)

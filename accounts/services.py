@@ -11,7 +11,10 @@ deactivate/reactivate, reset password. Rules kept here, whatever the interface:
 
 import secrets
 from collections.abc import Iterable
+from contextlib import suppress
 
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,9 +22,9 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from core.errors import Conflict, ValidationFailed
 
-from . import permissions
+from . import lists, permissions
 from .choices import Language, Role
-from .models import ApiToken, User
+from .models import ApiToken, SavedFilter, User
 
 
 @transaction.atomic
@@ -452,3 +455,124 @@ def reset_two_factor(actor, user: User) -> User:
     _revoke_tokens(user, [ApiToken.Kind.SESSION])
     audit.record("user.two_factor_reset", user)
     return user
+
+
+# ---- saved list filters (issue 12) ----------------------------------------------------------------
+#
+# A user saves a list's current filters under a name, privately or shared read-only with branches.
+# What may be stored is the list's own business (accounts.lists.clean_query, through its filter form);
+# who may change one is accounts.permissions.may_change_saved_filter; who sees one is
+# accounts.selectors.visible_saved_filters (a filter they cannot see is simply not found).
+
+MAX_SAVED_FILTERS_PER_LIST = 50
+
+
+def _clean_filter_name(owner: User, list_key: str, name, exclude_pk=None) -> str:
+    name = " ".join(str(name or "").split())
+    error = None
+    if not name:
+        error = _("Give the filter a name.")
+    elif len(name) > SavedFilter.NAME_MAX:
+        error = _("Use at most %(n)d characters.") % {"n": SavedFilter.NAME_MAX}
+    elif (
+        SavedFilter.objects.filter(owner=owner, list_key=list_key, name__iexact=name)
+        .exclude(pk=exclude_pk)
+        .exists()
+    ):
+        error = _("You already have a saved filter with this name.")
+    if error:
+        raise ValidationFailed(error, {"name": [error]})
+    return name
+
+
+def _share_branches(user: User, branch_ids) -> list:
+    """The branches a filter is shared with: only branches the user works in."""
+    ids = {str(i).strip() for i in branch_ids or [] if str(i).strip()}
+    if not ids:
+        return []
+    allowed = permissions.scope_to_branches(_Branch.objects.filter(active=True), user, field="pk")
+    found = []
+    with suppress(ValueError, DjangoValidationError):  # a malformed id is simply not one of them
+        found = list(allowed.filter(pk__in=ids))
+    if len(found) != len(ids):
+        message = _("Share only with the branches you work in.")
+        raise ValidationFailed(message, {"shared_with": [message]})
+    return sorted(found, key=lambda b: b.code)
+
+
+def _lock_own_filter(user: User, saved_filter_id) -> SavedFilter:
+    """The filter, locked: not found unless visible to the user (404); forbidden unless theirs (403)."""
+    from .selectors import visible_saved_filters
+
+    found = visible_saved_filters(user).filter(pk=saved_filter_id).first()
+    if found is None:
+        raise SavedFilter.DoesNotExist("saved filter not found")
+    if not permissions.may_change_saved_filter(user, found):
+        raise PermissionDenied(_("Only the person who saved this filter may change it."))
+    return SavedFilter.objects.select_for_update().get(pk=found.pk)
+
+
+@transaction.atomic
+def save_filter(user: User, list_key: str, *, name, query, shared_with=()) -> SavedFilter:
+    """Save a list's filters (a query string) under a name; `shared_with`: branch ids, or none."""
+    definition = lists.get(list_key)
+    if definition is None:
+        raise ValidationFailed(_("This list cannot save filters."), {"list_key": [_("Unknown list.")]})
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one save at a time per user
+    name = _clean_filter_name(user, list_key, name)
+    cleaned = lists.clean_query(user, list_key, str(query or "")[: SavedFilter.QUERY_MAX * 2])
+    if cleaned.dropped:
+        message = _("Some filters are not valid: %(fields)s. Correct them before saving.") % {
+            "fields": ", ".join(cleaned.dropped)
+        }
+        raise ValidationFailed(message, {"query": [message]})
+    if not cleaned.query:
+        message = _("Choose at least one filter or sort order before saving.")
+        raise ValidationFailed(message, {"query": [message]})
+    if len(cleaned.query) > SavedFilter.QUERY_MAX:
+        message = _("These filters are too long to save; use fewer of them.")
+        raise ValidationFailed(message, {"query": [message]})
+    if SavedFilter.objects.filter(owner=user, list_key=list_key).count() >= MAX_SAVED_FILTERS_PER_LIST:
+        message = _("You have %(n)d saved filters on this list; delete one first.") % {
+            "n": MAX_SAVED_FILTERS_PER_LIST
+        }
+        raise ValidationFailed(message, {"name": [message]})
+    branches = _share_branches(user, shared_with)
+    saved = SavedFilter.objects.create(owner=user, list_key=list_key, name=name, query=cleaned.query)
+    saved.shared_with.set(branches)
+    audit.record(
+        "saved_filter.created",
+        saved,
+        changes={
+            "list_key": [None, list_key],
+            "name": [None, name],
+            "query": [None, cleaned.query],
+            "shared_with": [None, [b.code for b in branches] or None],
+        },
+    )
+    return saved
+
+
+@transaction.atomic
+def update_saved_filter(user: User, saved_filter_id, *, name, shared_with=()) -> SavedFilter:
+    """Rename a filter and choose again whom it is shared with (its owner only)."""
+    saved = _lock_own_filter(user, saved_filter_id)
+    before = {"name": saved.name, "shared_with": sorted(saved.shared_with.values_list("code", flat=True))}
+    saved.name = _clean_filter_name(user, saved.list_key, name, exclude_pk=saved.pk)
+    branches = _share_branches(user, shared_with)
+    after = {"name": saved.name, "shared_with": [b.code for b in branches]}
+    changes = audit.diff(before, after)
+    if changes:
+        saved.save(update_fields=["name", "updated_at"])
+        saved.shared_with.set(branches)
+        audit.record("saved_filter.updated", saved, changes=changes)
+    return saved
+
+
+@transaction.atomic
+def delete_saved_filter(user: User, saved_filter_id) -> None:
+    saved = _lock_own_filter(user, saved_filter_id)
+    audit.record(
+        "saved_filter.deleted", saved, changes={"name": [saved.name, None], "query": [saved.query, None]}
+    )
+    saved.delete()

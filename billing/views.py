@@ -350,12 +350,18 @@ CHARGE_EXPORT = [
 ]
 
 
+def charge_filter_form(user, data) -> ChargeFilterForm:
+    """The charges list's filter form: the page's, and what a saved filter may hold (accounts.lists)."""
+    form = ChargeFilterForm(data)
+    form.fields["branch_id"].widget.choices = [("", _("All my branches"))] + [
+        (str(b.id), b.code) for b in branches_for(user)
+    ]
+    return form
+
+
 @login_required
 def finance_list(request):
-    form = ChargeFilterForm(request.GET or None)
-    form.fields["branch_id"].widget.choices = [("", _("All my branches"))] + [
-        (str(b.id), b.code) for b in branches_for(request.user)
-    ]
+    form = charge_filter_form(request.user, request.GET or None)
     filters = SimpleNamespace(
         status=[], charge_type=[], responsibility=[], branch_id=None, date_from=None, date_to=None
     )

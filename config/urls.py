@@ -26,6 +26,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("documents/", include("documents.urls")),
     path("audit/", include("accounts.audit_log")),
+    path("filters/", include("accounts.saved_filters")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
     path("notifications/", include("notifications.urls")),

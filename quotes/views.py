@@ -84,12 +84,17 @@ def _customers_with_quotes(user):
     )
 
 
+def quote_filter_form(user, data) -> QuoteFilterForm:
+    """The quotes list's filter form: the page's, and what a saved filter may hold (accounts.lists)."""
+    branches = list(fleet_selectors.branches_for(user).order_by("code"))
+    return QuoteFilterForm(data, branches=branches, customers=_customers_with_quotes(user))
+
+
 @login_required
 @require_GET
 def quote_list(request):
     user = request.user
-    branches = list(fleet_selectors.branches_for(user).order_by("code"))
-    form = QuoteFilterForm(request.GET, branches=branches, customers=_customers_with_quotes(user))
+    form = quote_filter_form(user, request.GET)
     page, error = None, None
     if form.is_valid():
         cd = form.cleaned_data
