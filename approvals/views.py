@@ -16,6 +16,7 @@ from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.exports import ExportColumn, export_list
 from custodies import display, rules, selectors, services
 
+from . import bulk
 from . import services as approvals
 from .models import Approval
 
@@ -178,6 +179,39 @@ def decide(request, pk, decision):
     else:
         messages.success(request, _("You rejected %(no)s.") % {"no": custody.custody_no})
     return redirect("approvals:inbox")
+
+
+@login_required
+@require_POST
+def approve_selected(request):
+    """Approve the ticked levels (approvals.bulk: role first, then each level's eligibility and state).
+
+    With HTMX: a summary above the list, approved rows become their result line and refused rows show
+    why, in place. Without: a page listing each level's outcome.
+    """
+    user = request.user
+    outcomes = bulk.approve_levels(user, request.POST.getlist("approval_id"), request.POST.get("notes", ""))
+    approved = [o for o in outcomes if o.approved]
+    refused = [o for o in outcomes if not o.approved]
+    context = {"outcomes": outcomes, "approved": approved, "refused": refused}
+    if not request.htmx:
+        return render(request, "approvals/bulk_result.html", context, status=200 if outcomes else 400)
+    reasons = {o.level.pk: o.message for o in refused}
+    fresh = Approval.objects.select_related(
+        "custody__branch",
+        "custody__customer",
+        "custody__submitted_by",
+        "custody__original_vehicle",
+        "custody__replacement_vehicle",
+    ).in_bulk(list(reasons))
+    context["refused_rows"] = [
+        (row, reasons[row["approval"].pk])
+        for row in _rows([fresh[pk] for pk in reasons if pk in fresh], timezone.now(), user)
+    ]
+    response = render(request, "approvals/_bulk_result.html", context)
+    if approved:
+        response["HX-Trigger"] = "approvals-changed"  # the nav badge counts again
+    return response
 
 
 @login_required

@@ -6,6 +6,7 @@ app_name = "custodies"
 urlpatterns = [
     path("", views.custody_list, name="list"),
     path("new/", views.wizard_new, name="new"),
+    path("export-selected/", views.export_selected, name="export_selected"),
     path("pickers/agreements/", views.pick_agreements, name="pick_agreements"),
     path("pickers/customers/", views.pick_customers, name="pick_customers"),
     path("pickers/vehicles/", views.pick_vehicles, name="pick_vehicles"),

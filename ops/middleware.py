@@ -13,8 +13,9 @@ from core import switches
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Page writes that stay open: signing in (with its second factor) and out, narrowing the lists to a branch and
-# hiding an announcement banner (both session only), and the switch page itself, so an administrator can end
-# maintenance. Everything else is refused.
+# hiding an announcement banner (both session only), the switch page itself, so an administrator can end
+# maintenance, and exporting the rows ticked on the custody list (a read sent as a POST). Everything else is
+# refused.
 ALLOWED_PAGE_WRITES = frozenset(
     {
         "accounts:login",
@@ -23,6 +24,7 @@ ALLOWED_PAGE_WRITES = frozenset(
         "switch_branch",
         "system",
         "support:announcement_dismiss",
+        "custodies:export_selected",  # a read: the ticked rows' ids travel in the body, not the address
     }
 )
 # Page writes open to administrators only: announcements are how they tell everyone about the maintenance

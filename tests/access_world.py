@@ -4,7 +4,7 @@ Two branches with the same records in each: "own" (DXB, the branch the table's u
 "other" (AUH). One user per role in DXB (the admin sees all branches). Records are built through the
 services, as a separate operator ("maker") and approvers, so every role user may act on them
 (segregation of duties never hides an access-control answer). Records that belong to a person
-(tokens, notifications, support tickets) exist for every role user ("own") and for an outsider in
+(tokens, notifications, support tickets, saved filters) exist for every role user ("own") and for an outsider in
 the other branch ("other"); global reference data has no "other".
 """
 
@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
+from accounts import services as accounts
 from accounts.choices import Role
 from accounts.models import ApiToken
 from audit.context import acting_as
@@ -231,6 +232,17 @@ def build():
         )
         w.tickets[person.pk] = support.create_ticket(person, subject="Help", description="Broken")
     w.outsider_token = w.tokens[w.outsider.pk]
+    # Saved list filters: each role user's own (private); the outsider's is shared with their branch (AUH).
+    w.saved_filters = {
+        person.pk: accounts.save_filter(
+            person,
+            "custodies",
+            name="Active",
+            query="status=active",
+            shared_with=[w.other.branch.pk] if person is w.outsider else [],
+        )
+        for person in [*w.users.values(), w.outsider]
+    }
 
     w.endpoint, _secret = integrations.create_endpoint(
         w.boss,

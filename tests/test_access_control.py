@@ -131,6 +131,8 @@ own_notification = lambda w, s, u: {  # noqa: E731
 }
 own_ticket = lambda w, s, u: {"ticket_id": w.tickets[u.pk if s is w.own else w.outsider.pk].pk}  # noqa: E731
 a_user = lambda w, s, u: {"user_id": (w.users[V] if s is w.own else w.outsider).pk}  # noqa: E731
+# The user's own saved filter, or the outsider's (shared with the other branch only).
+own_filter = lambda w, s, u: {"pk": w.saved_filters[u.pk if s is w.own else w.outsider.pk].pk}  # noqa: E731
 
 
 DRAFT_409 = "the record is a draft: the role passes, the state refuses (role before state)"
@@ -568,6 +570,20 @@ TABLE: dict[str, Row] = {
     "PAGE accounts/settings/": page("GET", other=None),
     "PAGE accounts/settings/tokens/": page("POST", other=None, ok=302, body={"name": "cli"}),
     "PAGE accounts/settings/tokens/<uuid:token_id>/revoke/": page("POST", own_token, ok=302, cells=PERSONAL),
+    # ---------------------------------------------------------------- saved list filters
+    # Everyone saves and applies filters; only the owner changes one. The admin (all branches) sees the
+    # outsider's filter shared with AUH: may apply it, may not change it.
+    "PAGE filters/<uuid:pk>/": page("GET", own_filter, ok=302),
+    "PAGE filters/<uuid:pk>/edit/": page("GET", own_filter, cells={(A, "other"): 403}),
+    "PAGE filters/<uuid:pk>/delete/": page("POST", own_filter, ok=302, cells={(A, "other"): 403}),
+    "PAGE filters/<str:list_key>/": page("GET", lambda w, s, u: {"list_key": "custodies"}, other=None),
+    "PAGE filters/<str:list_key>/new/": page(
+        "POST",
+        lambda w, s, u: {"list_key": "custodies"},
+        other=None,
+        ok=302,
+        body={"name": "Overdue", "query": "overdue=1"},
+    ),
     # ---------------------------------------------------------------- reference data
     "PAGE vehicles/": page("GET", other=None),
     "PAGE vehicles/new/": page("GET", allowed=MANAGERS, other=None),
@@ -614,6 +630,12 @@ TABLE: dict[str, Row] = {
     # ---------------------------------------------------------------- custodies
     "PAGE custodies/": page("GET", other=None),
     "PAGE custodies/new/": page("GET", allowed=OPERATORS, other=None),
+    "PAGE custodies/export-selected/": page(
+        "POST",
+        other=None,
+        body=lambda w, s, u: {"id": str(s.active.pk), "format": "csv"},
+        note="a read sent as a POST: the ticked rows' ids; another branch's ids are left out (custodies tests)",
+    ),
     "PAGE custodies/pickers/agreements/": page("GET", other=None),
     "PAGE custodies/pickers/customers/": page("GET", other=None),
     "PAGE custodies/pickers/vehicles/": page("GET", other=None),
@@ -640,6 +662,13 @@ TABLE: dict[str, Row] = {
     # ---------------------------------------------------------------- approvals
     "PAGE approvals/": page("GET", other=None),
     "PAGE approvals/count/": page("GET", other=None),
+    "PAGE approvals/approve-selected/": page(
+        "POST",
+        allowed=SUPERVISORS,
+        other=None,
+        body=lambda w, s, u: {"approval_id": str(s.approval.pk)},
+        note="the role first (403); each ticked level then as a single approval (approvals tests)",
+    ),
     "PAGE approvals/<uuid:pk>/replacement/": page(
         "POST",
         lambda w, s, u: {"pk": s.approval.pk},

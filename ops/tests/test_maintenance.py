@@ -106,6 +106,7 @@ def test_only_sign_in_out_and_the_switch_stay_open():
         "switch_branch",
         "system",
         "support:announcement_dismiss",
+        "custodies:export_selected",  # a read sent as a POST (the ticked rows' ids)
     } == middleware.ALLOWED_PAGE_WRITES
     # Administrators only: announcements (the maintenance window, a rollback) and reporting a problem.
     assert {"support:report", "support:announcements", "support:announcement_end"} == (
