@@ -329,3 +329,19 @@ def test_the_services_refuse_a_colleague_who_sees_a_shared_filter(counter, colle
         services.delete_saved_filter(colleague, saved.pk)
     saved.refresh_from_db()
     assert saved.name == "Active accidents"
+
+
+def test_an_oversized_or_hand_made_post_is_a_clear_answer_not_an_error(counter, other_branch):
+    client = login_client(counter)
+
+    huge = client.post("/filters/custodies/new/", {"name": "Huge", "query": "q=" + "x" * 5000})
+    foreign = client.post(
+        "/filters/custodies/new/",
+        {"name": "AUH", "query": "status=draft", "shared_with": [str(other_branch.pk)]},
+    )
+
+    assert huge.status_code == 422
+    assert "at most 4000 characters" in huge.text
+    assert foreign.status_code == 422
+    assert "Select a valid choice" in foreign.text
+    assert not SavedFilter.objects.exists()
