@@ -496,10 +496,10 @@ def export_selected(request):
     custodies the user may see are exported: an id of another branch, or no id at all, is not there.
     """
     back = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or not back.startswith(
-        "/"
+    if not (
+        back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
     ):
-        back = reverse("custodies:list")
+        back = reverse("custodies:list")  # the list this came from; never an address elsewhere
     fmt = request.POST.get("format")
     ids = [value for value in request.POST.getlist("id") if _is_uuid(value)]
     error = None
