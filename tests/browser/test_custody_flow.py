@@ -144,12 +144,14 @@ def test_custody_flow(page, live_server, reference_data, pdf_file, shot):
     log_in_as(page, live_server, supervisor.email, PASSWORD, "/approvals/")
     row = page.locator(".inbox-row").filter(has_text=custody.custody_no)
     expect(row).to_be_visible()
+    expect(page.locator("#inbox-count")).to_have_text("1 level waiting for you")
     shot(page, "approvals-inbox")
     row.get_by_label("Notes").fill("Workshop report checked.")
     row.get_by_role("button", name="Approve").click()
     expect(page.locator(".inbox-row").filter(has_text=custody.custody_no)).to_contain_text(
         "ready for handover"
     )
+    expect(page.locator("#inbox-count")).to_have_text("0 levels waiting for you")  # counted again
     shot(page, "approved")
     custody.refresh_from_db()
     assert custody.status == "approved"
