@@ -23,6 +23,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.bidi import text_dir
+
 EMPTY = "—"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Bookkeeping columns nobody reads in a history.
@@ -114,16 +116,6 @@ def action_title(action: str, object_type: str = "") -> str:
     noun_label = str(model._meta.verbose_name).capitalize() if model else noun.replace("_", " ").capitalize()
     verb_label = _VERBS.get(verb) or verb.replace("_", " ")
     return _("%(object)s: %(event)s") % {"object": noun_label, "event": verb_label}
-
-
-_RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
-
-
-def text_dir(text: str) -> str:
-    """ "rtl" for text with Arabic (or Hebrew) letters, else "ltr": a phone number, a plate, an
-    amount or a date has no strong letter, so without this a right-to-left page shows
-    "+971 55 234 5678" as "5678 234 55 971+"."""
-    return "rtl" if _RTL_LETTERS.search(text or "") else "ltr"
 
 
 @dataclass

@@ -3,7 +3,21 @@
 from django import template
 from django.utils.html import format_html
 
+from core import bidi
+
 register = template.Library()
+
+
+@register.filter
+def text_dir(value) -> str:
+    """ "ltr" or "rtl" for dir="…": a value without Arabic letters keeps its order on Arabic pages."""
+    return bidi.text_dir(value)
+
+
+@register.filter
+def bdi(value):
+    """The value isolated in a <bdi> with its direction (phone numbers, plates, amounts, codes)."""
+    return bidi.isolate(value)
 
 
 @register.filter
