@@ -46,28 +46,36 @@ class Approval(models.Model):
     """One approval level of one submission round of a custody."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    custody = models.ForeignKey("custodies.Custody", on_delete=models.CASCADE, related_name="approvals")
-    round = models.PositiveIntegerField(default=1)
-    level = models.PositiveSmallIntegerField()
-    role = models.CharField(max_length=20)
-    rule_name = models.CharField(max_length=120, blank=True)
-    status = models.CharField(max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    # Labels translated: the audit log and the timeline show these fields by name (audit.present).
+    custody = models.ForeignKey(
+        "custodies.Custody", on_delete=models.CASCADE, related_name="approvals", verbose_name=_("custody")
+    )
+    round = models.PositiveIntegerField(_("submission round"), default=1)
+    level = models.PositiveSmallIntegerField(_("level"))
+    role = models.CharField(_("role"), max_length=20)
+    rule_name = models.CharField(_("approval rule"), max_length=120, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="approval_decisions",
+        verbose_name=_("decided by"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
-    due_at = models.DateTimeField(null=True, blank=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)
-    escalated_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["custody", "round", "level"]
+        verbose_name = _("approval level")
+        verbose_name_plural = _("approval levels")
         indexes = [
             models.Index(fields=["status", "role"], name="approval_open_by_role"),
             models.Index(fields=["status", "due_at"], name="approval_due"),

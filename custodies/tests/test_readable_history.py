@@ -121,3 +121,36 @@ def test_global_audit_log_is_readable(users, make_draft):
     text = _visible_text(body[: body.index('class="modal')])
     assert "Custody created" in text
     assert "∅" not in text
+
+
+def test_approval_entries_are_labelled_in_the_readers_language(users, make_draft):
+    from approvals.models import Approval
+
+    operator, supervisor = users[Role.OPERATOR], users[Role.SUPERVISOR]
+    custody = make_draft()
+    with acting_as(operator, "web"):
+        services.submit_custody(operator, custody.pk)
+    with acting_as(supervisor, "web"):
+        services.approve_custody(supervisor, custody.pk)
+    account_services.set_language(operator, "ar")
+
+    body = login_client(operator).get(f"/custodies/{custody.pk}/?tab=audit").content.decode()
+    audit_tab = " ".join(
+        _visible_text(body[body.index('id="tab-audit"') : body.index('class="modal')]).split()
+    )
+    with translation.override("ar"):
+        status, level = present.field_label(Approval, "status"), present.field_label(Approval, "level")
+        approved = str(Approval._meta.get_field("status").choices[1][1])
+    assert (status, level) != ("Status", "Level")  # the field names were not translatable before
+    assert f"{status}:" in audit_tab and f"{level}:" in audit_tab
+    assert approved in audit_tab
+    assert "Status:" not in audit_tab and "Level:" not in audit_tab
+
+
+def test_every_field_of_an_approval_level_has_a_translatable_label():
+    from django.utils.functional import Promise
+
+    from approvals.models import Approval
+
+    unlabelled = [f.name for f in Approval._meta.concrete_fields if not isinstance(f.verbose_name, Promise)]
+    assert unlabelled == ["id"]
