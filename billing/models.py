@@ -33,6 +33,10 @@ class Charge(models.Model):
     )
     # Lines the system computes (replacement rental) carry a key; users cannot edit them.
     system_key = models.CharField(max_length=40, blank=True)
+    # A line the system wrote (rental, fuel, excess km): which text and its values (billing.rental.DESCRIPTIONS),
+    # so it is shown in the reader's language; `description` keeps the English text.
+    description_key = models.CharField(max_length=40, blank=True)
+    description_params = models.JSONField(default=dict, blank=True)
     invoice_ref = models.CharField(_("invoice reference"), max_length=60, blank=True)
     # Set when our own invoice was issued; an external billing system's invoice has only invoice_ref.
     invoice = models.ForeignKey(
@@ -87,6 +91,24 @@ class Charge(models.Model):
 
     def __str__(self):
         return f"{self.get_charge_type_display()} {self.total}"
+
+    @property
+    def display_description(self) -> str:
+        """The description in the reader's language (HTML, values isolated); a user's own text as typed."""
+        from django.utils.html import conditional_escape
+
+        from .rental import describe
+
+        return describe(self.description_key, self.description_params, html=True) or conditional_escape(
+            self.description
+        )
+
+    @property
+    def description_text(self) -> str:
+        """The same as plain text (exports)."""
+        from .rental import describe
+
+        return describe(self.description_key, self.description_params) or self.description
 
     @property
     def outstanding(self) -> Decimal:

@@ -1,13 +1,18 @@
 """Replacement rental computed from the rate policy and the custody period (DESIGN §8)."""
 
 import zoneinfo
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from core import dates
+from core.bidi import isolate
 from custodies.choices import RatePolicy
 
 from .choices import ChargeType, Responsibility
@@ -15,15 +20,67 @@ from .money import ZERO, to_money
 
 SECONDS_PER_DAY = 86400
 
+# What the system writes on the lines it makes: a key and its values are stored on the charge
+# (description_key, description_params), the words are chosen when the line is shown, in the reader's
+# language (Charge.display_description). The stored `description` is the English text, for the API.
+DESCRIPTIONS = {
+    "rental:company": gettext_lazy("Replacement rental (free of charge), %(plate)s, %(start)s – %(end)s"),
+    "rental:customer": gettext_lazy("Replacement rental, %(plate)s, %(start)s – %(end)s"),
+    "rental:insurance": gettext_lazy("Replacement rental (%(insurer)s), %(plate)s, %(start)s – %(end)s"),
+    "rental:rate_excess": gettext_lazy("Daily rate above the insurer's cap"),
+    "rental:days_excess": gettext_lazy("Days beyond the insurer's authorization"),
+    "fuel": gettext_lazy("Fuel: returned %(eighths)s/8 tank short"),
+    "excess_km": gettext_lazy("%(km)s km over the %(allowance)s km allowance"),
+}
+DATE_PARAMS = ("start", "end")  # stored as ISO dates (the branch's days), shown in the reader's format
+
+
+def _param_text(name: str, value) -> str:
+    if name in DATE_PARAMS:
+        try:
+            return dates.date_text(date.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def describe(key: str, params: dict | None, *, html: bool = False) -> str | None:
+    """A system line's description in the active language; None when `key` is not one of ours.
+    With html=True each value is isolated (<bdi>), so a plate or a date keeps its order in Arabic."""
+    template = DESCRIPTIONS.get(key or "")
+    if template is None:
+        return None
+    values = {}
+    for name, value in (params or {}).items():
+        text = _param_text(name, value)
+        values[name] = isolate(text) if html else text
+    try:
+        if html:
+            # The template is escaped and every value was escaped by format_html.
+            return mark_safe(conditional_escape(str(template)) % values)  # noqa: S308
+        return str(template) % values
+    except (KeyError, TypeError, ValueError):
+        return None  # params of an older shape: the stored text is shown
+
+
+def english(key: str, params: dict | None) -> str:
+    """The stored text of a system line (English, whatever the language of the user who caused it)."""
+    with translation.override("en"):
+        return describe(key, params) or ""
+
 
 @dataclass(frozen=True)
 class RentalLine:
     system_key: str
-    description: str
     quantity: Decimal
     unit_price: Decimal
     responsibility: str
     charge_type: str = ChargeType.REPLACEMENT_RENTAL
+    params: dict = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        return english(self.system_key, self.params)
 
 
 def billable_days(start: datetime, end: datetime) -> int:
@@ -79,27 +136,18 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
     else:
         days = billable_days(start, end)
     zone = zoneinfo.ZoneInfo(branch.timezone) if branch.timezone else None
-    dates_out = f"{dates.date_text(dates.local(start, zone))} – {dates.date_text(dates.local(end, zone))}"
-    label = f"{custody.replacement_vehicle.plate}, {dates_out}"
+    period_params = {
+        "plate": custody.replacement_vehicle.plate,
+        "start": dates.local(start, zone).date().isoformat(),
+        "end": dates.local(end, zone).date().isoformat(),
+    }
     if custody.rate_policy == RatePolicy.FREE:
         return [
-            RentalLine(
-                "rental:company",
-                f"Replacement rental (free of charge), {label}",
-                Decimal(days),
-                ZERO,
-                Responsibility.COMPANY,
-            )
+            RentalLine("rental:company", Decimal(days), ZERO, Responsibility.COMPANY, params=period_params)
         ]
     if not insured:
         return [
-            RentalLine(
-                "rental:customer",
-                f"Replacement rental, {label}",
-                Decimal(days),
-                rate,
-                Responsibility.CUSTOMER,
-            )
+            RentalLine("rental:customer", Decimal(days), rate, Responsibility.CUSTOMER, params=period_params)
         ]
     cap = custody.authorized_daily_rate_cap if custody.authorized_daily_rate_cap is not None else rate
     covered_days = min(days, custody.authorized_max_days) if custody.authorized_max_days else days
@@ -107,32 +155,20 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
     lines = [
         RentalLine(
             "rental:insurance",
-            f"Replacement rental ({custody.insurer_name}), {label}",
             Decimal(covered_days),
             insurer_rate,
             Responsibility.INSURANCE,
+            params={"insurer": custody.insurer_name, **period_params},
         )
     ]
     excess_rate = rate - insurer_rate
     if excess_rate > 0 and covered_days:
         lines.append(
-            RentalLine(
-                "rental:rate_excess",
-                "Daily rate above the insurer's cap",
-                Decimal(covered_days),
-                excess_rate,
-                Responsibility.CUSTOMER,
-            )
+            RentalLine("rental:rate_excess", Decimal(covered_days), excess_rate, Responsibility.CUSTOMER)
         )
     if days > covered_days:
         lines.append(
-            RentalLine(
-                "rental:days_excess",
-                "Days beyond the insurer's authorization",
-                Decimal(days - covered_days),
-                rate,
-                Responsibility.CUSTOMER,
-            )
+            RentalLine("rental:days_excess", Decimal(days - covered_days), rate, Responsibility.CUSTOMER)
         )
     return lines
 
@@ -141,10 +177,20 @@ def rental_lines(custody, now: datetime) -> list[RentalLine]:
 class Suggestion:
     key: str
     charge_type: str
-    description: str
     quantity: Decimal
     unit_price: Decimal
     responsibility: str = Responsibility.CUSTOMER
+    params: dict = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        """The stored (English) text."""
+        return english(self.key, self.params)
+
+    @property
+    def display_description(self) -> str:
+        """In the reader's language, values isolated (the close dialog)."""
+        return describe(self.key, self.params, html=True)
 
 
 def close_suggestions(
@@ -162,9 +208,9 @@ def close_suggestions(
             Suggestion(
                 "fuel",
                 ChargeType.FUEL,
-                f"Fuel: returned {eighths}/8 tank short",
                 Decimal(eighths),
                 Decimal(settings.CUSTODY_FUEL_PRICE_PER_EIGHTH),
+                params={"eighths": eighths},
             )
         )
     if custody.handover_odometer_km is not None and odometer_km is not None and custody.handed_over_at:
@@ -175,9 +221,9 @@ def close_suggestions(
                 Suggestion(
                     "excess_km",
                     ChargeType.EXCESS_KM,
-                    f"{driven - allowance} km over the {allowance} km allowance",
                     Decimal(driven - allowance),
                     Decimal(settings.CUSTODY_EXCESS_KM_PRICE),
+                    params={"km": driven - allowance, "allowance": allowance},
                 )
             )
     return suggestions

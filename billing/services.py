@@ -254,6 +254,7 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
         new = charge._state.adding
         before = {} if new else audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
         charge.charge_type, charge.description = line.charge_type, line.description
+        charge.description_key, charge.description_params = line.system_key, line.params
         charge.quantity, charge.unit_price, charge.responsibility = (
             line.quantity,
             line.unit_price,
@@ -292,6 +293,8 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
             custody=custody,
             charge_type=suggestion.charge_type,
             description=suggestion.description,
+            description_key=suggestion.key,
+            description_params=suggestion.params,
             quantity=suggestion.quantity,
             unit_price=suggestion.unit_price,
             tax_rate=tax_rate,
@@ -351,6 +354,8 @@ def update_charge(user, charge_id, data: dict, expected_version: int | None = No
     merged.update({k: v for k, v in data.items() if k in merged})
     values = _clean_line(merged)
     before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
+    if values["description"] != charge.description:
+        charge.description_key, charge.description_params = "", {}  # the user's own words from now on
     for name, value in values.items():
         setattr(charge, name, value)
     _set_amounts(charge)

@@ -334,7 +334,7 @@ CHARGE_EXPORT = [
     ExportColumn(gettext_lazy("Branch"), lambda c: c.custody.branch.code),
     ExportColumn(gettext_lazy("Customer"), lambda c: c.custody.customer.full_name, width=28),
     ExportColumn(gettext_lazy("Type"), lambda c: c.get_charge_type_display()),
-    ExportColumn(gettext_lazy("Description"), lambda c: c.description, width=32),
+    ExportColumn(gettext_lazy("Description"), lambda c: c.description_text, width=32),
     ExportColumn(gettext_lazy("Quantity"), lambda c: c.quantity, "number"),
     ExportColumn(gettext_lazy("Unit price"), lambda c: c.unit_price, "money"),
     ExportColumn(gettext_lazy("Tax %"), lambda c: c.tax_rate, "percent"),

@@ -321,3 +321,43 @@ def test_balance_is_charges_minus_payments_and_no_charge_is_overpaid(users, acti
         allocated = sum((c.amount_paid for c in billed if c.responsibility == who), D("0"))
         assert D("0") <= received
         assert allocated <= received
+
+
+def test_the_lines_the_system_writes_keep_a_key_and_values_and_store_english(users, active_custody):
+    from django.utils import translation
+
+    Custody.objects.filter(pk=active_custody.pk).update(handed_over_at=timezone.now() - timedelta(hours=20))
+    active_custody.refresh_from_db()
+    with translation.override("ar"):  # an Arabic-speaking operator closes: the stored text is still English
+        close(
+            active_custody,
+            users[Role.OPERATOR],
+            odometer_km=20400,
+            fuel_level=5,
+            accept_suggestions=["fuel", "excess_km"],
+        )
+    lines = {c.charge_type: c for c in Charge.objects.filter(custody=active_custody)}
+    rental_line, fuel, km = lines["replacement_rental"], lines["fuel"], lines["excess_km"]
+    plate = active_custody.replacement_vehicle.plate
+    assert (rental_line.description_key, rental_line.description_params["plate"]) == (
+        "rental:customer",
+        plate,
+    )
+    assert rental_line.description.startswith(f"Replacement rental, {plate}, ")
+    assert (fuel.description_key, fuel.description_params) == ("fuel", {"eighths": 3})
+    assert fuel.description == "Fuel: returned 3/8 tank short"
+    assert (km.description_key, km.description_params) == ("excess_km", {"km": 150, "allowance": 250})
+    assert km.description == "150 km over the 250 km allowance"
+
+
+def test_an_edited_description_is_the_users_own_text(users, active_custody):
+    charge = services.add_charge(users[Role.OPERATOR], active_custody.id, damage())
+    Charge.objects.filter(pk=charge.pk).update(description_key="fuel", description_params={"eighths": 1})
+    services.update_charge(users[Role.OPERATOR], charge.id, {"description": "Scratched door"})
+    charge.refresh_from_db()
+    assert (charge.description, charge.description_key, charge.description_params) == (
+        "Scratched door",
+        "",
+        {},
+    )
+    assert charge.display_description == "Scratched door"

@@ -232,3 +232,56 @@ def test_a_stale_list_address_says_so_instead_of_showing_an_empty_list(users, pa
     assert response.status_code in (200, 400)
     html = response.content.decode()
     assert "not valid" in html, html[:500]
+
+
+def test_the_lines_the_system_wrote_read_in_the_readers_language(users, active_custody):
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone, translation
+
+    from accounts import services as account_services
+    from billing import rental
+    from custodies.models import Custody
+
+    Custody.objects.filter(pk=active_custody.pk).update(handed_over_at=timezone.now() - timedelta(hours=20))
+    active_custody.refresh_from_db()
+    close(active_custody, users[Role.OPERATOR], odometer_km=20400, fuel_level=5, accept_suggestions=["fuel"])
+    plate = active_custody.replacement_vehicle.plate
+    finance = users[Role.FINANCE]
+    english = login_client(finance).get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
+    assert f'Replacement rental, <bdi dir="ltr">{plate}</bdi>' in english
+    assert 'Fuel: returned <bdi dir="ltr">3</bdi>/8 tank short' in english
+
+    account_services.set_language(finance, "ar")
+    arabic = login_client(finance).get(f"/billing/custodies/{active_custody.id}/tab/").content.decode()
+    with translation.override("ar"):
+        rental_words = str(rental.DESCRIPTIONS["rental:customer"]).split("%(plate)s")[0]
+        fuel_words = str(rental.DESCRIPTIONS["fuel"]).split("%(eighths)s")[0]
+    assert rental_words != "Replacement rental, " and rental_words in arabic
+    assert fuel_words != "Fuel: returned " and fuel_words in arabic
+    assert "Replacement rental" not in arabic and "tank short" not in arabic
+    # The plate and the dates keep their order on the right-to-left page.
+    assert f'<bdi dir="ltr">{plate}</bdi>' in arabic
+    assert re.search(r'<bdi dir="ltr">\d\d/\d\d/\d{4}</bdi>', arabic)
+
+
+def test_the_close_dialog_suggests_in_the_readers_language(users, active_custody):
+    from django.utils import translation
+
+    from accounts import services as account_services
+    from billing import rental
+
+    operator = users[Role.OPERATOR]
+    account_services.set_language(operator, "ar")
+    partial = (
+        login_client(operator)
+        .get(
+            f"/billing/custodies/{active_custody.id}/close-suggestions/",
+            {"odometer_km": "20100", "fuel_level": "6"},
+        )
+        .content.decode()
+    )
+    with translation.override("ar"):
+        fuel_words = str(rental.DESCRIPTIONS["fuel"]).split("%(eighths)s")[0]
+    assert fuel_words in partial and "tank short" not in partial
