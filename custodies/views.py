@@ -1130,6 +1130,19 @@ def _handover_vehicles(user, custody: Custody) -> list:
     return vehicles
 
 
+# The detail page's tabs in their order: the name in ?tab= and the title.
+DETAIL_TABS = {
+    "overview": gettext_lazy("Overview"),
+    "timeline": gettext_lazy("Timeline"),
+    "vehicles": gettext_lazy("Vehicles"),
+    "documents": gettext_lazy("Documents"),
+    "charges": gettext_lazy("Charges & payments"),
+    "approvals": gettext_lazy("Approvals"),
+    "notifications": gettext_lazy("Notifications"),
+    "audit": gettext_lazy("Audit"),
+}
+
+
 def _render_detail(
     request, custody: Custody, *, bound_action=None, bound_form=None, status=200, error=None, warnings=None
 ):
@@ -1159,16 +1172,7 @@ def _render_detail(
         if badge:
             sla_badges.append(badge)
     tab = request.GET.get("tab", "overview")
-    if tab not in (
-        "overview",
-        "timeline",
-        "vehicles",
-        "documents",
-        "charges",
-        "approvals",
-        "notifications",
-        "audit",
-    ):
+    if tab not in DETAIL_TABS:
         tab = "overview"
     context = {
         "custody": custody,
@@ -1179,6 +1183,7 @@ def _render_detail(
         "error": error,
         "warnings": warnings or [],
         "tab": tab,
+        "tab_titles": [(name, str(title)) for name, title in DETAIL_TABS.items()],
         "groups": overview_groups(custody),
         "records": _record_groups(custody),
         "timeline": _timeline(custody),

@@ -748,3 +748,31 @@ def test_the_custody_export_has_labels_local_times_and_amounts(users, make_draft
     assert row.endswith(",0.00,0.00,100.00,-100.00")  # hold, charged, paid, outstanding
     local = timezone.localtime(custody.created_at).strftime("%d/%m/%Y %H:%M")  # the one date format
     assert local in row
+
+
+def test_the_detail_page_is_lists_not_wide_tables_and_its_tabs_say_there_is_more(
+    users, make_draft, tax_profile
+):
+    """Issue 12 point 9: at 375 px a table either scrolls sideways or hides columns; every tab is a list
+    of stacked entries instead (as the audit entries), and the tab row has its overflow arrows."""
+    from billing import services as billing_services
+
+    operator, finance = users[Role.OPERATOR], users[Role.FINANCE]
+    custody = make_draft()
+    _run(operator, services.submit_custody, custody.id)
+    _run(users[Role.SUPERVISOR], services.approve_custody, custody.id)
+    billing_services.record_payment(
+        finance, custody.id, {"amount": "100.00", "method": "card", "payer": "customer", "as_credit": True}
+    )
+    client = login_client(operator)
+    page = client.get(f"/custodies/{custody.id}/").content.decode()
+    charges = client.get(f"/billing/custodies/{custody.id}/tab/").content.decode()
+    tabs = page[page.index('class="tab-content') : page.index('class="modal')]
+    assert "<table" not in tabs and "<table" not in charges
+    assert page.count('role="tab"') == 8 and "data-scroll-hint" in page
+    assert page.count('class="tabs-more') == 2  # an arrow at each edge, shown while tabs are beyond it
+    assert (
+        'class="list-group-item px-0 charge-item' in charges
+        and 'class="list-group-item px-0 payment-item' in charges
+    )
+    assert tabs.count('class="list-group-item px-0 document-item') == 4

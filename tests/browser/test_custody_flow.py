@@ -255,7 +255,7 @@ def test_custody_flow(page, live_server, reference_data, pdf_file, shot):
 
     open_tab(page, "Charges & payments")
     charges = page.locator("#charges-table")
-    rental = charges.locator("tbody tr").filter(has_text="Replacement rental")
+    rental = charges.locator(".charge-item").filter(has_text="Replacement rental")
     expect(rental).to_be_visible()
     expect(rental).to_contain_text("Posted")
     posted = Charge.objects.get(custody=custody, charge_type="replacement_rental")
@@ -263,7 +263,7 @@ def test_custody_flow(page, live_server, reference_data, pdf_file, shot):
     expect(rental).to_contain_text(str(posted.total))
     fuel_charge = Charge.objects.get(custody=custody, charge_type="fuel")
     assert fuel_charge.status == "posted"
-    expect(charges.locator("tbody tr").filter(has_text="Fuel")).to_contain_text(str(fuel_charge.total))
+    expect(charges.locator(".charge-item").filter(has_text="Fuel")).to_contain_text(str(fuel_charge.total))
     shot(page, "charges")
 
     # ---- the same detail page on a phone: every tab fits, nothing scrolls sideways ----------------

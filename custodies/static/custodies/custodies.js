@@ -105,8 +105,39 @@
     if (el.name === "until_original_ready") { untilReadyChanged(el); }
   });
 
+  // A row of tabs wider than the screen scrolls; mark the edges with more tabs beyond them.
+  // scrollLeft runs from 0 at the start of the row (negative towards the end on right-to-left pages).
+  function updateScrollHint(wrap) {
+    var area = wrap.querySelector("[data-scroll-area]");
+    if (!area) { return; }
+    var position = Math.abs(area.scrollLeft);
+    var room = area.scrollWidth - area.clientWidth;
+    wrap.classList.toggle("more-start", position > 2);
+    wrap.classList.toggle("more-end", room - position > 2);
+  }
+
+  function initScrollHint(wrap) {
+    var area = wrap.querySelector("[data-scroll-area]");
+    if (!area) { return; }
+    area.addEventListener("scroll", function () { updateScrollHint(wrap); }, { passive: true });
+    window.addEventListener("resize", function () { updateScrollHint(wrap); });
+    updateScrollHint(wrap);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-scroll-step]");
+    if (!button) { return; }
+    var area = button.parentElement.querySelector("[data-scroll-area]");
+    if (!area) { return; }
+    var towardsEnd = Number(button.dataset.scrollStep) > 0;
+    var rtl = window.getComputedStyle(area).direction === "rtl";
+    var step = area.clientWidth * 0.7 * (towardsEnd ? 1 : -1) * (rtl ? -1 : 1);
+    area.scrollBy({ left: step, behavior: "smooth" });
+  });
+
   // Remember the open tab in the address bar so a reload or a shared link opens it again.
   document.addEventListener("shown.bs.tab", function (event) {
+    event.target.scrollIntoView({ block: "nearest", inline: "nearest" });
     var tab = event.target.dataset.tab;
     if (!tab || !window.history.replaceState) { return; }
     var url = new URL(window.location.href);
@@ -132,6 +163,7 @@
     // On a phone the tab bar scrolls sideways: bring the open tab (?tab=…) into view.
     var activeTab = document.querySelector(".custody-tabs .nav-link.active");
     if (activeTab) { activeTab.scrollIntoView({ block: "nearest", inline: "nearest" }); }
+    document.querySelectorAll("[data-scroll-hint]").forEach(initScrollHint);
     // An action whose form came back with errors opens again.
     document.querySelectorAll(".modal[data-show-on-load]").forEach(function (el) {
       if (window.bootstrap) { window.bootstrap.Modal.getOrCreateInstance(el).show(); }
