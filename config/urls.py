@@ -7,7 +7,7 @@ from monitoring import views as monitoring_views
 from ops import views as ops_views
 from quotes import public_views as quote_review
 from reports import views as report_views
-from reports.availability import availability
+from reports.availability import availability, availability_for_replacement
 from reports.vehicle_history import vehicle_history
 
 from .api import api
@@ -21,6 +21,11 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("vehicles/<uuid:pk>/history/", vehicle_history, name="vehicle_history"),
     path("vehicles/availability/", availability, name="availability"),
+    path(
+        "vehicles/availability/replacement/<uuid:pk>/",
+        availability_for_replacement,
+        name="availability_for_replacement",
+    ),
     path("", include("fleet.urls")),
     path("custodies/", include("custodies.urls")),
     path("approvals/", include("approvals.urls")),

@@ -591,6 +591,11 @@ TABLE: dict[str, Row] = {
     "PAGE vehicles/<uuid:pk>/edit/": page("GET", lambda w, s, u: {"pk": s.spare.pk}, allowed=MANAGERS),
     "PAGE vehicles/<uuid:pk>/history/": page("GET", lambda w, s, u: {"pk": s.spare.pk}),
     "PAGE vehicles/availability/": page("GET", other=None),
+    "PAGE vehicles/availability/replacement/<uuid:pk>/": page(
+        "GET",
+        lambda w, s, u: {"pk": s.draft.pk},
+        note="a read: the wizard's replacement calendar for the draft",
+    ),
     "PAGE customers/": page("GET", other=None),
     "PAGE customers/new/": page("GET", allowed=OPERATORS, other=None),
     "PAGE customers/<uuid:pk>/": page("GET", lambda w, s, u: {"pk": w.customer.pk}, other=None),

@@ -86,3 +86,70 @@ def test_a_replacement_hold_is_the_period_the_booking_rule_checks(users, agreeme
         custody.reserved_from,
         custody.reserved_until,
     )
+
+
+def _replacement_step(users, agreement, replacement, **overrides):
+    operator = users[Role.OPERATOR]
+    with acting_as(operator, "web"):
+        return services.create_custody(operator, draft_data(agreement, replacement, **overrides))
+
+
+def _period(custody) -> dict:
+    local = timezone.localtime
+    return {
+        "effective_from": local(custody.effective_from).strftime("%Y-%m-%dT%H:%M"),
+        "expected_return_at": local(custody.expected_return_at).strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def test_the_wizard_replacement_step_shows_the_branch_calendar_for_its_period(
+    users, agreement, spare_vehicle, branch, vehicle_class
+):
+    import re
+
+    held = _approved(users, agreement, spare_vehicle)  # the spare car is reserved over these days
+    free = make_vehicle(branch, vehicle_class, "DXB-F-30003", status="available")
+    draft = _replacement_step(users, agreement, free)
+    client = login_client(users[Role.OPERATOR])
+
+    step = client.get(f"/custodies/{draft.pk}/wizard/replacement/").content.decode()
+    url = f"/vehicles/availability/replacement/{draft.pk}/"
+    assert f'hx-get="{url}"' in step  # loaded by URL: custodies does not import reports
+
+    body = client.get(url, _period(draft)).content.decode()
+    rows = re.findall(r'<tr[^>]* data-vehicle="([0-9a-f-]+)">(.*?)</tr>', body, flags=re.S)
+    by_vehicle = dict(rows)
+    assert [pk for pk, _row in rows] == [str(free.pk), str(spare_vehicle.pk)]  # the free car first
+    assert str(agreement.vehicle_id) not in by_vehicle  # not the car it replaces
+    assert f'data-pick-replacement="{free.pk}"' in by_vehicle[str(free.pk)]
+    assert "data-pick-replacement" not in by_vehicle[str(spare_vehicle.pk)]
+    assert f'href="/custodies/{held.pk}/"' in by_vehicle[str(spare_vehicle.pk)]  # what holds it opens
+    # The columns start on the custody's first day and its days are marked.
+    first_day = timezone.localtime(draft.effective_from).strftime("%d/%m")
+    assert re.search(rf'<th scope="col" class="text-center[^"]*"><bdi dir="ltr">{first_day}</bdi>', body)
+    days = (
+        timezone.localtime(draft.expected_return_at).date() - timezone.localtime(draft.effective_from).date()
+    ).days
+    assert by_vehicle[str(free.pk)].count("cal-period") == days + 1
+
+
+def test_the_wizard_calendar_keeps_to_the_class_asked_for_and_the_users_branches(
+    users, agreement, spare_vehicle, branch, other_branch, vehicle_class
+):
+    from fleet.models import VehicleClass
+
+    suv = VehicleClass.objects.create(
+        code="SUV", name="SUV", daily_rate=Decimal("300"), monthly_rate=Decimal("6000")
+    )
+    other = make_vehicle(branch, suv, "DXB-S-40004", status="available")
+    draft = _replacement_step(users, agreement, spare_vehicle)
+    url = f"/vehicles/availability/replacement/{draft.pk}/"
+    client = login_client(users[Role.OPERATOR])
+    every = client.get(url, _period(draft)).content.decode()
+    assert spare_vehicle.plate in every and other.plate in every
+    same = client.get(url, {**_period(draft), "same_class": "1"}).content.decode()
+    assert spare_vehicle.plate in same and other.plate not in same
+    assert f"vehicle_class={vehicle_class.pk}" in same  # the full calendar opens on the same filter
+
+    stranger = make_user(Role.OPERATOR, other_branch, email="operator-auh@example.com")
+    assert login_client(stranger).get(url).status_code == 404

@@ -135,6 +135,39 @@
     area.scrollBy({ left: step, behavior: "smooth" });
   });
 
+  // The wizard's replacement step: "Pick" in the availability calendar ticks that car in the list.
+  function syncPicked(form) {
+    if (!form) { return; }
+    var checked = form.querySelector('input[name="replacement_vehicle_id"]:checked');
+    form.querySelectorAll("[data-pick-replacement]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(!!checked && checked.value === button.dataset.pickReplacement));
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-pick-replacement]");
+    if (!button) { return; }
+    var form = button.closest("form");
+    var radio = form && form.querySelector('input[name="replacement_vehicle_id"][value="' + button.dataset.pickReplacement + '"]');
+    if (!radio) { return; }
+    radio.checked = true;
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
+    var item = radio.closest("label") || radio;
+    item.scrollIntoView({ block: "center", behavior: "smooth" });
+    radio.focus({ preventScroll: true });
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "replacement_vehicle_id") { syncPicked(event.target.form); }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && (target.id === "replacement-calendar" || target.id === "replacement-options")) {
+      syncPicked(target.closest("form"));
+    }
+  });
+
   // Remember the open tab in the address bar so a reload or a shared link opens it again.
   document.addEventListener("shown.bs.tab", function (event) {
     event.target.scrollIntoView({ block: "nearest", inline: "nearest" });
