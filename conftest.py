@@ -19,6 +19,17 @@ PASSWORD = "Correct-Horse-42"
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A page request as an Arabic-speaking user leaves Arabic active in the test's thread (the user
+    preferences middleware activates it, nothing deactivates it); the next test on the same worker
+    would then read Arabic messages."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CUSTODY_ONBOARDING_TOUR = False  # the first-login tour would cover pages under test
