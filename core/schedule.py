@@ -5,7 +5,10 @@
     @every(minutes=5)
     def sla(now): ...
 
-The job's name is the function's name unless given. A job is idempotent and returns a dict of counts.
+The job's name is the function's name unless given. `after_worker_start=<callable returning a timedelta>`
+also runs the job once that long after a worker starts, whatever its interval says: a job that picks up
+what a killed worker left in flight (leases) then does so as soon as the leases end, not a whole
+interval later. A job is idempotent and returns a dict of counts.
 `first_time(key, now)` is true once per key across reruns and workers (the store is registered by `ops`,
 which keeps the markers), for work that must happen once per custody per day and the like.
 """
@@ -24,6 +27,7 @@ class Job:
     name: str
     run: Callable[[datetime], dict]
     interval: timedelta = DEFAULT_INTERVAL
+    after_worker_start: Callable[[], timedelta] | None = None
 
 
 _registry: dict[str, Job] = {}
@@ -31,11 +35,16 @@ _discovered = False
 _marker_store: Callable[[str, datetime], bool] | None = None
 
 
-def every(name: str = "", **interval) -> Callable:
+def every(name: str = "", after_worker_start: Callable[[], timedelta] | None = None, **interval) -> Callable:
     """Register the decorated function as a job run every `interval` (timedelta keywords)."""
 
     def register(run: Callable[[datetime], dict]) -> Callable[[datetime], dict]:
-        job = Job(name or run.__name__, run, timedelta(**interval) if interval else DEFAULT_INTERVAL)
+        job = Job(
+            name or run.__name__,
+            run,
+            timedelta(**interval) if interval else DEFAULT_INTERVAL,
+            after_worker_start,
+        )
         _registry[job.name] = job
         return run
 

@@ -26,7 +26,7 @@ from .models import DeliveryAttempt, InboundEvent, OutboxEvent, WebhookDelivery,
 logger = logging.getLogger(__name__)
 
 
-def _lease() -> timedelta:
+def lease() -> timedelta:
     """A crashed worker's in-flight attempt becomes due again after this."""
     return timedelta(seconds=int(getattr(settings, "CUSTODY_WEBHOOK_LEASE_SECONDS", 60)))
 
@@ -198,7 +198,7 @@ def attempt_delivery(delivery_id, now: datetime | None = None) -> WebhookDeliver
     now = now or timezone.now()
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
+    ).update(next_attempt_at=now + lease(), attempts=F("attempts") + 1)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
@@ -334,7 +334,7 @@ def deliver_due(sender, now: datetime | None = None, limit: int = BATCH_SIZE) ->
     if switches.outbound_held():
         return 0  # maintenance: stays pending, the retry job sends it afterwards
     now = now or timezone.now()
-    lease = _lease()
+    lease_time = lease()
     with transaction.atomic():
         ids = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -345,7 +345,7 @@ def deliver_due(sender, now: datetime | None = None, limit: int = BATCH_SIZE) ->
         if not ids:
             return 0
         WebhookDelivery.objects.filter(pk__in=ids).update(
-            next_attempt_at=now + lease, attempts=F("attempts") + 1
+            next_attempt_at=now + lease_time, attempts=F("attempts") + 1
         )
     rows = list(
         WebhookDelivery.objects.filter(pk__in=ids).values(
@@ -373,12 +373,12 @@ def deliver_due(sender, now: datetime | None = None, limit: int = BATCH_SIZE) ->
             endpoint_id=row["endpoint_id"],
             attempts=row["attempts"],
             status=DeliveryStatus.PENDING,
-            next_attempt_at=now + lease,
+            next_attempt_at=now + lease_time,
         )
         delivery._state.adding, delivery._state.db = False, "default"  # an existing row: save() updates
         sending.append(delivery)
     # Start no send later than this: a send takes at most webhooks.TIMEOUT_SECONDS.
-    start_by = max(lease.total_seconds() - webhooks.TIMEOUT_SECONDS - 1, lease.total_seconds() / 2)
+    start_by = max(lease_time.total_seconds() - webhooks.TIMEOUT_SECONDS - 1, lease_time.total_seconds() / 2)
     results = sender.send_all(requests, now, start_within=start_by)
     attempted = [(d, r) for d, r in zip(sending, results, strict=True) if r is not None]
     released = [d.pk for d, r in zip(sending, results, strict=True) if r is None]

@@ -28,11 +28,17 @@ def beat(worker_id: str) -> None:
 
 
 def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
-    from ops.jobs import run_due_jobs
-
-    last_jobs = 0.0
     import time
 
+    from core.schedule import jobs
+    from ops.jobs import run_due_jobs
+
+    started = time.monotonic()
+    # Jobs that recover a killed worker's leased work run once as soon as the leases end.
+    recovery = {
+        job.name: job.after_worker_start().total_seconds() for job in jobs() if job.after_worker_start
+    }
+    last_jobs = 0.0
     while not stop.is_set():
         try:
             close_old_connections()
@@ -40,11 +46,17 @@ def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
             if time.monotonic() - last_jobs >= SCHEDULE_CHECK_SECONDS:
                 run_due_jobs()
                 last_jobs = time.monotonic()
+            ready = [name for name, delay in recovery.items() if time.monotonic() - started >= delay]
+            if ready:
+                run_due_jobs(force=True, only=ready)
+                for name in ready:
+                    del recovery[name]
         except Exception:  # noqa: BLE001 - keep the scheduler alive; errors are logged per job
             import logging
 
             logging.getLogger(__name__).exception("scheduler loop")
-        stop.wait(HEARTBEAT_SECONDS)
+        waits = [delay - (time.monotonic() - started) for delay in recovery.values()]
+        stop.wait(max(0.5, min([HEARTBEAT_SECONDS, *waits])))
     connection.close()
 
 
