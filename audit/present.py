@@ -14,12 +14,14 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -113,7 +115,7 @@ def action_title(action: str, object_type: str = "") -> str:
         return str(ACTION_TITLES[action])
     noun, _sep, verb = action.partition(".")
     model = _model_for(object_type or noun)
-    noun_label = str(model._meta.verbose_name).capitalize() if model else noun.replace("_", " ").capitalize()
+    noun_label = capfirst(str(model._meta.verbose_name)) if model else noun.replace("_", " ").capitalize()
     verb_label = _VERBS.get(verb) or verb.replace("_", " ")
     return _("%(object)s: %(event)s") % {"object": noun_label, "event": verb_label}
 
@@ -176,7 +178,7 @@ def _field(model, name: str):
 def field_label(model, name: str) -> str:
     found = _field(model, name)
     if found is not None and found.verbose_name:
-        return str(found.verbose_name).capitalize()
+        return capfirst(str(found.verbose_name))
     return name.removesuffix("_id").replace("_", " ").capitalize()
 
 
@@ -279,6 +281,32 @@ def _related_names(raw_entries) -> dict:
     return names
 
 
+@lru_cache(maxsize=64)
+def _template_pattern(template: str) -> re.Pattern:
+    parts = re.split(r"%\((\w+)\)s", template)
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+    return re.compile(regex, re.DOTALL)
+
+
+def message_text(stored: str) -> str:
+    """An entry's note (stored in English by audit.record) in the reader's language; a note no
+    template knows (a user's words, an older entry) as stored."""
+    if not stored:
+        return ""
+    translated = _(stored)
+    if translated != stored:
+        return translated
+    from .services import MESSAGE_TEMPLATES
+
+    for template in MESSAGE_TEMPLATES:
+        with translation.override("en"):
+            english = str(template)
+        found = _template_pattern(english).fullmatch(stored)
+        if found:
+            return str(template) % found.groupdict()
+    return stored
+
+
 def _actor(entry) -> str:
     user = entry.actor if entry.actor_id else None
     if user is not None:
@@ -294,9 +322,12 @@ def present(raw_entries) -> list[Entry]:
     for entry in raw_entries:
         model = _model_for(entry.object_type)
         changes = []
+        stored = entry.changes or {}
+        # A model may word some of its values itself (a system charge line in the reader's language).
+        reworded = getattr(model, "audit_reworded", None)
         pairs = [
             (name, pair)
-            for name, pair in (entry.changes or {}).items()
+            for name, pair in (reworded(stored) if reworded else stored).items()
             if name not in HIDDEN and isinstance(pair, list) and len(pair) == 2
         ]
         created = bool(pairs) and all(_empty(pair[0]) for _name, pair in pairs)
@@ -319,12 +350,12 @@ def present(raw_entries) -> list[Entry]:
                 source=entry.get_source_display(),
                 action=entry.action,
                 title=action_title(entry.action, entry.object_type),
-                object_label=str(model._meta.verbose_name).capitalize() if model else "",
+                object_label=capfirst(str(model._meta.verbose_name)) if model else "",
                 # Some records' names carry an id (an approval level's); a reader gets nothing from it.
                 object_repr="" if _UUID.search(entry.object_repr or "") else entry.object_repr,
                 created=created,
                 changes=changes,
-                message=entry.message,
+                message=message_text(entry.message),
             )
         )
     return result

@@ -16,6 +16,8 @@ from uuid import UUID
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Model
+from django.utils import translation
+from django.utils.functional import Promise
 
 from . import context
 from .models import AuditEntry
@@ -75,6 +77,29 @@ def snapshot(obj: Model, fields: list[str] | None = None) -> dict:
     return {name: _jsonable(getattr(obj, name)) for name in names}
 
 
+# An entry's note is stored in English and shown in the reader's language (audit.present.message_text):
+# a fixed note is a gettext_lazy string; a note with values is (template, values), its template
+# registered here at import so a reader's process can find it again.
+MESSAGE_TEMPLATES: list[Promise] = []
+
+
+def message_template(template: Promise) -> Promise:
+    """Register a gettext_lazy note with %(name)s values; returns it for `record(message=(it, values))`."""
+    MESSAGE_TEMPLATES.append(template)
+    return template
+
+
+def _english(message) -> str:
+    if isinstance(message, tuple):
+        template, values = message
+        with translation.override("en"):
+            return str(template) % values
+    if isinstance(message, Promise):
+        with translation.override("en"):
+            return str(message)
+    return message
+
+
 def record(
     action: str,
     obj: Model | None = None,
@@ -82,7 +107,7 @@ def record(
     object_type: str | None = None,
     object_id: str | None = None,
     changes: dict | None = None,
-    message: str = "",
+    message: str | Promise | tuple[Promise, dict] = "",
     custody_id=None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
@@ -100,7 +125,7 @@ def record(
         object_repr=str(obj)[:200] if obj is not None else "",
         custody_id=custody_id,
         changes=_jsonable(changes or {}),
-        message=message,
+        message=_english(message),
         hash_version=CURRENT_HASH_VERSION,
     )
     entry.save(force_insert=True)

@@ -110,6 +110,23 @@ class Charge(models.Model):
 
         return describe(self.description_key, self.description_params) or self.description
 
+    @classmethod
+    def audit_reworded(cls, changes: dict) -> dict:
+        """An audit entry's changes with a system line's description in the reader's language (the
+        stored text is English) and its key and values left out."""
+        from .rental import describe
+
+        changes = dict(changes)
+        keys, params = changes.pop("description_key", None), changes.pop("description_params", None)
+        if keys and "description" in changes:
+            key_pair = keys if isinstance(keys, list) else [keys, keys]
+            param_pair = params if isinstance(params, list) else [params, params]
+            changes["description"] = [
+                describe(key, values) or text
+                for key, values, text in zip(key_pair, param_pair, changes["description"], strict=False)
+            ]
+        return changes
+
     @property
     def outstanding(self) -> Decimal:
         return self.total - self.amount_paid

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import permissions
 from audit import services as audit
@@ -31,6 +32,8 @@ from .money import ZERO, currency, default_tax_rate, line_amounts, parse_money, 
 CHARGE_AUDIT_FIELDS = [
     "charge_type",
     "description",
+    "description_key",  # with the values: the description in the reader's language (Charge.audit_reworded)
+    "description_params",
     "quantity",
     "unit_price",
     "tax_rate",
@@ -58,7 +61,7 @@ def _lock_charge(charge_id, user) -> tuple[Charge, Custody]:
     return Charge.objects.select_for_update().get(pk=charge_id), custody
 
 
-def _audit_charge(action: str, charge: Charge, before: dict, message: str = "") -> None:
+def _audit_charge(action: str, charge: Charge, before: dict, message="") -> None:
     audit.record(
         action,
         charge,
@@ -265,7 +268,9 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
         after = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
         if new or audit.diff(before, after):
             charge.save()
-            _audit_charge("charge.computed", charge, before, message=_("Replacement rental recomputed"))
+            _audit_charge(
+                "charge.computed", charge, before, message=gettext_lazy("Replacement rental recomputed")
+            )
         result.append(charge)
     for stale in existing.values():
         audit.record(
@@ -273,7 +278,7 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
             stale,
             object_type="charge",
             custody_id=custody.pk,
-            message=_("No longer part of the replacement rental"),
+            message=gettext_lazy("No longer part of the replacement rental"),
         )
         stale.delete()
     return result
@@ -303,13 +308,13 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
         )
         _set_amounts(charge)
         charge.save()
-        _audit_charge("charge.created", charge, {}, message=_("Accepted at close"))
+        _audit_charge("charge.created", charge, {}, message=gettext_lazy("Accepted at close"))
         charges.append(charge)
     for charge in charges:
         before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
         charge.status, charge.posted_at, charge.posted_by = ChargeStatus.POSTED, now, None
         charge.save(update_fields=["status", "posted_at", "posted_by", "updated_at"])
-        _audit_charge("charge.posted", charge, before, message=_("Posted by the system at close"))
+        _audit_charge("charge.posted", charge, before, message=gettext_lazy("Posted by the system at close"))
         emit("charge.posted", _charge_event(charge))
     for payer in {c.responsibility for c in charges}:
         _reallocate(custody, payer, now)
@@ -678,7 +683,7 @@ def sync_custody_hold(custody: Custody) -> DamageHold | None:
             object_type="damage_hold",
             custody_id=custody.pk,
             changes={"amount": [None, str(amount)], "reference": [None, reference]},
-            message=_("Damage hold entered on the custody"),
+            message=gettext_lazy("Damage hold entered on the custody"),
         )
         return hold
     if amount <= 0:
@@ -690,7 +695,7 @@ def sync_custody_hold(custody: Custody) -> DamageHold | None:
             object_type="damage_hold",
             custody_id=custody.pk,
             changes={"status": [HoldStatus.HELD, HoldStatus.RELEASED]},
-            message=_("Damage hold removed from the custody"),
+            message=gettext_lazy("Damage hold removed from the custody"),
         )
         return None
     if (hold.amount, hold.reference) != (amount, reference):

@@ -13,6 +13,7 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import permissions
 from approvals import services as approvals
@@ -175,7 +176,7 @@ def _save(
     before: dict,
     action: str,
     event: str | None,
-    message: str = "",
+    message="",
     fields: list[str] | None = None,
 ) -> Custody:
     custody.version += 1
@@ -401,8 +402,7 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
         _finalize_approval(
             custody,
             now,
-            message=_("Approved automatically by rule: %(rule)s")
-            % {"rule": match.rule.name if match.rule else ""},
+            message=(AUTO_APPROVED, {"rule": match.rule.name if match.rule else ""}),
         )
     return ActionResult(custody, report.warnings)
 
@@ -413,7 +413,10 @@ def estimated_cost(custody: Custody) -> Decimal:
     return to_money(rental.daily_rate(custody) * rental.billable_days(custody.effective_from, end))
 
 
-def _finalize_approval(custody: Custody, now: datetime, message: str = "") -> None:
+AUTO_APPROVED = audit.message_template(gettext_lazy("Approved automatically by rule: %(rule)s"))
+
+
+def _finalize_approval(custody: Custody, now: datetime, message="") -> None:
     """Last level approved (or auto-approved): reserve the replacement, start the handover clock."""
     before = audit.snapshot(custody, AUDITED_FIELDS)
     if custody.replacement_vehicle_id:
@@ -793,8 +796,8 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
                         fresh,
                         object_type="custody",
                         custody_id=fresh.pk,
+                        # The field's label says which target, in the reader's language.
                         changes={breached_field: [None, getattr(custody, due_field)]},
-                        message=f"SLA {target} target breached",
                     )
                     emit(
                         "custody.sla_breached",

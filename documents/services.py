@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageChops, UnidentifiedImageError
 
 from accounts import permissions
@@ -77,6 +78,9 @@ STAGE_BY_STATUS = {
     CustodyStatus.APPROVED: "handover",
     CustodyStatus.ACTIVE: "close",
 }
+
+
+REPLACED_BY = audit.message_template(gettext_lazy("%(old)s replaced by %(new)s"))
 
 
 # ---- rules (used by custodies.rules / services) ---------------------------------------------------
@@ -363,7 +367,7 @@ def _supersede(old_documents, new: Document, now) -> None:
             object_type="document",
             custody_id=old.custody_id,
             changes={"superseded_by_id": [None, str(new.pk)], "superseded_at": [None, now]},
-            message=_("%(old)s replaced by %(new)s") % {"old": old.file_name, "new": new.file_name},
+            message=(REPLACED_BY, {"old": old.file_name, "new": new.file_name}),
         )
 
 

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import permissions
 from audit import services as audit
@@ -480,9 +481,10 @@ def event_payload(quote: Quote, changes: dict | None = None) -> dict:
     }
 
 
-def _save_quote(
-    quote: Quote, before: dict, action: str, event: str | None = None, message: str = "", extra=None
-):
+SENT_AGAIN = audit.message_template(gettext_lazy("Sent again to %(email)s"))
+
+
+def _save_quote(quote: Quote, before: dict, action: str, event: str | None = None, message="", extra=None):
     quote.version += 1
     quote.save()
     changes = audit.diff(before, audit.snapshot(quote, AUDITED_QUOTE_FIELDS))
@@ -714,7 +716,7 @@ def send_quote(user, quote_id, email: str = "", expected_version: int | None = N
         before,
         "quote.sent",
         "quote.sent",
-        message=_("Sent again to %(email)s") % {"email": email} if again else email,
+        message=(SENT_AGAIN, {"email": email}) if again else email,
         extra={"sent_to": [None, email]},
     )
     from .tasks import send_quote_email

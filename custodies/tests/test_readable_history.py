@@ -154,3 +154,68 @@ def test_every_field_of_an_approval_level_has_a_translatable_label():
 
     unlabelled = [f.name for f in Approval._meta.concrete_fields if not isinstance(f.verbose_name, Promise)]
     assert unlabelled == ["id"]
+
+
+def test_every_sla_stamp_reads_in_the_readers_language():
+    from django.utils.functional import Promise
+
+    from custodies.models import Custody
+
+    stamps = [f for f in Custody._meta.concrete_fields if f.name.startswith("sla_")]
+    assert len(stamps) == 12
+    assert [f.name for f in stamps if not isinstance(f.verbose_name, Promise)] == []
+    breach = AuditEntry(
+        action="custody.sla_breached",
+        object_type="custody",
+        object_id="x",
+        at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+        changes={"sla_approve_breached_at": [None, "2026-03-01T08:00:00+00:00"]},
+    )
+    with translation.override("en"):
+        assert present.present([breach])[0].changes[0].label == "Approval SLA breached at"
+    with translation.override("ar"):
+        label = present.present([breach])[0].changes[0].label
+    assert label != "Approval SLA breached at" and "SLA" not in label
+
+
+def test_notes_are_stored_in_english_and_read_in_the_readers_language(make_draft):
+    from django.utils.translation import gettext_lazy
+
+    from audit import services as audit
+    from custodies.services import AUTO_APPROVED
+
+    custody = make_draft()
+    with translation.override("ar"), acting_as(source="system"):  # an Arabic-speaking writer
+        with_values = audit.record(
+            "custody.approved", custody, message=(AUTO_APPROVED, {"rule": "Small claims"})
+        )
+        fixed = audit.record("charge.posted", custody, message=gettext_lazy("Posted by the system at close"))
+    assert with_values.message == "Approved automatically by rule: Small claims"
+    assert fixed.message == "Posted by the system at close"
+    with translation.override("ar"):
+        shown = [entry.message for entry in present.present([with_values, fixed])]
+        expected = [str(AUTO_APPROVED) % {"rule": "Small claims"}, "رحّلها النظام عند الإغلاق"]
+    assert shown == expected and "Small claims" in shown[0] and "Approved" not in shown[0]
+    # A user's own words stay as typed.
+    assert present.message_text("Customer called twice") == "Customer called twice"
+
+
+def test_a_system_charge_line_reads_in_the_readers_language_in_the_history():
+    from billing.rental import describe
+
+    line = AuditEntry(
+        action="charge.created",
+        object_type="charge",
+        object_id="x",
+        at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+        changes={
+            "description": [None, "Fuel: returned 3/8 tank short"],
+            "description_key": [None, "fuel"],
+            "description_params": [None, {"eighths": 3}],
+        },
+    )
+    with translation.override("ar"):
+        [shown] = present.present([line])
+        arabic = describe("fuel", {"eighths": 3})
+    descriptions = [change.after for change in shown.changes]
+    assert arabic != "Fuel: returned 3/8 tank short" and descriptions == [arabic]  # no key or values row
