@@ -11,7 +11,9 @@ branches, vehicle classes, special rate codes, vehicles (1 per 20 custodies, at 
 customers (1 per 5), rental agreements (1 per 2), bench users (an all-branches admin and, per
 branch, an operator, a supervisor and a manager), then custodies spread over ~3 years with their
 whole lifecycle simulated against "now" (so every status, reason, branch and SLA outcome appears),
-approval levels, document metadata (no files) and audit entries with a valid hash chain.
+approval levels, document metadata (no files), a closed custody's posted charges (the rental, some
+damage and fuel lines, VAT 5 %) and the payments received for most of them weeks later (so the money
+KPIs, balances and charge lists run at scale) and audit entries with a valid hash chain.
 
 PostgreSQL: rows go in with COPY (psycopg `cursor.copy()`), one chunk per transaction; elsewhere
 (SQLite) with bulk_create in batches. Custody numbers are CST-%07d in creation order and the
@@ -50,6 +52,7 @@ from approvals.services import _matches as rule_matches  # noqa: E402
 from audit.models import AuditEntry  # noqa: E402
 from audit.services import _digest_v1 as audit_digest  # noqa: E402
 from audit.services import _head as audit_head  # noqa: E402
+from billing.models import Charge, Payment  # noqa: E402
 from custodies.models import Counter, Custody, SlaPolicy  # noqa: E402
 from documents.models import Document, DocumentRule  # noqa: E402
 from fleet.models import Branch, Customer, RentalAgreement, SpecialRateCode, Vehicle, VehicleClass  # noqa: E402
@@ -738,6 +741,8 @@ class Generator:
             "custodies": Table(Custody),
             "approvals": Table(Approval),
             "documents": Table(Document),
+            "charges": Table(Charge),
+            "payments": Table(Payment),
         }
         self.tables = tables
         self.agreement_no = 0
@@ -934,6 +939,7 @@ class Generator:
         events = [(created, EV_CREATED, -1)]
         approvals_rows = []
         documents = []
+        billing = None  # (custody, days, daily rate, policy, closed at, user) once closed
         submit_types = list(self.submit_docs.get(reason, []))
         if reason == "accident" and R() < 0.75:
             submit_types.append("police_report")
@@ -1164,6 +1170,7 @@ class Generator:
                                 values["sla_close_breached_at"] = self.dt(close_due)
                             events.append((t_closed, EV_CLOSED, -1))
                             documents.append(("return_checklist", returned + rng.uniform(60, 1800)))
+                            billing = (cid, days, daily, rate_policy, t_closed, operator)
                         elif close_due is not None and close_due < now_ts - 300:
                             values["sla_close_breached_at"] = self.dt(close_due)
                     elif handover_due < now_ts - 300:
@@ -1223,6 +1230,81 @@ class Generator:
             )
         for at, kind, extra in events:
             self.event(at, i, kind, extra)
+        if billing is not None:
+            self.bill(*billing)
+
+    # Who pays a closed custody's replacement rental (the money KPIs, charges and balances at scale).
+    PAYER = weighted_choice(["customer", "insurance", "company", "third_party"], [45, 35, 15, 5])
+    METHOD = {
+        "customer": "card",
+        "insurance": "insurance_settlement",
+        "company": "bank_transfer",
+        "third_party": "bank_transfer",
+    }
+
+    def bill(self, cid, days: float, daily, rate_policy: str, closed: float, user) -> None:
+        """A closed custody's posted lines (the rental, sometimes damage or fuel) and the payments
+        received for most of them, some weeks later; VAT 5 %, amounts as the services round them."""
+        rng, R = self.rng, self.rng.random
+        payer = self.pick(self.PAYER)
+        rate = Decimal(daily or rng.choice([120, 150, 180, 220, 300])).quantize(Decimal("0.01"))
+        lines = [("replacement_rental", Decimal(max(1, round(days))), rate, payer)]
+        if rate_policy == "free":
+            lines[0] = ("replacement_rental", lines[0][1], Decimal("0.00"), "company")
+        if R() < 0.12:
+            lines.append(("damage", Decimal(1), Decimal(rng.choice([350, 800, 1500, 4200])), payer))
+        if R() < 0.2:
+            lines.append(("fuel", Decimal(1), Decimal(rng.choice([45, 90, 135])), "customer"))
+        paid_at = closed + self.lognormal(6 * DAY, 1.0)
+        paid = paid_at <= self.now_ts and R() < 0.85
+        charges = self.tables["charges"]
+        owed: dict[str, Decimal] = {}
+        for charge_type, quantity, unit_price, who in lines:
+            subtotal = (quantity * unit_price).quantize(Decimal("0.01"))
+            tax = (subtotal * Decimal("0.05")).quantize(Decimal("0.01"))
+            total = subtotal + tax
+            settled = paid and total > 0
+            charges.add(
+                {
+                    "id": self.uid(),
+                    "custody_id": cid,
+                    "charge_type": charge_type,
+                    "description": charge_type.replace("_", " ").capitalize(),
+                    "quantity": quantity,
+                    "unit_price": unit_price,
+                    "tax_rate": Decimal("5.00"),
+                    "subtotal": subtotal,
+                    "tax_amount": tax,
+                    "total": total,
+                    "amount_paid": total if settled else Decimal("0.00"),
+                    "responsibility": who,
+                    "status": "paid" if settled else "posted",
+                    "created_by_id": user,
+                    "created_at": self.dt(closed - 60),
+                    "posted_by_id": user,
+                    "posted_at": self.dt(closed),
+                    "paid_at": self.dt(paid_at) if settled else None,
+                    "updated_at": self.dt(paid_at if settled else closed),
+                }
+            )
+            owed[who] = owed.get(who, Decimal("0.00")) + total
+        if not paid:
+            return
+        for who, amount in owed.items():
+            if amount > 0:
+                self.tables["payments"].add(
+                    {
+                        "id": self.uid(),
+                        "custody_id": cid,
+                        "amount": amount,
+                        "method": self.METHOD[who],
+                        "payer": who,
+                        "reference": f"PAY-{rng.getrandbits(40):010x}",
+                        "received_at": self.dt(paid_at),
+                        "recorded_by_id": user,
+                        "created_at": self.dt(paid_at),
+                    }
+                )
 
     # -- audit
     def write_audit(self) -> None:
@@ -1341,6 +1423,8 @@ BULK_TABLES = [
     "custodies_custody",
     "approvals_approval",
     "documents_document",
+    "billing_charge",
+    "billing_payment",
     "audit_auditentry",
     "fleet_rentalagreement",
 ]
@@ -1382,6 +1466,8 @@ def analyze() -> float:
                 "custodies_custody",
                 "approvals_approval",
                 "documents_document",
+                "billing_charge",
+                "billing_payment",
                 "audit_auditentry",
                 "fleet_vehicle",
                 "fleet_customer",
@@ -1436,12 +1522,32 @@ def main(argv=None) -> int:
     stats = generator.stats
     rows = sum(
         int(stats.get(k, 0))
-        for k in ("vehicles", "customers", "agreements", "custodies", "approvals", "documents", "audit")
+        for k in (
+            "vehicles",
+            "customers",
+            "agreements",
+            "custodies",
+            "approvals",
+            "documents",
+            "charges",
+            "payments",
+            "audit",
+        )
     )
     out("")
     out("| table | rows |")
     out("|---|---:|")
-    for name in ("custodies", "agreements", "customers", "vehicles", "approvals", "documents", "audit"):
+    for name in (
+        "custodies",
+        "agreements",
+        "customers",
+        "vehicles",
+        "approvals",
+        "documents",
+        "charges",
+        "payments",
+        "audit",
+    ):
         out(f"| {name} | {int(stats.get(name, 0)):,} |")
     out("")
     out("writer seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.items() if k.endswith("_write_s")))
