@@ -314,6 +314,8 @@ LOGGING = {
 CUSTODY_METRICS_TOKEN = os.environ.get("CUSTODY_METRICS_TOKEN", "")
 # The middleware writes its per-minute rollups when the minute changes (tests turn it off).
 CUSTODY_METRICS_FLUSH_IN_REQUEST = env_bool("CUSTODY_METRICS_FLUSH_IN_REQUEST", default=True)
+# Monitoring lists the statements of requests that take at least this long.
+CUSTODY_SLOW_QUERY_MS = float(os.environ.get("CUSTODY_SLOW_QUERY_MS", "100"))
 
 
 # Settlement (DESIGN §8): fuel and excess-km suggestions at close.

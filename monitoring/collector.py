@@ -5,7 +5,9 @@ and a few additions under a lock. Rows are written once a minute per process by 
 the middleware when the minute changes (and by the worker's job, so quiet processes flush too).
 """
 
+import hashlib
 import logging
+import re
 import threading
 from bisect import bisect_left
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 
-from .models import BUCKET_FIELDS, BUCKETS_MS, RequestRollup, UserActivity
+from .models import BUCKET_FIELDS, BUCKETS_MS, RequestRollup, SlowQuery, UserActivity
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +23,10 @@ _lock = threading.Lock()
 # (minute, route_group, role, status_class) → [count, sum_ms, max_ms, queries, *bucket counts]
 _rollups: dict[tuple, list] = {}
 _active: set[tuple[date, int | str, str]] = set()
+# (minute, fingerprint, route_group) → [statement, count, sum_ms, max_ms]
+_slow: dict[tuple, list] = {}
+_IN_LIST = re.compile(r"\((?:\s*%s\s*,)+\s*%s\s*\)")
+_SPACES = re.compile(r"\s+")
 _flushed_minute: datetime | None = None
 
 
@@ -44,6 +50,25 @@ def record(route_group: str, role: str, status_class: str, duration_ms: float, q
         row[bucket] += 1
 
 
+def statement_shape(sql: str) -> str:
+    """The statement as Django sends it (parameters already placeholders), IN lists of any length alike."""
+    return _SPACES.sub(" ", _IN_LIST.sub("(%s, …)", sql)).strip()[:4000]
+
+
+def record_slow_queries(queries: list[tuple[str, float]], route_group: str, now: datetime):
+    minute = minute_of(now)
+    with _lock:
+        for sql, duration_ms in queries:
+            shape = statement_shape(sql)
+            key = (minute, hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest(), route_group)
+            row = _slow.get(key)
+            if row is None:
+                row = _slow[key] = [shape, 0, 0.0, 0.0]
+            row[1] += 1
+            row[2] += duration_ms
+            row[3] = max(row[3], duration_ms)
+
+
 def record_user(user_id, role: str, now: datetime):
     with _lock:
         _active.add((now.date(), user_id, role))
@@ -63,9 +88,10 @@ def flush(now: datetime | None = None, everything: bool = False) -> int:
         _flushed_minute = current
         keys = [k for k in _rollups if everything or k[0] < current]
         batch = {k: _rollups.pop(k) for k in keys}
+        slow = {k: _slow.pop(k) for k in [k for k in _slow if everything or k[0] < current]}
         active = set(_active)
         _active.clear()
-    if not batch and not active:
+    if not batch and not active and not slow:
         return 0
     try:
         with transaction.atomic():
@@ -82,6 +108,13 @@ def flush(now: datetime | None = None, everything: bool = False) -> int:
                 RequestRollup.objects.filter(pk=rollup.pk, duration_ms_max__lt=row[2]).update(
                     duration_ms_max=row[2]
                 )
+            for (minute, fingerprint, group), (statement, count, sum_ms, max_ms) in slow.items():
+                key = {"minute": minute, "fingerprint": fingerprint, "route_group": group}
+                row, _created = SlowQuery.objects.get_or_create(**key, defaults={"statement": statement})
+                SlowQuery.objects.filter(pk=row.pk).update(
+                    count=F("count") + count, duration_ms_sum=F("duration_ms_sum") + sum_ms
+                )
+                SlowQuery.objects.filter(pk=row.pk, duration_ms_max__lt=max_ms).update(duration_ms_max=max_ms)
             UserActivity.objects.bulk_create(
                 [UserActivity(day=day, user_id=user_id, role=role) for day, user_id, role in active],
                 ignore_conflicts=True,
@@ -102,6 +135,7 @@ def reset():
     global _flushed_minute
     with _lock:
         _rollups.clear()
+        _slow.clear()
         _active.clear()
         _flushed_minute = None
 

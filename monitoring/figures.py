@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 
-from .models import BUCKET_FIELDS, BUCKETS_MS, Probe, RequestRollup, UserActivity
+from .models import BUCKET_FIELDS, BUCKETS_MS, Probe, RequestRollup, SlowQuery, UserActivity
 
 RETENTION_DAYS = 90
 
@@ -108,6 +108,33 @@ def slow_routes(stats: list[dict], limit: int = 10) -> list[dict]:
     routes; the rollups keep no per-request rows, so a route group is the finest grain), with their
     p95, the slowest single request and the mean database queries per request where recorded."""
     return sorted(stats, key=lambda r: (r["mean_ms"], r["max_ms"]), reverse=True)[:limit]
+
+
+def slow_queries(window: Window, limit: int = 10) -> list[dict]:
+    """The statements (by shape) that were slow most often in the window, per route group: calls,
+    mean and slowest time in ms. Only statements over CUSTODY_SLOW_QUERY_MS are recorded."""
+    rows = (
+        SlowQuery.objects.filter(minute__gte=window.since, minute__lt=window.until)
+        .values("fingerprint", "route_group")
+        .annotate(calls=Sum("count"), total_ms=Sum("duration_ms_sum"), max_ms=Max("duration_ms_max"))
+        .order_by("-total_ms")[:limit]
+    )
+    rows = list(rows)
+    statements = dict(
+        SlowQuery.objects.filter(fingerprint__in={r["fingerprint"] for r in rows})
+        .values_list("fingerprint", "statement")
+        .distinct()
+    )
+    return [
+        {
+            "statement": statements.get(r["fingerprint"], ""),
+            "route_group": r["route_group"],
+            "calls": r["calls"],
+            "mean_ms": round(r["total_ms"] / r["calls"], 1) if r["calls"] else None,
+            "max_ms": round(r["max_ms"], 1),
+        }
+        for r in rows
+    ]
 
 
 def error_rates(window: Window) -> dict:

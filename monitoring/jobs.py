@@ -6,7 +6,7 @@ from core.schedule import every
 
 from . import collector, triggers
 from .figures import RETENTION_DAYS
-from .models import Probe, RequestRollup, UserActivity
+from .models import Probe, RequestRollup, SlowQuery, UserActivity
 
 
 @every("monitoring_probe", minutes=1)
@@ -33,7 +33,8 @@ def retention(now: datetime) -> dict:
     rollups, _ = RequestRollup.objects.filter(minute__lt=cutoff).delete()
     probes, _ = Probe.objects.filter(minute__lt=cutoff).delete()
     activity, _ = UserActivity.objects.filter(day__lt=cutoff.date()).delete()
-    return {"rollups": rollups, "probes": probes, "activity": activity}
+    slow, _ = SlowQuery.objects.filter(minute__lt=cutoff).delete()
+    return {"rollups": rollups, "probes": probes, "activity": activity, "slow_queries": slow}
 
 
 @every(hours=1)

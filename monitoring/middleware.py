@@ -33,6 +33,26 @@ def route_group(request) -> str:
     return f"page:{section}"[:60]
 
 
+class _QueryTimer:
+    """A connection execute wrapper: counts the request's statements and keeps the slow ones (two
+    perf_counter calls per statement; nothing is written per request)."""
+
+    def __init__(self, threshold_ms: float):
+        self.threshold_ms = threshold_ms
+        self.count = 0
+        self.slow: list[tuple[str, float]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            if duration_ms >= self.threshold_ms:
+                self.slow.append((sql, duration_ms))
+
+
 class RequestMetricsMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,9 +62,10 @@ class RequestMetricsMiddleware:
         request.request_id = rid
         token = requestid.set_current(rid)
         started = time.perf_counter()
-        queries_before = len(connection.queries) if connection.queries_logged else 0
+        timer = _QueryTimer(settings.CUSTODY_SLOW_QUERY_MS)
         try:
-            response = self.get_response(request)
+            with connection.execute_wrapper(timer):
+                response = self.get_response(request)
         finally:
             requestid.reset(token)
         response["X-Request-ID"] = rid
@@ -57,8 +78,9 @@ class RequestMetricsMiddleware:
         group = route_group(request)
         status_class = f"{response.status_code // 100}xx"
         now = timezone.now()
-        queries = len(connection.queries) - queries_before if connection.queries_logged else 0
-        collector.record(group, role, status_class, duration_ms, queries, now)
+        collector.record(group, role, status_class, duration_ms, timer.count, now)
+        if timer.slow:
+            collector.record_slow_queries(timer.slow, group, now)
         if authenticated:
             collector.record_user(user.pk, role, now)
         logger.info(

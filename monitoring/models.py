@@ -48,6 +48,30 @@ class RequestRollup(models.Model):
         return f"{self.minute:%Y-%m-%d %H:%M} {self.route_group} {self.role} {self.status_class}"
 
 
+class SlowQuery(models.Model):
+    """Statements of requests that took at least CUSTODY_SLOW_QUERY_MS, per minute and statement shape
+    (the SQL as Django sends it: parameters are placeholders, IN lists collapsed)."""
+
+    minute = models.DateTimeField()
+    fingerprint = models.CharField(max_length=40)  # sha1 of the statement shape
+    statement = models.TextField()
+    route_group = models.CharField(max_length=60)
+    count = models.PositiveIntegerField(default=0)
+    duration_ms_sum = models.FloatField(default=0)
+    duration_ms_max = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "fingerprint", "route_group"], name="slow_query_one_row_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["minute"], name="slow_query_minute")]
+
+    def __str__(self):
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.route_group} {self.statement[:60]}"
+
+
 class UserActivity(models.Model):
     """One row per user per day they used the product (daily/weekly active users)."""
 

@@ -88,6 +88,8 @@ def monitoring(request):
         "routes": routes,
         "slowest": slowest,
         "slow_routes": figures.slow_routes(route_stats, limit=SLOW_ROUTES),
+        "slow_queries": figures.slow_queries(day),
+        "slow_query_ms": settings.CUSTODY_SLOW_QUERY_MS,
         "adoption": {
             "users": figures.active_users(now),
             "daily": figures.daily_active_series(now),

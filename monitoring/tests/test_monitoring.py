@@ -215,3 +215,51 @@ def test_the_page_lists_the_slowest_routes_onboarding_and_ticket_resolution_time
     active = users[Role.ADMIN].__class__.objects.filter(is_active=True).count()
     assert f'id="onboarding"><bdi dir="ltr">{round(100 / active, 1)} %' in html
     assert 'id="resolution-time"><bdi dir="ltr">4.0 h / 8.8 h' in html
+
+
+def test_slow_statements_are_listed_by_shape_with_their_route_and_every_request_counts_its_queries(
+    users, settings
+):
+    from monitoring.models import SlowQuery
+
+    settings.CUSTODY_SLOW_QUERY_MS = 0  # every statement counts as slow here
+    client = login_client(users[Role.OPERATOR])
+    for _ in range(2):
+        assert client.get("/custodies/").status_code == 200
+    assert not SlowQuery.objects.exists()  # nothing written per request
+    collector.flush(timezone.now() + timedelta(minutes=1))
+
+    rows = SlowQuery.objects.filter(route_group="page:custodies")
+    assert rows.exists()
+    assert all("%s" in r.statement or "WHERE" not in r.statement for r in rows)  # no values, shapes only
+    assert rows.filter(count__gte=2).exists()  # the same statement in two requests: one row
+    listed = RequestRollup.objects.filter(route_group="page:custodies").aggregate(q=Sum("query_count"))
+    assert listed["q"] > 0  # counted without DEBUG's query log
+
+    html = login_client(users[Role.ADMIN]).get("/manage/monitoring/").content.decode()
+    section = html.split('id="slow-queries"', 1)[1].split("</ul>", 1)[0]
+    assert "page:custodies" in section and "SELECT" in section
+
+
+def test_a_fast_statement_is_not_recorded_and_in_lists_of_any_length_are_one_shape(users, settings):
+    from monitoring.models import SlowQuery
+
+    settings.CUSTODY_SLOW_QUERY_MS = 60_000
+    assert login_client(users[Role.OPERATOR]).get("/custodies/").status_code == 200
+    collector.flush(timezone.now() + timedelta(minutes=1))
+    assert not SlowQuery.objects.exists()
+    short = collector.statement_shape('SELECT 1 FROM "t" WHERE "id" IN (%s, %s)')
+    long = collector.statement_shape('SELECT 1 FROM "t"\n WHERE "id" IN (%s, %s, %s, %s, %s)')
+    assert short == long == 'SELECT 1 FROM "t" WHERE "id" IN (%s, …)'
+
+
+def test_slow_statements_are_kept_90_days(db):
+    from monitoring.models import SlowQuery
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    for days, name in ((91, "old"), (89, "kept")):
+        SlowQuery.objects.create(
+            minute=now - timedelta(days=days), fingerprint=name, statement=name, route_group="x", count=1
+        )
+    jobs.retention(now)
+    assert list(SlowQuery.objects.values_list("fingerprint", flat=True)) == ["kept"]
