@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from accounts.choices import Role
 from audit import services as audit
+from billing import rental
 from core.errors import ValidationFailed
 
 from . import eligibility
@@ -90,6 +91,14 @@ def start_round(custody, match: RuleMatch, now: datetime, approve_due_at: dateti
             )
         )
     return rows
+
+
+def start_for_custody(custody, now: datetime, approve_due_at: datetime | None) -> str | None:
+    """A submitted custody's new round (`custodies.hooks.ApprovalChain.start`): the first matching rule,
+    weighed on the rental estimate, decides its levels. The rule's name when it approves at once, else None."""
+    match = match_rule(custody, rental.estimated_cost(custody))
+    start_round(custody, match, now, approve_due_at)
+    return (match.rule.name if match.rule else "") if match.auto_approve else None
 
 
 def current_level(custody) -> Approval | None:
@@ -381,7 +390,6 @@ def preview_rule(user, draft: ApprovalRule) -> Preview:
 
     from custodies.choices import TERMINAL_STATUSES
     from custodies.selectors import custodies_for
-    from custodies.services import estimated_cost
 
     saved = list(ApprovalRule.objects.filter(active=True).order_by("priority", "name"))
     edited = [r for r in saved if r.pk != draft.pk]
@@ -397,7 +405,7 @@ def preview_rule(user, draft: ApprovalRule) -> Preview:
     )
     rows = []
     for custody in custodies:
-        cost = estimated_cost(custody)
+        cost = rental.estimated_cost(custody)
         now = _first_match(saved, custody, cost)
         after = _first_match(edited, custody, cost)
         rows.append(PreviewRow(custody, cost, now, after, after.rule is draft))

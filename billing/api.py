@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 
 from core.errors import ValidationFailed
 from core.pagination import paginate
+from custodies.api import BalanceOut
 from custodies.selectors import custodies_for
 
 from . import selectors, services
@@ -135,19 +136,6 @@ class HoldOut(Schema):
     capture_payment_id: UUID | None
     created_at: datetime
     settled_at: datetime | None
-
-
-class ResponsibilityBalance(Schema):
-    charged: Money
-    paid: Money
-    outstanding: Money
-
-
-class BalanceOut(Schema):
-    charged: Money
-    paid: Money
-    outstanding: Money
-    by_responsibility: dict[str, ResponsibilityBalance]
 
 
 class ChargeFilters(Schema):

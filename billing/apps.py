@@ -8,6 +8,22 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from accounts import lists
+        from custodies import hooks
+
+        from . import rental, selectors, services
+
+        # custodies sits below us: its transitions, page and API reach the custody's money through this.
+        hooks.register_billing(
+            hooks.CustodyBilling(
+                sync_rental=services.sync_replacement_rental,
+                sync_hold=services.sync_custody_hold,
+                blocking_drafts=services.blocking_drafts,
+                close_suggestions=rental.close_suggestions,
+                finalize_on_close=services.finalize_on_close,
+                balance=lambda custody: services.balance(custody).as_dict(),
+                with_amounts=selectors.with_custody_amounts,
+            )
+        )
 
         # Saved filters (accounts, below us) keep only what the list's own filter form accepts.
         lists.register(

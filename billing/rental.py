@@ -2,7 +2,7 @@
 
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -117,6 +117,13 @@ def daily_rate(custody) -> Decimal:
     # No agreement: the replacement's class rate is what the counter would quote.
     vehicle = custody.replacement_vehicle
     return vehicle.vehicle_class.daily_rate if vehicle is not None else ZERO
+
+
+def estimated_cost(custody) -> Decimal:
+    """The rental estimate approval rules compare with (`min_estimated_cost`), priced like the rental:
+    the daily rate over the expected period (one day when open-ended)."""
+    end = custody.expected_return_at or (custody.effective_from + timedelta(days=1))
+    return to_money(daily_rate(custody) * billable_days(custody.effective_from, end))
 
 
 def rental_lines(custody, now: datetime) -> list[RentalLine]:

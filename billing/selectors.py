@@ -1,10 +1,14 @@
 """Charge reads shared by the finance list page, the API and exports."""
 
-from django.db.models import QuerySet
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.permissions import scope_to_branches
 from core.dates import on_days
 
+from .choices import BILLED_STATUSES
 from .models import Charge, Invoice, Payment
 
 ORDERINGS = {"created_at", "posted_at", "total", "status", "charge_type"}
@@ -59,4 +63,26 @@ def invoices_for(user) -> QuerySet[Invoice]:
         ),
         user,
         "custody__branch",
+    )
+
+
+def with_custody_amounts(qs):
+    """Custodies with their billed charges (`export_charged`) and payments (`export_paid`), as subqueries
+    (a join would multiply the rows): the custody list's export (`custodies.hooks.CustodyBilling`)."""
+
+    def total(model, field, **extra):
+        sums = (
+            model.objects.filter(custody=OuterRef("pk"), **extra)
+            .order_by()
+            .values("custody")
+            .annotate(s=Sum(field))
+            .values("s")
+        )
+        return Coalesce(
+            Subquery(sums, output_field=DecimalField()), Value(Decimal("0")), output_field=DecimalField()
+        )
+
+    return qs.annotate(
+        export_charged=total(Charge, "total", status__in=BILLED_STATUSES),
+        export_paid=total(Payment, "amount"),
     )

@@ -218,6 +218,7 @@ def on_http_error(request, exc: HttpError):
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", fleet_router)
 api.add_router("/v1/", custodies_router)
+api.add_router("/v1/", "approvals.api.router")
 api.add_router("/v1/", billing_router)
 api.add_router("/v1/", integrations_router)
 api.add_router("/v1/", "documents.api.router")

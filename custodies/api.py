@@ -11,16 +11,13 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import AwareDatetime
 
-from approvals.models import Approval
 from audit.models import AuditEntry
-from billing import services as billing
-from billing.api import BalanceOut
 from core.errors import ValidationFailed
 from core.fastjson import json_response
 from core.pagination import COUNT_CAP, paginate
 from fleet.api import CustomerRef, VehicleRef
 
-from . import selectors, services, sla
+from . import hooks, selectors, services, sla
 from .choices import CustodianType, CustodyStatus, RatePolicy, ReasonCode, ReasonSubcode, SlaState
 from .models import Custody
 
@@ -170,6 +167,22 @@ class CustodyListItem(Schema):
     version: int
 
 
+class ResponsibilityBalance(Schema):
+    charged: Decimal
+    paid: Decimal
+    outstanding: Decimal
+
+
+class BalanceOut(Schema):
+    """The custody's money (DESIGN §15.1): billing computes it (`hooks.billing.balance`) and also
+    answers it on its own at /custodies/{id}/balance."""
+
+    charged: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    by_responsibility: dict[str, ResponsibilityBalance]
+
+
 class CustodyOut(Schema):
     id: UUID
     custody_no: str
@@ -304,20 +317,6 @@ class CloseIn(Schema):
     original_critical_problem: bool = False
 
 
-class ApprovalOut(Schema):
-    id: UUID
-    round: int
-    level: int
-    role: str
-    rule_name: str
-    status: str
-    decided_by_id: UUID | None
-    decided_at: datetime | None
-    notes: str
-    due_at: datetime | None
-    escalated_at: datetime | None
-
-
 class AuditOut(Schema):
     id: int
     at: datetime
@@ -396,7 +395,7 @@ def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
             "tags": list(custody.tags or []),
             "sla": _sla_out(custody, now),
             "allowed_actions": services.allowed_actions(user, custody),
-            "balance": billing.balance(custody).as_dict(),
+            "balance": hooks.billing.balance(custody),
             "warnings": warnings or [],
         }
     )
@@ -607,14 +606,6 @@ def close(request, custody_id: UUID, payload: CloseIn):
 @router.post("custodies/{custody_id}/void", response=CustodyOut, summary="Void (reason required)")
 def void(request, custody_id: UUID, payload: ReasonIn):
     return _act(request, custody_id, lambda: services.void_custody(request.user, custody_id, payload.reason))
-
-
-@router.get(
-    "custodies/{custody_id}/approvals", response=list[ApprovalOut], summary="Approval levels, all rounds"
-)
-def list_approvals(request, custody_id: UUID):
-    custody = _get(request, custody_id)
-    return list(Approval.objects.filter(custody=custody).order_by("round", "level"))
 
 
 @router.get("custodies/{custody_id}/audit", response=AuditList, summary="The custody's audit trail")

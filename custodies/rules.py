@@ -1,6 +1,5 @@
 """Submission rules (DESIGN §4.2): errors block, warnings are returned and shown."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -9,33 +8,18 @@ from django.utils.translation import gettext as _
 
 from fleet.choices import VehicleStatus
 
+from . import hooks
 from .choices import SUBCODES_BY_REASON, CustodyStatus, RatePolicy, ReasonCode
 from .models import Custody
 
-# ---- documents, as the documents app reports them ------------------------------------------------------
-# `documents` sits above `custodies`; it registers what the rules ask of it in its AppConfig.ready.
-
-
-@dataclass(frozen=True)
-class DocumentRequirements:
-    missing: Callable[[Custody, str], list[str]]  # (custody, stage) -> required types not present
-    present: Callable[[Custody], set[str]]  # current document types
-    label: Callable[[str], str]  # a type's label
-
-
-_documents = DocumentRequirements(missing=lambda custody, stage: [], present=lambda custody: set(), label=str)
-
-
-def register_documents(requirements: DocumentRequirements) -> None:
-    global _documents
-    _documents = requirements
+# ---- documents, as the documents app reports them (`hooks.documents`) --------------------------------------
 
 
 def missing_document_errors(custody: Custody, stage: str) -> list[str]:
     """One message per document the rules require at `stage` that the custody does not have."""
     return [
-        _("Required document missing: %(type)s.") % {"type": _documents.label(t)}
-        for t in _documents.missing(custody, stage)
+        _("Required document missing: %(type)s.") % {"type": hooks.documents.label(t)}
+        for t in hooks.documents.missing(custody, stage)
     ]
 
 
@@ -246,7 +230,7 @@ def check_submission(custody: Custody, now: datetime) -> RuleReport:
             report.warn("long_duration", _("The custody lasts more than 90 days."))
     if custody.incident_at and now - custody.incident_at > timedelta(days=30):
         report.warn("old_incident", _("The incident is more than 30 days old."))
-    present = _documents.present(custody)
+    present = hooks.documents.present(custody)
     if custody.reason_code == ReasonCode.ACCIDENT and "police_report" not in present:
         report.warn("no_police_report", _("Accident without a police report."))
     if custody.damage_hold_amount and "customer_acknowledgment" not in present:
@@ -276,12 +260,12 @@ def next_stage_needs(custody: Custody) -> list[dict]:
     """What handover and close will ask for, so the review can say it before the counter meets it."""
     needs = []
     for stage, label in (("handover", _("Handover")), ("close", _("Close"))):
-        for document_type in _documents.missing(custody, stage):
+        for document_type in hooks.documents.missing(custody, stage):
             needs.append(
                 {
                     "stage": stage,
                     "stage_label": label,
-                    "what": _("Document: %(type)s") % {"type": _documents.label(document_type)},
+                    "what": _("Document: %(type)s") % {"type": hooks.documents.label(document_type)},
                 }
             )
     if custody.replacement_vehicle_id:

@@ -16,13 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import permissions
-from approvals import services as approvals
-from approvals.eligibility import may_decide_any, why_cannot_decide
 from audit import services as audit
 from audit.context import acting_as
-from billing import rental
-from billing import services as billing
-from billing.money import to_money
 from core import switches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.events import emit
@@ -31,7 +26,7 @@ from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, VehicleStatus
 from fleet.models import Vehicle
 
-from . import rules, selectors, sla
+from . import hooks, rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget
 from .models import Custody
 from .numbers import next_custody_no
@@ -134,8 +129,8 @@ def allowed_actions(user, custody: Custody) -> list[str]:
         if source != custody.status:
             continue
         if transition.permission is None:
-            level = approvals.current_level(custody)
-            if why_cannot_decide(user, custody, level) is None:
+            level = hooks.approvals.current_level(custody)
+            if hooks.approvals.why_cannot_decide(user, custody, level) is None:
                 result.append(action)
         elif permissions.may(user, transition.permission):
             result.append(action)
@@ -144,7 +139,7 @@ def allowed_actions(user, custody: Custody) -> list[str]:
 
 def _role_may(user, action: str) -> bool:
     return any(
-        may_decide_any(user) if name == APPROVAL_DECIDERS else permissions.may(user, name)
+        hooks.approvals.may_decide_any(user) if name == APPROVAL_DECIDERS else permissions.may(user, name)
         for name in permissions_for(action)
     )
 
@@ -342,8 +337,8 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
     custody.custody_no = next_custody_no()
     custody.version = 0  # _save increments to 1
     _save(custody, {}, "custody.created", "custody.created")
-    billing.sync_replacement_rental(custody)
-    billing.sync_custody_hold(custody)
+    hooks.billing.sync_rental(custody)
+    hooks.billing.sync_hold(custody)
     return custody
 
 
@@ -367,8 +362,8 @@ def update_custody(user, custody_id, data: dict[str, Any], expected_version: int
     if not audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS)):
         return custody  # nothing changed: no new version, audit entry or event
     _save(custody, before, "custody.updated", "custody.updated")
-    billing.sync_replacement_rental(custody)
-    billing.sync_custody_hold(custody)
+    hooks.billing.sync_rental(custody)
+    hooks.billing.sync_hold(custody)
     return custody
 
 
@@ -396,21 +391,10 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     sla.start_clock(custody, SlaTarget.APPROVE, now)
     _save(custody, before, "custody.submitted", "custody.submitted")
 
-    match = approvals.match_rule(custody, estimated_cost(custody))
-    approvals.start_round(custody, match, now, custody.sla_approve_due_at)
-    if match.auto_approve:
-        _finalize_approval(
-            custody,
-            now,
-            message=(AUTO_APPROVED, {"rule": match.rule.name if match.rule else ""}),
-        )
+    auto_rule = hooks.approvals.start(custody, now, custody.sla_approve_due_at)
+    if auto_rule is not None:
+        _finalize_approval(custody, now, message=(AUTO_APPROVED, {"rule": auto_rule}))
     return ActionResult(custody, report.warnings)
-
-
-def estimated_cost(custody: Custody) -> Decimal:
-    """Replacement rental estimate for approval rules, priced like the rental itself (billing.rental)."""
-    end = custody.expected_return_at or (custody.effective_from + timedelta(days=1))
-    return to_money(rental.daily_rate(custody) * rental.billable_days(custody.effective_from, end))
 
 
 AUTO_APPROVED = audit.message_template(gettext_lazy("Approved automatically by rule: %(rule)s"))
@@ -439,8 +423,8 @@ def _finalize_approval(custody: Custody, now: datetime, message="") -> None:
 def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
     custody = _lock(custody_id, user)
     _check_transition(user, custody, "approve")
-    level = approvals.current_level(custody)
-    reason = why_cannot_decide(user, custody, level)
+    level = hooks.approvals.current_level(custody)
+    reason = hooks.approvals.why_cannot_decide(user, custody, level)
     if reason:
         raise PermissionDenied(reason)
     # The replacement is checked at every level, not only the last: an approver sees it first.
@@ -451,9 +435,9 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
             {"replacement_vehicle_id": [problem], "hint": [_("Choose another car, or send it back.")]},
         )
     now = _now()
-    approvals.decide(level, user, approve=True, notes=notes or "", now=now)
+    hooks.approvals.decide(level, user, approve=True, notes=notes or "", now=now)
     emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "approved"})
-    if approvals.activate_next_level(custody, now) is None:
+    if hooks.approvals.activate_next_level(custody, now) is None:
         _finalize_approval(custody, now, message=notes or "")
     else:
         custody.version += 1
@@ -467,8 +451,8 @@ def change_replacement(user, custody_id, vehicle_id, expected_version: int | Non
     custody = _lock(custody_id, user)
     _check_version(custody, expected_version)
     if custody.status == CustodyStatus.PENDING_APPROVAL:
-        level = approvals.current_level(custody)
-        why = why_cannot_decide(user, custody, level)
+        level = hooks.approvals.current_level(custody)
+        why = hooks.approvals.why_cannot_decide(user, custody, level)
         if why:
             raise PermissionDenied(why)
     elif custody.status == CustodyStatus.DRAFT:
@@ -492,7 +476,7 @@ def change_replacement(user, custody_id, vehicle_id, expected_version: int | Non
     custody.replacement_vehicle = vehicle
     custody.no_replacement_needed, custody.no_replacement_reason = False, ""
     _save(custody, before, "custody.replacement_changed", "custody.updated")
-    billing.sync_replacement_rental(custody)
+    hooks.billing.sync_rental(custody)
     return custody
 
 
@@ -502,13 +486,13 @@ def reject_custody(user, custody_id, reason: str) -> ActionResult:
     _check_transition(user, custody, "reject")
     if not (reason or "").strip():
         raise ValidationFailed(_("Give a reason for the rejection."), {"reason": [_("Required.")]})
-    level = approvals.current_level(custody)
-    why = why_cannot_decide(user, custody, level)
+    level = hooks.approvals.current_level(custody)
+    why = hooks.approvals.why_cannot_decide(user, custody, level)
     if why:
         raise PermissionDenied(why)
     now = _now()
-    approvals.decide(level, user, approve=False, notes=reason.strip(), now=now)
-    approvals.skip_open_levels(custody)
+    hooks.approvals.decide(level, user, approve=False, notes=reason.strip(), now=now)
+    hooks.approvals.skip_open_levels(custody)
     emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "rejected"})
     before = audit.snapshot(custody, AUDITED_FIELDS)
     custody.status = CustodyStatus.DRAFT
@@ -619,7 +603,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     sla.stamp_met(custody, SlaTarget.HANDOVER, now)
     _set_close_due(custody)
     _save(custody, before, "custody.handed_over", "custody.handed_over")
-    billing.sync_replacement_rental(custody, now)
+    hooks.billing.sync_rental(custody, now)
     return ActionResult(custody, warnings)
 
 
@@ -663,7 +647,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     missing = rules.missing_document_errors(custody, "close")
     if missing:
         errors["documents"] = missing
-    blockers = billing.blocking_drafts(custody)
+    blockers = hooks.billing.blocking_drafts(custody)
     if blockers:
         errors["charges"] = [
             _("Draft charge not posted or voided: %(charge)s (%(total)s).")
@@ -674,7 +658,9 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     suggestions = []
     if returned_at is not None:
         suggestions = [
-            s for s in rental.close_suggestions(custody, returned_at, odometer, fuel) if s.key in accepted
+            s
+            for s in hooks.billing.close_suggestions(custody, returned_at, odometer, fuel)
+            if s.key in accepted
         ]
     if errors:
         raise ValidationFailed(_("The custody cannot be closed yet."), errors)
@@ -707,7 +693,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     sla.stamp_met(custody, SlaTarget.CLOSE, now)
     _save(custody, before, "custody.closed", "custody.closed")
     with acting_as(user=None, source="system"):
-        billing.finalize_on_close(custody, now, suggestions)
+        hooks.billing.finalize_on_close(custody, now, suggestions)
     return ActionResult(custody, close_warnings)
 
 
@@ -730,13 +716,13 @@ def void_custody(user, custody_id, reason: str) -> ActionResult:
         if original.status == VehicleStatus.IN_CUSTODY:
             _set_vehicle_status(original, _original_status_after(custody), custody)
     if was == CustodyStatus.PENDING_APPROVAL:
-        approvals.skip_open_levels(custody)
+        hooks.approvals.skip_open_levels(custody)
     custody.status = CustodyStatus.VOIDED
     custody.voided_at = now
     custody.voided_by = user
     custody.void_reason = reason.strip()
     _save(custody, before, "custody.voided", "custody.voided", message=reason.strip())
-    billing.sync_replacement_rental(custody, now)
+    hooks.billing.sync_rental(custody, now)
     return ActionResult(custody)
 
 
@@ -805,7 +791,7 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
                     )
                     counts[target] += 1
     with transaction.atomic():
-        counts["escalated"] = approvals.escalate_overdue(now)
+        counts["escalated"] = hooks.approvals.escalate_overdue(now)
     return counts
 
 

@@ -6,17 +6,13 @@ lives in the services, whose errors are shown next to the fields they name.
 
 from datetime import datetime
 from decimal import Decimal
-from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, DecimalField, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,23 +21,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
-from approvals.choices import APPROVAL_COLOURS
-from approvals.models import Approval
 from audit import present as audit_present
 from audit.models import AuditEntry
 from audit.selectors import csv_response, filter_entries
-from billing import services as billing
 from core import switches
 from core.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
 from core.exports import ExportColumn, export_list
 from core.pagination import COUNT_CAP, MAX_LIMIT, paginate
-from documents import condition
-from documents import services as document_services
-from documents.choices import DocumentType
-from documents.models import Document
 from fleet import selectors as fleet_selectors
 
-from . import display, rules, selectors, services, sla
+from . import display, hooks, rules, selectors, services, sla
 from .choices import SUBCODES_BY_REASON, CustodianType, CustodyStatus, RatePolicy, ReasonSubcode, SlaTarget
 from .forms import (
     ACTION_FORMS,
@@ -99,50 +88,10 @@ def _get_custody(request, pk) -> Custody:
     return get_object_or_404(selectors.custodies_for(request.user), pk=pk)
 
 
-def documents_panel(user, custody) -> dict | None:
-    """The documents app's panel context when it provides one (panel_context + documents/_panel.html)."""
-    panel_context = getattr(document_services, "panel_context", None)
-    if panel_context is None:
-        return None
-    try:
-        get_template("documents/_panel.html")
-    except TemplateDoesNotExist:
-        return None
-    return panel_context(user, custody) or {}
-
-
-def _documents_fallback(custody) -> dict:
-    docs = list(
-        Document.objects.filter(custody=custody, superseded_at__isnull=True)
-        .select_related("uploaded_by")
-        .order_by("document_type", "-uploaded_at")
-    )
-    present = {d.document_type for d in docs}
-    labels = dict(DocumentType.choices)
-    stages = []
-    for stage, label in (
-        ("submit", _("To submit")),
-        ("handover", _("To hand over")),
-        ("close", _("To close")),
-    ):
-        required = document_services.required_types(custody.reason_code, stage)
-        stages.append(
-            {
-                "label": label,
-                "items": [{"type": t, "label": labels.get(t, t), "present": t in present} for t in required],
-            }
-        )
-    return {"documents": docs, "stages": stages}
-
-
 def _with_documents(context: dict, user, custody) -> dict:
-    panel = documents_panel(user, custody)
-    if panel is not None:
-        for key, value in panel.items():
-            context.setdefault(key, value)
-        context["documents_panel"] = panel or {"available": True}
-    else:
-        context["documents_fallback"] = _documents_fallback(custody)
+    """The documents app's panel (documents/_panel.html) on the detail page and the wizard's step."""
+    for key, value in hooks.documents.panel(user, custody).items():
+        context.setdefault(key, value)
     return context
 
 
@@ -351,29 +300,6 @@ CUSTODY_EXPORT = [
 ]
 
 
-def with_export_amounts(qs):
-    """Billed charges and payments per custody as subqueries (a join would multiply the rows)."""
-    from billing.choices import BILLED_STATUSES
-    from billing.models import Charge, Payment
-
-    def total(model, field, **extra):
-        sums = (
-            model.objects.filter(custody=OuterRef("pk"), **extra)
-            .order_by()
-            .values("custody")
-            .annotate(s=Sum(field))
-            .values("s")
-        )
-        return Coalesce(
-            Subquery(sums, output_field=DecimalField()), Value(Decimal("0")), output_field=DecimalField()
-        )
-
-    return qs.annotate(
-        export_charged=total(Charge, "total", status__in=BILLED_STATUSES),
-        export_paid=total(Payment, "amount"),
-    )
-
-
 def list_filter_form(user, data, branches=None) -> CustodyFilterForm:
     """The list's filter form bound to `data`: the page's, and what a saved filter may hold (accounts.lists)."""
     if branches is None:
@@ -418,7 +344,7 @@ def custody_list(request):
         if request.GET.get("format") in ("csv", "xlsx"):
             return export_list(
                 request,
-                with_export_amounts(qs).order_by("-created_at"),
+                hooks.billing.with_amounts(qs).order_by("-created_at"),
                 "custodies.views.CUSTODY_EXPORT",
                 "custodies",
                 request.GET["format"],
@@ -517,7 +443,7 @@ def export_selected(request):
     qs = selectors.custodies_for(request.user).filter(pk__in=ids)
     return export_list(
         request,
-        with_export_amounts(qs).order_by("-created_at", "-pk"),
+        hooks.billing.with_amounts(qs).order_by("-created_at", "-pk"),
         "custodies.views.CUSTODY_EXPORT",
         "custodies-selected",
         fmt,
@@ -944,14 +870,6 @@ def wizard_replacements(request, pk):
 # ---- detail --------------------------------------------------------------------------------------
 
 
-_LEVEL_DECISIONS = {
-    "approved": gettext_lazy("Level %(level)s (%(role)s) approved"),
-    "rejected": gettext_lazy("Level %(level)s (%(role)s) rejected"),
-    "escalated": gettext_lazy("Level %(level)s (%(role)s) escalated"),
-    "skipped": gettext_lazy("Level %(level)s (%(role)s) skipped"),
-}
-
-
 def _timeline(custody: Custody) -> list[dict]:
     """Real events in time order, in words: audit entries of the custody plus approval decisions."""
     events = []
@@ -976,32 +894,7 @@ def _timeline(custody: Custody) -> list[dict]:
                 "colour": display.event_colour(entry.action),
             }
         )
-    decisions = (
-        Approval.objects.filter(custody=custody, decided_at__isnull=False)
-        .select_related("decided_by")
-        .order_by("decided_at")
-    )
-    for level in decisions:
-        if level.role == "system":
-            title = _("Approved automatically")
-        else:
-            template = _LEVEL_DECISIONS.get(level.status, gettext_lazy("Level %(level)s (%(role)s) decided"))
-            title = str(template) % {"level": level.level, "role": display.role_label(level.role)}
-        events.append(
-            {
-                "at": timezone.localtime(level.decided_at),
-                "seq": 0,
-                "title": title,
-                "action": "approval.decided",
-                "actor": (level.decided_by.get_full_name() or level.decided_by.email)
-                if level.decided_by
-                else _("System"),
-                "subject": "",
-                "changes": [],
-                "detail": level.notes,
-                "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
-            }
-        )
+    events.extend(hooks.approvals.timeline(custody))
     events.sort(key=lambda e: (e["at"], e["seq"]))
     return events
 
@@ -1054,28 +947,6 @@ def _fuel(level):
     return dict(FUEL_CHOICES).get(level, level)
 
 
-def _approval_rounds(custody: Custody, now) -> list[dict]:
-    rows = list(
-        Approval.objects.filter(custody=custody).select_related("decided_by").order_by("-round", "level")
-    )
-    rounds = []
-    for number, levels in groupby(rows, key=lambda a: a.round):
-        items = []
-        for level in levels:
-            items.append(
-                {
-                    "level": level,
-                    "colour": APPROVAL_COLOURS.get(level.status, "secondary"),
-                    "role": display.role_label(level.role),
-                    "due": display.level_due_badge(level, now)
-                    if level.status in ("pending", "escalated")
-                    else None,
-                }
-            )
-        rounds.append({"number": number, "current": number == custody.submission_round, "levels": items})
-    return rounds
-
-
 def _audit_entries(request, custody: Custody):
     qs = filter_entries(AuditEntry.objects.filter(custody_id=custody.pk).select_related("actor"), request.GET)
     params = request.GET.copy()
@@ -1100,7 +971,7 @@ def _action_form(action: str, custody: Custody, data=None, vehicles=()):
     if action == "handover":
         replacement = custody.replacement_vehicle
         # Readings are typed once, on the handover condition page; the dialog starts from them.
-        odometer, fuel = condition.readings_for(custody, "handover")
+        odometer, fuel = hooks.documents.readings(custody, "handover")
         initial = {
             "replacement_vehicle_id": str(custody.replacement_vehicle_id or ""),
             "handed_over_at": now,
@@ -1111,7 +982,7 @@ def _action_form(action: str, custody: Custody, data=None, vehicles=()):
         }
         return HandoverForm(data, initial=initial, vehicles=vehicles)
     if action == "close":
-        odometer, fuel = condition.readings_for(custody, "return")
+        odometer, fuel = hooks.documents.readings(custody, "return")
         return form_class(data, initial={"returned_at": now, "odometer_km": odometer, "fuel_level": fuel})
     if action == "submit":
         return form_class(data, initial={"version": custody.version})
@@ -1188,11 +1059,11 @@ def _render_detail(
         "records": _record_groups(custody),
         "timeline": _timeline(custody),
         "vehicle_cards": _vehicle_cards(custody),
-        "rounds": _approval_rounds(custody, now),
+        "rounds": hooks.approvals.rounds(custody, now),
         "audit_page": _audit_entries(request, custody),
         "audit_actions": audit_present.action_choices(audit_present.CUSTODY_ACTION_PREFIXES),
         "rate_policy_special": custody.rate_policy == RatePolicy.SPECIAL_CODE,
-        "blocking_charges": billing.blocking_drafts(custody) if "close" in allowed else [],
+        "blocking_charges": hooks.billing.blocking_drafts(custody) if "close" in allowed else [],
         "custody_notifications": custody.notifications.select_related("user").order_by("-created_at")[:100],
         "sla_targets": dict(SlaTarget.choices),
     }

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from approvals.models import Approval, ApprovalRule
+from billing import rental
 from conftest import make_user, make_vehicle
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from custodies import services, sla
@@ -531,8 +532,8 @@ def test_an_estimated_cost_rule_uses_the_rental_price(users, make_draft):
     )
     cheap = make_draft(expected_return_at=timezone.now() + timedelta(hours=20))  # 1 day × 150
     dear = make_draft()  # effective −1 h to +3 days: 4 days × 150 = 600
-    assert services.estimated_cost(cheap) == Decimal("150.00")
-    assert services.estimated_cost(dear) == Decimal("600.00")
+    assert rental.estimated_cost(cheap) == Decimal("150.00")
+    assert rental.estimated_cost(dear) == Decimal("600.00")
     services.submit_custody(users[Role.OPERATOR], dear.id)
     services.submit_custody(users[Role.OPERATOR], cheap.id)
     assert Approval.objects.get(custody=dear).role == "manager"
