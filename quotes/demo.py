@@ -4,7 +4,6 @@ real services by the demo users, so numbers, approvals, audit and events are all
 import base64
 import io
 from datetime import timedelta
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -44,7 +43,8 @@ def _signature() -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def ensure_cost_elements() -> int:
+def ensure_cost_elements(admin) -> int:
+    """The cost elements of the demo's vehicle classes, set by the admin through the settings service."""
     created = 0
     for vehicle_class in VehicleClass.objects.filter(code__in=COSTS):
         if CostElement.objects.filter(vehicle_class=vehicle_class).exists():
@@ -52,14 +52,15 @@ def ensure_cost_elements() -> int:
         values = dict(
             zip(["acquisition_cost", *services.pricing.MONTHLY_COSTS], COSTS[vehicle_class.code], strict=True)
         )
-        CostElement.objects.create(vehicle_class=vehicle_class, **{k: Decimal(v) for k, v in values.items()})
+        with acting_as(admin, "web"):
+            services.save_cost_element(admin, vehicle_class, values)
         created += 1
     return created
 
 
 def create_demo_quotes(users: dict) -> list[Quote]:
     sales, finance, manager = users["operator"], users["finance"], users["manager"]
-    ensure_cost_elements()
+    ensure_cost_elements(users["admin"])
     classes = {c.code: c for c in VehicleClass.objects.filter(code__in=COSTS)}
     valid_until = timezone.localdate() + timedelta(days=30)
     quotes = []

@@ -5,6 +5,9 @@
    `update_or_create` or `bulk_*` on a model, a manager or a queryset fails here, unless the file is
    in `ALLOWED` with the reason.
 2. Django admin of a project model is read-only, or saves through an audited path.
+3. Apps import only downward (`lint-imports`, the contract in pyproject.toml) with no exception left
+   but tests and migrations; a lower app asks a higher one through a registration it fills at start-up,
+   and every such slot is filled (`custodies.hooks`).
 """
 
 import ast
@@ -69,7 +72,6 @@ ALLOWED = {
     "ops/models.py": "JobRun.get_or_create bookkeeping",
     "ops/management/commands/worker.py": "worker heartbeat row",
     "ops/demo_custodies.py": "demo story: backdates an SLA clock so every colour shows",
-    "quotes/demo.py": "demo cost elements",
     "ops/importer.py": "the legacy CSV import service: bulk inserts of historical rows, each audited (source import)",
     "support/help_content.py": "seeds the built-in help articles",
     "documents/condition.py": "the condition report and damage-mark service (checklist diagram)",
@@ -192,3 +194,28 @@ def test_every_cited_design_section_exists():
             m.rstrip(".") for m in re.findall(r"DESIGN §(\d+(?:\.\d+)?)", path.read_text(errors="ignore"))
         }
     assert cited and cited <= headings, sorted(cited - headings)
+
+
+def test_the_layers_contract_ignores_only_tests_and_migrations():
+    """No upward import is waved through: a lower app that needs a higher one gets a registration."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c for c in config["contracts"] if c["type"] == "layers"]
+    assert layers["ignore_imports"] == ["*.tests.** -> **", "*.migrations.** -> **"]
+
+
+def test_every_custody_hook_is_filled_by_its_app():
+    """What custodies asks of approvals, billing and documents is registered at start-up, every field."""
+    import dataclasses
+
+    from custodies import hooks
+
+    for slot, kind in (
+        ("approvals", hooks.ApprovalChain),
+        ("billing", hooks.CustodyBilling),
+        ("documents", hooks.CustodyDocuments),
+    ):
+        registered = getattr(hooks, slot)
+        assert isinstance(registered, kind), slot
+        assert all(callable(getattr(registered, f.name)) for f in dataclasses.fields(kind)), slot
