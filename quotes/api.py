@@ -8,7 +8,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from core.errors import ValidationFailed
+from accounts import permissions
+from accounts.api import ErrorOut
+from core.errors import PreconditionRequired, ValidationFailed
 from core.pagination import paginate
 from fleet.api import CustomerRef
 
@@ -167,6 +169,14 @@ class CostLineIn(Schema):
     other_monthly: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
 
 
+class CostSheetPatch(Schema):
+    revision: int | None = Field(None, description="The revision you read; or send If-Match")
+    financing_rate_pct: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+    overhead_pct: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+    target_margin_pct: Decimal | None = Field(None, ge=0, lt=100, max_digits=4, decimal_places=2)
+    lines: list[CostLineIn] | None = Field(None, max_length=100, description="Changed lines only")
+
+
 class CostSheetCreate(Schema):
     quote_id: UUID
     financing_rate_pct: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
@@ -228,6 +238,9 @@ class CostSheetOut(Schema):
     reject_reason: str
     applied_at: datetime | None
     created_at: datetime
+    revision: int = Field(
+        description="Changes with every edit and action: send it as If-Match to act on what you read"
+    )
     allowed_actions: list[str]
 
 
@@ -319,17 +332,32 @@ def _sheet(request, sheet_id) -> CostSheet:
     return get_object_or_404(selectors.cost_sheets_for(request.user), pk=sheet_id)
 
 
-def _version_from(request, payload_version: int | None) -> int | None:
+def _version_from(request, payload_version: int | None, *, required: bool = False) -> int | None:
+    """The version (a quote's `version`, a cost sheet's `revision`) the client read: the If-Match header,
+    else the body's field. An edit must send it (428 PRECONDITION_REQUIRED without); an action may."""
     header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
     if header:
-        try:
-            return int(header)
-        except ValueError as exc:
+        if not header.isdigit():
             raise ValidationFailed(
                 "If-Match must be the version number.",
                 {"If-Match": ["Send the version number, e.g. If-Match: 3."]},
-            ) from exc
+            )
+        return int(header)
+    if payload_version is None and required:
+        raise PreconditionRequired(
+            "Send the version you read as If-Match: <version>, so a change made meanwhile is not lost.",
+            {"If-Match": ["Required: the version you read, e.g. If-Match: 3."]},
+        )
     return payload_version
+
+
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The version (quote) or revision (cost sheet) you read; a stale one is 409 CONFLICT",
+}
 
 
 def _lines(payload_lines) -> list[dict] | None:
@@ -382,18 +410,32 @@ def get_quote(request, quote_id: UUID):
     return quote_out(_quote(request, quote_id), request.user)
 
 
-@router.patch("quotes/{quote_id}", response=QuoteOut, summary="Edit a draft; send If-Match: <version>")
+@router.patch(
+    "quotes/{quote_id}",
+    response={200: QuoteOut, 428: ErrorOut},
+    summary="Edit a draft; send If-Match: <version>",
+    description="Send the `version` you read as `If-Match: <version>` (or as `version` in the body). "
+    "Without it the answer is 428 PRECONDITION_REQUIRED; when someone changed the quote meanwhile it is "
+    "409 CONFLICT and nothing changes.",
+    openapi_extra={"parameters": [IF_MATCH]},
+)
 def update_quote(request, quote_id: UUID, payload: QuotePatch):
-    _quote(request, quote_id)
+    quote = _quote(request, quote_id)  # 404, then the role (403), before the precondition (428)
+    permissions.require(request.user, "quote.edit", quote)
     data = payload.dict(exclude_unset=True)
-    version = _version_from(request, data.pop("version", None))
+    version = _version_from(request, data.pop("version", None), required=True)
     if "lines" in data:
         data["lines"] = _lines(payload.lines) or []
     services.update_quote(request.user, quote_id, data, expected_version=version)
     return quote_out(_quote(request, quote_id), request.user)
 
 
-@router.post("quotes/{quote_id}/submit", response=QuoteOut, summary="draft → pending approval")
+@router.post(
+    "quotes/{quote_id}/submit",
+    response=QuoteOut,
+    summary="draft → pending approval",
+    openapi_extra={"parameters": [IF_MATCH]},
+)
 def submit_quote(request, quote_id: UUID, payload: EmptyIn | None = None):
     _quote(request, quote_id)
     services.submit_quote(request.user, quote_id, _version_from(request, None))
@@ -401,7 +443,10 @@ def submit_quote(request, quote_id: UUID, payload: EmptyIn | None = None):
 
 
 @router.post(
-    "quotes/{quote_id}/approve", response=QuoteOut, summary="Approve (manager or finance, not the submitter)"
+    "quotes/{quote_id}/approve",
+    response=QuoteOut,
+    summary="Approve (manager or finance, not the submitter)",
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def approve_quote(request, quote_id: UUID, payload: QuoteApproveIn | None = None):
     _quote(request, quote_id)
@@ -411,7 +456,12 @@ def approve_quote(request, quote_id: UUID, payload: QuoteApproveIn | None = None
     return quote_out(_quote(request, quote_id), request.user)
 
 
-@router.post("quotes/{quote_id}/reject", response=QuoteOut, summary="Back to draft (reason required)")
+@router.post(
+    "quotes/{quote_id}/reject",
+    response=QuoteOut,
+    summary="Back to draft (reason required)",
+    openapi_extra={"parameters": [IF_MATCH]},
+)
 def reject_quote(request, quote_id: UUID, payload: ReasonIn):
     _quote(request, quote_id)
     services.reject_quote(request.user, quote_id, payload.reason, _version_from(request, None))
@@ -422,6 +472,7 @@ def reject_quote(request, quote_id: UUID, payload: ReasonIn):
     "quotes/{quote_id}/send",
     response=QuoteOut,
     summary="E-mail the PDF and a review link; answers with review_url",
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def send_quote(request, quote_id: UUID, payload: SendIn | None = None):
     _quote(request, quote_id)
@@ -468,36 +519,70 @@ def get_cost_sheet(request, sheet_id: UUID):
 
 def _sheet_action(request, sheet_id, fn):
     _sheet(request, sheet_id)
-    fn()
+    fn(_version_from(request, None))
     return sheet_out(_sheet(request, sheet_id), request.user)
 
 
-@router.post("cost-sheets/{sheet_id}/submit", response=CostSheetOut, summary="draft → pending approval")
+@router.patch(
+    "cost-sheets/{sheet_id}",
+    response={200: CostSheetOut, 428: ErrorOut},
+    summary="Edit a draft (or rejected) sheet; send If-Match: <revision>",
+    description="Percentages and the lines' costs you send replace the sheet's; omitted ones stay. Send the "
+    "`revision` you read as `If-Match: <revision>` (or as `revision` in the body): without it 428 "
+    "PRECONDITION_REQUIRED, a stale one 409 CONFLICT. A rejected sheet edited goes back to draft.",
+    openapi_extra={"parameters": [IF_MATCH]},
+)
+def update_cost_sheet(request, sheet_id: UUID, payload: CostSheetPatch):
+    sheet = _sheet(request, sheet_id)  # 404, then the role (403), before the precondition (428)
+    permissions.require(request.user, "cost_sheet.edit", sheet.quote)
+    data = payload.dict(exclude_unset=True)
+    revision = _version_from(request, data.pop("revision", None), required=True)
+    if payload.lines is not None:
+        data["lines"] = [{k: v for k, v in line.dict().items() if v is not None} for line in payload.lines]
+    services.update_cost_sheet(request.user, sheet_id, data, revision)
+    return sheet_out(_sheet(request, sheet_id), request.user)
+
+
+@router.post(
+    "cost-sheets/{sheet_id}/submit",
+    response=CostSheetOut,
+    summary="draft → pending approval",
+    openapi_extra={"parameters": [IF_MATCH]},
+)
 def submit_cost_sheet(request, sheet_id: UUID, payload: EmptyIn | None = None):
-    return _sheet_action(request, sheet_id, lambda: services.submit_cost_sheet(request.user, sheet_id))
+    return _sheet_action(request, sheet_id, lambda v: services.submit_cost_sheet(request.user, sheet_id, v))
 
 
 @router.post(
     "cost-sheets/{sheet_id}/approve",
     response=CostSheetOut,
     summary="Approve (manager or finance, not the submitter)",
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def approve_cost_sheet(request, sheet_id: UUID, payload: QuoteApproveIn | None = None):
     notes = payload.notes if payload else ""
     return _sheet_action(
-        request, sheet_id, lambda: services.approve_cost_sheet(request.user, sheet_id, notes)
-    )
-
-
-@router.post("cost-sheets/{sheet_id}/reject", response=CostSheetOut, summary="Reject (reason required)")
-def reject_cost_sheet(request, sheet_id: UUID, payload: ReasonIn):
-    return _sheet_action(
-        request, sheet_id, lambda: services.reject_cost_sheet(request.user, sheet_id, payload.reason)
+        request, sheet_id, lambda v: services.approve_cost_sheet(request.user, sheet_id, notes, v)
     )
 
 
 @router.post(
-    "cost-sheets/{sheet_id}/apply", response=CostSheetOut, summary="Copy the suggested rates onto the quote"
+    "cost-sheets/{sheet_id}/reject",
+    response=CostSheetOut,
+    summary="Reject (reason required)",
+    openapi_extra={"parameters": [IF_MATCH]},
+)
+def reject_cost_sheet(request, sheet_id: UUID, payload: ReasonIn):
+    return _sheet_action(
+        request, sheet_id, lambda v: services.reject_cost_sheet(request.user, sheet_id, payload.reason, v)
+    )
+
+
+@router.post(
+    "cost-sheets/{sheet_id}/apply",
+    response=CostSheetOut,
+    summary="Copy the suggested rates onto the quote",
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def apply_cost_sheet(request, sheet_id: UUID, payload: EmptyIn | None = None):
-    return _sheet_action(request, sheet_id, lambda: services.apply_cost_sheet(request.user, sheet_id))
+    return _sheet_action(request, sheet_id, lambda v: services.apply_cost_sheet(request.user, sheet_id, v))

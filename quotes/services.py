@@ -1143,7 +1143,9 @@ def _require_draft_quote(quote: Quote) -> None:
         )
 
 
-def _sheet_action(user, sheet_id, action: str, apply=None, message: str = "") -> CostSheet:
+def _sheet_action(
+    user, sheet_id, action: str, apply=None, message: str = "", expected_revision: int | None = None
+) -> CostSheet:
     quote, sheet = _lock_sheet(sheet_id, user)
     transition = _check(
         user,
@@ -1155,6 +1157,9 @@ def _sheet_action(user, sheet_id, action: str, apply=None, message: str = "") ->
     )
     if action in ("submit", "apply"):
         _require_draft_quote(quote)
+    # A decision or an apply on a sheet someone changed since it was read (rejected, revised and
+    # submitted again with other figures) would act on figures the user never saw.
+    _check_version(sheet.revision, expected_revision, _("cost sheet"))
     before = _sheet_snapshot(sheet)
     if apply is not None:
         apply(quote, sheet)
@@ -1166,7 +1171,7 @@ def _sheet_action(user, sheet_id, action: str, apply=None, message: str = "") ->
 
 
 @transaction.atomic
-def submit_cost_sheet(user, sheet_id) -> CostSheet:
+def submit_cost_sheet(user, sheet_id, expected_revision: int | None = None) -> CostSheet:
     def stamp(quote, sheet):
         if quote.lines.count() != sheet.lines.filter(quote_line__isnull=False).count():
             raise ValidationFailed(
@@ -1176,20 +1181,22 @@ def submit_cost_sheet(user, sheet_id) -> CostSheet:
         sheet.submitted_by = user
         sheet.reject_reason = ""
 
-    return _sheet_action(user, sheet_id, "submit", stamp)
+    return _sheet_action(user, sheet_id, "submit", stamp, expected_revision=expected_revision)
 
 
 @transaction.atomic
-def approve_cost_sheet(user, sheet_id, notes: str = "") -> CostSheet:
+def approve_cost_sheet(user, sheet_id, notes: str = "", expected_revision: int | None = None) -> CostSheet:
     def stamp(_quote, sheet):
         sheet.decided_at = _now()
         sheet.decided_by = user
 
-    return _sheet_action(user, sheet_id, "approve", stamp, (notes or "").strip())
+    return _sheet_action(
+        user, sheet_id, "approve", stamp, (notes or "").strip(), expected_revision=expected_revision
+    )
 
 
 @transaction.atomic
-def reject_cost_sheet(user, sheet_id, reason: str) -> CostSheet:
+def reject_cost_sheet(user, sheet_id, reason: str, expected_revision: int | None = None) -> CostSheet:
     reason = (reason or "").strip()
 
     def stamp(_quote, sheet):
@@ -1199,11 +1206,11 @@ def reject_cost_sheet(user, sheet_id, reason: str) -> CostSheet:
         sheet.decided_by = user
         sheet.reject_reason = reason
 
-    return _sheet_action(user, sheet_id, "reject", stamp, reason)
+    return _sheet_action(user, sheet_id, "reject", stamp, reason, expected_revision=expected_revision)
 
 
 @transaction.atomic
-def apply_cost_sheet(user, sheet_id) -> CostSheet:
+def apply_cost_sheet(user, sheet_id, expected_revision: int | None = None) -> CostSheet:
     """Copy the approved sheet's suggested rates onto the quote's lines (the sheet stays current)."""
 
     def copy_rates(quote, sheet):
@@ -1227,7 +1234,7 @@ def apply_cost_sheet(user, sheet_id) -> CostSheet:
         )
         sheet.applied_at = _now()
 
-    return _sheet_action(user, sheet_id, "apply", copy_rates)
+    return _sheet_action(user, sheet_id, "apply", copy_rates, expected_revision=expected_revision)
 
 
 # ---- the sheet as priced (one formula for API, pages and PDF) --------------------------------------------------

@@ -474,7 +474,10 @@ TABLE: dict[str, Row] = {
     ),
     "GET api/v1/quotes/<quote_id>": api("GET", lambda w, s, u: {"quote_id": s.quote.pk}),
     "PATCH api/v1/quotes/<quote_id>": api(
-        "PATCH", lambda w, s, u: {"quote_id": s.quote.pk}, allowed=OPERATORS | {F}, body={"notes": "n"}
+        "PATCH",
+        lambda w, s, u: {"quote_id": s.quote.pk},
+        allowed=OPERATORS | {F},
+        body=lambda w, s, u: {"notes": "n", "version": s.quote.version},
     ),
     "POST api/v1/quotes/<quote_id>/submit": api(
         "POST",
@@ -514,6 +517,12 @@ TABLE: dict[str, Row] = {
         body=lambda w, s, u: {"quote_id": str(s.quote.pk)},
     ),
     "GET api/v1/cost-sheets/<sheet_id>": api("GET", lambda w, s, u: {"sheet_id": s.sheet.pk}),
+    "PATCH api/v1/cost-sheets/<sheet_id>": api(
+        "PATCH",
+        lambda w, s, u: {"sheet_id": s.sheet.pk},
+        allowed=OPERATORS | {F},
+        body=lambda w, s, u: {"overhead_pct": "9.00", "revision": s.sheet.revision},
+    ),
     "POST api/v1/cost-sheets/<sheet_id>/submit": api(
         "POST", lambda w, s, u: {"sheet_id": s.sheet.pk}, allowed=OPERATORS | {F}, body={}
     ),
