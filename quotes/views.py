@@ -365,6 +365,7 @@ def quote_preview(request, pk):
         form.is_valid()
         data = getattr(form, "cleaned_data", {})
         if data.get("DELETE"):
+            rows.append(None)  # keep the index: line-total-N is the N-th row of the form
             continue
         quantity, rate = data.get("quantity"), data.get("monthly_rate")
         if quantity and rate is not None:

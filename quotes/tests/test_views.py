@@ -215,3 +215,33 @@ def test_an_accepted_quote_becomes_rental_agreements(quote, sales, finance, mana
     assert (agreements[0].end_at.year - agreements[0].start_at.year) * 12 + agreements[
         0
     ].end_at.month - agreements[0].start_at.month == 24
+
+
+def test_live_totals_follow_the_vat_rate_and_skip_removed_or_unfinished_lines(quote, sales, suv):
+    client = login_client(sales)
+    line = quote.lines.get()
+    lines = [
+        {**suv_lines(suv, quantity=10, rate="4000.00")[0], "id": str(line.pk)},
+        {**suv_lines(suv, quantity=3, rate="1000.00")[0], "DELETE": True},
+        {**suv_lines(suv, quantity=2, rate="")[0]},
+    ]
+    data = _editor_post(quote, lines, vat_rate="15.00")
+    html = client.post(f"/quotes/{quote.pk}/preview/", data, HTTP_HX_REQUEST="true").content.decode()
+    # 10 × 4,000 = 40,000; the removed line and the one without a rate count nothing; VAT 15 % = 6,000.
+    assert "VAT 15.00 %" in html and "6,000.00" in html and "46,000.00" in html
+    # Each row's total lands in its own row, also after a removed one.
+    assert 'id="line-total-0" hx-swap-oob="true"><bdi dir="ltr">40,000.00' in html
+    assert 'id="line-total-1" hx-swap-oob="true"><bdi dir="ltr">—' in html
+    assert 'id="line-total-2" hx-swap-oob="true"><bdi dir="ltr">—' in html
+    assert Quote.objects.get(pk=quote.pk).total == D("42000.00")
+
+
+def test_saving_a_stale_editor_is_refused_and_changes_nothing(quote, sales, suv):
+    client = login_client(sales)
+    line = quote.lines.get()
+    services.update_quote(sales, quote.pk, {"notes": "changed by a colleague"})
+    lines = [{**suv_lines(suv, quantity=11)[0], "id": str(line.pk)}]
+    response = client.post(f"/quotes/{quote.pk}/", _editor_post(quote, lines), follow=True)
+    assert "changed by someone else" in response.content.decode()
+    stored = Quote.objects.get(pk=quote.pk)
+    assert (stored.lines.get().quantity, stored.notes) == (10, "changed by a colleague")
