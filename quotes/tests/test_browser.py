@@ -1,6 +1,15 @@
 """The issue's story in a browser: a salesperson builds a quote for ten SUVs over 24 months, prices it with
 a cost sheet that finance approves, applies the suggested rates, gets the quote approved by finance and
-sends it; the customer accepts it on the public page on a 375 px phone. Screenshots: var/screenshots/quote-*.png."""
+sends it; the customer accepts it on the public page on a 375 px phone. Screenshots: var/screenshots/quote-*.png.
+
+The issue's "Done when", with every figure from this hand calculation (cost elements of the SUV class:
+acquisition 120,000.00, maintenance 300, insurance 400, registration 50, roadside 20, replacement 80;
+defaults financing 6.00 %, overhead 10.00 %, target margin 12.00 %; 24 months: residual 65 %, premium 1.10):
+  depreciation 120,000 × 0.35 / 24 = 1,750.00 · financing 120,000 × 6 % / 12 = 600.00
+  operating 300 + 400 + 50 + 20 + 80 = 850.00 · overhead 10 % × 850 = 85.00 · cost 3,285.00 a month
+  suggested 3,285 / (1 − 0.12) × 1.10 = 4,106.25 · margin at the first rate 4,000: (4,000 − 3,285) / 4,000 = 17.88 %
+  ten SUVs at 4,106.25 = 41,062.50 · VAT 5 % = 2,053.125 → 2,053.13 · total 43,115.63 a month
+"""
 
 from pathlib import Path
 
@@ -57,8 +66,11 @@ def test_quote_built_priced_approved_sent_and_accepted_on_a_phone(
     # Priced by a cost sheet from the admin's cost elements; the margin shows in colour.
     page.get_by_role("button", name="Price with a cost sheet").click()
     sheet = page.locator("#cost-sheet")
-    expect(sheet.locator("#sheet-table")).to_contain_text("3,285.00")
-    expect(sheet.locator("#sheet-table")).to_contain_text("4,106.25")
+    figures = sheet.locator("#sheet-table tbody tr").first
+    for figure in ("65.00 %", "1,750.00", "600.00", "850.00", "85.00", "3,285.00", "4,106.25", "4,000.00"):
+        expect(figures).to_contain_text(figure)
+    expect(sheet.locator("[data-figure=margin]")).to_have_text("17.88 %")
+    expect(sheet.locator("#sheet-summary")).to_contain_text("32,850.00")  # 10 × 3,285.00
     expect(sheet.locator("[data-figure=margin]")).to_have_class("badge text-bg-success")
     # Live recalculation: dearer cars turn the margin red and warn; then back.
     key = str(quote.lines.get().pk)
@@ -82,7 +94,11 @@ def test_quote_built_priced_approved_sent_and_accepted_on_a_phone(
     # The salesperson applies the suggested rates and submits the quote.
     page.reload()
     page.locator("#cost-sheet [data-sheet-action=apply]").click()
-    expect(page.locator("#quote-totals")).to_contain_text("43,115.63")
+    expect(page.locator("#quote-totals [data-total=subtotal]")).to_have_text("41,062.50")
+    expect(page.locator("#quote-totals [data-total=vat]")).to_have_text("2,053.13")
+    expect(page.locator("#quote-totals [data-total=total]")).to_contain_text("43,115.63")
+    # At the suggested rate the margin is 20.00 % ((4,106.25 − 3,285) / 4,106.25): the target plus the premium.
+    expect(page.locator("#cost-sheet [data-figure=margin]")).to_have_text("20.00 %")
     page.locator("[data-quote-action=submit]").click()
     expect(page.locator("#quote-status")).to_contain_text("Pending approval")
 
@@ -101,6 +117,10 @@ def test_quote_built_priced_approved_sent_and_accepted_on_a_phone(
     phone = open_page(live_server, phone=True)
     phone.goto(f"{live_server.url}/q/{services.review_token(quote)}")
     expect(phone.locator("#review-total")).to_contain_text("43,115.63")
+    for figure in ("4,106.25", "41,062.50", "2,053.13"):
+        expect(phone.locator("body")).to_contain_text(figure)
+    # A 375 px layout viewport (a phone zooms out to fit a page wider than the screen) and nothing past it.
+    assert phone.evaluate("window.innerWidth") == 375
     assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     phone.get_by_label("Your full name").fill("Fatima Al Hashimi")
     canvas = phone.locator("canvas[data-signature-pad]")
@@ -120,6 +140,22 @@ def test_quote_built_priced_approved_sent_and_accepted_on_a_phone(
     quote.refresh_from_db()
     assert quote.status == "accepted" and quote.decision_name == "Fatima Al Hashimi"
     assert bytes(quote.signature_png).startswith(b"\x89PNG")
+    # Segregation of duties, as stored: sales submitted the sheet and the quote, finance decided both.
+    sheet_row = quote.cost_sheets.get()
+    assert (sheet_row.status, sheet_row.submitted_by, sheet_row.decided_by) == ("approved", sales, finance)
+    assert (quote.submitted_by, quote.approved_by, quote.sent_by) == (sales, finance, sales)
+    line = quote.lines.get()
+    assert (line.quantity, line.term_months, str(line.monthly_rate), str(line.line_total)) == (
+        10,
+        24,
+        "4106.25",
+        "41062.50",
+    )
+    assert (str(quote.subtotal), str(quote.vat_amount), str(quote.total)) == (
+        "41062.50",
+        "2053.13",
+        "43115.63",
+    )
 
     # Staff see the decision, the signature, its time and address.
     page.reload()
