@@ -40,7 +40,18 @@ from ops import demo  # noqa: E402
 
 LINK = re.compile(r'(?:href|hx-get)="(/[^"#]*)"')
 ID = re.compile(r"/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+)(?=/|$)")
-SKIP = ("/static/", "/media/", "/api/", "/logout", "/accounts/logout", "/i18n/", "/__", "/admin/logout")
+SKIP = (
+    "/static/",
+    "/media/",
+    "/api/",
+    "/logout",
+    "/accounts/logout",
+    "/i18n/",
+    "/__",
+    "/admin/logout",
+    "/readyz",
+    "/healthz",
+)
 # Files, not pages: exports, downloads and printed PDFs (WeasyPrint) have their own figures.
 FILES = ("export", "download", "/print/", "/pdf/", ".pdf", ".csv", ".xlsx")
 ROLES = ("operator", "supervisor", "manager", "finance", "admin", "viewer")
