@@ -4,13 +4,14 @@ Locks are taken in one order — custody, then its charges, then its holds — s
 postings and payments never deadlock. Every money change is audited and emits its event.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -178,17 +179,58 @@ class Balance:
         }
 
 
+@functools.cache
+def _sums_sql(alias: str, by_payer: bool) -> str:
+    """The balance's UNION ALL (see _sums); identifiers from the models' _meta, values as parameters."""
+    q = connections[alias].ops.quote_name
+    charge, payment = Charge._meta, Payment._meta
+
+    def col(meta, name: str) -> str:
+        return q(meta.get_field(name).column)
+
+    charge_where = f"{col(charge, 'custody')} = %s AND {col(charge, 'status')} IN (%s, %s, %s)"
+    payment_where = f"{col(payment, 'custody')} = %s"
+    if by_payer:
+        charge_where += f" AND {col(charge, 'responsibility')} = %s"
+        payment_where += f" AND {col(payment, 'payer')} = %s"
+    charges = (
+        f"SELECT {col(charge, 'responsibility')}, 'c', SUM({col(charge, 'total')}) FROM {q(charge.db_table)} "  # noqa: S608
+        f"WHERE {charge_where} GROUP BY {col(charge, 'responsibility')}"
+    )
+    payments = (
+        f"SELECT {col(payment, 'payer')}, 'p', SUM({col(payment, 'amount')}) FROM {q(payment.db_table)} "  # noqa: S608
+        f"WHERE {payment_where} GROUP BY {col(payment, 'payer')}"
+    )
+    return f"{charges} UNION ALL {payments}"
+
+
+def _sums(custody: Custody, payer: str | None = None) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """(billed totals, payments) per responsibility, in one query: the two sums as a UNION ALL.
+
+    Hand-written SQL on purpose: the balance is on every custody detail (API and page), and the two
+    ORM aggregates it replaces cost ~1.6 ms of CPU to compile and run against ~0.2 ms for this (an
+    ORM `.union()` of the two costs as much as the two queries; docs/performance.md).
+    """
+    alias = router.db_for_read(Charge)
+    db = connections[alias]
+    custody_id = Charge._meta.get_field("custody").get_db_prep_value(custody.pk, db)  # hex on SQLite
+    params: list = [custody_id, *BILLED_STATUSES, *([payer] if payer else []), custody_id]
+    if payer:
+        params.append(payer)
+    charged: dict[str, Decimal] = {}
+    paid: dict[str, Decimal] = {}
+    with db.cursor() as cursor:
+        cursor.execute(_sums_sql(alias, bool(payer)), params)
+        for who, kind, amount in cursor.fetchall():
+            # PostgreSQL sums numerics as Decimal, SQLite as int/float; to_money() rounds to cents.
+            value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+            (charged if kind == "c" else paid)[who] = value
+    return charged, paid
+
+
 def balance(custody: Custody) -> Balance:
     """Balance per responsibility = billed (posted, invoiced, paid) totals − payments (refunds are negative)."""
-    charged = dict(
-        Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES)
-        .order_by()
-        .values_list("responsibility")
-        .annotate(s=Sum("total"))
-    )
-    paid = dict(
-        Payment.objects.filter(custody=custody).order_by().values_list("payer").annotate(s=Sum("amount"))
-    )
+    charged, paid = _sums(custody)
     by = {}
     for who in Responsibility.values:
         c, p = charged.get(who) or ZERO, paid.get(who) or ZERO
@@ -200,14 +242,8 @@ def balance(custody: Custody) -> Balance:
 
 def payer_outstanding(custody: Custody, payer: str) -> Decimal:
     """What one payer still owes on billed charges (negative when they paid ahead)."""
-    charged = (
-        Charge.objects.filter(custody=custody, responsibility=payer, status__in=BILLED_STATUSES).aggregate(
-            s=Sum("total")
-        )["s"]
-        or ZERO
-    )
-    paid = Payment.objects.filter(custody=custody, payer=payer).aggregate(s=Sum("amount"))["s"] or ZERO
-    return to_money(charged - paid)
+    charged, paid = _sums(custody, payer)
+    return to_money((charged.get(payer) or ZERO) - (paid.get(payer) or ZERO))
 
 
 def overpayment_message(owed: Decimal, amount: Decimal) -> str:
