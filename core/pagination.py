@@ -89,11 +89,14 @@ def paginate(
     default_ordering: str = "-created_at",
     count: bool = True,
     count_cap: int | None = None,
+    count_from: QuerySet | None = None,
 ) -> Page:
     """Apply ordering + cursor/page; `params` are the request's query parameters (for `next`).
 
     `queryset` may be a `.values()` queryset (rows are dicts then; they must include the ordering
-    field and `id`).
+    field and `id`). `count_from` is what to count instead, when `queryset` joins tables only for
+    the columns it shows: the same rows (the same filters) without those joins. A `.values()` of
+    joined columns keeps its joins in `.values("pk")`, so the count would join them too.
     """
     limit = clean_limit(params.get("limit"))
     ordering = clean_ordering(params.get("ordering"), allowed_orderings, default_ordering)
@@ -102,13 +105,14 @@ def paginate(
     pk = "-pk" if descending else "pk"
     ordered = queryset.order_by(ordering, pk)
     capped = False
+    counted = queryset if count_from is None else count_from
     if not count:
         total = -1
     elif count_cap is None:
-        total = queryset.count()
+        total = counted.count()
     else:
         # COUNT over at most cap + 1 rows: bounded work however big the set is.
-        total = queryset.order_by().values("pk")[: count_cap + 1].count()
+        total = counted.order_by().values("pk")[: count_cap + 1].count()
         capped = total > count_cap
         total = min(total, count_cap)
 

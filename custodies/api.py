@@ -509,6 +509,7 @@ def list_custodies(request, params: Query[CustodyListParams]):
         allowed_orderings=selectors.LIST_ORDERINGS,
         default_ordering="-created_at",
         count_cap=COUNT_CAP,
+        count_from=qs,  # the filters without the rows' joins (branch, customer, vehicles)
     )
     # Plain dicts straight to orjson: the rows are ours, validating them again cost more than the query.
     return json_response(

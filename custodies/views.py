@@ -357,6 +357,7 @@ def custody_list(request):
                 allowed_orderings=LIST_SORTS,
                 default_ordering="-created_at",
                 count_cap=COUNT_CAP,
+                count_from=qs,  # the filters without the rows' joins
             )
         except ValidationFailed as exc:
             error = exc.message

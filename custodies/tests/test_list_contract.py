@@ -103,6 +103,36 @@ def test_a_big_count_is_capped_and_says_so(users, make_draft, monkeypatch):
     assert "count_capped" in schema["properties"]
 
 
+@pytest.mark.parametrize("params", ["", "?status=draft", "?q=Smith"])
+def test_the_capped_count_does_not_join_the_rows_references(users, make_draft, params):
+    """paginate(count_from=...): the count reads the filtered custodies only (54 -> 4.5 ms at 100,000)."""
+    api = ApiClient(users[Role.OPERATOR])
+    add_copies(make_draft(), 2)
+    response, queries = captured(api, f"/api/v1/custodies{params}")
+    [count] = [q for q in queries if "COUNT(" in q.upper()]
+    assert "JOIN" not in count.upper(), count
+    assert response.json()["count"] == (0 if "q=" in params else 3)
+
+
+def test_the_list_pages_count_keeps_the_joins_its_filters_need(users, make_draft, agreement):
+    from conftest import login_client
+
+    client = login_client(users[Role.OPERATOR])
+    custody = make_draft()
+    add_copies(custody, 2)
+    _, queries = page_captured(client, "/custodies/")
+    [count] = [q for q in queries if "COUNT(" in q.upper()]
+    assert "JOIN" not in count.upper(), count
+    # the agreement number filter joins the agreement: the count keeps that join (and counts right)
+    assert Custody.objects.filter(agreement=agreement).count() == 3
+    Custody.objects.filter(pk=custody.pk).update(agreement=None)
+    response, queries = page_captured(client, f"/custodies/?agreement_no={agreement.agreement_no}")
+    [count] = [q for q in queries if "COUNT(" in q.upper()]
+    assert "JOIN" in count.upper()
+    page = response.context["page"]
+    assert page.count == len(page.items) == Custody.objects.filter(agreement=agreement).count() == 2
+
+
 def page_rows_query(queries):
     """The page's rows (the filter's recent-customers query also reads custodies with a LIMIT)."""
     [sql] = [q for q in queries if '"custody_no"' in q and "LIMIT" in q and "COUNT(" not in q.upper()]
