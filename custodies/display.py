@@ -132,6 +132,8 @@ class ListRows:
         self.sla_labels = {value: str(label) for value, label in SlaState.choices}
         self.target_labels = {value: str(label) for value, label in SlaTarget.choices}
         self.no_sla = format_html('<span class="text-muted">{}</span>', "—")
+        # The row checkbox's label (was a {% blocktrans %} per row: ~35 µs each, 50 a page).
+        self.select_label = _("Select %(no)s")
         marker = "00000000-0000-0000-0000-000000000000"
         self.detail_url = reverse("custodies:detail", args=[marker]).replace(marker, "{}")
 
@@ -157,6 +159,7 @@ class ListRows:
             "pk": row["id"],
             "url": self.detail_url.format(row["id"]),
             "custody_no": row["custody_no"],
+            "select_label": self.select_label % {"no": row["custody_no"]},
             "status_badge": self.status_badges[status],
             "has_sla": sla_info is not None,
             "sla_badge": sla_html,
