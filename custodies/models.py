@@ -172,6 +172,12 @@ class Custody(models.Model):
             models.Index(fields=["agreement"], name="custody_agreement"),
             models.Index(fields=["replacement_vehicle", "status"], name="custody_replacement_status"),
             models.Index(fields=["original_vehicle", "status"], name="custody_original_status"),
+            # The custody that took a car out of use (dashboard and analytics ageing): one index probe a car.
+            models.Index(
+                fields=["original_vehicle", "-handed_over_at"],
+                condition=Q(handed_over_at__isnull=False),
+                name="custody_original_handed_over",
+            ),
             models.Index(fields=["incident_at"], name="custody_incident_at"),
             models.Index(fields=["effective_from"], name="custody_effective_from"),
             models.Index(fields=["incident_ref"], name="custody_incident_ref"),

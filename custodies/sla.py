@@ -139,6 +139,16 @@ def state_q(state: str, now: datetime) -> Q:
     return result
 
 
+def any_due_q(since: datetime, until: datetime) -> Q:
+    """Custodies with at least one target due in `[since, until)`: every row `outcome_q` can count
+    (a cheap WHERE before its per-target FILTERs)."""
+    result = Q(pk__in=[])
+    for target in STATUS_BY_TARGET:
+        due = fields(target)[0]
+        result |= Q(**{f"{due}__gte": since, f"{due}__lt": until})
+    return result
+
+
 def outcome_q(target: str, since: datetime, until: datetime, now: datetime) -> tuple[Q, Q]:
     """(decided, met on time) for one target due in `[since, until)`: the query form of `state_of`
     for reports (SLA on-time % = met on time ÷ decided).

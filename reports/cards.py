@@ -17,6 +17,7 @@ from accounts.choices import Role
 from billing.money import currency
 from custodies.choices import CustodyStatus, SlaState
 from custodies.selectors import overdue_q
+from custodies.sla import STATUS_BY_TARGET
 from custodies.sla import state_q as sla_state_q
 
 from . import kpis
@@ -110,16 +111,28 @@ def _trend(now_value, before_value, better: str | None, unit: str = "", decimals
     return Trend(f"{sign}{_number(abs(change), decimals)}{unit}", direction, tone)
 
 
+PERIOD_CARDS = {"created", "sla_on_time", "turnaround", "duration", "charges", "outstanding"}
+
+
 def build(user, scope: kpis.Scope, period: kpis.Period, now: datetime, inbox_count=None) -> list[Card]:
     keys = ROLE_CARDS.get(user.role, ROLE_CARDS[Role.VIEWER])
     previous = period.previous()
-    counts = scope.custodies().aggregate(
-        active=Count("pk", filter=kpis.ACTIVE_Q),
-        pending=Count("pk", filter=kpis.PENDING_Q),
-        overdue=Count("pk", filter=overdue_q(now)),
-        at_risk=Count("pk", filter=sla_state_q(SlaState.AT_RISK, now)),
-        breached=Count("pk", filter=sla_state_q(SlaState.BREACHED, now)),
+    # Every figure below concerns an open custody: the status index instead of reading every custody.
+    counts = (
+        scope.custodies()
+        .filter(status__in=list(STATUS_BY_TARGET.values()))
+        .aggregate(
+            active=Count("pk", filter=kpis.ACTIVE_Q),
+            pending=Count("pk", filter=kpis.PENDING_Q),
+            overdue=Count("pk", filter=overdue_q(now)),
+            at_risk=Count("pk", filter=sla_state_q(SlaState.AT_RISK, now)),
+            breached=Count("pk", filter=sla_state_q(SlaState.BREACHED, now)),
+        )
     )
+    # The period figures come from kpis.compute: the daily rollup plus today, one definition each.
+    figures = before_figures = {}
+    if set(keys) & PERIOD_CARDS:
+        figures, before_figures = kpis.compute(scope, period, now), kpis.compute(scope, previous, now)
     days = _("last %(days)s days") % {"days": period.days}
     analytics = (
         reverse("reports")
@@ -158,28 +171,25 @@ def build(user, scope: kpis.Scope, period: kpis.Period, now: datetime, inbox_cou
                 )
             )
         elif key == "created":
-            value = kpis.custodies_created(scope, period)
-            before = kpis.custodies_created(scope, previous)
+            value, before = figures["custodies_created"], before_figures["custodies_created"]
             cards.append(
                 count_card(key, _("Custodies created"), value, days, trend=_trend(value, before, None))
             )
         elif key == "sla_on_time":
-            value = kpis.sla_on_time(scope, period, now)["overall"]
-            before = kpis.sla_on_time(scope, previous, now)["overall"]
+            value, before = figures["sla_on_time_pct"], before_figures["sla_on_time_pct"]
             text = "—" if value is None else f"{_number(value, 1)} %"
             trend = _trend(value, before, "up", " " + str(_("pts")), 1)
             cards.append(Card(key, _("SLA on time"), value, text, analytics + "#chart-sla", days, "", trend))
         elif key == "turnaround":
-            value = kpis.approval_turnaround_hours(scope, period)["median"]
-            before = kpis.approval_turnaround_hours(scope, previous)["median"]
+            value = figures["approval_turnaround_hours"]["median"]
+            before = before_figures["approval_turnaround_hours"]["median"]
             text = "—" if value is None else f"{_number(value, 1)} h"
             trend = _trend(value, before, "down", " h", 1)
             hint = _("median, submitted → approved")
             href = analytics + "#chart-turnaround"
             cards.append(Card(key, _("Approval turnaround"), value, text, href, hint, "", trend))
         elif key == "duration":
-            value = kpis.average_duration_hours(scope, period)
-            before = kpis.average_duration_hours(scope, previous)
+            value, before = figures["average_duration_hours"], before_figures["average_duration_hours"]
             text = "—" if value is None else f"{_number(value / 24, 1)} d"
             trend = _trend(
                 None if value is None else round(value / 24, 1),
@@ -193,16 +203,14 @@ def build(user, scope: kpis.Scope, period: kpis.Period, now: datetime, inbox_cou
                 Card(key, _("Custody duration"), value, text, analytics + "#chart-status", hint, "", trend)
             )
         elif key == "charges":
-            value = kpis.charges(scope, period)["total"]
-            before = kpis.charges(scope, previous)["total"]
+            value, before = figures["charges_total"], before_figures["charges_total"]
             text = f"{currency()} {_number(value, 2)}"
             trend = _trend(value, before, None, "", 2)
             cards.append(
                 Card(key, _("Charges posted"), value, text, analytics + "#chart-charges", days, "", trend)
             )
         elif key == "outstanding":
-            value = kpis.outstanding_balance(scope, period)
-            before = kpis.outstanding_balance(scope, previous)
+            value, before = figures["outstanding_balance"], before_figures["outstanding_balance"]
             text = f"{currency()} {_number(value, 2)}"
             trend = _trend(value, before, "down", "", 2)
             hint = _("billed − paid, all time")

@@ -81,22 +81,28 @@ def _custody_cards(request) -> dict:
     vehicles = vehicles_for(user).filter(status__in=[VehicleStatus.IN_CUSTODY, VehicleStatus.MAINTENANCE])
     if branch_id:
         vehicles = vehicles.filter(branch_id=branch_id)
-    latest = Custody.objects.filter(
-        original_vehicle=OuterRef("pk"),
-        handed_over_at__isnull=False,
-        status__in=[CustodyStatus.ACTIVE, CustodyStatus.CLOSED],
-    ).order_by("-handed_over_at")
+    took_out = Custody.objects.filter(
+        handed_over_at__isnull=False, status__in=[CustodyStatus.ACTIVE, CustodyStatus.CLOSED]
+    )
+    latest = took_out.filter(original_vehicle=OuterRef("pk")).order_by("-handed_over_at")
     vehicles = vehicles.annotate(
         since=Coalesce(
             Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()
-        ),
-        custody_id=Subquery(latest.values("pk")[:1]),
-        custody_no=Subquery(latest.values("custody_no")[:1]),
+        )
     ).order_by("since")
-    workshop = []
-    for vehicle in vehicles[:WORKSHOP_ROWS]:
+    workshop = list(vehicles[:WORKSHOP_ROWS])
+    # The custody that took each shown car out: one query for the shown rows, not a subquery per car.
+    custody_of = {}
+    for row in (
+        took_out.filter(original_vehicle_id__in=[v.pk for v in workshop])
+        .order_by("original_vehicle_id", "-handed_over_at")
+        .values("original_vehicle_id", "pk", "custody_no")
+    ):
+        custody_of.setdefault(row["original_vehicle_id"], row)
+    for vehicle in workshop:
         vehicle.age_days = max(0, (now - vehicle.since).days) if vehicle.since else None
-        workshop.append(vehicle)
+        found = custody_of.get(vehicle.pk, {})
+        vehicle.custody_id, vehicle.custody_no = found.get("pk"), found.get("custody_no")
 
     ids = custodies.values("pk")
     entries = AuditEntry.objects.filter(custody_id__isnull=False)
