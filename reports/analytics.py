@@ -145,7 +145,8 @@ def custodian_types(scope, period, now=None) -> Chart:
 
 def turnaround_distribution(scope, period, now=None) -> Chart:
     counts = [0] * len(TURNAROUND_BUCKETS)
-    for hours in kpis.approval_hours(scope, period):
+    every = kpis.approval_hours_rolled(scope, period)
+    for hours in every:
         for i, (low, high, _label) in enumerate(TURNAROUND_BUCKETS):
             if hours >= low and (high is None or hours < high):
                 counts[i] += 1
@@ -153,7 +154,7 @@ def turnaround_distribution(scope, period, now=None) -> Chart:
     labels = [label for _low, _high, label in TURNAROUND_BUCKETS]
     datasets = [{"label": _("Approvals"), "data": counts}]
     table = _series_table(labels, datasets) if any(counts) else []
-    turnaround = kpis.approval_turnaround_hours(scope, period)
+    turnaround = kpis.turnaround_of(sorted(every))
     chart = Chart(
         "turnaround", _("Approval turnaround (submitted → approved)"), "bar", labels, datasets,
         [_("Turnaround"), _("Approvals")], table,
@@ -202,14 +203,7 @@ def sla_by_branch(scope, period, now=None) -> Chart:
 
 
 def charges_by_type(scope, period, now=None) -> Chart:
-    sums = defaultdict(lambda: Decimal("0"))
-    for charge_type, who, total in (
-        scope.charges()
-        .filter(kpis.posted_charges_q(period))
-        .values_list("charge_type", "responsibility")
-        .annotate(s=Sum("total"))
-    ):
-        sums[(charge_type, who)] = total
+    sums = defaultdict(lambda: Decimal("0"), kpis.charge_sums(scope, period))
     types = [
         (value, label) for value, label in ChargeType.choices if any(sums[(value, r)] for r in Responsibility)
     ]

@@ -218,7 +218,7 @@ def approval_hours_by_branch(custodies: QuerySet, period: Period) -> list[tuple[
 def approval_turnaround_hours(scope: Scope, period: Period) -> dict[str, float | None]:
     """Median and 90th percentile of submitted → approved, from the submission that was approved
     (after a rejection the clock restarts at the resubmission: the draft was back with the operator)."""
-    return _turnaround(sorted(approval_hours(scope, period)))
+    return turnaround_of(sorted(approval_hours(scope, period)))
 
 
 def posted_charges_q(period: Period) -> Q:
@@ -274,16 +274,12 @@ def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
     days = list(
         scope.kpi_days()
         .filter(day__gte=rolled.start, day__lte=rolled.end)
-        .values_list("created", "sla", "closed", "closed_hours", "turnaround_hours", "charges")
+        .values_list("created", "sla", "closed", "closed_hours")
     )
     created = sum(d[0] for d in days)
     sla_counts = {t: [0, 0] for t in SlaTarget.values}
     closed, closed_hours = sum(d[2] for d in days), sum(d[3] for d in days)
-    hours = [h for d in days for h in d[4]]
-    money = {}
     for d in days:
-        for key, value in d[5].items():
-            money[key] = money.get(key, ZERO) + Decimal(value)
         for target, (decided, met) in d[1].items():
             sla_counts[target][0] += decided
             sla_counts[target][1] += met
@@ -295,20 +291,48 @@ def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
             sla_counts[target][1] += live_sla[target][1]
         live_closed, live_hours = _closed_totals(scope, live)
         closed, closed_hours = closed + live_closed, closed_hours + live_hours
-        hours += approval_hours(scope, live)
-        for charge_type, who, total in _charge_sums(scope, live):
-            key = f"{charge_type}|{who}"
-            money[key] = money.get(key, ZERO) + total
+    money = {
+        f"{charge_type}|{who}": total for (charge_type, who), total in charge_sums(scope, period).items()
+    }
     return {
         **now_counts(scope, now),
         "custodies_created": created,
         "custodies_per_day": per_day(created, period),
         **_sla_figures(sla_counts),
         "average_duration_hours": round(closed_hours / closed, 2) if closed else None,
-        "approval_turnaround_hours": _turnaround(sorted(hours)),
+        "approval_turnaround_hours": turnaround_of(approval_hours_rolled(scope, period)),
         **_charge_figures(money),
         "outstanding_balance": outstanding_balance(scope, period),
     }
+
+
+def approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
+    """`approval_hours` of the period: the rollup's days from `KpiDay`, the rest live."""
+    rolled, live = rollup_split(period)
+    hours = []
+    if rolled is not None:
+        days = scope.kpi_days().filter(day__gte=rolled.start, day__lte=rolled.end)
+        hours = [h for day in days.values_list("turnaround_hours", flat=True) for h in day]
+    if live is not None:
+        hours += approval_hours(scope, live)
+    return hours
+
+
+def charge_sums(scope: Scope, period: Period) -> dict[tuple[str, str], Decimal]:
+    """Posted charges of the period by (type, responsibility): the rollup's days from `KpiDay`, the
+    rest live."""
+    rolled, live = rollup_split(period)
+    sums: dict[tuple[str, str], Decimal] = {}
+    if rolled is not None:
+        days = scope.kpi_days().filter(day__gte=rolled.start, day__lte=rolled.end)
+        for day in days.values_list("charges", flat=True):
+            for key, value in day.items():
+                charge_type, who = key.split("|")
+                sums[(charge_type, who)] = sums.get((charge_type, who), ZERO) + Decimal(value)
+    if live is not None:
+        for charge_type, who, total in _charge_sums(scope, live):
+            sums[(charge_type, who)] = sums.get((charge_type, who), ZERO) + total
+    return sums
 
 
 def _compute_live(scope: Scope, period: Period, now: datetime) -> dict:
@@ -379,7 +403,9 @@ def _charge_sums(scope: Scope, period: Period):
     )
 
 
-def _turnaround(hours: list[float]) -> dict[str, float | None]:
+def turnaround_of(hours: list[float]) -> dict[str, float | None]:
+    """Median and 90th percentile of a list of hours (None without any)."""
+    hours = sorted(hours)
     if not hours:
         return {"median": None, "p90": None}
     return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}

@@ -72,3 +72,20 @@ def test_a_later_void_of_a_rolled_up_charge_is_picked_up_by_the_next_run(kpi_dat
     assert after["charges_total"] == before["charges_total"] - posted.total
     KpiRollupState.objects.all().delete()  # back to live queries only: the same figures
     assert kpis.compute(admin, NOVEMBER, NOW) == after
+
+
+def test_the_analytics_charts_read_the_rollup_and_draw_the_same_figures(kpi_data, users, branch):
+    from reports import analytics
+
+    scope = kpis.Scope(users[Role.ADMIN])
+    charts = ("charges", "turnaround", "sla")
+
+    def drawn():
+        built = {c.key: c for c in analytics.build(scope, NOVEMBER, NOW)}
+        return {key: (built[key].labels, built[key].datasets, built[key].note) for key in charts}
+
+    live = drawn()
+    assert any(any(d["data"]) for d in live["charges"][1]) and any(live["turnaround"][1][0]["data"])
+    services.kpi_rollup(NOW)
+    assert kpis.rollup_split(NOVEMBER)[0] is not None  # most of November now comes from KpiDay
+    assert drawn() == live
