@@ -30,14 +30,16 @@ def beat(worker_id: str) -> None:
 def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
     import time
 
+    from audit.context import acting_as
     from core.schedule import jobs
     from ops.jobs import run_due_jobs
 
     started = time.monotonic()
-    # Jobs that recover a killed worker's leased work run once as soon as the leases end.
-    recovery = {
-        job.name: job.after_worker_start().total_seconds() for job in jobs() if job.after_worker_start
-    }
+    # Jobs that recover a killed worker's leased work run once as soon as the leases end. That run is
+    # this worker's own recovery, not the scheduled run: it claims nothing and is not counted in
+    # JobRun (the job's work is safe to run twice: it claims rows with SKIP LOCKED).
+    recovery = {job.name: job for job in jobs() if job.after_worker_start}
+    delays = {name: job.after_worker_start().total_seconds() for name, job in recovery.items()}
     last_jobs = 0.0
     while not stop.is_set():
         try:
@@ -46,16 +48,15 @@ def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
             if time.monotonic() - last_jobs >= SCHEDULE_CHECK_SECONDS:
                 run_due_jobs()
                 last_jobs = time.monotonic()
-            ready = [name for name, delay in recovery.items() if time.monotonic() - started >= delay]
-            if ready:
-                run_due_jobs(force=True, only=ready)
-                for name in ready:
-                    del recovery[name]
+            for name in [n for n, delay in delays.items() if time.monotonic() - started >= delay]:
+                del delays[name]
+                with acting_as(source="system"):
+                    recovery.pop(name).run(timezone.now())
         except Exception:  # noqa: BLE001 - keep the scheduler alive; errors are logged per job
             import logging
 
             logging.getLogger(__name__).exception("scheduler loop")
-        waits = [delay - (time.monotonic() - started) for delay in recovery.values()]
+        waits = [delay - (time.monotonic() - started) for delay in delays.values()]
         stop.wait(max(0.5, min([HEARTBEAT_SECONDS, *waits])))
     connection.close()
 
