@@ -108,6 +108,10 @@ class ActionResult:
 # ---- helpers -------------------------------------------------------------------------------
 
 
+# An audit note with a value: stored in English, shown in the reader's language (audit.present).
+AUTO_APPROVED = audit.message_template(gettext_lazy("Approved automatically by rule: %(rule)s"))
+
+
 def _now() -> datetime:
     return timezone.now()
 
@@ -395,9 +399,6 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     if auto_rule is not None:
         _finalize_approval(custody, now, message=(AUTO_APPROVED, {"rule": auto_rule}))
     return ActionResult(custody, report.warnings)
-
-
-AUTO_APPROVED = audit.message_template(gettext_lazy("Approved automatically by rule: %(rule)s"))
 
 
 def _finalize_approval(custody: Custody, now: datetime, message="") -> None:
