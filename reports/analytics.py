@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.choices import ChargeType, Responsibility
 from billing.money import to_money
-from custodies import sla
 from custodies.choices import CustodianType, CustodyStatus, ReasonCode, SlaTarget
 from custodies.models import Custody
 from fleet.choices import VehicleStatus
@@ -165,34 +164,19 @@ def turnaround_distribution(scope, period, now=None) -> Chart:
 
 
 def sla_by_branch(scope, period, now=None) -> Chart:
-    now = now or timezone.now()
-    aggregates = {}
-    for target in SlaTarget.values:
-        decided, on_time = kpis.sla_target_q(target, period, now)
-        aggregates[f"{target}_due"] = Count("pk", filter=decided)
-        aggregates[f"{target}_met"] = Count("pk", filter=on_time)
-    # Grouped by the branch id (no join over every custody); the codes come from the few branches.
-    counted = [
-        b
-        for b in scope.custodies()
-        .filter(sla.any_due_q(period.since, period.until))
-        .order_by()
-        .values("branch_id")
-        .annotate(**aggregates)
-        if any(b[f"{t}_due"] for t in SlaTarget.values)
-    ]
-    codes = dict(Branch.objects.filter(pk__in=[b["branch_id"] for b in counted]).values_list("pk", "code"))
-    per_branch = sorted(counted, key=lambda b: codes.get(b["branch_id"], ""))
-    labels = [codes.get(b["branch_id"], "") for b in per_branch]
+    counts = kpis.sla_counts_by_branch(scope, period, now or timezone.now())
+    codes = dict(Branch.objects.filter(pk__in=list(counts)).values_list("pk", "code"))
+    branches = sorted(counts, key=lambda branch: codes.get(branch, ""))
+    labels = [codes.get(branch, "") for branch in branches]
     datasets = [
-        {"label": label, "data": [kpis.pct(b[f"{target}_met"], b[f"{target}_due"]) for b in per_branch]}
+        {"label": label, "data": [kpis.pct(counts[b][target][1], counts[b][target][0]) for b in branches]}
         for target, label in SlaTarget.choices
     ]
     chart = Chart(
         "sla", _("SLA on time, by target and branch (%)"), "bar", labels, datasets,
         [_("Branch"), *[d["label"] for d in datasets]], _series_table(labels, datasets), unit="%",
     )  # fmt: skip
-    overall = kpis.sla_on_time(scope, period, now)
+    overall = kpis.sla_on_time(counts)
     if overall["overall"] is not None:
         chart.note = _("Overall %(pct)s %% (%(met)s of %(due)s targets met on time).") % {
             "pct": overall["overall"],

@@ -9,12 +9,12 @@ A percentage or a duration with nothing to measure is `None`, never 0.
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -144,24 +144,53 @@ def sla_target_q(target: str, period: Period, now: datetime) -> tuple[Q, Q]:
     return sla.outcome_q(target, period.since, period.until, now)
 
 
-def sla_on_time(scope: Scope, period: Period, now: datetime) -> dict:
-    """Per target and overall: targets met on time ÷ targets decided (due in the period)."""
-    aggregates = {}
-    for target in SlaTarget.values:
-        decided, on_time = sla_target_q(target, period, now)
-        aggregates[f"{target}_due"] = Count("pk", filter=decided)
-        aggregates[f"{target}_met"] = Count("pk", filter=on_time)
-    # Only custodies with a target due in the period (index range scans OR-ed, not the table).
-    counts = scope.custodies().filter(sla.any_due_q(period.since, period.until)).aggregate(**aggregates)
-    by_target = {t: pct(counts[f"{t}_met"], counts[f"{t}_due"]) for t in SlaTarget.values}
-    due = sum(counts[f"{t}_due"] for t in SlaTarget.values)
-    met = sum(counts[f"{t}_met"] for t in SlaTarget.values)
+def sla_counts_by_branch(scope: Scope, period: Period, now: datetime) -> dict[object, dict[str, list[int]]]:
+    """Per branch and target, [decided, met on time] of the targets due in the period: the rollup's
+    days from `KpiDay`, the rest live (`custodies.sla`'s rule either way)."""
+    counts: dict = defaultdict(lambda: {t: [0, 0] for t in SlaTarget.values})
+    rolled, live = rollup_split(period)
+    if rolled is not None:
+        for branch_id, day in _rolled_days(scope, rolled).values_list("branch_id", "sla"):
+            for target, (decided, met) in day.items():
+                counts[branch_id][target][0] += decided
+                counts[branch_id][target][1] += met
+    if live is not None:
+        aggregates = {}
+        for target in SlaTarget.values:
+            decided, on_time = sla_target_q(target, live, now)
+            aggregates[f"{target}_due"] = Count("pk", filter=decided)
+            aggregates[f"{target}_met"] = Count("pk", filter=on_time)
+        # Only custodies with a target due in the period (index range scans OR-ed, not the table),
+        # grouped by the branch id (no join).
+        for row in (
+            scope.custodies()
+            .filter(sla.any_due_q(live.since, live.until))
+            .values("branch_id")
+            .annotate(**aggregates)
+        ):
+            for target in SlaTarget.values:
+                counts[row["branch_id"]][target][0] += row[f"{target}_due"]
+                counts[row["branch_id"]][target][1] += row[f"{target}_met"]
+    return {
+        branch: by_target for branch, by_target in counts.items() if any(d for d, _m in by_target.values())
+    }
+
+
+def sla_on_time(counts: dict[object, dict[str, list[int]]]) -> dict:
+    """SLA on-time % per target and overall (targets met on time ÷ targets decided) of
+    `sla_counts_by_branch`'s counts, summed over the branches."""
+    by_target = {t: [0, 0] for t in SlaTarget.values}
+    for branch_counts in counts.values():
+        for target, (decided, met) in branch_counts.items():
+            by_target[target][0] += decided
+            by_target[target][1] += met
+    due = sum(d for d, _m in by_target.values())
+    met = sum(m for _d, m in by_target.values())
     return {
         "overall": pct(met, due),
-        "by_target": by_target,
+        "by_target": {t: pct(m, d) for t, (d, m) in by_target.items()},
         "due": due,
         "met": met,
-        "counts": {t: (counts[f"{t}_due"], counts[f"{t}_met"]) for t in SlaTarget.values},
     }
 
 
@@ -169,18 +198,6 @@ def closed_q(period: Period) -> Q:
     return Q(status=CustodyStatus.CLOSED, handed_over_at__isnull=False, returned_at__isnull=False) & (
         period.contains("closed_at")
     )
-
-
-def average_duration_hours(scope: Scope, period: Period) -> float | None:
-    """Handover → return of custodies closed in the period; open and voided ones are not finished."""
-    result = (
-        scope.custodies()
-        .filter(closed_q(period))
-        .aggregate(
-            avg=Avg(ExpressionWrapper(F("returned_at") - F("handed_over_at"), output_field=DurationField()))
-        )["avg"]
-    )
-    return None if result is None else round(_hours(_as_timedelta(result)), 2)
 
 
 def approved_q(period: Period) -> Q:
@@ -215,26 +232,9 @@ def approval_hours_by_branch(custodies: QuerySet, period: Period) -> list[tuple[
     ]
 
 
-def approval_turnaround_hours(scope: Scope, period: Period) -> dict[str, float | None]:
-    """Median and 90th percentile of submitted → approved, from the submission that was approved
-    (after a rejection the clock restarts at the resubmission: the draft was back with the operator)."""
-    return turnaround_of(sorted(approval_hours(scope, period)))
-
-
 def posted_charges_q(period: Period) -> Q:
     """Charges recorded (posted) in the period and not voided since."""
     return period.contains("posted_at") & Q(status__in=BILLED_STATUSES)
-
-
-def charges(scope: Scope, period: Period) -> dict:
-    qs = scope.charges().filter(posted_charges_q(period))
-    by_type = dict(qs.values_list("charge_type").annotate(s=Sum("total")))
-    by_who = dict(qs.values_list("responsibility").annotate(s=Sum("total")))
-    return {
-        "total": to_money(sum(by_type.values(), ZERO)),
-        "by_type": {t: to_money(by_type.get(t) or ZERO) for t in ChargeType.values},
-        "by_responsibility": {r: to_money(by_who.get(r) or ZERO) for r in Responsibility.values},
-    }
 
 
 def outstanding_balance(scope: Scope, period: Period) -> Decimal:
@@ -269,50 +269,43 @@ def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
     """
     now = now or timezone.now()
     rolled, live = rollup_split(period)
-    if rolled is None:
-        return _compute_live(scope, period, now)
-    days = list(
-        scope.kpi_days()
-        .filter(day__gte=rolled.start, day__lte=rolled.end)
-        .values_list("created", "sla", "closed", "closed_hours")
-    )
-    created = sum(d[0] for d in days)
-    sla_counts = {t: [0, 0] for t in SlaTarget.values}
-    closed, closed_hours = sum(d[2] for d in days), sum(d[3] for d in days)
-    for d in days:
-        for target, (decided, met) in d[1].items():
-            sla_counts[target][0] += decided
-            sla_counts[target][1] += met
+    created, closed, closed_hours = 0, 0, 0.0
+    if rolled is not None:
+        sums = _rolled_days(scope, rolled).aggregate(
+            created=Sum("created"), closed=Sum("closed"), closed_hours=Sum("closed_hours")
+        )
+        created, closed, closed_hours = sums["created"] or 0, sums["closed"] or 0, sums["closed_hours"] or 0.0
     if live is not None:
         created += custodies_created(scope, live)
-        live_sla = _sla_counts(scope, live, now)
-        for target in SlaTarget.values:
-            sla_counts[target][0] += live_sla[target][0]
-            sla_counts[target][1] += live_sla[target][1]
         live_closed, live_hours = _closed_totals(scope, live)
         closed, closed_hours = closed + live_closed, closed_hours + live_hours
-    money = {
-        f"{charge_type}|{who}": total for (charge_type, who), total in charge_sums(scope, period).items()
-    }
+    on_time = sla_on_time(sla_counts_by_branch(scope, period, now))
     return {
         **now_counts(scope, now),
         "custodies_created": created,
         "custodies_per_day": per_day(created, period),
-        **_sla_figures(sla_counts),
+        "sla_on_time_pct": on_time["overall"],
+        "sla_on_time_pct_by_target": on_time["by_target"],
         "average_duration_hours": round(closed_hours / closed, 2) if closed else None,
         "approval_turnaround_hours": turnaround_of(approval_hours_rolled(scope, period)),
-        **_charge_figures(money),
+        **_charge_figures(charge_sums(scope, period)),
         "outstanding_balance": outstanding_balance(scope, period),
     }
 
 
+def _rolled_days(scope: Scope, rolled: Period) -> QuerySet:
+    return scope.kpi_days().filter(day__gte=rolled.start, day__lte=rolled.end)
+
+
 def approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
-    """`approval_hours` of the period: the rollup's days from `KpiDay`, the rest live."""
+    """`approval_hours` of the period: the rollup's days from `KpiDay`, the rest live. Their median
+    and 90th percentile are the approval turnaround (after a rejection the clock restarts at the
+    resubmission: the draft was back with the operator)."""
     rolled, live = rollup_split(period)
     hours = []
     if rolled is not None:
-        days = scope.kpi_days().filter(day__gte=rolled.start, day__lte=rolled.end)
-        hours = [h for day in days.values_list("turnaround_hours", flat=True) for h in day]
+        days = _rolled_days(scope, rolled).values_list("turnaround_hours", flat=True)
+        hours = [h for day in days for h in day]
     if live is not None:
         hours += approval_hours(scope, live)
     return hours
@@ -324,8 +317,7 @@ def charge_sums(scope: Scope, period: Period) -> dict[tuple[str, str], Decimal]:
     rolled, live = rollup_split(period)
     sums: dict[tuple[str, str], Decimal] = {}
     if rolled is not None:
-        days = scope.kpi_days().filter(day__gte=rolled.start, day__lte=rolled.end)
-        for day in days.values_list("charges", flat=True):
+        for day in _rolled_days(scope, rolled).values_list("charges", flat=True):
             for key, value in day.items():
                 charge_type, who = key.split("|")
                 sums[(charge_type, who)] = sums.get((charge_type, who), ZERO) + Decimal(value)
@@ -333,25 +325,6 @@ def charge_sums(scope: Scope, period: Period) -> dict[tuple[str, str], Decimal]:
         for charge_type, who, total in _charge_sums(scope, live):
             sums[(charge_type, who)] = sums.get((charge_type, who), ZERO) + total
     return sums
-
-
-def _compute_live(scope: Scope, period: Period, now: datetime) -> dict:
-    created = custodies_created(scope, period)
-    money = charges(scope, period)
-    sla = sla_on_time(scope, period, now)
-    return {
-        **now_counts(scope, now),
-        "custodies_created": created,
-        "custodies_per_day": per_day(created, period),
-        "sla_on_time_pct": sla["overall"],
-        "sla_on_time_pct_by_target": sla["by_target"],
-        "average_duration_hours": average_duration_hours(scope, period),
-        "approval_turnaround_hours": approval_turnaround_hours(scope, period),
-        "charges_total": money["total"],
-        "charges_by_type": money["by_type"],
-        "charges_by_responsibility": money["by_responsibility"],
-        "outstanding_balance": outstanding_balance(scope, period),
-    }
 
 
 def rollup_split(period: Period) -> tuple[Period | None, Period | None]:
@@ -364,20 +337,6 @@ def rollup_split(period: Period) -> tuple[Period | None, Period | None]:
     if covered >= period.end:
         return period, None
     return Period(period.start, covered), Period(covered + timedelta(days=1), period.end)
-
-
-def _sla_counts(scope: Scope, period: Period, now: datetime) -> dict[str, list[int]]:
-    result = sla_on_time(scope, period, now)
-    return {t: [result["counts"][t][0], result["counts"][t][1]] for t in SlaTarget.values}
-
-
-def _sla_figures(counts: dict[str, list[int]]) -> dict:
-    due = sum(c[0] for c in counts.values())
-    met = sum(c[1] for c in counts.values())
-    return {
-        "sla_on_time_pct": pct(met, due),
-        "sla_on_time_pct_by_target": {t: pct(counts[t][1], counts[t][0]) for t in SlaTarget.values},
-    }
 
 
 def _closed_totals(scope: Scope, period: Period) -> tuple[int, float]:
@@ -411,11 +370,10 @@ def turnaround_of(hours: list[float]) -> dict[str, float | None]:
     return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}
 
 
-def _charge_figures(money: dict[str, Decimal]) -> dict:
+def _charge_figures(sums: dict[tuple[str, str], Decimal]) -> dict:
     by_type = dict.fromkeys(ChargeType.values, ZERO)
     by_who = dict.fromkeys(Responsibility.values, ZERO)
-    for key, total in money.items():
-        charge_type, who = key.split("|")
+    for (charge_type, who), total in sums.items():
         by_type[charge_type] = by_type.get(charge_type, ZERO) + total
         by_who[who] = by_who.get(who, ZERO) + total
     return {

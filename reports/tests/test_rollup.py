@@ -86,6 +86,7 @@ def test_the_analytics_charts_read_the_rollup_and_draw_the_same_figures(kpi_data
 
     live = drawn()
     assert any(any(d["data"]) for d in live["charges"][1]) and any(live["turnaround"][1][0]["data"])
+    assert live["sla"][0] and live["sla"][2]  # branches drawn, and the overall figure
     services.kpi_rollup(NOW)
     assert kpis.rollup_split(NOVEMBER)[0] is not None  # most of November now comes from KpiDay
     assert drawn() == live
