@@ -28,13 +28,28 @@ for role in ("admin", "operator", "viewer"):
 if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
   echo "port $PORT is already in use (set FUZZ_PORT)"; exit 1
 fi
-$BIN/custody serve --host 127.0.0.1 --port "$PORT" --workers 2 --threads 2 > "$DIR/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 1; done
-if ! kill -0 "$SERVER" 2>/dev/null; then  # e.g. the port was taken: never fuzz somebody else's server
-  echo "the server did not start:"; tail -5 "$DIR/server.log"; exit 1
-fi
+# Each pass starts from the same database: the admin's pass deactivates users and revokes tokens it
+# finds, which would leave the next role's pass testing nothing but 401s (and make it depend on
+# what the previous pass happened to do).
+$BIN/python -c "import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d)" \
+  "$DIR/custody.sqlite3" "$DIR/base.sqlite3"
+SERVER=
+stop_server() {
+  if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+  SERVER=
+}
+trap stop_server EXIT
+start_server() {  # start_server <label>: a fresh copy of the database, a new server
+  stop_server
+  rm -f "$DIR/custody.sqlite3" "$DIR/custody.sqlite3-wal" "$DIR/custody.sqlite3-shm"
+  cp "$DIR/base.sqlite3" "$DIR/custody.sqlite3"
+  $BIN/custody serve --host 127.0.0.1 --port "$PORT" --workers 2 --threads 2 < /dev/null > "$DIR/server-$1.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 1; done
+  if ! kill -0 "$SERVER" 2>/dev/null; then  # e.g. the port was taken: never fuzz somebody else's server
+    echo "the server did not start:"; tail -5 "$DIR/server-$1.log"; exit 1
+  fi
+}
 # PATCH /api/v1/system switches maintenance on, after which every write answers 503: it is fuzzed
 # alone, last, once every role has been through the rest of the API.
 SWITCHES=ops_api_patch_system
@@ -54,12 +69,23 @@ status=0
 while read -r role branches token; do
   case " ${FUZZ_ROLES:-admin operator viewer} " in *" $role "*) ;; *) continue ;; esac
   echo "== schemathesis as $role (branches: $branches), seed $SEED, $EXAMPLES examples per operation"
+  start_server "$role"
   fuzz "$role" "$token" --exclude-operation-id "$SWITCHES" || status=1
 done < "$DIR/tokens.txt"
 admin_token=$(awk '$1 == "admin" {print $3}' "$DIR/tokens.txt")
 echo "== schemathesis as admin: the system switches"
+start_server admin-switches
 fuzz admin-switches "$admin_token" --include-operation-id "$SWITCHES" || status=1
-if grep -l "Internal Server Error\|Traceback" "$DIR/server.log" >/dev/null; then
-  echo "the server logged errors:"; grep -B2 -A20 "Traceback" "$DIR/server.log" | head -60; status=1
-fi
+stop_server
+for log in "$DIR"/server-*.log; do
+  if grep -q "Internal Server Error\|Traceback" "$log"; then
+    echo "the server logged errors ($log):"; grep -B2 -A20 "Traceback" "$log" | head -60; status=1
+  fi
+done
+# Name what failed: the summary above shows only the last lines of each pass.
+for log in "$DIR"/schemathesis-*.log; do
+  if grep -q "= FAILURES =\|= ERRORS =" "$log"; then
+    echo "== what $(basename "$log" .log) found:"; sed -n '/= \(FAILURES\|ERRORS\) =/,/= SUMMARY =/p' "$log" | head -150
+  fi
+done
 exit $status

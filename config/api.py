@@ -32,6 +32,10 @@ ERROR_DESCRIPTIONS = {
     429: "RATE_LIMITED: too many requests; retry after the Retry-After seconds",
     503: "MAINTENANCE (read-only maintenance) or NEW_CUSTODIES_DISABLED; retry later",
 }
+# Refused by the HTTP server (gunicorn) before the app sees the request: an HTML page, not the envelope.
+SERVER_REFUSALS = {
+    414: "URI too long: the request line is over 8,190 bytes (send long filters in fewer, shorter values)",
+}
 ERROR_SCHEMA = {
     "title": "ErrorEnvelope",
     "type": "object",
@@ -94,6 +98,14 @@ class CustodyAPI(NinjaAPI):
                     responses.setdefault(
                         str(status),
                         {"description": description, "content": {"application/json": {"schema": ref}}},
+                    )
+                for status, description in SERVER_REFUSALS.items():
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": description,
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
                     )
         return schema
 

@@ -53,6 +53,10 @@ def serve(argv: list[str]) -> int:
         "60",
         "--graceful-timeout",
         "20",
+        # gunicorn's largest request line (its default is 4,094): long filter and export links fit;
+        # longer ones get 414, documented on every API operation.
+        "--limit-request-line",
+        "8190",
         # One control socket per instance, inside the project, not shared under ~/.gunicorn.
         "--control-socket",
         str(
