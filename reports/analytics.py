@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import DateTimeField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +19,7 @@ from billing.money import to_money
 from custodies.choices import CustodianType, CustodyStatus, ReasonCode, SlaTarget
 from custodies.models import Custody
 from fleet.choices import VehicleStatus
-from fleet.models import Branch
+from fleet.models import Branch, Customer
 from fleet.selectors import vehicles_for
 
 from . import kpis
@@ -80,24 +80,13 @@ def _series_table(labels, datasets) -> list[list]:
     return [[label, *[d["data"][i] for d in datasets]] for i, label in enumerate(labels)]
 
 
-def _created(scope: kpis.Scope, period: kpis.Period):
-    return scope.custodies().filter(kpis.created_q(period))
-
-
 def custodies_per_day(scope, period, now=None) -> Chart:
-    rows = (
-        _created(scope, period)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values_list("day", "reason_code")
-        .annotate(n=Count("pk"))
-    )
-    counts = defaultdict(int)
-    for day, reason, n in rows:
-        counts[(day, reason)] = n
+    counts = kpis.created_facets(scope, period).per_day_reason
     days = [period.start + timedelta(days=i) for i in range(period.days)]
     labels = [d.isoformat() for d in days]
     datasets = [
-        {"label": label, "data": [counts[(d, value)] for d in days]} for value, label in ReasonCode.choices
+        {"label": label, "data": [counts.get((d, value), 0) for d in days]}
+        for value, label in ReasonCode.choices
     ]
     table = _series_table(labels, datasets) if any(counts.values()) else []
     return Chart(
@@ -106,11 +95,7 @@ def custodies_per_day(scope, period, now=None) -> Chart:
     )  # fmt: skip
 
 
-def _distribution(key, title, scope, period, field_name, choices, kind="doughnut") -> Chart:
-    qs = scope.custodies().filter(period.contains("created_at"))
-    if field_name != "status":
-        qs = qs.filter(status__in=kpis.CREATED_STATUSES)
-    counts = dict(qs.values_list(field_name).annotate(n=Count("pk")))
+def _distribution(key, title, counts: dict, choices, kind="doughnut") -> Chart:
     labels = [label for value, label in choices if counts.get(value)]
     data = [counts[value] for value, _label in choices if counts.get(value)]
     datasets = [{"label": _("Custodies"), "data": data}]
@@ -121,25 +106,24 @@ def _distribution(key, title, scope, period, field_name, choices, kind="doughnut
 
 def status_distribution(scope, period, now=None) -> Chart:
     chart = _distribution(
-        "status", _("Custodies created, by current status"), scope, period, "status", CustodyStatus.choices
-    )
+        "status", _("Custodies created, by current status"),
+        kpis.created_facets(scope, period).by_status, CustodyStatus.choices,
+    )  # fmt: skip
     chart.note = _("Voided custodies appear here only; the other figures leave them out.")
     return chart
 
 
 def branch_distribution(scope, period, now=None) -> Chart:
-    branches = list(
-        Branch.objects.filter(pk__in=scope.custodies().values("branch_id")).values_list("pk", "code")
-    )
-    return _distribution(
-        "branch", _("Custodies created, by branch"), scope, period, "branch_id", branches, kind="bar"
-    )
+    counts = kpis.created_facets(scope, period).by_branch
+    branches = list(Branch.objects.filter(pk__in=list(counts)).values_list("pk", "code"))
+    return _distribution("branch", _("Custodies created, by branch"), counts, branches, kind="bar")
 
 
 def custodian_types(scope, period, now=None) -> Chart:
     return _distribution(
-        "custodian", _("Custodian types"), scope, period, "custodian_type", CustodianType.choices
-    )
+        "custodian", _("Custodian types"), kpis.created_facets(scope, period).by_custodian,
+        CustodianType.choices,
+    )  # fmt: skip
 
 
 def turnaround_distribution(scope, period, now=None) -> Chart:
@@ -204,21 +188,22 @@ def charges_by_type(scope, period, now=None) -> Chart:
 
 
 def top_customers(scope, period, now=None) -> Chart:
-    rows = list(
-        _created(scope, period)
-        .values("customer_id", "customer__full_name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "customer__full_name")[:TOP_CUSTOMERS]
-    )
+    counts = kpis.created_facets(scope, period).by_customer
+    # Ties are ordered by name: read the names of every customer that could make the top ten.
+    cutoff = sorted(counts.values(), reverse=True)[TOP_CUSTOMERS - 1] if len(counts) >= TOP_CUSTOMERS else 0
+    candidates = [pk for pk, n in counts.items() if n >= cutoff]
+    names = dict(Customer.objects.filter(pk__in=candidates).values_list("pk", "full_name"))
+    ranked = sorted(((counts[str(pk)], name, pk) for pk, name in names.items()), key=lambda r: (-r[0], r[1]))
+    rows = ranked[:TOP_CUSTOMERS]
     charged = dict(
         scope.charges()
-        .filter(kpis.posted_charges_q(period), custody__customer_id__in=[r["customer_id"] for r in rows])
+        .filter(kpis.posted_charges_q(period), custody__customer_id__in=[pk for _n, _name, pk in rows])
         .values_list("custody__customer_id")
         .annotate(s=Sum("total"))
     )
-    labels = [r["customer__full_name"] for r in rows]
-    datasets = [{"label": _("Custodies"), "data": [r["n"] for r in rows]}]
-    table = [[r["customer__full_name"], r["n"], to_money(charged.get(r["customer_id"]) or 0)] for r in rows]
+    labels = [name for _n, name, _pk in rows]
+    datasets = [{"label": _("Custodies"), "data": [n for n, _name, _pk in rows]}]
+    table = [[name, n, to_money(charged.get(pk) or 0)] for n, name, pk in rows]
     return Chart(
         "customers", _("Top customers by custodies"), "bar", labels, datasets,
         [_("Customer"), _("Custodies"), _("Charges posted")], table, horizontal=True,
@@ -259,17 +244,12 @@ def out_of_use_vehicles(scope, period, now=None) -> Chart:
 
 
 def insurer_recovery(scope, period, now=None) -> Chart:
-    rows = list(
-        scope.charges()
-        .filter(kpis.posted_charges_q(period), responsibility=Responsibility.INSURANCE)
-        .values_list("custody__insurer_name")
-        .annotate(billed=Sum("total"), paid=Sum("amount_paid"))
-        .order_by("-billed")
-    )
+    sums = kpis.insurer_recovery(scope, period)
+    rows = sorted(sums.items(), key=lambda item: -item[1][0])
     unknown = str(_("(no insurer recorded)"))
-    labels = [name or unknown for name, _billed, _paid in rows]
-    billed = [to_money(b) for _n, b, _p in rows]
-    paid = [to_money(p) for _n, _b, p in rows]
+    labels = [name or unknown for name, _sums in rows]
+    billed = [to_money(b) for _name, (b, _p) in rows]
+    paid = [to_money(p) for _name, (_b, p) in rows]
     datasets = [{"label": _("Billed"), "data": billed}, {"label": _("Paid"), "data": paid}]
     table = [[labels[i], billed[i], paid[i], to_money(billed[i] - paid[i])] for i in range(len(rows))]
     return Chart(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -23,6 +23,7 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.permissions import scope_to_branches
@@ -80,6 +81,16 @@ class Scope:
 
     user: object
     branch_id: object = None
+    # Pass `memo={}` to share what was read between the figures of one page (its charts and KPI
+    # cards read each once); without it every call reads afresh.
+    memo: dict | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def remember(self, key, read):
+        if self.memo is None:
+            return read()
+        if key not in self.memo:
+            self.memo[key] = read()
+        return self.memo[key]
 
     def custodies(self) -> QuerySet[Custody]:
         qs = scope_to_branches(Custody.objects.order_by(), self.user)
@@ -147,6 +158,10 @@ def sla_target_q(target: str, period: Period, now: datetime) -> tuple[Q, Q]:
 def sla_counts_by_branch(scope: Scope, period: Period, now: datetime) -> dict[object, dict[str, list[int]]]:
     """Per branch and target, [decided, met on time] of the targets due in the period: the rollup's
     days from `KpiDay`, the rest live (`custodies.sla`'s rule either way)."""
+    return scope.remember(("sla", period), lambda: _sla_counts_by_branch(scope, period, now))
+
+
+def _sla_counts_by_branch(scope: Scope, period: Period, now: datetime) -> dict[object, dict[str, list[int]]]:
     counts: dict = defaultdict(lambda: {t: [0, 0] for t in SlaTarget.values})
     rolled, live = rollup_split(period)
     if rolled is not None:
@@ -257,6 +272,95 @@ def outstanding_balance(scope: Scope, period: Period) -> Decimal:
     return to_money(rolled_balance + (billed or ZERO) - (paid or ZERO))
 
 
+# ---- what the analytics charts group custodies and charges by ----------------------------------
+
+
+def created_by_facet(custodies: QuerySet, period: Period, *group) -> QuerySet:
+    """(*group, status, reason, custodian type, customer id, count) of the custodies created in the
+    period, voided ones included (the status chart shows them; every other figure leaves them out)."""
+    return (
+        custodies.filter(period.contains("created_at"))
+        .values_list(*group, "status", "reason_code", "custodian_type", "customer_id")
+        .annotate(n=Count("pk"))
+    )
+
+
+@dataclass
+class CreatedFacets:
+    """Custodies created in a period, counted per facet (see `created_by_facet`)."""
+
+    per_day_reason: dict = field(default_factory=lambda: defaultdict(int))  # (day, reason): n
+    by_status: dict = field(default_factory=lambda: defaultdict(int))
+    by_reason: dict = field(default_factory=lambda: defaultdict(int))
+    by_custodian: dict = field(default_factory=lambda: defaultdict(int))
+    by_branch: dict = field(default_factory=lambda: defaultdict(int))
+    by_customer: dict = field(default_factory=lambda: defaultdict(int))  # customer id as a string: n
+
+    def add(self, day, branch_id, status, reason, custodian, customer_id, n) -> None:
+        self.by_status[status] += n
+        if status in CREATED_STATUSES:
+            self.per_day_reason[(day, reason)] += n
+            self.by_reason[reason] += n
+            self.by_custodian[custodian] += n
+            self.by_branch[branch_id] += n
+            self.by_customer[str(customer_id)] += n
+
+
+def created_facets(scope: Scope, period: Period) -> CreatedFacets:
+    """`CreatedFacets` of the period: the rollup's days from `KpiDay`, the rest live."""
+    return scope.remember(("created", period), lambda: _created_facets(scope, period))
+
+
+def _created_facets(scope: Scope, period: Period) -> CreatedFacets:
+    facets = CreatedFacets()
+    rolled, live = rollup_split(period)
+    if rolled is not None:
+        fields = ("day", "branch_id", "by_status", "by_reason", "by_custodian", "by_customer")
+        for day, branch_id, by_status, by_reason, by_custodian, by_customer in _rolled_days(
+            scope, rolled
+        ).values_list(*fields):
+            for key, n in by_status.items():
+                facets.by_status[key] += n
+            for key, n in by_reason.items():
+                facets.per_day_reason[(day, key)] += n
+                facets.by_reason[key] += n
+            for key, n in by_custodian.items():
+                facets.by_custodian[key] += n
+            for key, n in by_customer.items():
+                facets.by_customer[key] += n
+            facets.by_branch[branch_id] += sum(by_reason.values())
+    if live is not None:
+        day = TruncDate("created_at", tzinfo=timezone.get_current_timezone())
+        for row in created_by_facet(scope.custodies(), live, day, "branch_id"):
+            facets.add(*row)
+    return facets
+
+
+def insurer_sums(charges: QuerySet, period: Period, *group) -> QuerySet:
+    """(*group, insurer name, billed, paid) of the insurance charges posted in the period."""
+    return (
+        charges.filter(posted_charges_q(period), responsibility=Responsibility.INSURANCE)
+        .values_list(*group, "custody__insurer_name")
+        .annotate(billed=Sum("total"), paid=Sum("amount_paid"))
+    )
+
+
+def insurer_recovery(scope: Scope, period: Period) -> dict[str, list[Decimal]]:
+    """{insurer name: [billed, paid]} of the period: the rollup's days from `KpiDay`, the rest live."""
+    sums: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    rolled, live = rollup_split(period)
+    if rolled is not None:
+        for day in _rolled_days(scope, rolled).values_list("insurers", flat=True):
+            for name, (billed, paid) in day.items():
+                sums[name][0] += Decimal(billed)
+                sums[name][1] += Decimal(paid)
+    if live is not None:
+        for name, billed, paid in insurer_sums(scope.charges(), live):
+            sums[name][0] += billed
+            sums[name][1] += paid
+    return dict(sums)
+
+
 # ---- all of them ----------------------------------------------------------------------------------------
 
 
@@ -301,6 +405,10 @@ def approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
     """`approval_hours` of the period: the rollup's days from `KpiDay`, the rest live. Their median
     and 90th percentile are the approval turnaround (after a rejection the clock restarts at the
     resubmission: the draft was back with the operator)."""
+    return scope.remember(("hours", period), lambda: _approval_hours_rolled(scope, period))
+
+
+def _approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
     rolled, live = rollup_split(period)
     hours = []
     if rolled is not None:
@@ -314,6 +422,10 @@ def approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
 def charge_sums(scope: Scope, period: Period) -> dict[tuple[str, str], Decimal]:
     """Posted charges of the period by (type, responsibility): the rollup's days from `KpiDay`, the
     rest live."""
+    return scope.remember(("charges", period), lambda: _charge_sums_rolled(scope, period))
+
+
+def _charge_sums_rolled(scope: Scope, period: Period) -> dict[tuple[str, str], Decimal]:
     rolled, live = rollup_split(period)
     sums: dict[tuple[str, str], Decimal] = {}
     if rolled is not None:

@@ -91,6 +91,15 @@ class KpiDay(models.Model):
     charges = models.JSONField(default=dict)
     billed = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     paid = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # Custodies created that day, counted by what the analytics charts group them by:
+    # {"<status>": n} (voided included), {"<reason>": n}, {"<custodian type>": n}, {"<customer id>": n}
+    # (the last three without voided custodies, as `kpis.created_q`).
+    by_status = models.JSONField(default=dict)
+    by_reason = models.JSONField(default=dict)
+    by_custodian = models.JSONField(default=dict)
+    by_customer = models.JSONField(default=dict)
+    # {"<insurer name>": ["billed", "paid"]} of charges posted that day with responsibility insurance
+    insurers = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -170,13 +170,24 @@ def rollup_day(day, now) -> int:
                 "charges": {},
                 "billed": kpis.ZERO,
                 "paid": kpis.ZERO,
+                "by_status": {},
+                "by_reason": {},
+                "by_custodian": {},
+                "by_customer": {},
+                "insurers": {},
             },
         )
 
-    for branch_id, n in (
-        custodies.filter(kpis.created_q(period)).values_list("branch_id").annotate(n=Count("pk"))
+    for branch_id, status, reason, custodian, customer_id, n in kpis.created_by_facet(
+        custodies, period, "branch_id"
     ):
-        row(branch_id)["created"] = n
+        r = row(branch_id)
+        _count(r["by_status"], status, n)
+        if status in kpis.CREATED_STATUSES:
+            r["created"] += n
+            _count(r["by_reason"], reason, n)
+            _count(r["by_custodian"], custodian, n)
+            _count(r["by_customer"], str(customer_id), n)
     for target in SlaTarget.values:
         decided, on_time = sla.outcome_q(target, period.since, period.until, now)
         for branch_id, d, m in (
@@ -205,6 +216,10 @@ def rollup_day(day, now) -> int:
         r = row(branch_id)
         r["charges"][f"{charge_type}|{who}"] = str(total)
         r["billed"] += total
+    for branch_id, insurer, billed, paid in kpis.insurer_sums(
+        Charge.objects.order_by(), period, "custody__branch_id"
+    ):
+        row(branch_id)["insurers"][insurer] = [str(billed), str(paid)]
     for branch_id, total in (
         Payment.objects.order_by()
         .filter(period.contains("received_at"))
@@ -223,6 +238,10 @@ def rollup_day(day, now) -> int:
     return len(rows)
 
 
+def _count(counts: dict, key, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
 def _dirty_days(since, now) -> set:
     """Local days whose figures rows changed since `since` may have moved (voids, late payments)."""
     from billing.models import Charge, Payment
@@ -233,12 +252,16 @@ def _dirty_days(since, now) -> set:
         "sla_approve_due_at", "sla_handover_due_at", "sla_close_due_at",
     ]  # fmt: skip
     days = set()
-    for values in Custody.objects.filter(updated_at__gte=since).values_list(*fields).iterator():
+    changed = []
+    for pk, *values in Custody.objects.filter(updated_at__gte=since).values_list("pk", *fields).iterator():
+        changed.append(pk)
         days.update(timezone.localdate(v) for v in values if v is not None)
-    for posted in Charge.objects.filter(updated_at__gte=since, posted_at__isnull=False).values_list(
-        "posted_at", flat=True
-    ):
-        days.add(timezone.localdate(posted))
+    # a changed custody moves its charges too (insurer recovery groups them by its insurer's name)
+    charges = Charge.objects.filter(posted_at__isnull=False)
+    batches = [charges.filter(updated_at__gte=since)]
+    batches += [charges.filter(custody_id__in=changed[i : i + 1000]) for i in range(0, len(changed), 1000)]
+    for batch in batches:
+        days.update(timezone.localdate(posted) for posted in batch.values_list("posted_at", flat=True))
     for received in Payment.objects.filter(created_at__gte=since).values_list("received_at", flat=True):
         days.add(timezone.localdate(received))
     return days

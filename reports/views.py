@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import timedelta
 from operator import itemgetter
 from urllib.parse import urlencode
@@ -169,6 +170,7 @@ def reports(request):
         scope, period = report_scope(user, date_from, date_to, form.cleaned_data["branch_id"] or None)
     except ValidationFailed as exc:
         return render(request, "reports/analytics.html", {"form": form, "error": exc.message}, status=400)
+    scope = dataclasses.replace(scope, memo={})  # the charts and the KPI table share their reads
     now = timezone.now()
     chart_key = request.GET.get("chart")
     fmt = request.GET.get("format")
