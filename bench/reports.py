@@ -140,6 +140,16 @@ def main() -> None:
         ("GET /reports/ (this month, 10 charts)", "admin", lambda: page_admin.get("/reports/")),
         (
             "GET /reports/ (90 days, 10 charts)",
+            "admin",
+            lambda: page_admin.get("/reports/", {"from": (today - timezone.timedelta(days=89)).isoformat()}),
+        ),
+        (
+            "GET /reports/ (365 days, 10 charts)",
+            "admin",
+            lambda: page_admin.get("/reports/", {"from": (today.replace(year=today.year - 1)).isoformat()}),
+        ),
+        (
+            "GET /reports/ (90 days, 10 charts)",
             "operator",
             lambda: page_operator.get(
                 "/reports/", {"from": (today - timezone.timedelta(days=89)).isoformat()}

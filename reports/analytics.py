@@ -4,6 +4,7 @@ and computed with grouped queries (no row-by-row work), so a chart costs one or 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -127,17 +128,13 @@ def custodian_types(scope, period, now=None) -> Chart:
 
 
 def turnaround_distribution(scope, period, now=None) -> Chart:
-    counts = [0] * len(TURNAROUND_BUCKETS)
-    every = kpis.approval_hours_rolled(scope, period)
-    for hours in every:
-        for i, (low, high, _label) in enumerate(TURNAROUND_BUCKETS):
-            if hours >= low and (high is None or hours < high):
-                counts[i] += 1
-                break
+    every = kpis.approval_seconds_rolled(scope, period)  # sorted: each bucket is a slice
+    edges = [bisect_left(every, low * 3600) for low, _high, _label in TURNAROUND_BUCKETS] + [len(every)]
+    counts = [edges[i + 1] - edges[i] for i in range(len(TURNAROUND_BUCKETS))]
     labels = [label for _low, _high, label in TURNAROUND_BUCKETS]
     datasets = [{"label": _("Approvals"), "data": counts}]
     table = _series_table(labels, datasets) if any(counts) else []
-    turnaround = kpis.turnaround_of(sorted(every))
+    turnaround = kpis.turnaround_of(every)
     chart = Chart(
         "turnaround", _("Approval turnaround (submitted → approved)"), "bar", labels, datasets,
         [_("Turnaround"), _("Approvals")], table,

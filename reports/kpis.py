@@ -8,7 +8,6 @@ A percentage or a duration with nothing to measure is `None`, never 0.
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -216,18 +215,18 @@ def closed_q(period: Period) -> Q:
 
 
 def approved_q(period: Period) -> Q:
-    """Custodies approved in the period (automatic approvals are removed by `approval_hours`)."""
+    """Custodies approved in the period (automatic approvals are removed by `approval_seconds`)."""
     return period.contains("approved_at") & Q(submitted_at__isnull=False)
 
 
-def approval_hours(scope: Scope, period: Period) -> list[float]:
-    """submitted → approved of each custody approved by people in the period (automatic approvals
-    have no turnaround to steer)."""
-    return [hours for _branch, hours in approval_hours_by_branch(scope.custodies(), period)]
+def approval_seconds(scope: Scope, period: Period) -> list[int]:
+    """submitted → approved, in whole seconds, of each custody approved by people in the period
+    (automatic approvals have no turnaround to steer)."""
+    return [seconds for _branch, seconds in approval_seconds_by_branch(scope.custodies(), period)]
 
 
-def approval_hours_by_branch(custodies: QuerySet, period: Period) -> list[tuple[object, float]]:
-    """(branch id, hours) per custody approved by people in the period. Two indexed queries: the
+def approval_seconds_by_branch(custodies: QuerySet, period: Period) -> list[tuple[object, int]]:
+    """(branch id, seconds) per custody approved by people in the period. Two indexed queries: the
     approved custodies, then which of their approving rounds were automatic (a correlated NOT EXISTS
     was 30x slower on PostgreSQL)."""
     rows = list(
@@ -241,7 +240,7 @@ def approval_hours_by_branch(custodies: QuerySet, period: Period) -> list[tuple[
         )
     )
     return [
-        (branch, _hours(approved - submitted))
+        (branch, round((approved - submitted).total_seconds()))
         for pk, branch, rnd, submitted, approved in rows
         if (pk, rnd) not in automatic
     ]
@@ -391,7 +390,7 @@ def compute(scope: Scope, period: Period, now: datetime | None = None) -> dict:
         "sla_on_time_pct": on_time["overall"],
         "sla_on_time_pct_by_target": on_time["by_target"],
         "average_duration_hours": round(closed_hours / closed, 2) if closed else None,
-        "approval_turnaround_hours": turnaround_of(approval_hours_rolled(scope, period)),
+        "approval_turnaround_hours": turnaround_of(approval_seconds_rolled(scope, period)),
         **_charge_figures(charge_sums(scope, period)),
         "outstanding_balance": outstanding_balance(scope, period),
     }
@@ -401,22 +400,24 @@ def _rolled_days(scope: Scope, rolled: Period) -> QuerySet:
     return scope.kpi_days().filter(day__gte=rolled.start, day__lte=rolled.end)
 
 
-def approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
-    """`approval_hours` of the period: the rollup's days from `KpiDay`, the rest live. Their median
-    and 90th percentile are the approval turnaround (after a rejection the clock restarts at the
-    resubmission: the draft was back with the operator)."""
-    return scope.remember(("hours", period), lambda: _approval_hours_rolled(scope, period))
+def approval_seconds_rolled(scope: Scope, period: Period) -> list[int]:
+    """`approval_seconds` of the period, sorted: the rollup's days from `KpiDay` (each day's list is
+    stored sorted, so the sort merges runs), the rest live. Their median and 90th percentile are the
+    approval turnaround (after a rejection the clock restarts at the resubmission: the draft was
+    back with the operator)."""
+    return scope.remember(("turnaround", period), lambda: _approval_seconds_rolled(scope, period))
 
 
-def _approval_hours_rolled(scope: Scope, period: Period) -> list[float]:
+def _approval_seconds_rolled(scope: Scope, period: Period) -> list[int]:
     rolled, live = rollup_split(period)
-    hours = []
+    seconds = []
     if rolled is not None:
-        days = _rolled_days(scope, rolled).values_list("turnaround_hours", flat=True)
-        hours = [h for day in days for h in day]
+        for day in _rolled_days(scope, rolled).values_list("turnaround_seconds", flat=True):
+            seconds += day
     if live is not None:
-        hours += approval_hours(scope, live)
-    return hours
+        seconds += approval_seconds(scope, live)
+    seconds.sort()
+    return seconds
 
 
 def charge_sums(scope: Scope, period: Period) -> dict[tuple[str, str], Decimal]:
@@ -474,12 +475,14 @@ def _charge_sums(scope: Scope, period: Period):
     )
 
 
-def turnaround_of(hours: list[float]) -> dict[str, float | None]:
-    """Median and 90th percentile of a list of hours (None without any)."""
-    hours = sorted(hours)
-    if not hours:
+def turnaround_of(sorted_seconds: list[int]) -> dict[str, float | None]:
+    """Median and 90th percentile, in hours, of sorted turnarounds in seconds (None without any)."""
+    if not sorted_seconds:
         return {"median": None, "p90": None}
-    return {"median": round(statistics.median(hours), 2), "p90": round(_percentile(hours, 0.9), 2)}
+    return {
+        "median": round(_percentile(sorted_seconds, 0.5) / 3600, 2),
+        "p90": round(_percentile(sorted_seconds, 0.9) / 3600, 2),
+    }
 
 
 def _charge_figures(sums: dict[tuple[str, str], Decimal]) -> dict:
@@ -511,8 +514,9 @@ def _as_timedelta(value) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(microseconds=float(value))
 
 
-def _percentile(sorted_values: list[float], share: float) -> float:
-    """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont and numpy)."""
+def _percentile(sorted_values: list, share: float) -> float:
+    """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont, numpy, and
+    `statistics.median` for the median)."""
     position = (len(sorted_values) - 1) * share
     low = int(position)
     high = min(low + 1, len(sorted_values) - 1)

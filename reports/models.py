@@ -85,8 +85,9 @@ class KpiDay(models.Model):
     sla = models.JSONField(default=dict)
     closed = models.PositiveIntegerField(default=0)
     closed_hours = models.FloatField(default=0)
-    # submitted → approved hours of each custody approved by people that day (exact percentiles)
-    turnaround_hours = models.JSONField(default=list)
+    # submitted → approved seconds of each custody approved by people that day, sorted (exact
+    # percentiles over any period: the lists of its days are merged)
+    turnaround_seconds = models.JSONField(default=list)
     # {"<charge type>|<responsibility>": "123.45"} of charges posted that day and still billed
     charges = models.JSONField(default=dict)
     billed = models.DecimalField(max_digits=14, decimal_places=2, default=0)

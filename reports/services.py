@@ -166,7 +166,7 @@ def rollup_day(day, now) -> int:
                 "sla": {t: [0, 0] for t in SlaTarget.values},
                 "closed": 0,
                 "closed_hours": 0.0,
-                "turnaround_hours": [],
+                "turnaround_seconds": [],
                 "charges": {},
                 "billed": kpis.ZERO,
                 "paid": kpis.ZERO,
@@ -205,8 +205,10 @@ def rollup_day(day, now) -> int:
     ):
         row(branch_id)["closed"] = n
         row(branch_id)["closed_hours"] = kpis._hours(kpis._as_timedelta(total)) if total is not None else 0.0
-    for branch_id, hours in kpis.approval_hours_by_branch(custodies, period):
-        row(branch_id)["turnaround_hours"].append(round(hours, 6))
+    for branch_id, seconds in kpis.approval_seconds_by_branch(custodies, period):
+        row(branch_id)["turnaround_seconds"].append(seconds)
+    for r in rows.values():
+        r["turnaround_seconds"].sort()
     for branch_id, charge_type, who, total in (
         Charge.objects.order_by()
         .filter(kpis.posted_charges_q(period))
