@@ -17,6 +17,15 @@ def to_money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def to_cents(value: Decimal) -> int:
+    """An amount as whole cents (fils), for sums kept as integers (the KPI rollup)."""
+    return int(to_money(value) * 100)
+
+
+def from_cents(cents: int) -> Decimal:
+    return to_money(Decimal(cents) / HUNDRED)
+
+
 def parse_money(value) -> Decimal | None:
     """User input (string, int or Decimal) as money, or None when it is not a finite amount."""
     if value is None or isinstance(value, float | bool):

@@ -29,7 +29,7 @@ from accounts.permissions import scope_to_branches
 from approvals.models import Approval
 from billing.choices import BILLED_STATUSES, ChargeType, Responsibility
 from billing.models import Charge, Payment
-from billing.money import to_money
+from billing.money import from_cents, to_money
 from core.dates import day_start
 from custodies import sla
 from custodies.choices import CustodyStatus, SlaTarget
@@ -349,10 +349,13 @@ def insurer_recovery(scope: Scope, period: Period) -> dict[str, list[Decimal]]:
     sums: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     rolled, live = rollup_split(period)
     if rolled is not None:
+        cents: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for day in _rolled_days(scope, rolled).values_list("insurers", flat=True):
             for name, (billed, paid) in day.items():
-                sums[name][0] += Decimal(billed)
-                sums[name][1] += Decimal(paid)
+                cents[name][0] += billed
+                cents[name][1] += paid
+        for name, (billed, paid) in cents.items():
+            sums[name] = [from_cents(billed), from_cents(paid)]
     if live is not None:
         for name, billed, paid in insurer_sums(scope.charges(), live):
             sums[name][0] += billed
@@ -413,7 +416,7 @@ def _approval_seconds_rolled(scope: Scope, period: Period) -> list[int]:
     seconds = []
     if rolled is not None:
         for day in _rolled_days(scope, rolled).values_list("turnaround_seconds", flat=True):
-            seconds += day
+            seconds += map(int, day.split())
     if live is not None:
         seconds += approval_seconds(scope, live)
     seconds.sort()
@@ -430,10 +433,13 @@ def _charge_sums_rolled(scope: Scope, period: Period) -> dict[tuple[str, str], D
     rolled, live = rollup_split(period)
     sums: dict[tuple[str, str], Decimal] = {}
     if rolled is not None:
+        cents: dict[str, int] = defaultdict(int)
         for day in _rolled_days(scope, rolled).values_list("charges", flat=True):
             for key, value in day.items():
-                charge_type, who = key.split("|")
-                sums[(charge_type, who)] = sums.get((charge_type, who), ZERO) + Decimal(value)
+                cents[key] += value
+        for key, value in cents.items():
+            charge_type, who = key.split("|")
+            sums[(charge_type, who)] = from_cents(value)
     if live is not None:
         for charge_type, who, total in _charge_sums(scope, live):
             sums[(charge_type, who)] = sums.get((charge_type, who), ZERO) + total

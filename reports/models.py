@@ -85,10 +85,11 @@ class KpiDay(models.Model):
     sla = models.JSONField(default=dict)
     closed = models.PositiveIntegerField(default=0)
     closed_hours = models.FloatField(default=0)
-    # submitted → approved seconds of each custody approved by people that day, sorted (exact
-    # percentiles over any period: the lists of its days are merged)
-    turnaround_seconds = models.JSONField(default=list)
-    # {"<charge type>|<responsibility>": "123.45"} of charges posted that day and still billed
+    # submitted → approved seconds of each custody approved by people that day, sorted and
+    # space-separated (exact percentiles over any period: the days' lists are merged; a year is
+    # ~400,000 values, which as a JSON array took twice as long to read)
+    turnaround_seconds = models.TextField(blank=True, default="")
+    # {"<charge type>|<responsibility>": cents} of charges posted that day and still billed
     charges = models.JSONField(default=dict)
     billed = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     paid = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -99,7 +100,7 @@ class KpiDay(models.Model):
     by_reason = models.JSONField(default=dict)
     by_custodian = models.JSONField(default=dict)
     by_customer = models.JSONField(default=dict)
-    # {"<insurer name>": ["billed", "paid"]} of charges posted that day with responsibility insurance
+    # {"<insurer name>": [billed cents, paid cents]} of charges posted that day with responsibility insurance
     insurers = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
 

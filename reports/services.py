@@ -147,6 +147,7 @@ def rollup_day(day, now) -> int:
     from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
 
     from billing.models import Charge, Payment
+    from billing.money import to_cents
     from custodies import sla
     from custodies.choices import SlaTarget
     from custodies.models import Custody
@@ -166,7 +167,7 @@ def rollup_day(day, now) -> int:
                 "sla": {t: [0, 0] for t in SlaTarget.values},
                 "closed": 0,
                 "closed_hours": 0.0,
-                "turnaround_seconds": [],
+                "turnaround_seconds": [],  # stored as text, see KpiDay
                 "charges": {},
                 "billed": kpis.ZERO,
                 "paid": kpis.ZERO,
@@ -207,8 +208,6 @@ def rollup_day(day, now) -> int:
         row(branch_id)["closed_hours"] = kpis._hours(kpis._as_timedelta(total)) if total is not None else 0.0
     for branch_id, seconds in kpis.approval_seconds_by_branch(custodies, period):
         row(branch_id)["turnaround_seconds"].append(seconds)
-    for r in rows.values():
-        r["turnaround_seconds"].sort()
     for branch_id, charge_type, who, total in (
         Charge.objects.order_by()
         .filter(kpis.posted_charges_q(period))
@@ -216,12 +215,12 @@ def rollup_day(day, now) -> int:
         .annotate(s=Sum("total"))
     ):
         r = row(branch_id)
-        r["charges"][f"{charge_type}|{who}"] = str(total)
+        r["charges"][f"{charge_type}|{who}"] = to_cents(total)
         r["billed"] += total
     for branch_id, insurer, billed, paid in kpis.insurer_sums(
         Charge.objects.order_by(), period, "custody__branch_id"
     ):
-        row(branch_id)["insurers"][insurer] = [str(billed), str(paid)]
+        row(branch_id)["insurers"][insurer] = [to_cents(billed), to_cents(paid)]
     for branch_id, total in (
         Payment.objects.order_by()
         .filter(period.contains("received_at"))
@@ -229,6 +228,8 @@ def rollup_day(day, now) -> int:
         .annotate(s=Sum("amount"))
     ):
         row(branch_id)["paid"] = total
+    for r in rows.values():
+        r["turnaround_seconds"] = " ".join(map(str, sorted(r["turnaround_seconds"])))
     with transaction.atomic():
         KpiDay.objects.filter(day=day).delete()
         KpiDay.objects.bulk_create(
