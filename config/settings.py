@@ -73,7 +73,7 @@ MIDDLEWARE = [
     # Request id, request log line and per-minute metrics; after static files, before everything else.
     "monitoring.middleware.RequestMetricsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.sessions.SlidingSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.MalformedBodyMiddleware",
@@ -164,7 +164,12 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
-SESSION_SAVE_EVERY_REQUEST = True  # sliding expiry: idle sessions end after SESSION_COOKIE_AGE
+# Sliding expiry: idle sessions end SESSION_COOKIE_AGE after the last request, give or take
+# CUSTODY_SESSION_REFRESH_SECONDS — a page writes the session row only when it was last written longer
+# ago than that (core.sessions), not on every request.
+SESSION_ENGINE = "core.sessions"
+SESSION_SAVE_EVERY_REQUEST = False
+CUSTODY_SESSION_REFRESH_SECONDS = int(os.environ.get("CUSTODY_SESSION_REFRESH_SECONDS", "300"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

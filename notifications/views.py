@@ -35,7 +35,7 @@ def _safe(request, url: str) -> str:
 
 def _keep_session_idle(request) -> None:
     """The badge polls every 30 s; it must not count as activity, or a session left open in a tab would
-    never expire (SESSION_SAVE_EVERY_REQUEST). Without `request.session` the session middleware leaves
+    never expire (sliding expiry, core.sessions). Without `request.session` the session middleware leaves
     the session and its cookie as they are."""
     if hasattr(request, "session"):
         del request.session

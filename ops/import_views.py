@@ -156,7 +156,7 @@ def import_progress(request, run_id):
     """Polled by the page every second while the worker runs; once done the page reloads to the summary."""
     _require_admin(request)
     # A read that must not write: with SQLite the import holds the write lock while it writes, and the
-    # sliding-expiry session save (SESSION_SAVE_EVERY_REQUEST) would wait for it and fail the poll.
+    # sliding-expiry session save (core.sessions: when the session is a few minutes old) would wait for it and fail the poll.
     request.session.save = lambda *args, **kwargs: None
     run = ImportRun.objects.defer("content").filter(pk=run_id).first()
     if run is None:
