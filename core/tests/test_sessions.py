@@ -18,7 +18,9 @@ def _age(client, seconds: int) -> None:
     """Make the client's session look last written `seconds` ago."""
     key = client.session.session_key
     written = timezone.now() - timedelta(seconds=seconds)
-    Session.objects.filter(pk=key).update(expire_date=written + timedelta(seconds=settings.SESSION_COOKIE_AGE))
+    Session.objects.filter(pk=key).update(
+        expire_date=written + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    )
 
 
 def _expiry(client):
@@ -47,7 +49,9 @@ def test_a_page_once_the_session_is_a_few_minutes_old_pushes_the_expiry_back(ope
     assert after > before
     assert abs((after - timezone.now()).total_seconds() - settings.SESSION_COOKIE_AGE) < 60
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]  # the browser's expiry moves with the row's
-    assert cookie.value == client.session.session_key and int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
+    assert (
+        cookie.value == client.session.session_key and int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
+    )
 
 
 def test_an_idle_session_still_ends_after_the_cookie_age(operator):
