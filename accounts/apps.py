@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import tokencache  # noqa: F401 - connects the cache invalidation signals
+        from . import filter_menu, tokencache  # noqa: F401 - connect the cache invalidation signals

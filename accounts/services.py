@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from core.errors import Conflict, ValidationFailed
 
-from . import lists, permissions
+from . import filter_menu, lists, permissions
 from .choices import Language, Role
 from .models import ApiToken, SavedFilter, User
 
@@ -540,6 +540,7 @@ def save_filter(user: User, list_key: str, *, name, query, shared_with=()) -> Sa
     branches = _share_branches(user, shared_with)
     saved = SavedFilter.objects.create(owner=user, list_key=list_key, name=name, query=cleaned.query)
     saved.shared_with.set(branches)
+    filter_menu.forget()
     audit.record(
         "saved_filter.created",
         saved,
@@ -565,6 +566,7 @@ def update_saved_filter(user: User, saved_filter_id, *, name, shared_with=()) ->
     if changes:
         saved.save(update_fields=["name", "updated_at"])
         saved.shared_with.set(branches)
+        filter_menu.forget()
         audit.record("saved_filter.updated", saved, changes=changes)
     return saved
 
@@ -576,3 +578,4 @@ def delete_saved_filter(user: User, saved_filter_id) -> None:
         "saved_filter.deleted", saved, changes={"name": [saved.name, None], "query": [saved.query, None]}
     )
     saved.delete()
+    filter_menu.forget()

@@ -255,15 +255,29 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Custody <no-reply@cus
 # host, Redis (CUSTODY_TOKEN_CACHE_LOCATION=redis://...) when servers run on several hosts.
 CUSTODY_TOKEN_CACHE_SECONDS = int(os.environ.get("CUSTODY_TOKEN_CACHE_SECONDS", "15"))
 _TOKEN_CACHE_LOCATION = os.environ.get("CUSTODY_TOKEN_CACHE_LOCATION", str(VAR_DIR / "cache" / "tokens"))
+# "shared" holds small stamps every server process must agree on (the generation of the cached
+# saved-filter menus, accounts/filter_menu.py): next to the tokens, var/cache/shared, or the same Redis.
+_SHARED_CACHE_LOCATION = os.environ.get("CUSTODY_SHARED_CACHE_LOCATION") or (
+    _TOKEN_CACHE_LOCATION
+    if _TOKEN_CACHE_LOCATION.startswith(("redis://", "rediss://"))
+    else str(VAR_DIR / "cache" / "shared")
+)
+
+
+def _shared_cache(location: str, prefix: str) -> dict:
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if location.startswith(("redis://", "rediss://"))
+        else "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": location,
+        "KEY_PREFIX": prefix,
+    }
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "tokens": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
-        if _TOKEN_CACHE_LOCATION.startswith(("redis://", "rediss://"))
-        else "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": _TOKEN_CACHE_LOCATION,
-        "KEY_PREFIX": "custody",
-    },
+    "tokens": _shared_cache(_TOKEN_CACHE_LOCATION, "custody"),
+    "shared": _shared_cache(_SHARED_CACHE_LOCATION, "custody-shared"),
 }
 
 # Background work: django-tasks on the database queue.
