@@ -303,7 +303,7 @@ CUSTODY_EXPORT = [
 def list_filter_form(user, data, branches=None) -> CustodyFilterForm:
     """The list's filter form bound to `data`: the page's, and what a saved filter may hold (accounts.lists)."""
     if branches is None:
-        branches = list(fleet_selectors.branches_for(user).order_by("code"))
+        branches = fleet_selectors.branch_list(user)
     return CustodyFilterForm(
         data, branches=branches, customers=_recent_customers(user, data.get("customer_id"))
     )
@@ -313,7 +313,7 @@ def list_filter_form(user, data, branches=None) -> CustodyFilterForm:
 @require_GET
 def custody_list(request):
     user = request.user
-    branches = list(fleet_selectors.branches_for(user).order_by("code"))
+    branches = fleet_selectors.branch_list(user)
     data = request.GET.copy()
     session_branch = request.session.get("branch_id")
     if "branch_id" not in data and session_branch and session_branch in {str(b.pk) for b in branches}:

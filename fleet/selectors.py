@@ -112,6 +112,16 @@ def branches_for(user, q: str = "") -> QuerySet[Branch]:
     return LISTINGS["branch"].for_user(user, q)
 
 
+def branch_list(user) -> list[Branch]:
+    """The user's branches by code, inactive ones included, read once per user object (once per
+    request): the list pages' branch filters and the layout's branch switcher share the one query."""
+    cached = getattr(user, "_branch_list_cache", None)
+    if cached is None:
+        cached = list(branches_for(user).order_by("code"))
+        user._branch_list_cache = cached
+    return cached
+
+
 def customers_for(user, q: str = "") -> QuerySet[Customer]:
     return LISTINGS["customer"].for_user(user, q)
 
