@@ -9,7 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.widgets import FastSelect
+from core.widgets import FastDateInput, FastSelect, FastTextInput
 from fleet import selectors as fleet_selectors
 
 from .choices import (
@@ -42,24 +42,30 @@ class CustodyFilterForm(forms.Form):
     status = forms.MultipleChoiceField(
         required=False, label=_("Status"), choices=CustodyStatus.choices, widget=forms.CheckboxSelectMultiple
     )
-    reason_code = forms.ChoiceField(required=False, label=_("Reason"), widget=FastSelect)
+    reason_code = forms.ChoiceField(
+        required=False, label=_("Reason"), widget=FastSelect(options_key="custody-filter:reason_code")
+    )
     branch_id = forms.ChoiceField(required=False, label=_("Branch"), widget=FastSelect)
-    custodian_type = forms.ChoiceField(required=False, label=_("Custodian"), widget=FastSelect)
+    custodian_type = forms.ChoiceField(
+        required=False, label=_("Custodian"), widget=FastSelect(options_key="custody-filter:custodian_type")
+    )
     customer_id = forms.ChoiceField(required=False, label=_("Customer"), widget=FastSelect)
-    agreement_no = forms.CharField(required=False, label=_("Agreement no."))
-    plate = forms.CharField(required=False, label=_("Plate"))
+    agreement_no = forms.CharField(required=False, label=_("Agreement no."), widget=FastTextInput)
+    plate = forms.CharField(required=False, label=_("Plate"), widget=FastTextInput)
     date_from = forms.DateField(
-        required=False, label=_("Created from"), widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Created from"), widget=FastDateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        required=False, label=_("Created to"), widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Created to"), widget=FastDateInput(attrs={"type": "date"})
     )
-    sla_state = forms.ChoiceField(required=False, label=_("SLA"), widget=FastSelect)
+    sla_state = forms.ChoiceField(
+        required=False, label=_("SLA"), widget=FastSelect(options_key="custody-filter:sla_state")
+    )
     overdue = forms.ChoiceField(
         required=False,
         label=_("Overdue"),
         choices=[("", _("Any")), ("1", _("Past expected return"))],
-        widget=FastSelect,
+        widget=FastSelect(options_key="custody-filter:overdue"),
     )
 
     def __init__(self, *args, branches=(), customers=(), **kwargs):

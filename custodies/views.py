@@ -320,7 +320,7 @@ def custody_list(request):
         # The header's branch switcher narrows the list until a branch filter says otherwise.
         data["branch_id"] = session_branch
     form = list_filter_form(user, data, branches=branches)
-    page, error, rows = None, None, []
+    page, error, rows = None, None, ""
     now = timezone.now()
     if form.is_valid():
         cd = form.cleaned_data
@@ -362,8 +362,7 @@ def custody_list(request):
         except ValidationFailed as exc:
             error = exc.message
         else:
-            rendering = display.ListRows(now)
-            rows = [rendering.row(selectors.ListRow(r)) for r in page.items]
+            rows = display.ListRows(now).html(selectors.ListRow(r) for r in page.items)
     else:
         error = _("Some filters are not valid: %(fields)s.") % {
             "fields": ", ".join(
