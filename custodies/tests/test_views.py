@@ -88,6 +88,34 @@ def test_list_shows_custodies_with_sla_and_links(operator_client, pending, make_
     assert "Pending approval" in body
 
 
+def test_list_rows_print_each_column_escaped_with_its_badges(operator_client, pending, make_draft):
+    draft = make_draft(custodian_name='<b>"Ali" & Sons</b>')
+    Custody.objects.filter(pk=draft.pk).update(replacement_vehicle=None)
+    body = operator_client.get("/custodies/").content.decode()
+    row = re.search(rf"<tr>\s*<td class=\"cell-check\">.{{0,300}}{draft.pk}.*?</tr>", body, re.S).group(0)
+    name = "&lt;b&gt;&quot;Ali&quot; &amp; Sons&lt;/b&gt;"
+    assert f'<td class="text-truncate cell-name cell-xxl" title="{name}">{name}</td>' in row
+    assert f'<span class="visually-hidden">Select {draft.custody_no}</span>' in row
+    assert (
+        f'<a href="/custodies/{draft.pk}/" class="fw-semibold stretched-link-sm">{draft.custody_no}</a>'
+        in row
+    )
+    assert '<td class="cell-status"><span class="badge text-bg-secondary">Draft</span></td>' in row
+    assert '<td class="cell-sla cell-empty"><span class="text-muted">—</span></td>' in row
+    assert '<td class="cell-plate cell-to"><bdi dir="ltr">—</bdi></td>' in row
+    assert "<b>" not in row
+    pending_row = re.search(
+        rf"<tr>\s*<td class=\"cell-check\">.{{0,300}}{pending.pk}.*?</tr>", body, re.S
+    ).group(0)
+    badge = re.search(
+        r'<td class="cell-sla"><span class="badge text-bg-(\w+) sla-badge" title="([^"]+)">([^<]+)</span>',
+        pending_row,
+    )
+    assert badge, pending_row
+    assert badge.group(2).startswith("Approval · ") and " · due " in badge.group(2)
+    assert badge.group(3).endswith("left")
+
+
 def test_list_filters_status_multi_plate_and_q(
     operator_client, users, make_draft, pending, spare_vehicle, vehicle
 ):
