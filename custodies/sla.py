@@ -8,6 +8,7 @@ counts and the jobs (`state_q`) read the same two timestamps and always agree.
 """
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -32,6 +33,7 @@ POLICY_HOURS = {
 }
 
 
+@cache
 def fields(target: str) -> tuple[str, str, str, str]:
     """(due, at risk from, met, breached) column names of a target."""
     return (
