@@ -36,6 +36,9 @@ def _blank(label):
 
 # ---- list filters ------------------------------------------------------------------------------
 
+SELECT_CSS = "form-select form-select-sm"
+INPUT_CSS = "form-control form-control-sm"
+
 
 class CustodyFilterForm(forms.Form):
     q = forms.CharField(required=False, label=_("Search"))
@@ -77,6 +80,24 @@ class CustodyFilterForm(forms.Form):
             (str(pk), name) for pk, name in customers
         ]
         self.fields["sla_state"].choices = _blank(_("Any SLA state")) + list(SlaState.choices)
+
+    def status_buttons(self) -> list[tuple[str, str, bool]]:
+        """(value, label, checked) of the status toggles above the list."""
+        chosen = self["status"].value() or ()
+        return [(value, label, value in chosen) for value, label in self.fields["status"].choices]
+
+    def more_filters(self) -> list[tuple[str, str, str]]:
+        """(id, label, widget) of the fields under "More filters" (all but the search and the statuses),
+        each widget with the filter bar's Bootstrap classes (and is-invalid when its value is not)."""
+        from core.templatetags.ui import add_class
+
+        shown = []
+        for field in self:
+            if field.name in ("q", "status"):
+                continue
+            css = SELECT_CSS if isinstance(field.field.widget, forms.Select) else INPUT_CSS
+            shown.append((field.id_for_label, field.label, add_class(field, css)))
+        return shown
 
     def clean(self):
         data = super().clean()

@@ -8,9 +8,9 @@ counts and the jobs (`state_q`) read the same two timestamps and always agree.
 """
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from django.db.models import F, Q
 

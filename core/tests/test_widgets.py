@@ -12,7 +12,9 @@ CHOICES = [("", "Any"), ("a", "A & B"), ("b", '"Quoted"'), (3, "Three"), ("a", "
 
 
 @pytest.mark.parametrize("value", [None, "", "a", "b", 3, "3", "missing", ["b"]])
-@pytest.mark.parametrize("attrs", [None, {"class": "form-select is-invalid", "id": "id_x"}, {"disabled": True}])
+@pytest.mark.parametrize(
+    "attrs", [None, {"class": "form-select is-invalid", "id": "id_x"}, {"disabled": True}]
+)
 def test_the_fast_select_renders_djangos_select(value, attrs):
     fast = FastSelect(choices=CHOICES).render("x", value, attrs)
     assert fast == _tight(forms.Select(choices=CHOICES).render("x", value, attrs))  # but the blank lines
@@ -25,7 +27,11 @@ def _tight(html: str) -> str:
 @pytest.mark.parametrize("value", [None, "", "DXB-A-1", "<b>&\"'", 42])
 @pytest.mark.parametrize(
     "attrs",
-    [None, {"class": "form-control", "id": "id_p"}, {"required": True, "hidden": False, "placeholder": "a<b"}],
+    [
+        None,
+        {"class": "form-control", "id": "id_p"},
+        {"required": True, "hidden": False, "placeholder": "a<b"},
+    ],
 )
 def test_the_fast_text_input_renders_djangos_text_input(value, attrs):
     assert FastTextInput().render("plate", value, attrs) == forms.TextInput().render("plate", value, attrs)

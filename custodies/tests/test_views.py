@@ -116,6 +116,21 @@ def test_list_rows_print_each_column_escaped_with_its_badges(operator_client, pe
     assert badge.group(3).endswith("left")
 
 
+def test_list_filter_bar_keeps_the_pages_values_with_bootstrap_classes(operator_client):
+    body = operator_client.get(
+        "/custodies/?status=active&reason_code=accident&date_from=bad"
+    ).content.decode()
+    assert '<select name="reason_code" class="form-select form-select-sm" id="id_reason_code">' in body
+    assert '<option value="accident" selected>Accident</option>' in body
+    date = '<input type="date" name="date_from" value="bad" class="form-control form-control-sm is-invalid"'
+    assert f'{date} aria-invalid="true" aria-describedby="id_date_from_error" id="id_date_from">' in body
+    assert '<label class="form-label small text-muted mb-0" for="id_date_from">Created from</label>' in body
+    status = '<input type="checkbox" class="btn-check" name="status" value="{}" id="status-{}" autocomplete="off"{}>'
+    assert status.format("active", "active", " checked") in body
+    assert status.format("draft", "draft", "") in body
+    assert '<label class="btn btn-sm btn-outline-secondary" for="status-draft">Draft</label>' in body
+
+
 def test_list_filters_status_multi_plate_and_q(
     operator_client, users, make_draft, pending, spare_vehicle, vehicle
 ):
