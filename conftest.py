@@ -29,6 +29,19 @@ def _default_language_after_each_test():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _shared_cache_of_this_test_process(tmp_path_factory):
+    """The "shared" cache (stamps every server process reads, e.g. accounts.filter_menu's generation)
+    of this test process alone: under xdist another worker's writes would move this worker's stamps,
+    and its pages' query counts would vary with what runs beside them."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    shared = {**settings.CACHES["shared"], "LOCATION": str(tmp_path_factory.mktemp("shared-cache"))}
+    with override_settings(CACHES={**settings.CACHES, "shared": shared}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
