@@ -11,6 +11,7 @@ import html
 
 from django import forms
 from django.forms.utils import flatatt
+from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
@@ -41,6 +42,21 @@ class FastTextInput(FastInputMixin, forms.TextInput):
 
 class FastDateInput(FastInputMixin, forms.DateInput):
     pass
+
+
+class FlatChoices(BaseChoiceIterator):
+    """Choices that are already flat (value, label) pairs, given to a ChoiceField as they are: Django
+    normalises a plain list item by item twice per form (field, then widget), ~2.5 µs an item — a
+    hundred customers in a filter, on every page."""
+
+    def __init__(self, pairs):
+        self.pairs = list(pairs)
+
+    def __iter__(self):
+        return iter(self.pairs)
+
+    def __len__(self):
+        return len(self.pairs)
 
 
 class FastSelect(forms.Select):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.widgets import FastDateInput, FastSelect, FastTextInput
+from core.widgets import FastDateInput, FastSelect, FastTextInput, FlatChoices
 from fleet import selectors as fleet_selectors
 
 from .choices import (
@@ -74,11 +74,13 @@ class CustodyFilterForm(forms.Form):
     def __init__(self, *args, branches=(), customers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason_code"].choices = _blank(_("Any reason")) + list(ReasonCode.choices)
-        self.fields["branch_id"].choices = _blank(_("Any branch")) + [(str(b.pk), b.code) for b in branches]
+        self.fields["branch_id"].choices = FlatChoices(
+            _blank(_("Any branch")) + [(str(b.pk), b.code) for b in branches]
+        )
         self.fields["custodian_type"].choices = _blank(_("Any custodian")) + list(CustodianType.choices)
-        self.fields["customer_id"].choices = _blank(_("Any customer")) + [
-            (str(pk), name) for pk, name in customers
-        ]
+        self.fields["customer_id"].choices = FlatChoices(
+            _blank(_("Any customer")) + [(str(pk), name) for pk, name in customers]
+        )
         self.fields["sla_state"].choices = _blank(_("Any SLA state")) + list(SlaState.choices)
 
     def status_buttons(self) -> list[tuple[str, str, bool]]:

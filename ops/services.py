@@ -4,7 +4,7 @@
 """
 
 from django.apps import apps
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
@@ -20,9 +20,25 @@ MESSAGE_MAX = 500
 
 
 def read_state() -> SwitchState:
-    row = SystemSettings.objects.filter(pk=1).values("maintenance_mode", "new_custodies_enabled", "message")
-    found = row.first()
-    return SwitchState(**found) if found else SwitchState()
+    """The switches as stored now. Every page reads them (the layout's banners) and every write
+    (maintenance): one hand-written SELECT, ~0.02 ms of CPU where the ORM's `.values().first()` built
+    and compiled it each time (~0.3 ms; docs/performance.md, issue 14)."""
+    meta = SystemSettings._meta
+    connection = connections[router.db_for_read(SystemSettings)]
+    quote = connection.ops.quote_name
+    maintenance, new_custodies, message, pk = (
+        quote(meta.get_field(name).column)
+        for name in ("maintenance_mode", "new_custodies_enabled", "message", "id")
+    )
+    table = quote(meta.db_table)
+    sql = f"SELECT {maintenance}, {new_custodies}, {message} FROM {table} WHERE {pk} = %s"  # noqa: S608 - identifiers from the model
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [1])
+        row = cursor.fetchone()
+    if row is None:
+        return SwitchState()
+    # SQLite answers booleans as 0/1.
+    return SwitchState(maintenance_mode=bool(row[0]), new_custodies_enabled=bool(row[1]), message=row[2])
 
 
 @transaction.atomic

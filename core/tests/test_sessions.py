@@ -68,3 +68,21 @@ def test_a_changed_session_is_written_at_once(operator, branch):
     response = client.post("/branch/switch/", {"branch_id": str(branch.pk), "next": "/custodies/"})
     assert response.status_code == 302
     assert _expiry(client) > before
+
+
+def test_the_store_reads_what_djangos_database_engine_reads(operator):
+    from django.contrib.sessions.backends.db import SessionStore as DjangoStore
+
+    from core.sessions import SessionStore
+
+    client = login_client(operator)
+    key = client.session.session_key
+    ours, theirs = SessionStore(key), DjangoStore(key)
+    assert ours.load() == theirs.load() and ours.load()["_auth_user_id"] == str(operator.pk)
+    assert ours.loaded_expiry == Session.objects.get(pk=key).expire_date
+    assert ours.loaded_expiry.tzinfo is not None
+
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    expired = SessionStore(key)
+    assert expired.load() == {} and expired.session_key is None and expired.loaded_expiry is None
+    assert SessionStore("no-such-key-0000000000000000000000").load() == {}

@@ -63,3 +63,17 @@ def test_kept_options_are_kept_per_language():
         arabic = widget.render("reason_code", "accident")
     assert ">Accident</option>" in english and ">Accident</option>" not in arabic
     assert '<option value="accident" selected>' in arabic
+
+
+def test_flat_choices_validate_and_render_like_a_list():
+    from core.widgets import FlatChoices
+
+    pairs = [("", "Any"), ("7", "Seven & co")]
+    plain = forms.ChoiceField(choices=pairs, required=False, widget=FastSelect)
+    flat = forms.ChoiceField(required=False, widget=FastSelect)
+    flat.choices = FlatChoices(pairs)
+    assert flat.clean("7") == plain.clean("7") == "7"
+    with pytest.raises(forms.ValidationError):
+        flat.clean("8")
+    assert flat.widget.render("c", "7") == plain.widget.render("c", "7")
+    assert list(flat.choices) == pairs

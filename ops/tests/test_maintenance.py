@@ -377,3 +377,19 @@ def test_the_login_forms_stay_usable_in_the_browser_during_maintenance(maintenan
     root = Path(__file__).resolve().parents[2]
     template = (root / "accounts/templates/accounts/login_verify.html").read_text(encoding="utf-8")
     assert "data-maintenance-ok" in template.split("<form", 1)[1].split(">", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "stored", [None, (False, True, ""), (True, True, "Back at 6"), (False, False, "Switched off: ü & <b>")]
+)
+def test_the_switches_are_read_as_stored(stored):
+    """switches.state() (the hand-written read) answers what the row holds, booleans as booleans."""
+    SystemSettings.objects.all().delete()
+    if stored is not None:
+        SystemSettings.objects.create(
+            pk=1, maintenance_mode=stored[0], new_custodies_enabled=stored[1], message=stored[2]
+        )
+    state = switches.state()
+    expected = stored or (False, True, "")
+    assert (state.maintenance_mode, state.new_custodies_enabled, state.message) == expected
+    assert type(state.maintenance_mode) is bool and type(state.new_custodies_enabled) is bool
