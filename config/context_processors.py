@@ -36,7 +36,9 @@ def layout(request):
         "currency": settings.CUSTODY_CURRENCY,
         # Read when the layout shows the switcher (not by HTMX fragments), in the query the page's
         # own branch filter may already have made.
-        "my_branches": SimpleLazyObject(lambda: [b for b in branch_list(user) if b.active]),
+        "my_branch_choices": SimpleLazyObject(
+            lambda: [(b.id, f"{b.code} · {b.name}") for b in branch_list(user) if b.active]
+        ),
         "current_branch_id": request.session.get("branch_id", ""),
         "is_admin": permissions.may(user, "settings.manage"),
         # The navigation asks the rules instead of naming roles.
