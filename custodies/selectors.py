@@ -144,6 +144,48 @@ def page_columns(ordering: str | None) -> tuple[str, ...]:
     return PAGE_COLUMNS
 
 
+def recent_customers(user, custodies: int = 300) -> list[tuple]:
+    """(customer id, name) of the `custodies` custodies the user sees that were created last, newest
+    first (repeats included): the same rows as
+    `custodies_for(user).order_by("-created_at").values_list("customer_id", "customer__full_name")[:n]`.
+
+    The list page's customer filter reads them on every page, so the query is written by hand
+    (identifiers from the models, values as parameters): the ORM built, compiled and decoded it for
+    ~0.5 ms of CPU, the SQL alone costs ~0.2 ms. Tested against the ORM query.
+    """
+    from django.db import connections, router
+
+    from accounts.permissions import visible_branch_ids
+    from fleet.models import Customer
+
+    ids = visible_branch_ids(user)
+    if ids is not None and not ids:
+        return []
+    meta, customer = Custody._meta, Customer._meta
+    connection = connections[router.db_for_read(Custody)]
+    quote = connection.ops.quote_name
+    branch_fk, customer_fk, created = (
+        quote(meta.get_field(name).column) for name in ("branch", "customer", "created_at")
+    )
+    custody_table, customer_table = quote(meta.db_table), quote(customer.db_table)
+    customer_pk, name = quote(customer.pk.column), quote(customer.get_field("full_name").column)
+    where, params = "", []
+    if ids is not None:
+        branch_pk = meta.get_field("branch").target_field
+        where = f" WHERE c.{branch_fk} IN ({', '.join(['%s'] * len(ids))})"
+        params = [branch_pk.get_db_prep_value(i, connection) for i in sorted(ids, key=str)]
+    sql = (
+        f"SELECT c.{customer_fk}, cu.{name} FROM {custody_table} c"  # noqa: S608 - identifiers from the models
+        f" INNER JOIN {customer_table} cu ON cu.{customer_pk} = c.{customer_fk}{where}"
+        f" ORDER BY c.{created} DESC LIMIT {int(custodies)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    to_id = customer.pk.to_python  # SQLite answers a UUID as text
+    return [(to_id(pk), full_name) for pk, full_name in rows]
+
+
 def list_rows(qs: QuerySet[Custody], columns: tuple[str, ...] = LIST_COLUMNS) -> QuerySet:
     """The list columns of `qs` as dicts (paginate() orders and slices it); the API's by default."""
     return qs.values(*columns)

@@ -234,12 +234,7 @@ def _page_numbers(page) -> list[int | None]:
 def _recent_customers(user, selected: str | None) -> list[tuple]:
     """Customers of recent custodies (for the customer filter), plus the selected one."""
     seen: dict = {}
-    rows = (
-        selectors.custodies_for(user)
-        .order_by("-created_at")
-        .values_list("customer_id", "customer__full_name")[:300]
-    )
-    for pk, name in rows:
+    for pk, name in selectors.recent_customers(user, 300):
         if pk not in seen:
             seen[pk] = name
         if len(seen) >= 100:

@@ -224,6 +224,45 @@ def test_list_honours_the_branch_switcher(users, make_draft, other_branch, vehic
     assert numbers(client.get("/custodies/?branch_id=")) == {here.custody_no, there.custody_no}
 
 
+def test_the_recent_customers_are_the_orm_querys_rows_for_every_scope(
+    users, make_draft, other_branch, vehicle_class, customer
+):
+    from custodies import selectors
+
+    second = Customer.objects.create(customer_no="C-2", full_name="Second O'Brien")
+    make_draft()
+    Custody.objects.filter(pk=make_draft().pk).update(customer=second)
+    foreign_vehicle = make_vehicle(other_branch, vehicle_class, "AUH-X-2", status="rented")
+    now = timezone.now()
+    foreign_agreement = RentalAgreement.objects.create(
+        agreement_no="RA-AUH-2",
+        customer=second,
+        vehicle=foreign_vehicle,
+        branch=other_branch,
+        start_at=now - timedelta(days=1),
+        end_at=now + timedelta(days=9),
+        daily_rate=100,
+        monthly_rate=2000,
+    )
+    _run(
+        users[Role.ADMIN],
+        services.create_custody,
+        draft_data(foreign_agreement, None, reason_code="maintenance", reason_subcode="inspection"),
+    )
+    nowhere = make_user(Role.OPERATOR, email="nowhere@example.com")
+    elsewhere = make_user(Role.OPERATOR, other_branch, email="elsewhere@example.com")
+    for user in (users[Role.ADMIN], users[Role.OPERATOR], elsewhere, nowhere):
+        for n in (300, 2):
+            orm = (
+                selectors.custodies_for(user)
+                .order_by("-created_at")
+                .values_list("customer_id", "customer__full_name")[:n]
+            )
+            assert selectors.recent_customers(user, n) == list(orm), user.email
+    assert len(selectors.recent_customers(users[Role.ADMIN])) == 3
+    assert selectors.recent_customers(nowhere) == []
+
+
 def test_list_query_count_does_not_grow_with_rows(users, branch, vehicle_class, customer, operator_client):
     _many_drafts(5, users, branch, vehicle_class, customer)
     operator_client.get("/custodies/")  # warm caches (session, content types)
