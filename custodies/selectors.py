@@ -186,6 +186,37 @@ def recent_customers(user, custodies: int = 300) -> list[tuple]:
     return [(to_id(pk), full_name) for pk, full_name in rows]
 
 
+# A custody that took its original car out of use: handed over, and not voided.
+TOOK_OUT_Q = Q(handed_over_at__isnull=False, status__in=[CustodyStatus.ACTIVE, CustodyStatus.CLOSED])
+
+
+def out_of_use_since(vehicles: QuerySet) -> QuerySet:
+    """`vehicles` annotated with `since`: when the latest custody that took each out handed it over,
+    else the car's last change (a workshop visit). One correlated subquery per car, answered by the
+    partial index `custody_original_handed_over`. The dashboard and the analytics chart age cars by it."""
+    from django.db.models import DateTimeField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    latest = Custody.objects.filter(TOOK_OUT_Q, original_vehicle=OuterRef("pk")).order_by("-handed_over_at")
+    return vehicles.annotate(
+        since=Coalesce(
+            Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()
+        )
+    )
+
+
+def custodies_that_took_out(vehicle_ids) -> dict:
+    """{vehicle id: {"pk", "custody_no"}} of the latest custody that took each car out (one query)."""
+    found: dict = {}
+    for row in (
+        Custody.objects.filter(TOOK_OUT_Q, original_vehicle_id__in=list(vehicle_ids))
+        .order_by("original_vehicle_id", "-handed_over_at")
+        .values("original_vehicle_id", "pk", "custody_no")
+    ):
+        found.setdefault(row["original_vehicle_id"], row)
+    return found
+
+
 def list_rows(qs: QuerySet[Custody], columns: tuple[str, ...] = LIST_COLUMNS) -> QuerySet:
     """The list columns of `qs` as dicts (paginate() orders and slices it); the API's by default."""
     return qs.values(*columns)

@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import DateTimeField, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.choices import ChargeType, Responsibility
 from billing.money import to_money
 from custodies.choices import CustodianType, CustodyStatus, ReasonCode, SlaTarget
-from custodies.models import Custody
+from custodies.selectors import out_of_use_since
 from fleet.choices import VehicleStatus
 from fleet.models import Branch, Customer
 from fleet.selectors import vehicles_for
@@ -213,14 +212,7 @@ def out_of_use_vehicles(scope, period, now=None) -> Chart:
     vehicles = vehicles_for(scope.user).filter(status__in=OUT_OF_USE)
     if scope.branch_id:
         vehicles = vehicles.filter(branch_id=scope.branch_id)
-    latest = Custody.objects.filter(original_vehicle=OuterRef("pk"), handed_over_at__isnull=False).order_by(
-        "-handed_over_at"
-    )
-    since = vehicles.annotate(
-        since=Coalesce(
-            Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()
-        )
-    ).values_list("status", "since")
+    since = out_of_use_since(vehicles).values_list("status", "since")
     counts = defaultdict(int)
     for status, started in since:
         age = max(0, (now - started).days)

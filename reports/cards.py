@@ -8,17 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from billing.money import currency
-from custodies.choices import CustodyStatus, SlaState
-from custodies.selectors import overdue_q
-from custodies.sla import STATUS_BY_TARGET
-from custodies.sla import state_q as sla_state_q
+from custodies.choices import CustodyStatus
 
 from . import kpis
 
@@ -117,18 +113,7 @@ PERIOD_CARDS = {"created", "sla_on_time", "turnaround", "duration", "charges", "
 def build(user, scope: kpis.Scope, period: kpis.Period, now: datetime, inbox_count=None) -> list[Card]:
     keys = ROLE_CARDS.get(user.role, ROLE_CARDS[Role.VIEWER])
     previous = period.previous()
-    # Every figure below concerns an open custody: the status index instead of reading every custody.
-    counts = (
-        scope.custodies()
-        .filter(status__in=list(STATUS_BY_TARGET.values()))
-        .aggregate(
-            active=Count("pk", filter=kpis.ACTIVE_Q),
-            pending=Count("pk", filter=kpis.PENDING_Q),
-            overdue=Count("pk", filter=overdue_q(now)),
-            at_risk=Count("pk", filter=sla_state_q(SlaState.AT_RISK, now)),
-            breached=Count("pk", filter=sla_state_q(SlaState.BREACHED, now)),
-        )
-    )
+    counts = kpis.open_counts(scope, now)
     # The period figures come from kpis.compute: the daily rollup plus today, one definition each.
     figures = before_figures = {}
     if set(keys) & PERIOD_CARDS:

@@ -32,7 +32,7 @@ from billing.models import Charge, Payment
 from billing.money import from_cents, to_money
 from core.dates import day_start
 from custodies import sla
-from custodies.choices import CustodyStatus, SlaTarget
+from custodies.choices import CustodyStatus, SlaState, SlaTarget
 from custodies.models import Custody
 from custodies.selectors import overdue_q
 
@@ -117,18 +117,34 @@ ACTIVE_Q = Q(status=CustodyStatus.ACTIVE)
 PENDING_Q = Q(status=CustodyStatus.PENDING_APPROVAL)
 
 
-def now_counts(scope: Scope, now: datetime) -> dict[str, int]:
-    # Only the two statuses counted: the status index instead of reading every custody.
-    live = [CustodyStatus.ACTIVE, CustodyStatus.PENDING_APPROVAL]
-    return (
-        scope.custodies()
-        .filter(status__in=live)
-        .aggregate(
-            active_custodies=Count("pk", filter=ACTIVE_Q),
-            pending_approvals=Count("pk", filter=PENDING_Q),
-            overdue_custodies=Count("pk", filter=overdue_q(now)),
+def open_counts(scope: Scope, now: datetime) -> dict[str, int]:
+    """Open custodies now: active, pending approval, overdue, SLA at risk and breached, in one query.
+    Each concerns a custody with an SLA target running, so only those statuses are read (the status
+    index instead of every custody)."""
+
+    def count() -> dict[str, int]:
+        return (
+            scope.custodies()
+            .filter(status__in=list(sla.STATUS_BY_TARGET.values()))
+            .aggregate(
+                active=Count("pk", filter=ACTIVE_Q),
+                pending=Count("pk", filter=PENDING_Q),
+                overdue=Count("pk", filter=overdue_q(now)),
+                at_risk=Count("pk", filter=sla.state_q(SlaState.AT_RISK, now)),
+                breached=Count("pk", filter=sla.state_q(SlaState.BREACHED, now)),
+            )
         )
-    )
+
+    return scope.remember(("open", now), count)
+
+
+def now_counts(scope: Scope, now: datetime) -> dict[str, int]:
+    counts = open_counts(scope, now)
+    return {
+        "active_custodies": counts["active"],
+        "pending_approvals": counts["pending"],
+        "overdue_custodies": counts["overdue"],
+    }
 
 
 # ---- period figures ---------------------------------------------------------------------------------

@@ -5,8 +5,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, DateTimeField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,10 +18,10 @@ from audit.models import AuditEntry
 from billing.choices import ChargeType, Responsibility
 from core.errors import ValidationFailed
 from core.exports import ExportColumn, export_response
-from custodies.choices import CustodyStatus, SlaTarget
+from custodies.choices import SlaTarget
 from custodies.display import event_title
 from custodies.models import Custody
-from custodies.selectors import custodies_for
+from custodies.selectors import custodies_for, custodies_that_took_out, out_of_use_since
 from fleet.choices import VEHICLE_STATUS_COLOURS, VehicleStatus
 from fleet.selectors import agreements_for, branches_for, vehicles_for
 
@@ -74,7 +73,7 @@ def _custody_cards(request) -> dict:
     inbox = inbox_for(user)
     if branch_id:
         inbox = inbox.filter(custody__branch_id=branch_id)
-    scope = kpis.Scope(user, branch_id or None)
+    scope = kpis.Scope(user, branch_id or None, memo={})  # the cards' two periods share the open counts
     period = kpis.Period.last_days()
     kpi_cards = cards.build(user, scope, period, now, inbox.count() if may_approve else None)
 
@@ -82,24 +81,9 @@ def _custody_cards(request) -> dict:
     vehicles = vehicles_for(user).filter(status__in=[VehicleStatus.IN_CUSTODY, VehicleStatus.MAINTENANCE])
     if branch_id:
         vehicles = vehicles.filter(branch_id=branch_id)
-    took_out = Custody.objects.filter(
-        handed_over_at__isnull=False, status__in=[CustodyStatus.ACTIVE, CustodyStatus.CLOSED]
-    )
-    latest = took_out.filter(original_vehicle=OuterRef("pk")).order_by("-handed_over_at")
-    vehicles = vehicles.annotate(
-        since=Coalesce(
-            Subquery(latest.values("handed_over_at")[:1]), "updated_at", output_field=DateTimeField()
-        )
-    ).order_by("since")
+    vehicles = out_of_use_since(vehicles).order_by("since")
     workshop = list(vehicles[:WORKSHOP_ROWS])
-    # The custody that took each shown car out: one query for the shown rows, not a subquery per car.
-    custody_of = {}
-    for row in (
-        took_out.filter(original_vehicle_id__in=[v.pk for v in workshop])
-        .order_by("original_vehicle_id", "-handed_over_at")
-        .values("original_vehicle_id", "pk", "custody_no")
-    ):
-        custody_of.setdefault(row["original_vehicle_id"], row)
+    custody_of = custodies_that_took_out(v.pk for v in workshop)
     for vehicle in workshop:
         vehicle.age_days = max(0, (now - vehicle.since).days) if vehicle.since else None
         found = custody_of.get(vehicle.pk, {})
