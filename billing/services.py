@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import permissions
 from audit import services as audit
+from core import rawsql
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.events import emit
 from custodies.choices import CustodyStatus
@@ -181,27 +182,21 @@ class Balance:
 
 @functools.cache
 def _sums_sql(alias: str, by_payer: bool) -> str:
-    """The balance's UNION ALL (see _sums); identifiers from the models' _meta, values as parameters."""
-    q = connections[alias].ops.quote_name
-    charge, payment = Charge._meta, Payment._meta
-
-    def col(meta, name: str) -> str:
-        return q(meta.get_field(name).column)
-
-    charge_where = f"{col(charge, 'custody')} = %s AND {col(charge, 'status')} IN (%s, %s, %s)"
-    payment_where = f"{col(payment, 'custody')} = %s"
+    """The balance's UNION ALL (see _sums)."""
+    connection = connections[alias]
+    charges, c_custody, c_status, c_who, c_total = rawsql.names(
+        connection, Charge, "custody", "status", "responsibility", "total"
+    )
+    payments, p_custody, p_who, p_amount = rawsql.names(connection, Payment, "custody", "payer", "amount")
+    charge_where = f"{c_custody} = %s AND {c_status} IN (%s, %s, %s)"
+    payment_where = f"{p_custody} = %s"
     if by_payer:
-        charge_where += f" AND {col(charge, 'responsibility')} = %s"
-        payment_where += f" AND {col(payment, 'payer')} = %s"
-    charges = (
-        f"SELECT {col(charge, 'responsibility')}, 'c', SUM({col(charge, 'total')}) FROM {q(charge.db_table)} "  # noqa: S608
-        f"WHERE {charge_where} GROUP BY {col(charge, 'responsibility')}"
+        charge_where += f" AND {c_who} = %s"
+        payment_where += f" AND {p_who} = %s"
+    return (
+        f"SELECT {c_who}, 'c', SUM({c_total}) FROM {charges} WHERE {charge_where} GROUP BY {c_who}"  # noqa: S608
+        f" UNION ALL SELECT {p_who}, 'p', SUM({p_amount}) FROM {payments} WHERE {payment_where} GROUP BY {p_who}"
     )
-    payments = (
-        f"SELECT {col(payment, 'payer')}, 'p', SUM({col(payment, 'amount')}) FROM {q(payment.db_table)} "  # noqa: S608
-        f"WHERE {payment_where} GROUP BY {col(payment, 'payer')}"
-    )
-    return f"{charges} UNION ALL {payments}"
 
 
 def _sums(custody: Custody, payer: str | None = None) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -219,12 +214,10 @@ def _sums(custody: Custody, payer: str | None = None) -> tuple[dict[str, Decimal
         params.append(payer)
     charged: dict[str, Decimal] = {}
     paid: dict[str, Decimal] = {}
-    with db.cursor() as cursor:
-        cursor.execute(_sums_sql(alias, bool(payer)), params)
-        for who, kind, amount in cursor.fetchall():
-            # PostgreSQL sums numerics as Decimal, SQLite as int/float; to_money() rounds to cents.
-            value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
-            (charged if kind == "c" else paid)[who] = value
+    for who, kind, amount in rawsql.fetch(db, _sums_sql(alias, bool(payer)), params):
+        # PostgreSQL sums numerics as Decimal, SQLite as int/float; to_money() rounds to cents.
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+        (charged if kind == "c" else paid)[who] = value
     return charged, paid
 
 

@@ -16,8 +16,9 @@ removes it, like the notification badge) does not count as activity, as before.
 from django.conf import settings
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.db import connections, router
 from django.utils import timezone
+
+from core import rawsql
 
 
 class SessionStore(db.SessionStore):
@@ -43,25 +44,21 @@ class SessionStore(db.SessionStore):
         if key is None:
             return None
         model = self.model
-        meta = model._meta
-        expire = meta.get_field("expire_date")
-        connection = connections[router.db_for_read(model)]
-        quote = connection.ops.quote_name
-        data_col, key_col, expire_col = (
-            quote(meta.get_field(name).column) for name in ("session_data", "session_key", "expire_date")
+        connection = rawsql.read_connection(model)
+        table, data_col, key_col, expire_col = rawsql.names(
+            connection, model, "session_data", "session_key", "expire_date"
         )
-        table = quote(meta.db_table)
-        # Identifiers from the model, values as parameters.
         sql = f"SELECT {data_col}, {expire_col} FROM {table} WHERE {key_col} = %s AND {expire_col} > %s"  # noqa: S608
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key, now])
-            row = cursor.fetchone()
+        rows = rawsql.fetch(connection, sql, [key, now])
+        row = rows[0] if rows else None
         if row is None:
             self._session_key = None
             return None
         data, expires = row
-        expires = expire.to_python(expires)  # SQLite: text; PostgreSQL: already a datetime
+        expires = model._meta.get_field("expire_date").to_python(
+            expires
+        )  # SQLite: text; PostgreSQL: already a datetime
         if timezone.is_naive(expires):  # stored naive in the connection's time zone, as Django reads it
             expires = timezone.make_aware(expires, connection.timezone)
         return data, expires

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.permissions import scope_to_branches
+from core import rawsql
 from core.dates import on_days
 from fleet.models import RentalAgreement, Vehicle
 
@@ -153,25 +154,20 @@ def recent_customers(user, custodies: int = 300) -> list[tuple]:
     (identifiers from the models, values as parameters): the ORM built, compiled and decoded it for
     ~0.5 ms of CPU, the SQL alone costs ~0.2 ms. Tested against the ORM query.
     """
-    from django.db import connections, router
-
     from accounts.permissions import visible_branch_ids
     from fleet.models import Customer
 
     ids = visible_branch_ids(user)
     if ids is not None and not ids:
         return []
-    meta, customer = Custody._meta, Customer._meta
-    connection = connections[router.db_for_read(Custody)]
-    quote = connection.ops.quote_name
-    branch_fk, customer_fk, created = (
-        quote(meta.get_field(name).column) for name in ("branch", "customer", "created_at")
+    connection = rawsql.read_connection(Custody)
+    custody_table, branch_fk, customer_fk, created = rawsql.names(
+        connection, Custody, "branch", "customer", "created_at"
     )
-    custody_table, customer_table = quote(meta.db_table), quote(customer.db_table)
-    customer_pk, name = quote(customer.pk.column), quote(customer.get_field("full_name").column)
+    customer_table, customer_pk, name = rawsql.names(connection, Customer, "id", "full_name")
     where, params = "", []
     if ids is not None:
-        branch_pk = meta.get_field("branch").target_field
+        branch_pk = Custody._meta.get_field("branch").target_field
         where = f" WHERE c.{branch_fk} IN ({', '.join(['%s'] * len(ids))})"
         params = [branch_pk.get_db_prep_value(i, connection) for i in sorted(ids, key=str)]
     sql = (
@@ -179,10 +175,8 @@ def recent_customers(user, custodies: int = 300) -> list[tuple]:
         f" INNER JOIN {customer_table} cu ON cu.{customer_pk} = c.{customer_fk}{where}"
         f" ORDER BY c.{created} DESC LIMIT {int(custodies)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    to_id = customer.pk.to_python  # SQLite answers a UUID as text
+    rows = rawsql.fetch(connection, sql, params)
+    to_id = Customer._meta.pk.to_python  # SQLite answers a UUID as text
     return [(to_id(pk), full_name) for pk, full_name in rows]
 
 

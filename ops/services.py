@@ -4,13 +4,14 @@
 """
 
 from django.apps import apps
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts import permissions
 from audit import services as audit
 from audit.context import acting_as
+from core import rawsql
 from core.errors import Conflict, ValidationFailed
 from core.switches import SwitchState
 
@@ -23,18 +24,13 @@ def read_state() -> SwitchState:
     """The switches as stored now. Every page reads them (the layout's banners) and every write
     (maintenance): one hand-written SELECT, ~0.02 ms of CPU where the ORM's `.values().first()` built
     and compiled it each time (~0.3 ms; docs/performance.md, issue 14)."""
-    meta = SystemSettings._meta
-    connection = connections[router.db_for_read(SystemSettings)]
-    quote = connection.ops.quote_name
-    maintenance, new_custodies, message, pk = (
-        quote(meta.get_field(name).column)
-        for name in ("maintenance_mode", "new_custodies_enabled", "message", "id")
+    connection = rawsql.read_connection(SystemSettings)
+    table, maintenance, new_custodies, message, pk = rawsql.names(
+        connection, SystemSettings, "maintenance_mode", "new_custodies_enabled", "message", "id"
     )
-    table = quote(meta.db_table)
     sql = f"SELECT {maintenance}, {new_custodies}, {message} FROM {table} WHERE {pk} = %s"  # noqa: S608 - identifiers from the model
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [1])
-        row = cursor.fetchone()
+    rows = rawsql.fetch(connection, sql, [1])
+    row = rows[0] if rows else None
     if row is None:
         return SwitchState()
     # SQLite answers booleans as 0/1.
