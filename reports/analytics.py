@@ -26,15 +26,23 @@ from . import kpis
 
 TOP_CUSTOMERS = 10
 OUT_OF_USE = [VehicleStatus.IN_CUSTODY, VehicleStatus.MAINTENANCE, VehicleStatus.OUT_OF_SERVICE]
-AGE_BUCKETS = [(0, 2, "0–2 d"), (3, 7, "3–7 d"), (8, 14, "8–14 d"), (15, 30, "15–30 d"), (31, None, "> 30 d")]
+# Bucket labels are translated (the page and its exports speak the user's language); "d" and "h"
+# are the abbreviations the rest of the app uses for days and hours.
+AGE_BUCKETS = [
+    (0, 2, _("0–2 d")),
+    (3, 7, _("3–7 d")),
+    (8, 14, _("8–14 d")),
+    (15, 30, _("15–30 d")),
+    (31, None, _("> 30 d")),
+]
 TURNAROUND_BUCKETS = [
-    (0, 1, "< 1 h"),
-    (1, 2, "1–2 h"),
-    (2, 4, "2–4 h"),
-    (4, 8, "4–8 h"),
-    (8, 24, "8–24 h"),
-    (24, 72, "1–3 d"),
-    (72, None, "> 3 d"),
+    (0, 1, _("< 1 h")),
+    (1, 2, _("1–2 h")),
+    (2, 4, _("2–4 h")),
+    (4, 8, _("4–8 h")),
+    (8, 24, _("8–24 h")),
+    (24, 72, _("1–3 d")),
+    (72, None, _("> 3 d")),
 ]
 
 
@@ -130,7 +138,7 @@ def turnaround_distribution(scope, period, now=None) -> Chart:
     every = kpis.approval_seconds_rolled(scope, period)  # sorted: each bucket is a slice
     edges = [bisect_left(every, low * 3600) for low, _high, _label in TURNAROUND_BUCKETS] + [len(every)]
     counts = [edges[i + 1] - edges[i] for i in range(len(TURNAROUND_BUCKETS))]
-    labels = [label for _low, _high, label in TURNAROUND_BUCKETS]
+    labels = [str(label) for _low, _high, label in TURNAROUND_BUCKETS]
     datasets = [{"label": _("Approvals"), "data": counts}]
     table = _series_table(labels, datasets) if any(counts) else []
     turnaround = kpis.turnaround_of(every)
@@ -216,13 +224,13 @@ def out_of_use_vehicles(scope, period, now=None) -> Chart:
     counts = defaultdict(int)
     for status, started in since:
         age = max(0, (now - started).days)
-        for low, high, label in AGE_BUCKETS:
+        for bucket, (low, high, _label) in enumerate(AGE_BUCKETS):
             if age >= low and (high is None or age <= high):
-                counts[(status, label)] += 1
+                counts[(status, bucket)] += 1
                 break
-    labels = [label for _low, _high, label in AGE_BUCKETS]
+    labels = [str(label) for _low, _high, label in AGE_BUCKETS]
     datasets = [
-        {"label": VehicleStatus(status).label, "data": [counts[(status, label)] for label in labels]}
+        {"label": VehicleStatus(status).label, "data": [counts[(status, b)] for b in range(len(AGE_BUCKETS))]}
         for status in OUT_OF_USE
     ]
     table = _series_table(labels, datasets) if any(counts.values()) else []

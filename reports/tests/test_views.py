@@ -162,3 +162,20 @@ def test_every_chart_exports_csv_and_xlsx_of_its_table(kpi_data, users):
     values = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert values["Custodies created"] == 6
     assert client.get("/reports/", {**base, "chart": "nope", "format": "csv"}).status_code == 404
+
+
+def test_the_bucket_charts_speak_arabic_in_their_exports(kpi_data, users):
+    from django.utils import translation
+
+    from reports import analytics
+
+    with translation.override("ar"):
+        (turnaround,) = analytics.build(
+            kpis.Scope(users[Role.ADMIN]), kpis.Period.last_days(60), only="turnaround"
+        )
+        (vehicles,) = analytics.build(
+            kpis.Scope(users[Role.ADMIN]), kpis.Period.last_days(60), only="vehicles"
+        )
+    assert turnaround.labels[0] == "أقل من ساعة" and turnaround.labels[-1] == "أكثر من 3 أيام"
+    assert vehicles.labels[0] == "0–2 يوم"
+    assert all(isinstance(label, str) for label in turnaround.labels + vehicles.labels)  # exports need text
