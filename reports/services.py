@@ -179,16 +179,14 @@ def rollup_day(day, now) -> int:
             },
         )
 
-    for branch_id, status, reason, custodian, customer_id, n in kpis.created_by_facet(
-        custodies, period, "branch_id"
-    ):
+    facets: dict = {}
+    for branch_id, *facet in kpis.created_by_facet(custodies, period, "branch_id"):
+        facets.setdefault(branch_id, kpis.CreatedFacets()).add(day, branch_id, *facet)
+    for branch_id, counted in facets.items():
         r = row(branch_id)
-        _count(r["by_status"], status, n)
-        if status in kpis.CREATED_STATUSES:
-            r["created"] += n
-            _count(r["by_reason"], reason, n)
-            _count(r["by_custodian"], custodian, n)
-            _count(r["by_customer"], str(customer_id), n)
+        r["created"] = counted.by_branch[branch_id]
+        r["by_status"], r["by_reason"] = dict(counted.by_status), dict(counted.by_reason)
+        r["by_custodian"], r["by_customer"] = dict(counted.by_custodian), dict(counted.by_customer)
     for target in SlaTarget.values:
         decided, on_time = sla.outcome_q(target, period.since, period.until, now)
         for branch_id, d, m in (
@@ -239,10 +237,6 @@ def rollup_day(day, now) -> int:
             ]
         )
     return len(rows)
-
-
-def _count(counts: dict, key, n: int) -> None:
-    counts[key] = counts.get(key, 0) + n
 
 
 def _dirty_days(since, now) -> set:
