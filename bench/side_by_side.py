@@ -117,9 +117,12 @@ class Server:
                 time.sleep(0.3)
         raise SystemExit("the server did not answer /healthz")
 
+    def worker_pids(self) -> list[str]:
+        return Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+
     def worker_rss_mb(self) -> list[float]:
         rss = []
-        for child in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+        for child in self.worker_pids():
             status = Path(f"/proc/{child}/status").read_text()
             match = re.search(r"VmRSS:\s+(\d+) kB", status)
             if match:
@@ -133,6 +136,77 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+# ---- where the CPU went --------------------------------------------------------------------------
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_seconds(pid) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # the process ended
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def _postgres_pids() -> list[str]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(entry.name)
+            except OSError:
+                continue
+    return pids
+
+
+def _machine_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / TICK, sum(values) / TICK
+
+
+class CpuMeter:
+    """CPU seconds spent by the app server, PostgreSQL and the load generator (this process and the wrk
+    it waits for) during a measured step: on a small machine all three share the cores, so a request's
+    cost is all of it, and a server that cannot go faster is one whose machine is busy."""
+
+    def __init__(self, server: "Server"):
+        self.server = server
+
+    def _sample(self) -> dict:
+        app = sum(_process_seconds(pid) for pid in [self.server.proc.pid, *self.server.worker_pids()])
+        times = os.times()
+        busy, total = _machine_seconds()
+        return {
+            "app": app,
+            "db": sum(_process_seconds(pid) for pid in _postgres_pids()),
+            "client": times.user + times.system + times.children_user + times.children_system,
+            "busy": busy,
+            "total": total,
+        }
+
+    def __enter__(self):
+        self.before = self._sample()
+        return self
+
+    def __exit__(self, *exc):
+        after = self._sample()
+        self.used = {k: after[k] - self.before[k] for k in after}
+
+    def per_request(self, requests: int) -> str:
+        """'app 6.1 · db 2.0 · client 1.2 ms/request · machine 97 % busy'."""
+        u, n = self.used, max(1, requests)
+        busy = 100 * u["busy"] / u["total"] if u["total"] else float("nan")
+        return (
+            f"app {1000 * u['app'] / n:.1f} · db {1000 * u['db'] / n:.1f} · client {1000 * u['client'] / n:.1f}"
+            f" ms/request · machine {busy:.0f} % busy"
+        )
 
 
 # ---- wrk ---------------------------------------------------------------------------------------------
@@ -158,6 +232,7 @@ def wrk(port: int, paths: list[str], headers: dict, seconds: float, connections:
     requests, duration_us, errors, p50, p95, p99 = line.split()[1:]
     return {
         "rps": int(requests) / (int(duration_us) / 1e6),
+        "n": int(requests),
         "errors": int(errors),
         "p50": float(p50) / 1000,
         "p95": float(p95) / 1000,
@@ -346,7 +421,15 @@ def approver_token() -> str:
     return ApiToken.issue(user, name="bench approver")[1]
 
 
-def run_writes(port: int, token: str, n: int, connections: int) -> list[tuple[str, dict]]:
+def run_writes(server: "Server", token: str, n: int, connections: int) -> list[tuple[str, dict]]:
+    port = server.port
+
+    def timed(headers: dict, jobs: list[tuple[str, dict]]) -> dict:
+        with CpuMeter(server) as meter:
+            result = post_all(port, headers, jobs, connections)
+        result["cpu"] = meter.per_request(result["n"] + result["errors"])
+        return result
+
     api = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     approver = {"Authorization": f"Bearer {approver_token()}", "Accept": "application/json"}
     bodies = write_inputs(n)
@@ -354,10 +437,10 @@ def run_writes(port: int, token: str, n: int, connections: int) -> list[tuple[st
         out(f"writes skipped: only {len(bodies)} free replacement vehicles with open agreements")
         return []
     rows = []
-    bare = post_all(port, {}, [("/bench/bare/create", b) for b in bodies], connections)
+    bare = timed({}, [("/bench/bare/create", b) for b in bodies])
     Custody.objects.filter(custodian_name="Bench Writer", created_by__isnull=True).delete()
     rows.append(("bare ORM create()", bare))
-    created = post_all(port, api, [("/api/v1/custodies", b) for b in bodies], connections)
+    created = timed(api, [("/api/v1/custodies", b) for b in bodies])
     rows.append(("create draft", created))
     ids = [a["id"] for a in created["answers"]]
     attach(ids, "incident_report", "customer_acknowledgment")
@@ -386,7 +469,7 @@ def run_writes(port: int, token: str, n: int, connections: int) -> list[tuple[st
         if name == "record payment":  # a payment needs a posted charge (not timed: not in the list)
             post_all(port, api, [(f"/api/v1/charges/{c}/post", {}) for c in charges.values()], connections)
         headers = approver if name == "approve" else api
-        result = post_all(port, headers, [make(i) for i in ids], connections)
+        result = timed(headers, [make(i) for i in ids])
         rows.append((name, result))
         if name == "add charge":
             charges = {a["custody_id"]: a["id"] for a in result["answers"] if a}
@@ -494,33 +577,36 @@ def main(argv=None) -> int:
             report += [
                 f"## Pages at {args.connections} connections (session cookie, admin)",
                 "",
-                "| page | req/s | p50 ms | p95 ms | p99 ms | errors |",
-                "|---|---:|---:|---:|---:|---:|",
+                "| page | req/s | p50 ms | p95 ms | p99 ms | errors | CPU per request (all rounds) |",
+                "|---|---:|---:|---:|---:|---:|---|",
             ]
             for name, paths in pages.items():
-                runs = [
-                    wrk(args.port, paths, cookie, args.seconds, args.connections) for _ in range(args.rounds)
-                ]
+                with CpuMeter(server) as meter:
+                    runs = [
+                        wrk(args.port, paths, cookie, args.seconds, args.connections)
+                        for _ in range(args.rounds)
+                    ]
                 m = merge(runs)
                 report.append(
-                    f"| {name} | {m['rps']:.1f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} |"
+                    f"| {name} | {m['rps']:.1f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} | "
+                    f"{meter.per_request(sum(r['n'] for r in runs))} |"
                 )
             report += ["", f"load average after the pages: {loadavg()}", ""]
 
         if "writes" not in args.skip:
-            rows = run_writes(args.port, raw, args.writes, args.connections)
+            rows = run_writes(server, raw, args.writes, args.connections)
             if rows:
                 floor = rows[0][1]["rps"]
                 report += [
                     f"## Writes at {args.connections} connections ({args.writes} custodies; load average {loadavg()})",
                     "",
-                    "| write | done | req/s | p50 ms | p95 ms | p99 ms | errors | ÷ bare create |",
-                    "|---|---:|---:|---:|---:|---:|---:|---:|",
+                    "| write | done | req/s | p50 ms | p95 ms | p99 ms | errors | ÷ bare create | CPU per request |",
+                    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
                 ]
                 for name, r in rows:
                     report.append(
                         f"| {name} | {r['n']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
-                        f"{r['errors']} | {r['rps'] / floor if floor else float('nan'):.2f} × |"
+                        f"{r['errors']} | {r['rps'] / floor if floor else float('nan'):.2f} × | {r['cpu']} |"
                     )
                 report.append("")
 
