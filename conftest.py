@@ -43,6 +43,14 @@ def _shared_cache_of_this_test_process(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _no_recent_customers_of_an_earlier_test():
+    """The custody list keeps its filter's recent customers per process; an earlier test's rows are gone."""
+    from custodies.selectors import forget_recent_customers
+
+    forget_recent_customers()
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CUSTODY_ONBOARDING_TOUR = False  # the first-login tour would cover pages under test

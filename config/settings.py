@@ -170,6 +170,9 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
 SESSION_ENGINE = "core.sessions"
 SESSION_SAVE_EVERY_REQUEST = False
 CUSTODY_SESSION_REFRESH_SECONDS = int(os.environ.get("CUSTODY_SESSION_REFRESH_SECONDS", "300"))
+# The custody list's customer filter offers the customers of the last 300 custodies; each server process
+# keeps them this long per branch scope (a new custody's customer shows within this time).
+CUSTODY_RECENT_CUSTOMERS_SECONDS = int(os.environ.get("CUSTODY_RECENT_CUSTOMERS_SECONDS", "60"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

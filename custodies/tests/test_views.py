@@ -263,6 +263,49 @@ def test_the_recent_customers_are_the_orm_querys_rows_for_every_scope(
     assert selectors.recent_customers(nowhere) == []
 
 
+def test_the_recent_customers_are_kept_a_while_and_forgotten_when_a_custody_is_saved(
+    users, make_draft, customer, settings, monkeypatch
+):
+    from custodies import selectors
+
+    settings.CUSTODY_RECENT_CUSTOMERS_SECONDS = 60
+    admin = users[Role.ADMIN]
+    make_draft()
+    clock = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
+    first = selectors.recent_customers(admin)
+    assert [name for _, name in first] == [customer.full_name]
+    with CaptureQueriesContext(connection) as kept:
+        assert selectors.recent_customers(admin) == first
+    assert len(kept) == 0
+
+    # Written behind the ORM's back (another process): seen once the minute is over.
+    second = Customer.objects.create(customer_no="C-2", full_name="Second Customer")
+    draft = make_draft()
+    before = selectors.recent_customers(admin)
+    Custody.objects.filter(pk=draft.pk).update(customer=second)
+    clock[0] += 59
+    assert selectors.recent_customers(admin) == before
+    assert "Second Customer" not in {name for _, name in before}
+    clock[0] += 2
+    assert "Second Customer" in {name for _, name in selectors.recent_customers(admin)}
+
+    # A custody saved in this process: at once.
+    third = Customer.objects.create(customer_no="C-3", full_name="Third Customer")
+    selectors.recent_customers(admin)
+    custody = make_draft()
+    custody.customer = third
+    custody.save()
+    assert "Third Customer" in {name for _, name in selectors.recent_customers(admin)}
+
+    settings.CUSTODY_RECENT_CUSTOMERS_SECONDS = 0
+    selectors.forget_recent_customers()
+    selectors.recent_customers(admin)
+    with CaptureQueriesContext(connection) as unkept:
+        selectors.recent_customers(admin)
+    assert len(unkept) == 1
+
+
 def test_list_query_count_does_not_grow_with_rows(users, branch, vehicle_class, customer, operator_client):
     _many_drafts(5, users, branch, vehicle_class, customer)
     operator_client.get("/custodies/")  # warm caches (session, content types)
@@ -276,6 +319,7 @@ def test_list_query_count_does_not_grow_with_rows(users, branch, vehicle_class, 
         Customer.objects.create(customer_no="C-2", full_name="Second"),
         start=100,
     )
+    operator_client.get("/custodies/")  # the filter's recent customers read again after the new custodies
     with CaptureQueriesContext(connection) as fifty:
         response = operator_client.get("/custodies/")
     assert len(numbers(response)) == 50
