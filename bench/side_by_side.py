@@ -153,14 +153,20 @@ def _process_seconds(pid) -> float:
 
 
 def _postgres_pids() -> list[str]:
+    """PostgreSQL's own processes (writer, checkpointer, ...) and the backends of the bench database —
+    not the backends of other databases (another test run on the same server)."""
+    database = f" {settings.DATABASES['default']['NAME']} "
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(entry.name)
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
+            if database in title or "(" not in title:  # a client backend's title names its address
+                pids.append(entry.name)
     return pids
 
 
@@ -502,6 +508,12 @@ def main(argv=None) -> int:
     parser.add_argument("--writes", type=int, default=200, help="custodies driven through the write steps")
     parser.add_argument("--skip", nargs="*", default=[], help="any of: reads single pages writes")
     parser.add_argument("--output", help="also write the markdown report here")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="also run the writes on 1 worker and on --workers workers (same --threads) and print the ratio"
+        " (use --threads 1 where 1 worker with threads would already fill every core)",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -614,6 +626,8 @@ def main(argv=None) -> int:
         report.append(
             f"RSS per worker after the run: {', '.join(f'{x:.0f} MB' for x in rss)}; load average {loadavg()}"
         )
+    if args.scaling:
+        report += scaling_report(args, raw)
     text = "\n".join(report) + "\n"
     out("")
     out(text)
@@ -621,6 +635,34 @@ def main(argv=None) -> int:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text)
     return 0
+
+
+def scaling_report(args, token: str) -> list[str]:
+    """The writes on 1 worker, then on `args.workers`: writes to different custodies must not wait for one
+    another (no global lock), so with idle cores more workers serve more of them."""
+    runs = {}
+    for workers in (1, args.workers):
+        with Server(args.port + 1, workers, args.threads) as server:
+            wrk(server.port, ["/healthz"], {}, 1, 4)
+            runs[workers] = dict(run_writes(server, token, args.writes, args.connections))
+    one, many = runs[1], runs[args.workers]
+    lines = [
+        f"## Writes on 1 and {args.workers} workers ({args.threads} threads each, {args.connections} connections,"
+        f" {args.writes} custodies; load average {loadavg()})",
+        "",
+        f"| write | 1 worker req/s | {args.workers} workers req/s | ratio | CPU per request, 1 worker "
+        f"| CPU per request, {args.workers} workers |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for name, r in one.items():
+        other = many.get(name)
+        if other is None:
+            continue
+        ratio = other["rps"] / r["rps"] if r["rps"] else float("nan")
+        lines.append(
+            f"| {name} | {r['rps']:.1f} | {other['rps']:.1f} | {ratio:.2f} × | {r['cpu']} | {other['cpu']} |"
+        )
+    return [*lines, ""]
 
 
 if __name__ == "__main__":
