@@ -12,6 +12,7 @@ urlpatterns = [
     path("pickers/vehicles/", views.pick_vehicles, name="pick_vehicles"),
     path("<uuid:pk>/", views.custody_detail, name="detail"),
     path("<uuid:pk>/audit/", views.custody_audit, name="audit"),
+    path("<uuid:pk>/tabs/<str:name>/", views.custody_tab, name="tab"),
     path("<uuid:pk>/action/<str:action>/", views.custody_action, name="action"),
     path("<uuid:pk>/wizard/replacement/vehicles/", views.wizard_replacements, name="wizard_replacements"),
     path("<uuid:pk>/wizard/<str:step>/", views.wizard_step, name="wizard"),

@@ -4,6 +4,8 @@ Views parse input with custodies.forms and call custodies.services; every rule a
 lives in the services, whose errors are shown next to the fields they name.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,7 +33,7 @@ from core.pagination import COUNT_CAP, MAX_LIMIT, paginate
 from fleet import selectors as fleet_selectors
 
 from . import display, hooks, rules, selectors, services, sla
-from .choices import SUBCODES_BY_REASON, CustodianType, CustodyStatus, RatePolicy, ReasonSubcode, SlaTarget
+from .choices import SUBCODES_BY_REASON, CustodianType, CustodyStatus, ReasonSubcode
 from .forms import (
     ACTION_FORMS,
     FUEL_CHOICES,
@@ -996,17 +998,98 @@ def _handover_vehicles(user, custody: Custody) -> list:
     return vehicles
 
 
-# The detail page's tabs in their order: the name in ?tab= and the title.
+# ---- detail tabs: each tab's context is built only when that tab is shown --------------------------
+
+
+def _overview_tab(request, custody: Custody, now) -> dict:
+    return {"groups": overview_groups(custody), "records": _record_groups(custody)}
+
+
+def _timeline_tab(request, custody: Custody, now) -> dict:
+    return {"timeline": _timeline(custody)}
+
+
+def _vehicles_tab(request, custody: Custody, now) -> dict:
+    return {"vehicle_cards": _vehicle_cards(custody)}
+
+
+def _documents_tab(request, custody: Custody, now) -> dict:
+    return _with_documents({}, request.user, custody)
+
+
+def _approvals_tab(request, custody: Custody, now) -> dict:
+    return {"rounds": hooks.approvals.rounds(custody, now)}
+
+
+def _notifications_tab(request, custody: Custody, now) -> dict:
+    notifications = custody.notifications.select_related("user").order_by("-created_at")[:100]
+    return {"custody_notifications": list(notifications)}
+
+
+def _audit_tab(request, custody: Custody, now) -> dict:
+    return {
+        "audit_page": _audit_entries(request, custody),
+        "audit_actions": audit_present.action_choices(audit_present.CUSTODY_ACTION_PREFIXES),
+    }
+
+
+@dataclass(frozen=True)
+class DetailTab:
+    """A tab of the detail page: its title, the partial that renders it and the context that partial reads.
+
+    Only the open tab (?tab=) is rendered with the page; every other one loads its partial when it is
+    first shown (custody_tab). A tab without a template belongs to an app above this one, which serves
+    it at `served_by` (a URL name taking the custody's id).
+    """
+
+    title: str
+    template: str | None = None
+    context: Callable[..., dict] | None = None
+    served_by: str | None = None
+
+    def url(self, custody: Custody, name: str) -> str:
+        if self.served_by:
+            return reverse(self.served_by, args=[custody.pk])
+        return reverse("custodies:tab", args=[custody.pk, name])
+
+
+# The detail page's tabs in their order, by the name in ?tab=.
 DETAIL_TABS = {
-    "overview": gettext_lazy("Overview"),
-    "timeline": gettext_lazy("Timeline"),
-    "vehicles": gettext_lazy("Vehicles"),
-    "documents": gettext_lazy("Documents"),
-    "charges": gettext_lazy("Charges & payments"),
-    "approvals": gettext_lazy("Approvals"),
-    "notifications": gettext_lazy("Notifications"),
-    "audit": gettext_lazy("Audit"),
+    "overview": DetailTab(gettext_lazy("Overview"), "custodies/detail/_overview.html", _overview_tab),
+    "timeline": DetailTab(gettext_lazy("Timeline"), "custodies/detail/_timeline.html", _timeline_tab),
+    "vehicles": DetailTab(gettext_lazy("Vehicles"), "custodies/detail/_vehicles.html", _vehicles_tab),
+    "documents": DetailTab(gettext_lazy("Documents"), "documents/_panel.html", _documents_tab),
+    "charges": DetailTab(gettext_lazy("Charges & payments"), served_by="billing:custody_tab"),
+    "approvals": DetailTab(gettext_lazy("Approvals"), "approvals/_custody_rounds.html", _approvals_tab),
+    "notifications": DetailTab(
+        gettext_lazy("Notifications"), "custodies/detail/_notifications.html", _notifications_tab
+    ),
+    "audit": DetailTab(gettext_lazy("Audit"), "custodies/detail/_audit_tab.html", _audit_tab),
 }
+
+
+def _tab_panes(request, custody: Custody, active: str) -> list[dict]:
+    """The tab bar and its panes: the open one rendered here, the others loaded when first shown."""
+    page_url = reverse("custodies:detail", args=[custody.pk])
+    # The page's other parameters (the audit filters) go along to a tab that loads later.
+    query = request.GET.copy()
+    query.pop("tab", None)
+    carried = f"?{query.urlencode()}" if query else ""
+    panes = []
+    for name, tab in DETAIL_TABS.items():
+        rendered = name == active and tab.template is not None
+        panes.append(
+            {
+                "name": name,
+                "title": str(tab.title),
+                "active": name == active,
+                "template": tab.template if rendered else None,
+                "url": tab.url(custody, name) + ("" if tab.served_by else carried),
+                "page_url": f"{page_url}?tab={name}",
+                "fallback": tab.served_by is None,
+            }
+        )
+    return panes
 
 
 def _render_detail(
@@ -1049,20 +1132,12 @@ def _render_detail(
         "error": error,
         "warnings": warnings or [],
         "tab": tab,
-        "tab_titles": [(name, str(title)) for name, title in DETAIL_TABS.items()],
-        "groups": overview_groups(custody),
-        "records": _record_groups(custody),
-        "timeline": _timeline(custody),
-        "vehicle_cards": _vehicle_cards(custody),
-        "rounds": hooks.approvals.rounds(custody, now),
-        "audit_page": _audit_entries(request, custody),
-        "audit_actions": audit_present.action_choices(audit_present.CUSTODY_ACTION_PREFIXES),
-        "rate_policy_special": custody.rate_policy == RatePolicy.SPECIAL_CODE,
+        "panes": _tab_panes(request, custody, tab),
         "blocking_charges": hooks.billing.blocking_drafts(custody) if "close" in allowed else [],
-        "custody_notifications": custody.notifications.select_related("user").order_by("-created_at")[:100],
-        "sla_targets": dict(SlaTarget.choices),
     }
-    _with_documents(context, user, custody)
+    if DETAIL_TABS[tab].context is not None:
+        for key, value in DETAIL_TABS[tab].context(request, custody, now).items():
+            context.setdefault(key, value)
     return render(request, "custodies/detail.html", context, status=status)
 
 
@@ -1070,6 +1145,18 @@ def _render_detail(
 @require_GET
 def custody_detail(request, pk):
     return _render_detail(request, _get_custody(request, pk))
+
+
+@login_required
+@require_GET
+def custody_tab(request, pk, name):
+    """One tab of the detail page, loaded when it is first shown (HTMX); the same branch scope as the page."""
+    tab = DETAIL_TABS.get(name)
+    if tab is None or tab.template is None:
+        raise Http404
+    custody = _get_custody(request, pk)
+    context = {"custody": custody, **tab.context(request, custody, timezone.now())}
+    return render(request, tab.template, context)
 
 
 @login_required

@@ -94,7 +94,8 @@ def horizontal_overflow(page) -> int:
 
 
 def open_tab(page, name: str):
-    """Click a custody detail tab and wait until its pane has faded in (so screenshots show it)."""
+    """Click a custody detail tab and wait until its pane has faded in and its content has loaded (a tab
+    that is not the page's open one loads when first shown), so screenshots show it."""
     from playwright.sync_api import expect
 
     tab = page.get_by_role("tab", name=name, exact=True)
@@ -102,6 +103,7 @@ def open_tab(page, name: str):
     pane = page.locator(f"#{tab.get_attribute('aria-controls')}")
     expect(pane).to_have_class(re.compile(r"\bshow\b"))
     expect(pane).to_have_css("opacity", "1")
+    expect(pane.locator("[data-lazy-tab]")).to_have_count(0)
     return pane
 
 

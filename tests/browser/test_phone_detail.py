@@ -102,6 +102,7 @@ def test_every_tab_is_reachable_and_nothing_is_wider_than_a_phone(
         name = tab.get_attribute("data-tab")
         pane = page.locator(f"#tab-{name}")
         expect(pane).to_have_css("opacity", "1")
+        expect(pane.locator("[data-lazy-tab]")).to_have_count(0)  # loaded when first shown
         if name == "charges":
             expect(pane.locator("#charges-table .charge-item").first).to_be_visible()
             expect(pane.locator("#payments-list")).to_contain_text("POS-77")
