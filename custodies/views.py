@@ -200,16 +200,17 @@ def overview_groups(custody) -> list[dict]:
 
 def _record_groups(custody) -> list[dict]:
     """Who did what when (overview tab)."""
+    users = selectors.record_users(custody)
     rows = [
-        (_("Created"), custody.created_at, custody.created_by),
-        (_("Submitted"), custody.submitted_at, custody.submitted_by),
+        (_("Created"), custody.created_at, custody.created_by_id),
+        (_("Submitted"), custody.submitted_at, custody.submitted_by_id),
         (_("Approved"), custody.approved_at, None),
-        (_("Handed over"), custody.handed_over_at, custody.handed_over_by),
+        (_("Handed over"), custody.handed_over_at, custody.handed_over_by_id),
         (_("Returned"), custody.returned_at, None),
-        (_("Closed"), custody.closed_at, custody.closed_by),
-        (_("Voided"), custody.voided_at, custody.voided_by),
+        (_("Closed"), custody.closed_at, custody.closed_by_id),
+        (_("Voided"), custody.voided_at, custody.voided_by_id),
     ]
-    return [{"label": label, "at": at, "by": by} for label, at, by in rows if at]
+    return [{"label": label, "at": at, "by": users.get(by)} for label, at, by in rows if at]
 
 
 def _page_numbers(page) -> list[int | None]:
