@@ -13,6 +13,8 @@ from conftest import make_vehicle
 from custodies import services
 from custodies.tests.conftest import attach, draft_data
 
+from .conftest import open_tab
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE_NUMBER = "+971 50 111 2222"
@@ -143,6 +145,44 @@ def test_the_arrows_scroll_the_tab_row_both_ways(open_page, live_server, users, 
         page.wait_for_timeout(400)
     expect(start).to_be_hidden()
     expect(tabs.first).to_be_in_viewport()
+    assert page.problems == []
+
+
+def test_a_tab_loads_when_first_shown_and_works_there(open_page, live_server, users, active_custody):
+    """Issue 14: only the open tab comes with the page; another one is fetched the first time it is
+    shown, once, and what it holds works as before (the audit filters, the documents upload form), and
+    the address keeps the tab for a reload, which renders it with the page."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page = _open_detail(open_page, live_server, users[Role.OPERATOR], active_custody, "en")
+    fetched = []
+    page.on("request", lambda request: "/tabs/" in request.url and fetched.append(request.url))
+    expect(page.locator("#tab-overview")).to_contain_text("Reason & incident")
+    expect(page.locator("#tab-audit [data-lazy-tab]")).to_have_count(1)
+    page.wait_for_timeout(300)
+    assert fetched == []  # nothing before a tab is shown
+
+    audit = open_tab(page, "Audit")
+    assert [url.split("/tabs/")[1] for url in fetched] == ["audit/"]
+    audit.get_by_label("Action").select_option("custody.submitted")
+    entries = page.locator("#audit-results .audit-entry")
+    expect(entries.first).to_have_attribute("data-action", "custody.submitted")
+    assert set(entries.evaluate_all("es => es.map(e => e.dataset.action)")) == {"custody.submitted"}
+    expect(page.locator("#audit-csv")).to_have_attribute("href", re.compile(r"action=custody.submitted"))
+
+    documents = open_tab(page, "Documents")
+    expect(documents.locator("form[data-upload-form]")).to_be_visible()
+    open_tab(page, "Audit")  # shown again: not fetched again
+    assert [url.split("/tabs/")[1].split("?")[0] for url in fetched] == ["audit/", "documents/"]
+
+    open_tab(page, "Documents")
+    assert page.url.endswith("?tab=documents")
+    page.reload()
+    expect(page.locator("#tab-documents")).to_have_class(re.compile(r"\bactive\b"))
+    expect(page.locator("#tab-documents form[data-upload-form]")).to_be_visible()
+    expect(page.locator("#tab-documents [data-lazy-tab]")).to_have_count(0)  # rendered with the page
     assert page.problems == []
 
 
