@@ -129,12 +129,15 @@ def allowed_actions(user, custody: Custody) -> list[str]:
     if not user or not user.is_authenticated or not permissions.in_branch(user, custody.branch_id):
         return []
     result = []
+    may_decide = None  # approve and reject ask the same question of the current level: ask it once
     for (source, action), transition in TRANSITIONS.items():
         if source != custody.status:
             continue
         if transition.permission is None:
-            level = hooks.approvals.current_level(custody)
-            if hooks.approvals.why_cannot_decide(user, custody, level) is None:
+            if may_decide is None:
+                level = hooks.approvals.current_level(custody)
+                may_decide = hooks.approvals.why_cannot_decide(user, custody, level) is None
+            if may_decide:
                 result.append(action)
         elif permissions.may(user, transition.permission):
             result.append(action)

@@ -47,12 +47,15 @@ def _tables(queries) -> set[str]:
     return {table for q in queries for table in re.findall(r'FROM "(\w+)"', q["sql"])}
 
 
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.SUPERVISOR])
 def test_the_page_renders_only_the_open_tab_and_runs_none_of_the_others_queries(
-    users, submitted, django_assert_max_num_queries
+    users, submitted, role, django_assert_max_num_queries
 ):
-    client = login_client(users[Role.OPERATOR])
+    client = login_client(users[role])
     client.get(f"/custodies/{submitted.pk}/")  # the session and the per-process caches warm
-    with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as queries:
+    # Session, user, branches, custody, its approval level (the header's approve/reject, asked once),
+    # the supervisor's earlier decisions, the record's users, the layout's switches and branches.
+    with django_assert_max_num_queries(9), CaptureQueriesContext(connection) as queries:
         page = client.get(f"/custodies/{submitted.pk}/").content.decode()
     assert not _tables(queries.captured_queries) & set(OTHER_TABS_TABLES)
     # The overview is there, the other tabs' content is not: each has a placeholder that loads it.
