@@ -151,18 +151,26 @@ def test_the_arrows_scroll_the_tab_row_both_ways(open_page, live_server, users, 
 def test_a_tab_loads_when_first_shown_and_works_there(open_page, live_server, users, active_custody):
     """Issue 14: only the open tab comes with the page; another one is fetched the first time it is
     shown, once, and what it holds works as before (the audit filters, the documents upload form), and
-    the address keeps the tab for a reload, which renders it with the page."""
+    the address keeps the tab for a reload, which renders it with the page. The close dialog's
+    suggested charges are fetched when it opens, not with every page."""
     import re
 
     from playwright.sync_api import expect
 
     page = _open_detail(open_page, live_server, users[Role.OPERATOR], active_custody, "en")
-    fetched = []
+    fetched, suggested = [], []
     page.on("request", lambda request: "/tabs/" in request.url and fetched.append(request.url))
+    page.on("request", lambda request: "/close-suggestions/" in request.url and suggested.append(request.url))
     expect(page.locator("#tab-overview")).to_contain_text("Reason & incident")
     expect(page.locator("#tab-audit [data-lazy-tab]")).to_have_count(1)
     page.wait_for_timeout(300)
-    assert fetched == []  # nothing before a tab is shown
+    assert fetched == [] and suggested == []  # nothing before a tab or the close dialog is shown
+    page.locator("#custody-actions").get_by_role("button", name="Close custody").click()
+    dialog = page.locator("#modal-close")
+    expect(dialog.locator("input[name=suggestions_loaded]")).to_have_count(1)  # the suggestions, on opening
+    assert len(suggested) == 1
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     audit = open_tab(page, "Audit")
     assert [url.split("/tabs/")[1] for url in fetched] == ["audit/"]
