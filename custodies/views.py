@@ -1053,6 +1053,10 @@ class DetailTab:
             return reverse(self.served_by, args=[custody.pk])
         return reverse("custodies:tab", args=[custody.pk, name])
 
+    def context_for(self, request, custody: Custody, now) -> dict:
+        """What the tab's partial reads (the page and custody_tab both take it from here)."""
+        return {"custody": custody, **(self.context(request, custody, now) if self.context else {})}
+
 
 # The detail page's tabs in their order, by the name in ?tab=.
 DETAIL_TABS = {
@@ -1136,9 +1140,8 @@ def _render_detail(
         "panes": _tab_panes(request, custody, tab),
         "blocking_charges": hooks.billing.blocking_drafts(custody) if "close" in allowed else [],
     }
-    if DETAIL_TABS[tab].context is not None:
-        for key, value in DETAIL_TABS[tab].context(request, custody, now).items():
-            context.setdefault(key, value)
+    for key, value in DETAIL_TABS[tab].context_for(request, custody, now).items():
+        context.setdefault(key, value)
     return render(request, "custodies/detail.html", context, status=status)
 
 
@@ -1156,8 +1159,7 @@ def custody_tab(request, pk, name):
     if tab is None or tab.template is None:
         raise Http404
     custody = _get_custody(request, pk)
-    context = {"custody": custody, **tab.context(request, custody, timezone.now())}
-    return render(request, tab.template, context)
+    return render(request, tab.template, tab.context_for(request, custody, timezone.now()))
 
 
 @login_required
