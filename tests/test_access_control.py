@@ -660,6 +660,11 @@ TABLE: dict[str, Row] = {
         ok=302,
         note="without HTMX: on to the custody page's audit tab",
     ),
+    "PAGE custodies/<uuid:pk>/tabs/<str:name>/": page(
+        "GET",
+        lambda w, s, u: {"pk": s.active.pk, "name": "audit"},
+        note="a detail tab loaded when first shown: whoever may read the custody",
+    ),
     "PAGE custodies/<uuid:pk>/action/<str:action>/": page(
         "POST",
         lambda w, s, u: {"pk": s.active.pk, "action": "void"},
