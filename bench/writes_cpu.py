@@ -1,0 +1,260 @@
+#!/usr/bin/env python
+"""Statements, query compilations and CPU per write, in process: the seven API writes beside a bare create().
+
+    createdb -h 127.0.0.1 -U postgres custody_writes_run -T custody_writes   # a fresh copy per run
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/custody_writes_run DEBUG=0 \\
+        .venv/bin/python bench/writes_cpu.py --custodies 40 --counted 5
+
+The writes of `bench/side_by_side.py` (create draft, submit, approve, handover, add charge, record
+payment, close; the same bodies, documents and approver), each POSTed through Django's WSGI handler in
+this process with `DJANGO_SETTINGS_MODULE=bench.settings` (no network, no server, no wrk), beside the
+bare ORM `create()` of the draft row (`/bench/bare/create`). A write can be done once per custody, so
+each step runs once over `--custodies` custodies: the first `--counted` requests of a step count the
+SQL statements (`CaptureQueriesContext`) and the SQL compilations (`SQLCompiler.as_sql` calls,
+subqueries included) and are not timed; the others are timed with this thread's CPU clock
+(`time.thread_time`: another process can add to it, never take from it), reported as the median and
+the minimum per request. `bare ÷ this` is the throughput ratio the CPU figures imply when the Python
+process is the bottleneck.
+
+Statements include the savepoints, the audit linking after commit and the outbox's task row; they do not
+include BEGIN/COMMIT (the driver's, not a statement). Approve: the first approval of each custody (the
+bench's rules give one or more levels), the rest are driven untimed, as side_by_side does.
+The run changes the database (custodies, vehicles, agreements): run it on a copy.
+"""
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("CUSTODY_REQUEST_LOG_LEVEL", "WARNING")
+from _setup import ADMIN_EMAIL, django_setup  # noqa: E402
+
+django_setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models.sql import compiler as sql_compiler  # noqa: E402
+from django.test import RequestFactory  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from side_by_side import approver_token, attach, write_inputs  # noqa: E402
+
+from accounts.models import ApiToken, User  # noqa: E402
+from custodies.choices import CustodyStatus  # noqa: E402
+from custodies.models import Custody  # noqa: E402
+
+
+def loadavg() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+COMPILERS = [
+    sql_compiler.SQLCompiler,
+    sql_compiler.SQLInsertCompiler,
+    sql_compiler.SQLUpdateCompiler,
+    sql_compiler.SQLDeleteCompiler,
+    sql_compiler.SQLAggregateCompiler,
+]
+
+
+@contextmanager
+def count_compilations():
+    """Counts SQLCompiler.as_sql calls (every compiler class, subqueries included) while active."""
+    box = [0]
+    originals = {cls: cls.__dict__["as_sql"] for cls in COMPILERS if "as_sql" in cls.__dict__}
+
+    def wrap(original):
+        def as_sql(self, *args, **kwargs):
+            box[0] += 1
+            return original(self, *args, **kwargs)
+
+        return as_sql
+
+    for cls, original in originals.items():
+        cls.as_sql = wrap(original)
+    try:
+        yield box
+    finally:
+        for cls, original in originals.items():
+            cls.as_sql = original
+
+
+class Caller:
+    def __init__(self):
+        self.handler = WSGIHandler()
+        self.factory = RequestFactory()
+
+    def post(self, path: str, body: dict, headers: dict) -> tuple[int, object]:
+        environ = self.factory.post(
+            path, data=json.dumps(body), content_type="application/json", **headers
+        ).environ
+        environ["SERVER_NAME"] = "127.0.0.1"
+        status: list[str] = []
+        result = self.handler(environ, lambda s, h, *a: status.append(s))
+        data = b"".join(result)
+        result.close()
+        code = int(status[0].split()[0])
+        try:
+            parsed = json.loads(data) if data else None
+        except ValueError:
+            parsed = None
+        return code, parsed
+
+
+def run_step(
+    caller: Caller, jobs: list[tuple[str, dict]], headers: dict, counted: int, show: str | None = None
+) -> dict:
+    """POST each job once: the first `counted` counted (statements, compilations), the rest timed.
+    `show`: print the first request's statements under this title (stderr)."""
+    statements, compilations, cpu, wall, answers, errors = [], [], [], [], [], []
+    for k, (path, body) in enumerate(jobs):
+        if k < counted:
+            with CaptureQueriesContext(connection) as queries, count_compilations() as compiled:
+                code, parsed = caller.post(path, body, headers)
+            statements.append(len(queries))
+            if show and k == 0:
+                print(f"\n== {show}: {len(queries)} statements", file=sys.stderr)  # noqa: T201
+                for n, query in enumerate(queries.captured_queries, start=1):
+                    print(f"{n:3}. {query['sql'][:300]}", file=sys.stderr)  # noqa: T201
+            compilations.append(compiled[0])
+        else:
+            c0, w0 = time.thread_time(), time.perf_counter()
+            code, parsed = caller.post(path, body, headers)
+            cpu.append((time.thread_time() - c0) * 1000)
+            wall.append((time.perf_counter() - w0) * 1000)
+        if 200 <= code < 300:
+            answers.append(parsed)
+        else:
+            errors.append((code, str(parsed)[:300]))
+    return {
+        "statements": statements,
+        "compilations": compilations,
+        "cpu": cpu,
+        "wall": wall,
+        "answers": answers,
+        "errors": errors,
+    }
+
+
+def span(values: list[int]) -> str:
+    if not values:
+        return "–"
+    lo, hi = min(values), max(values)
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--custodies", type=int, default=40, help="custodies driven through the writes")
+    parser.add_argument("--counted", type=int, default=5, help="requests per step counted, not timed")
+    parser.add_argument("--output", help="also write the table to this file")
+    parser.add_argument("--sql", action="store_true", help="print each write's statements once (stderr)")
+    args = parser.parse_args(argv)
+    if args.custodies <= args.counted:
+        raise SystemExit("--custodies must be more than --counted")
+
+    admin = User.objects.get(email=ADMIN_EMAIL)
+    raw = ApiToken.issue(admin, name="bench writes cpu")[1]
+    api = {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_ACCEPT": "application/json"}
+    approver = {"HTTP_AUTHORIZATION": f"Bearer {approver_token()}", "HTTP_ACCEPT": "application/json"}
+    caller = Caller()
+
+    bodies = write_inputs(args.custodies)
+    if len(bodies) < args.custodies:
+        raise SystemExit(f"only {len(bodies)} free replacement vehicles with open agreements")
+    rows: list[tuple[str, dict]] = []
+    bare = run_step(caller, [("/bench/bare/create", b) for b in bodies], {}, args.counted)
+    Custody.objects.filter(custodian_name="Bench Writer", created_by__isnull=True).delete()
+    rows.append(("bare ORM create()", bare))
+    created = run_step(
+        caller,
+        [("/api/v1/custodies", b) for b in bodies],
+        api,
+        args.counted,
+        "create draft" if args.sql else None,
+    )
+    rows.append(("create draft", created))
+    ids = [a["id"] for a in created["answers"]]
+    attach(ids, "incident_report", "customer_acknowledgment")
+    odometer = {
+        str(pk): km or 0
+        for pk, km in Custody.objects.filter(pk__in=ids).values_list("pk", "replacement_vehicle__odometer_km")
+    }
+    steps = [
+        ("submit", lambda i: (f"/api/v1/custodies/{i}/submit", {}), None),
+        ("approve", lambda i: (f"/api/v1/custodies/{i}/approve", {"notes": "bench"}), None),
+        ("handover", lambda i: (f"/api/v1/custodies/{i}/handover", {"odometer_km": odometer[i] + 10, "fuel_level": 8}),
+         ("handover_checklist",)),
+        ("add charge", lambda i: (f"/api/v1/custodies/{i}/charges", {
+            "charge_type": "damage", "description": "bench", "unit_price": "100.00",
+            "responsibility": "customer"}), ("return_checklist",)),
+        ("record payment", lambda i: (f"/api/v1/custodies/{i}/payments", {
+            "amount": "50.00", "method": "cash", "payer": "customer"}), None),
+        ("close", lambda i: (f"/api/v1/custodies/{i}/close", {
+            "returned_at": timezone.now().isoformat(), "odometer_km": odometer[i] + 110, "fuel_level": 8,
+            "original_ready": True}), None),
+    ]  # fmt: skip
+    charges: dict[str, str] = {}
+    for name, make, documents in steps:
+        if documents:
+            attach(ids, *documents)
+        if name == "record payment":  # a payment needs a posted charge (not counted)
+            for charge_id in charges.values():
+                caller.post(f"/api/v1/charges/{charge_id}/post", {}, api)
+        headers = approver if name == "approve" else api
+        result = run_step(caller, [make(i) for i in ids], headers, args.counted, name if args.sql else None)
+        rows.append((name, result))
+        if result["errors"]:
+            print(f"{name}: {len(result['errors'])} errors, e.g. {result['errors'][0]}", file=sys.stderr)  # noqa: T201
+        if name == "add charge":
+            charges = {a["custody_id"]: a["id"] for a in result["answers"] if a}
+        if name == "approve":  # multi-level rules: approve until every custody is approved
+            for _ in range(3):
+                pending = [
+                    str(pk)
+                    for pk in Custody.objects.filter(
+                        pk__in=ids, status=CustodyStatus.PENDING_APPROVAL
+                    ).values_list("pk", flat=True)
+                ]
+                for pk in pending:
+                    caller.post(*make(pk), approver)
+        print(f"{name}: done", file=sys.stderr, flush=True)  # noqa: T201
+
+    out = io.StringIO()
+    out.write(
+        f"{Custody.objects.count():,} custodies · {connection.vendor} · DEBUG={int(settings.DEBUG)} · "
+        f"{args.custodies} custodies per write ({args.counted} counted, {args.custodies - args.counted} "
+        f"timed) · load average {loadavg()}\n\n"
+        "| write | statements | compilations | CPU ms (median) | CPU ms (min) | wall ms (median) "
+        "| bare ÷ this (CPU) | errors |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    floor = statistics.median(bare["cpu"])
+    for name, r in rows:
+        cpu = statistics.median(r["cpu"]) if r["cpu"] else float("nan")
+        out.write(
+            f"| {name} | {span(r['statements'])} | {span(r['compilations'])} | {cpu:.1f} | "
+            f"{min(r['cpu'], default=float('nan')):.1f} | {statistics.median(r['wall']) if r['wall'] else 0:.1f} | "
+            f"{'' if r is bare else f'{floor / cpu:.2f} ×'} | {len(r['errors'])} |\n"
+        )
+    text = out.getvalue()
+    sys.stdout.write(text)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
