@@ -100,7 +100,7 @@ def _english(message) -> str:
     return message
 
 
-def record(
+def entry(
     action: str,
     obj: Model | None = None,
     *,
@@ -110,10 +110,10 @@ def record(
     message: str | Promise | tuple[Promise, dict] = "",
     custody_id=None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
+    """An unsaved entry by whoever is acting now: `record` writes one, `record_many` several at once."""
     actor = context.current()
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
-    entry = AuditEntry(
+    return AuditEntry(
         actor=user,
         actor_email=getattr(user, "email", "") or "",
         source=actor.source,
@@ -128,9 +128,52 @@ def record(
         message=_english(message),
         hash_version=CURRENT_HASH_VERSION,
     )
-    entry.save(force_insert=True)
+
+
+def record(
+    action: str,
+    obj: Model | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    changes: dict | None = None,
+    message: str | Promise | tuple[Promise, dict] = "",
+    custody_id=None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
+    new = entry(
+        action,
+        obj,
+        object_type=object_type,
+        object_id=object_id,
+        changes=changes,
+        message=message,
+        custody_id=custody_id,
+    )
+    new.save(force_insert=True)
+    _link_after_commit()
+    return new
+
+
+def record_many(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Append several entries (made by `entry`) with one INSERT, in the caller's transaction and in
+    their list order (the chain links them by id)."""
+    if entries:
+        AuditEntry.objects.bulk_create(entries)
+        _link_after_commit()
+    return entries
+
+
+def _link_after_commit() -> None:
+    """Link the new entries once the transaction commits: one `link_pending` per transaction (it links
+    every committed entry), not one per entry — each further call found nothing left and cost four
+    statements. Django drops the callback with the savepoint it was registered in when that rolls
+    back; an entry written after that registers it again."""
+    if connection.in_atomic_block and any(
+        callback[1] is link_pending for callback in connection.run_on_commit
+    ):
+        return
     transaction.on_commit(link_pending, robust=True)
-    return entry
 
 
 # ---- the chain ---------------------------------------------------------------------------------------

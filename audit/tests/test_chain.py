@@ -122,3 +122,34 @@ def test_postgresql_lets_an_unlinked_entry_be_linked_but_not_altered_while_linki
         c.execute(sneaky, [entry.pk])
     assert audit.link_pending(wait=True) == 1
     assert audit.verify_chain() == []
+
+
+def test_a_transaction_links_its_entries_once_after_commit(admin_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        write_some(admin_user, 3)
+        audit.record_many(
+            [audit.entry("thing.updated", object_type="thing", object_id=str(i)) for i in (3, 4)]
+        )
+    assert callbacks == [audit.link_pending]  # one linker for the five entries, not one each
+    assert list(AuditEntry.objects.order_by("chain_seq").values_list("object_id", flat=True)) == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
+    assert AuditEntry.objects.filter(entry_hash__isnull=True).count() == 0
+    assert audit.verify_chain() == []
+
+
+def test_an_entry_after_a_rolled_back_savepoint_is_still_linked(
+    admin_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            audit.record("thing.updated", object_type="thing", object_id="gone")
+            1 / 0  # noqa: B018
+        audit.record("thing.updated", object_type="thing", object_id="kept")
+    assert callbacks == [audit.link_pending]
+    assert list(AuditEntry.objects.values_list("object_id", "chain_seq")) == [("kept", 1)]
+    assert audit.verify_chain() == []
