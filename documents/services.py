@@ -86,25 +86,31 @@ REPLACED_BY = audit.message_template(gettext_lazy("%(old)s replaced by %(new)s")
 # ---- rules (used by custodies.rules / services) ---------------------------------------------------
 
 
-def required_types(reason_code: str, stage: str) -> list[str]:
-    rules = DocumentRule.objects.filter(active=True, stage=stage).filter(
+def _rules(reason_code: str, stage: str) -> QuerySet[DocumentRule]:
+    return DocumentRule.objects.filter(active=True, stage=stage).filter(
         Q(reason_code=reason_code) | Q(reason_code="")
     )
-    return sorted(set(rules.values_list("document_type", flat=True)))
+
+
+def _current(custody) -> QuerySet[Document]:
+    return Document.objects.filter(custody=custody, superseded_at__isnull=True)
+
+
+def required_types(reason_code: str, stage: str) -> list[str]:
+    return sorted(set(_rules(reason_code, stage).values_list("document_type", flat=True)))
 
 
 def present_types(custody) -> set[str]:
-    return set(
-        Document.objects.filter(custody=custody, superseded_at__isnull=True).values_list(
-            "document_type", flat=True
-        )
-    )
+    return set(_current(custody).values_list("document_type", flat=True))
 
 
 def missing_documents(custody, stage: str) -> list[str]:
-    """Document types the rules require at `stage` that the custody does not have (current versions)."""
-    have = present_types(custody)
-    return [t for t in required_types(custody.reason_code, stage) if t not in have]
+    """Document types the rules require at `stage` that the custody does not have (current versions):
+    the required types less the present ones, in one query (a transition asks at every stage)."""
+    missing = _rules(custody.reason_code, stage).exclude(
+        document_type__in=_current(custody).values("document_type")
+    )
+    return sorted(set(missing.values_list("document_type", flat=True)))
 
 
 # ---- reads ----------------------------------------------------------------------------------------
