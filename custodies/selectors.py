@@ -354,12 +354,23 @@ def held_vehicle_ids(start: datetime, end: datetime | None):
     return qs.values("replacement_vehicle_id")
 
 
-def lock_custody(custody_id, user=None) -> Custody:
+# The references a custody's transitions read (rules, rental, approval rules) and the API answers
+# with (custody_out): joined when the row is locked, so a transition reads none of them with a
+# query of its own and the API answers with the row it holds instead of reloading it.
+LOCKED_REFERENCES = ("branch", "agreement", "customer", "original_vehicle", "replacement_vehicle")
+
+
+def lock_custody(custody_id, user=None, *, references: bool = False) -> Custody:
     """The custody row, locked for update (and scoped to the user's branches when a user is given).
 
     Services take this lock first, then vehicles/charges, so concurrent actions never deadlock.
+    references=True also reads LOCKED_REFERENCES in the same query; only the custody's row is locked
+    (`FOR UPDATE OF`): a vehicle is locked by the service that changes it, in primary-key order.
     """
-    qs = Custody.objects.select_for_update()
+    if references:
+        qs = Custody.objects.select_for_update(of=("self",)).select_related(*LOCKED_REFERENCES)
+    else:
+        qs = Custody.objects.select_for_update()
     if user is not None:
         qs = scope_to_branches(qs, user)
     try:

@@ -4,6 +4,7 @@ Every action: one transaction, the custody row locked (vehicles locked after it,
 order), the transition table checked, the change audited and its event written to the outbox.
 """
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -116,12 +117,36 @@ def _now() -> datetime:
     return timezone.now()
 
 
-_lock = selectors.lock_custody
+# The custody's columns as `_save` compares them (the primary key never changes).
+_COLUMNS = tuple(f.attname for f in Custody._meta.concrete_fields if not f.primary_key)
 
 
-def _lock_vehicles(*vehicle_ids) -> dict:
+def _remember_stored(custody: Custody) -> None:
+    """The values the row holds now, so `_save` writes only the columns an action changed."""
+    custody._stored = {
+        name: copy.deepcopy(value) if isinstance(value, list | dict) else value
+        for name in _COLUMNS
+        for value in (getattr(custody, name),)
+    }
+
+
+def _lock(custody_id, user) -> Custody:
+    """The custody locked, with the references its rules and the API's answer read (one query)."""
+    custody = selectors.lock_custody(custody_id, user, references=True)
+    _remember_stored(custody)
+    return custody
+
+
+def _lock_vehicles(custody: Custody, *vehicle_ids) -> dict:
     ids = sorted({str(v) for v in vehicle_ids if v})
-    return {str(v.pk): v for v in Vehicle.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    vehicles = {str(v.pk): v for v in Vehicle.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    # The custody's own vehicles are now the locked rows: what the action changes on them is what
+    # the custody answers with (the API does not reload it).
+    for name in ("original_vehicle", "replacement_vehicle"):
+        locked = vehicles.get(str(getattr(custody, f"{name}_id") or ""))
+        if locked is not None:
+            Custody._meta.get_field(name).set_cached_value(custody, locked)
+    return vehicles
 
 
 def allowed_actions(user, custody: Custody) -> list[str]:
@@ -173,18 +198,10 @@ def _check_version(custody: Custody, expected_version: int | None) -> None:
         )
 
 
-def _save(
-    custody: Custody,
-    before: dict,
-    action: str,
-    event: str | None,
-    message="",
-    fields: list[str] | None = None,
-) -> Custody:
+def _save(custody: Custody, before: dict, action: str, event: str | None, message="") -> Custody:
     custody.version += 1
     try:
-        with transaction.atomic():
-            custody.save()
+        _write(custody)
     except IntegrityError as exc:
         if "custody_replacement_no_overlap" in str(exc):
             raise Conflict(
@@ -199,6 +216,19 @@ def _save(
     if event:
         emit(event, event_payload(custody, changes))
     return custody
+
+
+def _write(custody: Custody) -> None:
+    """INSERT a new custody; UPDATE a locked one with only the columns that changed since it was read
+    (`_lock`) or last written. No savepoint: an IntegrityError leaves the action's transaction, which
+    rolls back whole."""
+    stored = getattr(custody, "_stored", None)
+    if stored is None:
+        custody.save()
+    else:
+        changed = [name for name, value in stored.items() if getattr(custody, name) != value]
+        custody.save(update_fields=[*changed, "updated_at"])
+    _remember_stored(custody)
 
 
 def event_payload(custody: Custody, changes: dict | None = None) -> dict:
@@ -408,7 +438,7 @@ def _finalize_approval(custody: Custody, now: datetime, message="") -> None:
     """Last level approved (or auto-approved): reserve the replacement, start the handover clock."""
     before = audit.snapshot(custody, AUDITED_FIELDS)
     if custody.replacement_vehicle_id:
-        vehicles = _lock_vehicles(custody.replacement_vehicle_id)
+        vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id)
         vehicle = vehicles[str(custody.replacement_vehicle_id)]
         problem = rules.replacement_problem(custody, vehicle)
         if problem:
@@ -472,7 +502,7 @@ def change_replacement(user, custody_id, vehicle_id, expected_version: int | Non
             _("Choose an available car."),
             {"replacement_vehicle_id": [_("No such vehicle, or not in your branches.")]},
         )
-    vehicle = _lock_vehicles(vehicle.pk)[str(vehicle.pk)]
+    vehicle = _lock_vehicles(custody, vehicle.pk)[str(vehicle.pk)]
     problem = rules.replacement_problem(custody, vehicle)
     if problem:
         raise Conflict(problem, {"replacement_vehicle_id": [problem]})
@@ -571,7 +601,10 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     warnings: list[dict] = []
     old_replacement_id = custody.replacement_vehicle_id
     vehicles = _lock_vehicles(
-        old_replacement_id, new_replacement.pk if new_replacement else None, custody.original_vehicle_id
+        custody,
+        old_replacement_id,
+        new_replacement.pk if new_replacement else None,
+        custody.original_vehicle_id,
     )
     if new_replacement is not None and str(new_replacement.pk) != str(old_replacement_id or ""):
         # A different car at the counter: release the reserved one, check the new one.
@@ -670,7 +703,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
         raise ValidationFailed(_("The custody cannot be closed yet."), errors)
 
     before = audit.snapshot(custody, AUDITED_FIELDS)
-    vehicles = _lock_vehicles(custody.replacement_vehicle_id, custody.original_vehicle_id)
+    vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id, custody.original_vehicle_id)
     custody.original_critical_problem = bool(data.get("original_critical_problem"))
     if data.get("original_ready") and custody.original_ready_at is None:
         custody.original_ready_at = returned_at
@@ -710,7 +743,7 @@ def void_custody(user, custody_id, reason: str) -> ActionResult:
     now = _now()
     before = audit.snapshot(custody, AUDITED_FIELDS)
     was = custody.status
-    vehicles = _lock_vehicles(custody.replacement_vehicle_id, custody.original_vehicle_id)
+    vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id, custody.original_vehicle_id)
     if custody.replacement_vehicle_id and was in (CustodyStatus.APPROVED, CustodyStatus.ACTIVE):
         replacement = vehicles[str(custody.replacement_vehicle_id)]
         if replacement.status in (VehicleStatus.RESERVED, VehicleStatus.RENTED):
