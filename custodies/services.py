@@ -25,7 +25,7 @@ from core.events import emit
 from fleet import selectors as fleet_selectors
 from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, VehicleStatus
-from fleet.models import Vehicle
+from fleet.models import Branch, Customer, Vehicle
 
 from . import hooks, rules, selectors, sla
 from .choices import TERMINAL_STATUSES, CustodianType, CustodyStatus, RatePolicy, ReasonCode, SlaTarget
@@ -253,22 +253,17 @@ def event_payload(custody: Custody, changes: dict | None = None) -> dict:
 
 def _resolve(user, data: dict[str, Any]) -> dict[str, Any]:
     """`<name>_id` references → objects the user may see; unknown → field error."""
-    lookups = {
-        "branch_id": lambda: fleet_selectors.branches_for(user).filter(active=True),
-        "agreement_id": lambda: fleet_selectors.agreements_for(user),
-        "customer_id": lambda: fleet_selectors.customers_for(user),
-        "original_vehicle_id": lambda: fleet_selectors.vehicles_for(user),
-        "replacement_vehicle_id": lambda: fleet_selectors.vehicles_for(user),
-        "special_rate_code_id": lambda: fleet_selectors.special_rate_codes(),
-    }
+    found = _find_references(
+        user, {k: v for k, v in data.items() if k in REFERENCE_FIELDS and v not in (None, "")}
+    )
     resolved: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for key, value in data.items():
-        if key in lookups:
+        if key in REFERENCE_FIELDS:
             if value in (None, ""):
                 resolved[REFERENCE_FIELDS[key]] = None
                 continue
-            obj = lookups[key]().filter(pk=value).first()
+            obj = found.get(key)
             if obj is None:
                 errors[key] = [_("No such record, or not in your branches.")]
             else:
@@ -284,6 +279,40 @@ def _resolve(user, data: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(_("Some references are unknown."), errors)
     return resolved
+
+
+def _find_references(user, ids: dict[str, Any]) -> dict[str, Any]:
+    """The referenced rows the user may see, by key (absent: unknown or outside the user's branches),
+    with at most one query per table: the agreement (which brings its customer and branch along), the
+    vehicles together, and the branch, customer and rate code only when the agreement did not bring them."""
+    found: dict[str, Any] = {}
+    agreement = None
+    if "agreement_id" in ids:
+        agreement = fleet_selectors.agreements_for(user).filter(pk=ids["agreement_id"]).first()
+        found["agreement_id"] = agreement
+    if "branch_id" in ids:
+        pk = Branch._meta.pk.to_python(ids["branch_id"])
+        if agreement is not None and agreement.branch_id == pk:
+            # The agreement is in the user's branches (agreements_for), so its branch is visible.
+            found["branch_id"] = agreement.branch if agreement.branch.active else None
+        else:
+            found["branch_id"] = fleet_selectors.branches_for(user).filter(active=True).filter(pk=pk).first()
+    if "customer_id" in ids:
+        pk = Customer._meta.pk.to_python(ids["customer_id"])
+        if agreement is not None and agreement.customer_id == pk:
+            found["customer_id"] = agreement.customer  # every customer is visible (customers_for)
+        else:
+            found["customer_id"] = fleet_selectors.customers_for(user).filter(pk=pk).first()
+    vehicle_keys = [k for k in ("original_vehicle_id", "replacement_vehicle_id") if k in ids]
+    if vehicle_keys:
+        wanted = {k: Vehicle._meta.pk.to_python(ids[k]) for k in vehicle_keys}
+        vehicles = fleet_selectors.vehicles_for(user).in_bulk(set(wanted.values()))
+        found.update({k: vehicles.get(pk) for k, pk in wanted.items()})
+    if "special_rate_code_id" in ids:
+        found["special_rate_code_id"] = (
+            fleet_selectors.special_rate_codes().filter(pk=ids["special_rate_code_id"]).first()
+        )
+    return found
 
 
 def _blank_text(name: str) -> bool:
