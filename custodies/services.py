@@ -404,7 +404,8 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
     custody.version = 0  # _save increments to 1
     _save(custody, {}, "custody.created", "custody.created")
     hooks.billing.sync_rental(custody)
-    hooks.billing.sync_hold(custody)
+    if custody.damage_hold_amount:  # a new custody has no hold yet: without an amount none follows it
+        hooks.billing.sync_hold(custody)
     return custody
 
 
