@@ -169,7 +169,8 @@ def list_charges(request, custody_id: UUID):
 
 @router.post("custodies/{custody_id}/charges", response={201: ChargeOut})
 def add_charge(request, custody_id: UUID, payload: ChargeIn):
-    _custody(request, custody_id)
+    # A custody outside the user's branches is a 404 before anything else: the service's first step
+    # is locking it, scoped to the user's branches (Custody.DoesNotExist answers 404).
     return Status(201, services.add_charge(request.user, custody_id, payload.dict()))
 
 
@@ -229,7 +230,7 @@ def list_payments(request, custody_id: UUID):
     summary="Record a payment (negative amount = refund, reason required); honours Idempotency-Key",
 )
 def record_payment(request, custody_id: UUID, payload: PaymentIn):
-    _custody(request, custody_id)
+    # 404 outside the user's branches: the service locks the custody first, scoped (see add_charge).
     return Status(201, services.record_payment(request.user, custody_id, payload.dict()))
 
 

@@ -1,14 +1,15 @@
 """Custody REST endpoints (DESIGN §15): list/create/retrieve/update, actions, approvals, audit."""
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
+from django.db import models
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from ninja.responses import Status
 from pydantic import AwareDatetime
 
 from audit.models import AuditEntry
@@ -406,10 +407,10 @@ def _obj_ref(obj, fields: tuple[str, ...]) -> dict | None:
     return None if obj is None else {"id": obj.pk, **{f: getattr(obj, f) for f in fields}}
 
 
-def custody_json(custody: Custody, user) -> dict:
+def custody_json(custody: Custody, user, warnings: list | None = None) -> dict:
     """custody_out() with the references as plain dicts, for json_response: the shape CustodyOut
     documents, without validating our own output again (test_list_contract compares the two)."""
-    out = custody_out(custody, user)
+    out = custody_out(custody, user, warnings)
     out["branch"] = _obj_ref(custody.branch, ("code", "name"))
     out["agreement"] = _obj_ref(custody.agreement, ("agreement_no",))
     out["customer"] = _obj_ref(custody.customer, ("customer_no", "full_name"))
@@ -462,8 +463,28 @@ def _get(request, custody_id) -> Custody:
     return get_object_or_404(selectors.custody_detail_for(request.user), pk=custody_id)
 
 
-def _reload(request, custody_id) -> Custody:
-    return _get(request, custody_id)
+_UTC = timezone.get_fixed_timezone(0)
+_DATETIMES = tuple(f.attname for f in Custody._meta.concrete_fields if isinstance(f, models.DateTimeField))
+_DECIMALS = tuple(
+    (f.attname, Decimal(1).scaleb(-f.decimal_places))
+    for f in Custody._meta.concrete_fields
+    if isinstance(f, models.DecimalField)
+)
+
+
+def _written(request, custody: Custody, warnings: list | None = None, status: int = 200) -> HttpResponse:
+    """The answer to a write: the row the service wrote, with the references it locked it with
+    (selectors.LOCKED_REFERENCES), as a GET would read it back — no reload. The values a client
+    sent are given the database's form first: datetimes in UTC, amounts with their 2 places."""
+    for name in _DATETIMES:
+        value = getattr(custody, name)
+        if value is not None and value.utcoffset():
+            setattr(custody, name, value.astimezone(_UTC))
+    for name, places in _DECIMALS:
+        value = getattr(custody, name)
+        if value is not None:
+            setattr(custody, name, Decimal(value).quantize(places, rounding=ROUND_HALF_UP))
+    return json_response(custody_json(custody, request.user, warnings), status=status)
 
 
 def _version_from(request, payload_version: int | None) -> int | None:
@@ -525,7 +546,7 @@ def list_custodies(request, params: Query[CustodyListParams]):
 @router.post("custodies", response={201: CustodyOut}, summary="Create a draft custody")
 def create_custody(request, payload: CustodyCreate):
     custody = services.create_custody(request.user, payload.dict())
-    return Status(201, custody_out(_reload(request, custody.pk), request.user))
+    return _written(request, custody, status=201)
 
 
 @router.get(
@@ -541,17 +562,18 @@ def get_custody(request, custody_id: UUID):
     summary="Edit a draft (notes/tags later); send If-Match: <version>",
 )
 def update_custody(request, custody_id: UUID, payload: CustodyPatch):
-    _get(request, custody_id)
+    _get(request, custody_id)  # 404 before a malformed If-Match's 422
     data = payload.dict(exclude_unset=True)
     version = _version_from(request, data.pop("version", None))
-    services.update_custody(request.user, custody_id, data, expected_version=version)
-    return custody_out(_reload(request, custody_id), request.user)
+    custody = services.update_custody(request.user, custody_id, data, expected_version=version)
+    return _written(request, custody)
 
 
 def _act(request, custody_id, result_fn):
-    _get(request, custody_id)  # 404 before anything else for custodies outside the user's branches
+    # A custody outside the user's branches is a 404 before anything else: the service's first step
+    # is locking it, scoped to the user's branches (Custody.DoesNotExist answers 404).
     result = result_fn()
-    return custody_out(_reload(request, custody_id), request.user, result.warnings)
+    return _written(request, result.custody, result.warnings)
 
 
 @router.post("custodies/{custody_id}/submit", response=CustodyOut, summary="draft → pending approval")
@@ -586,10 +608,10 @@ class ReplacementIn(Schema):
     description="409 CONFLICT when that car is not available for the period.",
 )
 def change_replacement(request, custody_id: UUID, payload: ReplacementIn):
-    _get(request, custody_id)
+    _get(request, custody_id)  # 404 before a malformed If-Match's 422
     version = _version_from(request, payload.version)
-    services.change_replacement(request.user, custody_id, payload.replacement_vehicle_id, version)
-    return custody_out(_reload(request, custody_id), request.user)
+    custody = services.change_replacement(request.user, custody_id, payload.replacement_vehicle_id, version)
+    return _written(request, custody)
 
 
 @router.post("custodies/{custody_id}/handover", response=CustodyOut, summary="approved → active")
