@@ -223,3 +223,49 @@ def test_two_simultaneous_payments_with_one_key_record_one_payment(users, active
     assert Payment.objects.filter(custody=active_custody).count() == 1
     assert sorted(codes) in ([201, 201], [201, 409])
     assert sum(Payment.objects.values_list("amount", flat=True), Decimal("0")) == Decimal("25.00")
+
+
+# ---- statements per write (issue #14; custodies/tests/test_write_cost.py has the custody's own) -------
+
+
+@pytest.fixture
+def warm_operator(users):
+    api = ApiClient(users[Role.OPERATOR])
+    api.get("/api/v1/custodies?limit=1")  # the token's first use: its lookup and last-used stamp
+    return api
+
+
+def test_adding_a_charge_runs_a_fixed_number_of_statements(
+    warm_operator, active_custody, django_assert_num_queries
+):
+    body = {
+        "charge_type": "damage",
+        "description": "Dent",
+        "unit_price": "100.00",
+        "responsibility": "customer",
+    }
+    with django_assert_num_queries(7):
+        response = warm_operator.post(f"/api/v1/custodies/{active_custody.id}/charges", body)
+    assert response.status_code == 201, response.json()
+
+
+def test_recording_a_payment_runs_a_fixed_number_of_statements(
+    users, warm_operator, active_custody, django_assert_num_queries
+):
+    from billing import services
+
+    charge = services.add_charge(
+        users[Role.OPERATOR],
+        active_custody.id,
+        {
+            "charge_type": "damage",
+            "description": "Dent",
+            "unit_price": "100.00",
+            "responsibility": "customer",
+        },
+    )
+    services.post_charge(users[Role.FINANCE], charge.pk)
+    body = {"amount": "50.00", "method": "cash", "payer": "customer"}
+    with django_assert_num_queries(12):
+        response = warm_operator.post(f"/api/v1/custodies/{active_custody.id}/payments", body)
+    assert response.status_code == 201, response.json()

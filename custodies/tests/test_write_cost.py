@@ -1,0 +1,239 @@
+"""The custody writes through the API: what each costs in statements, fixed so it cannot grow unnoticed
+(issue #14), and that each answers with what a GET reads back right after it (the API answers with the
+row the service wrote instead of reloading it)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts.choices import Role
+from audit.context import acting_as
+from conftest import ApiClient
+from custodies import services
+from custodies.models import Custody
+from custodies.tests.conftest import attach, draft_data
+from custodies.tests.test_api import create_body
+from fleet.models import Vehicle
+
+pytestmark = pytest.mark.django_db
+
+
+def read_back(api, body: dict) -> dict:
+    """GET the custody a write answered with; both without the clock-dependent seconds_left."""
+    again = api.get(f"/api/v1/custodies/{body['id']}").json()
+    for sla in (body["sla"], again["sla"]):
+        for target in sla["targets"]:
+            target.pop("seconds_left")
+    return again
+
+
+def assert_answers_what_a_get_reads(api, response, warnings=()):
+    body = response.json()
+    assert {w["code"] for w in body.pop("warnings")} == set(warnings)
+    again = read_back(api, body)
+    assert again.pop("warnings") == []
+    assert body == again
+
+
+@pytest.fixture
+def operator_api(users):
+    api = ApiClient(users[Role.OPERATOR])
+    api.get("/api/v1/custodies?limit=1")  # the token's first use: its lookup and last-used stamp
+    return api
+
+
+@pytest.fixture
+def supervisor_api(users):
+    api = ApiClient(users[Role.SUPERVISOR])
+    api.get("/api/v1/custodies?limit=1")
+    return api
+
+
+@pytest.fixture
+def draft(users, agreement, spare_vehicle, tax_profile):
+    operator = users[Role.OPERATOR]
+    with acting_as(operator, "web"):
+        custody = services.create_custody(operator, draft_data(agreement, spare_vehicle))
+    attach(custody, "incident_report", "customer_acknowledgment")
+    return custody
+
+
+@pytest.fixture
+def pending(users, draft):
+    services.submit_custody(users[Role.OPERATOR], draft.pk)
+    return draft
+
+
+@pytest.fixture
+def approved(users, pending):
+    services.approve_custody(users[Role.SUPERVISOR], pending.pk)
+    attach(pending, "handover_checklist")
+    return pending
+
+
+@pytest.fixture
+def active(users, approved):
+    services.hand_over_custody(users[Role.OPERATOR], approved.pk, {"odometer_km": 13000, "fuel_level": 8})
+    attach(approved, "return_checklist")
+    return approved
+
+
+def close_body(**extra):
+    return {"returned_at": timezone.now().isoformat(), "odometer_km": 13420, "fuel_level": 5, **extra}
+
+
+# ---- statements per write ----------------------------------------------------------------------------
+# Inside the test's transaction: the action's transaction is a savepoint and nothing runs after
+# commit (the audit linking), so these are the request's own statements.
+
+
+def test_creating_a_draft_runs_a_fixed_number_of_statements(
+    operator_api, agreement, spare_vehicle, tax_profile, django_assert_num_queries
+):
+    with django_assert_num_queries(24):
+        response = operator_api.post("/api/v1/custodies", create_body(agreement, spare_vehicle))
+    assert response.status_code == 201, response.json()
+
+
+def test_submitting_runs_a_fixed_number_of_statements(operator_api, draft, django_assert_num_queries):
+    with django_assert_num_queries(15):
+        response = operator_api.post(f"/api/v1/custodies/{draft.pk}/submit", {})
+    assert response.status_code == 200, response.json()
+
+
+def test_approving_the_last_level_runs_a_fixed_number_of_statements(
+    supervisor_api, pending, django_assert_num_queries
+):
+    with django_assert_num_queries(20):
+        response = supervisor_api.post(f"/api/v1/custodies/{pending.pk}/approve", {"notes": "fine"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "approved"
+
+
+def test_handing_over_runs_a_fixed_number_of_statements(operator_api, approved, django_assert_num_queries):
+    with django_assert_num_queries(21):
+        response = operator_api.post(
+            f"/api/v1/custodies/{approved.pk}/handover", {"odometer_km": 13000, "fuel_level": 8}
+        )
+    assert response.status_code == 200, response.json()
+
+
+def test_closing_runs_a_fixed_number_of_statements(operator_api, active, django_assert_num_queries):
+    with django_assert_num_queries(26):
+        response = operator_api.post(f"/api/v1/custodies/{active.pk}/close", close_body(original_ready=True))
+    assert response.status_code == 200, response.json()
+
+
+# ---- each write answers what a GET reads back ------------------------------------------------------------
+
+
+def test_a_created_draft_answers_what_a_get_reads_even_for_offsets_and_short_amounts(
+    operator_api, agreement, spare_vehicle, tax_profile
+):
+    dubai = timezone.get_fixed_timezone(240)
+    now = timezone.now().astimezone(dubai)
+    body = create_body(
+        agreement,
+        spare_vehicle,
+        incident_at=(now - timedelta(hours=3)).isoformat(),
+        effective_from=(now - timedelta(hours=1)).isoformat(),
+        expected_return_at=(now + timedelta(days=2)).isoformat(),
+        damage_hold_amount="150",
+        deposit_carryover="20.5",
+        authorized_daily_rate_cap="99.9",
+        tags=["vip"],
+        custodian_name="  Someone Else ",
+    )
+    response = operator_api.post("/api/v1/custodies", body)
+    assert response.status_code == 201, response.json()
+    assert response.json()["damage_hold_amount"] == "150.00"
+    assert response.json()["incident_at"].endswith("Z")
+    assert_answers_what_a_get_reads(operator_api, response)
+
+
+def test_every_transition_answers_what_a_get_reads(operator_api, supervisor_api, draft):
+    base = f"/api/v1/custodies/{draft.pk}"
+    submitted = operator_api.post(f"{base}/submit", {})
+    assert_answers_what_a_get_reads(operator_api, submitted)
+    approved = supervisor_api.post(f"{base}/approve", {"notes": "fine"})
+    assert approved.json()["replacement_vehicle"]["status"] == "reserved"
+    assert_answers_what_a_get_reads(operator_api, approved)
+    attach(draft, "handover_checklist")
+    handed = operator_api.post(
+        f"{base}/handover",
+        {
+            "odometer_km": 13000,
+            "fuel_level": 8,
+            "handed_over_at": timezone.now().astimezone(timezone.get_fixed_timezone(240)).isoformat(),
+        },
+    )
+    assert handed.status_code == 200, handed.json()
+    assert (handed.json()["replacement_vehicle"]["status"], handed.json()["original_vehicle"]["status"]) == (
+        "rented",
+        "in_custody",
+    )
+    assert_answers_what_a_get_reads(operator_api, handed)
+    attach(draft, "return_checklist")
+    closed = operator_api.post(
+        f"{base}/close",
+        {
+            "returned_at": timezone.now().astimezone(timezone.get_fixed_timezone(-300)).isoformat(),
+            "odometer_km": 13420,
+            "fuel_level": 5,
+            "original_ready": True,
+        },
+    )
+    assert closed.status_code == 200, closed.json()
+    assert closed.json()["balance"]["charged"] != "0.00"  # the rental, posted at close
+    assert_answers_what_a_get_reads(operator_api, closed)
+
+
+def test_a_handover_with_another_car_answers_with_that_car(operator_api, approved, branch, vehicle_class):
+    other = Vehicle.objects.create(
+        plate="DXB-X-99999", vin="VIN99999", make="Kia", model="Rio", year=2024,
+        vehicle_class=vehicle_class, branch=branch, odometer_km=1000,
+    )  # fmt: skip
+    handed = operator_api.post(
+        f"/api/v1/custodies/{approved.pk}/handover",
+        {"replacement_vehicle_id": str(other.pk), "odometer_km": 1010, "fuel_level": 8},
+    )
+    assert handed.status_code == 200, handed.json()
+    assert handed.json()["replacement_vehicle"]["plate"] == "DXB-X-99999"
+    assert_answers_what_a_get_reads(operator_api, handed)
+    assert Vehicle.objects.get(pk=approved.replacement_vehicle_id).status == "available"
+
+
+def test_an_approval_with_a_level_left_answers_what_a_get_reads(
+    users, operator_api, supervisor_api, agreement, spare_vehicle, tax_profile
+):
+    operator = users[Role.OPERATOR]
+    with acting_as(operator, "web"):
+        custody = services.create_custody(
+            operator, draft_data(agreement, spare_vehicle, reason_code="accident", reason_subcode="")
+        )
+    attach(custody, "incident_report", "customer_acknowledgment", "police_report", "photos")
+    services.submit_custody(operator, custody.pk)
+    response = supervisor_api.post(f"/api/v1/custodies/{custody.pk}/approve", {"notes": "first"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "pending_approval"
+    assert_answers_what_a_get_reads(operator_api, response)
+
+
+def test_a_write_outside_the_users_branches_is_not_found(users, draft, other_branch):
+    from conftest import make_user
+
+    outsider = ApiClient(make_user(Role.MANAGER, other_branch, email="auh@example.com"))
+    for path, body in [
+        ("submit", {}),
+        ("approve", {}),
+        ("handover", {"odometer_km": 1, "fuel_level": 1}),
+        ("close", close_body()),
+        ("charges", {"charge_type": "damage", "description": "x", "unit_price": "1", "responsibility": "customer"}),
+        ("payments", {"amount": "1.00", "method": "cash", "payer": "customer"}),
+    ]:  # fmt: skip
+        response = outsider.post(f"/api/v1/custodies/{draft.pk}/{path}", body)
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "NOT_FOUND"), path
+    assert Custody.objects.get(pk=draft.pk).version == 1
+    assert Decimal(0) == sum(c.total for c in draft.charges.exclude(system_key__gt=""))
