@@ -29,7 +29,14 @@ LINK_BATCH = 2000
 CURRENT_HASH_VERSION = 2
 
 
+# Values that are their own JSON form: most of what a snapshot holds, so they skip the isinstance
+# chain below (snapshots, diffs, entries and event payloads convert every audited field).
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def _jsonable(value):
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Model):
         return str(value.pk)
     if isinstance(value, datetime | date):
@@ -65,11 +72,12 @@ def _digest_v1(entry) -> str:
 
 def diff(before: dict, after: dict) -> dict:
     """{field: [old, new]} for the fields whose value changed."""
-    return {
-        key: [_jsonable(before.get(key)), _jsonable(after.get(key))]
-        for key in sorted(set(before) | set(after))
-        if _jsonable(before.get(key)) != _jsonable(after.get(key))
-    }
+    changes = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = _jsonable(before.get(key)), _jsonable(after.get(key))
+        if old != new:
+            changes[key] = [old, new]
+    return changes
 
 
 def snapshot(obj: Model, fields: list[str] | None = None) -> dict:
