@@ -284,11 +284,19 @@ def _resolve(user, data: dict[str, Any]) -> dict[str, Any]:
 def _find_references(user, ids: dict[str, Any]) -> dict[str, Any]:
     """The referenced rows the user may see, by key (absent: unknown or outside the user's branches),
     with at most one query per table: the agreement (which brings its customer and branch along), the
-    vehicles together, and the branch, customer and rate code only when the agreement did not bring them."""
+    vehicles together, and the branch, customer and rate code only when the agreement did not bring them.
+    The selectors decide what the user may see; their joins for lists are dropped (select_related(None)):
+    a reference read later (a vehicle's class for the rental without an agreement) loads on access."""
     found: dict[str, Any] = {}
     agreement = None
     if "agreement_id" in ids:
-        agreement = fleet_selectors.agreements_for(user).filter(pk=ids["agreement_id"]).first()
+        # The joins used here and by _prefill (the selector's list also joins the vehicle's class).
+        agreements = (
+            fleet_selectors.agreements_for(user)
+            .select_related(None)
+            .select_related("customer", "branch", "vehicle")
+        )
+        agreement = agreements.filter(pk=ids["agreement_id"]).first()
         found["agreement_id"] = agreement
     if "branch_id" in ids:
         pk = Branch._meta.pk.to_python(ids["branch_id"])
@@ -306,7 +314,7 @@ def _find_references(user, ids: dict[str, Any]) -> dict[str, Any]:
     vehicle_keys = [k for k in ("original_vehicle_id", "replacement_vehicle_id") if k in ids]
     if vehicle_keys:
         wanted = {k: Vehicle._meta.pk.to_python(ids[k]) for k in vehicle_keys}
-        vehicles = fleet_selectors.vehicles_for(user).in_bulk(set(wanted.values()))
+        vehicles = fleet_selectors.vehicles_for(user).select_related(None).in_bulk(set(wanted.values()))
         found.update({k: vehicles.get(pk) for k, pk in wanted.items()})
     if "special_rate_code_id" in ids:
         found["special_rate_code_id"] = (
