@@ -74,6 +74,13 @@ def _audit_charge(action: str, charge: Charge, before: dict, message="") -> None
     )
 
 
+def _charge_entry(action: str, charge: Charge, changes: dict, message="") -> object:
+    """_audit_charge's entry, unsaved, for audit.record_many (the changes already worked out)."""
+    return audit.entry(
+        action, charge, object_type="charge", custody_id=charge.custody_id, changes=changes, message=message
+    )
+
+
 def _charge_event(charge: Charge) -> dict:
     return {
         "charge": {
@@ -256,29 +263,47 @@ def overpayment_message(owed: Decimal, amount: Decimal) -> str:
 # ---- replacement rental ---------------------------------------------------------------------------
 
 
-def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> list[Charge]:
-    """Recompute the system's draft rental lines (called inside the custody's transaction).
+# What recomputing a rental line sets (its tax rate is set once, when the line is made).
+_RENTAL_FIELDS = [
+    "charge_type",
+    "description",
+    "description_key",
+    "description_params",
+    "quantity",
+    "unit_price",
+    "responsibility",
+    "subtotal",
+    "tax_amount",
+    "total",
+]
 
-    Posted lines are never touched; drafts are updated, created or removed to match the policy.
-    """
-    now = now or timezone.now()
-    if custody.status in (CustodyStatus.VOIDED,):
-        Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="").delete()
-        return []
+
+@dataclass
+class _RentalSync:
+    """The system's rental lines recomputed in memory: what to write, and the audit entries, in order."""
+
+    lines: list[Charge]  # the custody's draft rental lines after the sync (new ones unsaved)
+    changed: set  # pks of the lines whose computed fields changed (new ones included)
+    entries: list  # charge.computed and charge.removed, in that order
+    stale: list[Charge]  # draft lines no longer wanted, to delete
+
+
+def _recompute_rental(custody: Custody, now: datetime) -> _RentalSync:
     wanted = {line.system_key: line for line in rental.rental_lines(custody, now)}
-    existing = {
-        c.system_key: c
-        for c in Charge.objects.select_for_update()
-        .filter(custody=custody, status=ChargeStatus.DRAFT)
+    # The custody's rental lines in one query: drafts are recomputed, a posted one is never touched.
+    # All are locked, after the custody (the lock order above): only writers holding that lock change them.
+    existing, posted_keys = {}, set()
+    for charge in (
+        Charge.objects.select_for_update()
+        .filter(custody=custody, status__in=(ChargeStatus.DRAFT, *BILLED_STATUSES))
         .exclude(system_key="")
-    }
-    posted_keys = set(
-        Charge.objects.filter(custody=custody, status__in=BILLED_STATUSES)
-        .exclude(system_key="")
-        .values_list("system_key", flat=True)
-    )
-    tax_rate = default_tax_rate()
-    result = []
+    ):
+        if charge.status == ChargeStatus.DRAFT:
+            existing[charge.system_key] = charge
+        else:
+            posted_keys.add(charge.system_key)
+    tax_rate = None
+    sync = _RentalSync([], set(), [], [])
     for key, line in wanted.items():
         if key in posted_keys:
             continue
@@ -292,25 +317,61 @@ def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> li
             line.unit_price,
             line.responsibility,
         )
-        charge.tax_rate = tax_rate if new else charge.tax_rate
+        if new:
+            tax_rate = default_tax_rate() if tax_rate is None else tax_rate
+            charge.tax_rate = tax_rate
         _set_amounts(charge)
-        after = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
-        if new or audit.diff(before, after):
-            charge.save()
-            _audit_charge(
-                "charge.computed", charge, before, message=gettext_lazy("Replacement rental recomputed")
+        changes = audit.diff(before, audit.snapshot(charge, CHARGE_AUDIT_FIELDS))
+        if new or changes:
+            sync.changed.add(charge.pk)
+            sync.entries.append(
+                _charge_entry(
+                    "charge.computed", charge, changes, message=gettext_lazy("Replacement rental recomputed")
+                )
             )
-        result.append(charge)
+        sync.lines.append(charge)
     for stale in existing.values():
-        audit.record(
-            "charge.removed",
-            stale,
-            object_type="charge",
-            custody_id=custody.pk,
-            message=gettext_lazy("No longer part of the replacement rental"),
+        sync.entries.append(
+            audit.entry(
+                "charge.removed",
+                stale,
+                object_type="charge",
+                custody_id=custody.pk,
+                message=gettext_lazy("No longer part of the replacement rental"),
+            )
         )
+        sync.stale.append(stale)
+    return sync
+
+
+def _write_lines(charges: list[Charge], changed: set, extra_fields: tuple[str, ...] = ()) -> None:
+    """INSERT the new lines (one statement), UPDATE the others with only the fields that changed."""
+    new = [c for c in charges if c._state.adding]
+    if new:
+        Charge.objects.bulk_create(new)
+    for charge in charges:
+        if charge in new:
+            continue
+        fields = [*(_RENTAL_FIELDS if charge.pk in changed else ()), *extra_fields]
+        if fields:
+            charge.save(update_fields=[*fields, "updated_at"])
+
+
+def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> list[Charge]:
+    """Recompute the system's draft rental lines (called inside the custody's transaction).
+
+    Posted lines are never touched; drafts are updated, created or removed to match the policy.
+    """
+    now = now or timezone.now()
+    if custody.status in (CustodyStatus.VOIDED,):
+        Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="").delete()
+        return []
+    sync = _recompute_rental(custody, now)
+    _write_lines([c for c in sync.lines if c.pk in sync.changed], sync.changed)
+    audit.record_many(sync.entries)
+    for stale in sync.stale:
         stale.delete()
-    return result
+    return sync.lines
 
 
 def blocking_drafts(custody: Custody) -> list[Charge]:
@@ -319,9 +380,13 @@ def blocking_drafts(custody: Custody) -> list[Charge]:
 
 
 def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.Suggestion]) -> list[Charge]:
-    """At close: the rental for the actual period and the accepted suggestions are posted by the system."""
-    charges = sync_replacement_rental(custody, now)
-    tax_rate = default_tax_rate()
+    """At close: the rental for the actual period and the accepted suggestions are posted by the system.
+
+    Each line is written once, recomputed and posted (its audit entries are the same: computed,
+    created, then posted, in that order)."""
+    sync = _recompute_rental(custody, now)
+    charges, entries = sync.lines, sync.entries
+    tax_rate = default_tax_rate() if suggestions else ZERO
     for suggestion in suggestions:
         charge = Charge(
             custody=custody,
@@ -336,14 +401,31 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
             system_key="",
         )
         _set_amounts(charge)
-        charge.save()
-        _audit_charge("charge.created", charge, {}, message=gettext_lazy("Accepted at close"))
+        entries.append(
+            _charge_entry(
+                "charge.created",
+                charge,
+                audit.diff({}, audit.snapshot(charge, CHARGE_AUDIT_FIELDS)),
+                message=gettext_lazy("Accepted at close"),
+            )
+        )
         charges.append(charge)
     for charge in charges:
         before = audit.snapshot(charge, CHARGE_AUDIT_FIELDS)
         charge.status, charge.posted_at, charge.posted_by = ChargeStatus.POSTED, now, None
-        charge.save(update_fields=["status", "posted_at", "posted_by", "updated_at"])
-        _audit_charge("charge.posted", charge, before, message=gettext_lazy("Posted by the system at close"))
+        entries.append(
+            _charge_entry(
+                "charge.posted",
+                charge,
+                audit.diff(before, audit.snapshot(charge, CHARGE_AUDIT_FIELDS)),
+                message=gettext_lazy("Posted by the system at close"),
+            )
+        )
+    _write_lines(charges, sync.changed, ("status", "posted_at", "posted_by"))
+    audit.record_many(entries)
+    for stale in sync.stale:
+        stale.delete()
+    for charge in charges:
         emit("charge.posted", _charge_event(charge))
     for payer in {c.responsibility for c in charges}:
         _reallocate(custody, payer, now)

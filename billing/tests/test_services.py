@@ -397,3 +397,47 @@ def test_an_edited_description_is_the_users_own_text(users, active_custody):
         {},
     )
     assert charge.display_description == "Scratched door"
+
+
+def test_closing_writes_each_line_once_with_its_audit_trail_and_events(users, active_custody):
+    """The rental recomputed and posted, a suggestion accepted and posted: each line is one write,
+    its entries are computed, created, then posted (in that order), and each posted line an event."""
+    first = AuditEntry.objects.order_by("-id").first().pk
+    close(active_custody, users[Role.OPERATOR], fuel_level=6, accept_suggestions=["fuel"])
+    rental_line = Charge.objects.get(custody=active_custody, charge_type="replacement_rental")
+    fuel = Charge.objects.get(custody=active_custody, charge_type="fuel")
+    entries = list(
+        AuditEntry.objects.filter(pk__gt=first, object_type="charge")
+        .order_by("id")
+        .values_list("action", "object_id", "changes", "message", "source")
+    )
+    assert [(e[0], e[1]) for e in entries] == [
+        ("charge.computed", str(rental_line.pk)),
+        ("charge.created", str(fuel.pk)),
+        ("charge.posted", str(rental_line.pk)),
+        ("charge.posted", str(fuel.pk)),
+    ]
+    assert entries[0][2] == {
+        "quantity": ["3.000", "1"],  # handed over just now: one day instead of the three expected
+        "subtotal": ["450.00", "150.00"],
+        "tax_amount": ["22.50", "7.50"],
+        "total": ["472.50", "157.50"],
+        **{k: v for k, v in entries[0][2].items() if k.startswith("description")},
+    }
+    assert entries[1][2]["status"] == [None, "draft"] and entries[1][2]["total"] == [None, "52.50"]
+    assert entries[2][2] == entries[3][2] == {"status": ["draft", "posted"]}
+    assert [e[3] for e in entries] == [
+        "Replacement rental recomputed",
+        "Accepted at close",
+        "Posted by the system at close",
+        "Posted by the system at close",
+    ]
+    assert {e[4] for e in entries} == {"system"}
+    assert (rental_line.status, rental_line.quantity, rental_line.total) == (
+        "posted",
+        D("1.000"),
+        D("157.50"),
+    )
+    assert (fuel.status, fuel.posted_by, fuel.quantity) == ("posted", None, D("2.000"))
+    posted = OutboxEvent.objects.filter(type="charge.posted").order_by("created_at")
+    assert [e.data["charge"]["id"] for e in posted] == [str(rental_line.pk), str(fuel.pk)]
