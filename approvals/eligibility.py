@@ -56,7 +56,15 @@ def _not_decided_by_q(user) -> Q:
     return ~Exists(mine)
 
 
+# Where approvals.services.current_level leaves the current round's levels on the custody object.
+ROUND_LEVELS = "_approval_round_levels"
+
+
 def _already_decided(user, custody, level) -> bool:
+    levels = getattr(custody, ROUND_LEVELS, None)
+    if levels is not None and any(other.pk == level.pk for other in levels):
+        # The round's levels were just read with the level (current_level): no second query.
+        return any(other.decided_by_id == user.pk and other.pk != level.pk for other in levels)
     return (
         custody.approvals.filter(round=custody.submission_round, decided_by=user)
         .exclude(pk=level.pk)

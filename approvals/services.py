@@ -16,6 +16,7 @@ from core.errors import ValidationFailed
 
 from . import eligibility
 from .choices import OPEN_STATUSES, ApprovalStatus
+from .eligibility import ROUND_LEVELS
 from .models import Approval, ApprovalRule
 
 
@@ -102,21 +103,26 @@ def start_for_custody(custody, now: datetime, approve_due_at: datetime | None) -
 
 
 def current_level(custody) -> Approval | None:
-    return (
-        custody.approvals.filter(round=custody.submission_round, status__in=OPEN_STATUSES)
-        .order_by("level")
-        .first()
-    )
+    """The current round's first open level. The round's levels, read in the same query, stay on the
+    custody object (`ROUND_LEVELS`) for the rest of the action: the one-level-per-user check
+    (eligibility) and `activate_next_level` read them there. Every call reads them afresh."""
+    levels = list(custody.approvals.filter(round=custody.submission_round).order_by("level"))
+    setattr(custody, ROUND_LEVELS, levels)
+    return next((level for level in levels if level.status in OPEN_STATUSES), None)
 
 
-def decide(level: Approval, user, *, approve: bool, notes: str, now: datetime) -> None:
+def decide(
+    level: Approval, user, *, approve: bool, notes: str, now: datetime, entries: list | None = None
+) -> None:
+    """Record the decision on `level`, audited. `entries`: the audit entry is appended there for the
+    caller to write with its own (audit.record_many, same transaction) instead of now."""
     old = level.status
     level.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
     level.decided_by = user
     level.decided_at = now
     level.notes = notes
     level.save(update_fields=["status", "decided_by", "decided_at", "notes"])
-    audit.record(
+    entry = audit.entry(
         "approval.decided",
         level,
         object_type="approval",
@@ -124,11 +130,22 @@ def decide(level: Approval, user, *, approve: bool, notes: str, now: datetime) -
         changes={"status": [old, level.status], "level": [None, level.level]},
         message=notes,
     )
+    if entries is None:
+        audit.record_many([entry])
+    else:
+        entries.append(entry)
 
 
 def activate_next_level(custody, now: datetime) -> Approval | None:
-    """After an approval: the next level (if any) starts its clock."""
-    nxt = current_level(custody)
+    """After an approval: the next level (if any) starts its clock.
+
+    The custody being locked, its round's levels are those `current_level` read in this action
+    (the approval just decided among them, with its new status): the next open one is found there."""
+    levels = getattr(custody, ROUND_LEVELS, None)
+    if levels is None:
+        nxt = current_level(custody)
+    else:
+        nxt = next((level for level in levels if level.status in OPEN_STATUSES), None)
     if nxt is not None and nxt.due_at is None:
         from custodies.sla import add_hours
 

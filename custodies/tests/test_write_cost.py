@@ -106,7 +106,7 @@ def test_submitting_runs_a_fixed_number_of_statements(operator_api, draft, djang
 def test_approving_the_last_level_runs_a_fixed_number_of_statements(
     supervisor_api, pending, django_assert_num_queries
 ):
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(18):
         response = supervisor_api.post(f"/api/v1/custodies/{pending.pk}/approve", {"notes": "fine"})
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "approved"
