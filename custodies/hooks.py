@@ -33,15 +33,18 @@ class ApprovalChain:
     # The role may decide some level (the `approve`/`reject` transitions' role check).
     may_decide_any: Callable[[User], bool]
     # The level waiting for a decision in the current round (an object with `.level`), or None.
+    # Reads the round's levels afresh at every call.
     current_level: Callable[[Custody], Any]
     # None when the user may decide that level, else the reason (segregation of duties, role, branch).
     why_cannot_decide: Callable[[User, Custody, Any], str | None]
     # Submission: the levels of a new round, level 1 due at the given time. Answers the name of the
     # rule that approved the custody at once, or None when the levels wait for people.
     start: Callable[[Custody, datetime, datetime | None], str | None]
-    # Records the decision on a level (approve=True/False), audited.
-    decide: Callable[..., None]  # (level, user, *, approve, notes, now)
+    # Records the decision on a level (approve=True/False), audited; with entries=[...] the audit entry
+    # is appended there for the caller to write with its own.
+    decide: Callable[..., None]  # (level, user, *, approve, notes, now, entries=None)
     # After an approval: the next level of the round (its clock started), or None when it was the last.
+    # Called after `decide` on the level `current_level` answered, in the same action.
     activate_next_level: Callable[[Custody, datetime], Any]
     # Rejected or voided: the round's open levels are skipped.
     skip_open_levels: Callable[[Custody], None]

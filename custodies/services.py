@@ -198,7 +198,11 @@ def _check_version(custody: Custody, expected_version: int | None) -> None:
         )
 
 
-def _save(custody: Custody, before: dict, action: str, event: str | None, message="") -> Custody:
+def _save(
+    custody: Custody, before: dict, action: str, event: str | None, message="", entries: list = ()
+) -> Custody:
+    """Write the custody, its audit entry (after `entries`: the action's other entries, such as its
+    vehicles', so they all go in one INSERT in the order they were made) and its event."""
     custody.version += 1
     try:
         _write(custody)
@@ -210,8 +214,18 @@ def _save(custody: Custody, before: dict, action: str, event: str | None, messag
             ) from exc
         raise
     changes = audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS))
-    audit.record(
-        action, custody, object_type="custody", custody_id=custody.pk, changes=changes, message=message
+    audit.record_many(
+        [
+            *entries,
+            audit.entry(
+                action,
+                custody,
+                object_type="custody",
+                custody_id=custody.pk,
+                changes=changes,
+                message=message,
+            ),
+        ]
     )
     if event:
         emit(event, event_payload(custody, changes))
@@ -472,8 +486,9 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     return ActionResult(custody, report.warnings)
 
 
-def _finalize_approval(custody: Custody, now: datetime, message="") -> None:
+def _finalize_approval(custody: Custody, now: datetime, message="", entries: list | None = None) -> None:
     """Last level approved (or auto-approved): reserve the replacement, start the handover clock."""
+    entries = [] if entries is None else entries
     before = audit.snapshot(custody, AUDITED_FIELDS)
     if custody.replacement_vehicle_id:
         vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id)
@@ -481,14 +496,14 @@ def _finalize_approval(custody: Custody, now: datetime, message="") -> None:
         problem = rules.replacement_problem(custody, vehicle)
         if problem:
             raise Conflict(problem, {"replacement_vehicle_id": [problem]})
-        _set_vehicle_status(vehicle, VehicleStatus.RESERVED, custody)
+        _set_vehicle_status(vehicle, VehicleStatus.RESERVED, custody, entries)
     custody.status = CustodyStatus.APPROVED
     custody.approved_at = now
     custody.reserved_from = custody.effective_from
     custody.reserved_until = None if custody.until_original_ready else custody.expected_return_at
     sla.stamp_met(custody, SlaTarget.APPROVE, now)
     sla.start_clock(custody, SlaTarget.HANDOVER, now)
-    _save(custody, before, "custody.approved", "custody.approved", message=message)
+    _save(custody, before, "custody.approved", "custody.approved", message=message, entries=entries)
 
 
 @transaction.atomic
@@ -507,13 +522,16 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
             {"replacement_vehicle_id": [problem], "hint": [_("Choose another car, or send it back.")]},
         )
     now = _now()
-    hooks.approvals.decide(level, user, approve=True, notes=notes or "", now=now)
+    entries: list = []  # the decision's audit entry, written with the custody's (one INSERT)
+    hooks.approvals.decide(level, user, approve=True, notes=notes or "", now=now, entries=entries)
     emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "approved"})
     if hooks.approvals.activate_next_level(custody, now) is None:
-        _finalize_approval(custody, now, message=notes or "")
+        _finalize_approval(custody, now, message=notes or "", entries=entries)
     else:
+        audit.record_many(entries)
         custody.version += 1
         custody.save(update_fields=["version", "updated_at"])
+        _remember_stored(custody)
     return ActionResult(custody)
 
 
@@ -563,21 +581,29 @@ def reject_custody(user, custody_id, reason: str) -> ActionResult:
     if why:
         raise PermissionDenied(why)
     now = _now()
-    hooks.approvals.decide(level, user, approve=False, notes=reason.strip(), now=now)
+    entries: list = []  # the decision's audit entry, written with the custody's (one INSERT)
+    hooks.approvals.decide(level, user, approve=False, notes=reason.strip(), now=now, entries=entries)
     hooks.approvals.skip_open_levels(custody)
     emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "rejected"})
     before = audit.snapshot(custody, AUDITED_FIELDS)
     custody.status = CustodyStatus.DRAFT
     custody.last_reject_reason = reason.strip()
     sla.clear_clock(custody, SlaTarget.APPROVE)
-    _save(custody, before, "custody.rejected", "custody.rejected", message=reason.strip())
+    _save(custody, before, "custody.rejected", "custody.rejected", message=reason.strip(), entries=entries)
     return ActionResult(custody)
 
 
-def _set_vehicle_status(vehicle: Vehicle, status: str, custody: Custody, **readings) -> None:
-    # The custody holds the vehicle, so it is the one caller fleet lets move it.
+def _set_vehicle_status(vehicle: Vehicle, status: str, custody: Custody, entries: list, **readings) -> None:
+    # The custody holds the vehicle, so it is the one caller fleet lets move it. Its audit entry goes
+    # into `entries`, written with the custody's by _save.
     fleet_services.set_status(
-        vehicle, status, by_holder=True, custody_id=custody.pk, message=custody.custody_no, **readings
+        vehicle,
+        status,
+        by_holder=True,
+        custody_id=custody.pk,
+        message=custody.custody_no,
+        entries=entries,
+        **readings,
     )
 
 
@@ -637,6 +663,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
 
     before = audit.snapshot(custody, AUDITED_FIELDS)
     warnings: list[dict] = []
+    entries: list = []
     old_replacement_id = custody.replacement_vehicle_id
     vehicles = _lock_vehicles(
         custody,
@@ -647,7 +674,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     if new_replacement is not None and str(new_replacement.pk) != str(old_replacement_id or ""):
         # A different car at the counter: release the reserved one, check the new one.
         if old_replacement_id:
-            _set_vehicle_status(vehicles[str(old_replacement_id)], VehicleStatus.AVAILABLE, custody)
+            _set_vehicle_status(vehicles[str(old_replacement_id)], VehicleStatus.AVAILABLE, custody, entries)
         custody.replacement_vehicle = vehicles[str(new_replacement.pk)]
     replacement = (
         vehicles.get(str(custody.replacement_vehicle_id)) if custody.replacement_vehicle_id else None
@@ -666,9 +693,13 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             )
         if warning:
             warnings.append({"code": "odometer_jump", "message": str(warning)})
-        _set_vehicle_status(replacement, VehicleStatus.RENTED, custody, odometer_km=odometer, fuel_level=fuel)
+        _set_vehicle_status(
+            replacement, VehicleStatus.RENTED, custody, entries, odometer_km=odometer, fuel_level=fuel
+        )
     if custody.original_vehicle_id:
-        _set_vehicle_status(vehicles[str(custody.original_vehicle_id)], VehicleStatus.IN_CUSTODY, custody)
+        _set_vehicle_status(
+            vehicles[str(custody.original_vehicle_id)], VehicleStatus.IN_CUSTODY, custody, entries
+        )
     custody.status = CustodyStatus.ACTIVE
     custody.handed_over_at = handed_over_at
     custody.handed_over_by = user
@@ -677,7 +708,7 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     custody.handover_notes = (data.get("notes") or "").strip()
     sla.stamp_met(custody, SlaTarget.HANDOVER, now)
     _set_close_due(custody)
-    _save(custody, before, "custody.handed_over", "custody.handed_over")
+    _save(custody, before, "custody.handed_over", "custody.handed_over", entries=entries)
     hooks.billing.sync_rental(custody, now)
     return ActionResult(custody, warnings)
 
@@ -741,6 +772,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
         raise ValidationFailed(_("The custody cannot be closed yet."), errors)
 
     before = audit.snapshot(custody, AUDITED_FIELDS)
+    entries: list = []
     vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id, custody.original_vehicle_id)
     custody.original_critical_problem = bool(data.get("original_critical_problem"))
     if data.get("original_ready") and custody.original_ready_at is None:
@@ -750,12 +782,13 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
             vehicles[str(custody.replacement_vehicle_id)],
             VehicleStatus.AVAILABLE,
             custody,
+            entries,
             odometer_km=odometer,
             fuel_level=fuel,
         )
     if custody.original_vehicle_id:
         _set_vehicle_status(
-            vehicles[str(custody.original_vehicle_id)], _original_status_after(custody), custody
+            vehicles[str(custody.original_vehicle_id)], _original_status_after(custody), custody, entries
         )
     custody.status = CustodyStatus.CLOSED
     custody.returned_at = returned_at
@@ -766,7 +799,7 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     custody.closed_at = now
     custody.closed_by = user
     sla.stamp_met(custody, SlaTarget.CLOSE, now)
-    _save(custody, before, "custody.closed", "custody.closed")
+    _save(custody, before, "custody.closed", "custody.closed", entries=entries)
     with acting_as(user=None, source="system"):
         hooks.billing.finalize_on_close(custody, now, suggestions)
     return ActionResult(custody, close_warnings)
@@ -780,23 +813,24 @@ def void_custody(user, custody_id, reason: str) -> ActionResult:
         raise ValidationFailed(_("Give a reason for voiding."), {"reason": [_("Required.")]})
     now = _now()
     before = audit.snapshot(custody, AUDITED_FIELDS)
+    entries: list = []
     was = custody.status
     vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id, custody.original_vehicle_id)
     if custody.replacement_vehicle_id and was in (CustodyStatus.APPROVED, CustodyStatus.ACTIVE):
         replacement = vehicles[str(custody.replacement_vehicle_id)]
         if replacement.status in (VehicleStatus.RESERVED, VehicleStatus.RENTED):
-            _set_vehicle_status(replacement, VehicleStatus.AVAILABLE, custody)
+            _set_vehicle_status(replacement, VehicleStatus.AVAILABLE, custody, entries)
     if custody.original_vehicle_id and was == CustodyStatus.ACTIVE:
         original = vehicles[str(custody.original_vehicle_id)]
         if original.status == VehicleStatus.IN_CUSTODY:
-            _set_vehicle_status(original, _original_status_after(custody), custody)
+            _set_vehicle_status(original, _original_status_after(custody), custody, entries)
     if was == CustodyStatus.PENDING_APPROVAL:
         hooks.approvals.skip_open_levels(custody)
     custody.status = CustodyStatus.VOIDED
     custody.voided_at = now
     custody.voided_by = user
     custody.void_reason = reason.strip()
-    _save(custody, before, "custody.voided", "custody.voided", message=reason.strip())
+    _save(custody, before, "custody.voided", "custody.voided", message=reason.strip(), entries=entries)
     hooks.billing.sync_rental(custody, now)
     return ActionResult(custody)
 

@@ -108,11 +108,14 @@ def set_status(
     by_holder: bool = False,
     message: str = "",
     custody_id=None,
+    entries: list | None = None,
     **readings,
 ) -> dict:
     """Move a (locked) vehicle to `status`, with optional readings (odometer_km, fuel_level); audited.
 
     Returns the changes. Raises Conflict when a holder keeps the vehicle and the caller is not it.
+    `entries`: the audit entry is appended there, for the caller to write with its own in one INSERT
+    (audit.record_many, in the same transaction), instead of being written now.
     """
     if not by_holder and status != vehicle.status:
         refusal = status_change_refusal(vehicle)
@@ -126,7 +129,13 @@ def set_status(
             setattr(vehicle, name, value)
     if changed:
         vehicle.save(update_fields=["status", *readings.keys(), "updated_at"])
-        audit.record("vehicle.updated", vehicle, custody_id=custody_id, changes=changed, message=message)
+        entry = audit.entry(
+            "vehicle.updated", vehicle, custody_id=custody_id, changes=changed, message=message
+        )
+        if entries is None:
+            audit.record_many([entry])
+        else:
+            entries.append(entry)
     return changed
 
 
