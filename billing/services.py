@@ -142,8 +142,11 @@ def _set_amounts(charge: Charge) -> None:
     charge.subtotal, charge.tax_amount, charge.total = amounts.subtotal, amounts.tax_amount, amounts.total
 
 
-def _reallocate(custody: Custody, payer: str, now: datetime) -> None:
-    """Spread the payer's net payments over their billed charges, oldest first; a charge is paid when covered."""
+def _reallocate(custody: Custody, payer: str, now: datetime, entries: list | None = None) -> None:
+    """Spread the payer's net payments over their billed charges, oldest first; a charge is paid when covered.
+
+    The allocations' audit entries are written in one INSERT, after `entries` (the caller's own)."""
+    entries = [] if entries is None else entries
     received = Payment.objects.filter(custody=custody, payer=payer).aggregate(s=Sum("amount"))["s"] or ZERO
     remaining = max(received, ZERO)
     charges = (
@@ -165,7 +168,14 @@ def _reallocate(custody: Custody, payer: str, now: datetime) -> None:
             charge.status = status
             charge.paid_at = now if status == ChargeStatus.PAID else None
             charge.save(update_fields=["amount_paid", "status", "paid_at", "updated_at"])
-            _audit_charge("charge.allocated", charge, before)
+            entries.append(
+                _charge_entry(
+                    "charge.allocated",
+                    charge,
+                    audit.diff(before, audit.snapshot(charge, CHARGE_AUDIT_FIELDS)),
+                )
+            )
+    audit.record_many(entries)
 
 
 # ---- balance -----------------------------------------------------------------------------------
@@ -706,7 +716,7 @@ def record_payment(user, custody_id, data: dict) -> Payment:
         received_at=received_at,
         recorded_by=user,
     )
-    audit.record(
+    recorded = audit.entry(  # written with the allocations' entries, by _reallocate (one INSERT)
         "payment.refunded" if amount < 0 else "payment.recorded",
         payment,
         object_type="payment",
@@ -732,7 +742,7 @@ def record_payment(user, custody_id, data: dict) -> Payment:
             }
         },
     )
-    _reallocate(custody, payment.payer, timezone.now())
+    _reallocate(custody, payment.payer, timezone.now(), entries=[recorded])
     return payment
 
 

@@ -266,6 +266,6 @@ def test_recording_a_payment_runs_a_fixed_number_of_statements(
     )
     services.post_charge(users[Role.FINANCE], charge.pk)
     body = {"amount": "50.00", "method": "cash", "payer": "customer"}
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = warm_operator.post(f"/api/v1/custodies/{active_custody.id}/payments", body)
     assert response.status_code == 201, response.json()
