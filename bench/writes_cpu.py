@@ -19,7 +19,8 @@ process is the bottleneck.
 Statements include the savepoints, the audit linking after commit and the outbox's task row; they do not
 include BEGIN/COMMIT (the driver's, not a statement). Approve: the first approval of each custody (the
 bench's rules give one or more levels), the rest are driven untimed, as side_by_side does.
-The run changes the database (custodies, vehicles, agreements): run it on a copy.
+`--stages` splits the timed requests' CPU by stage, like bench/profile.py (exclusive thread CPU time per
+stage). The run changes the database (custodies, vehicles, agreements): run it on a copy.
 """
 
 import argparse
@@ -112,12 +113,77 @@ class Caller:
         return code, parsed
 
 
+# ---- --stages: where a write's CPU goes (exclusive time per stage, as bench/profile.py does) -----------
+
+STAGES = ["middleware", "auth", "compile", "database", "decoding", "serialisation", "view"]
+
+
+class Clock:
+    """Exclusive CPU time per stage: entering a stage pauses the one below it."""
+
+    def __init__(self):
+        self.totals: dict[str, float] = {}
+        self.stack: list[str] = []
+        self.mark = 0.0
+
+    def enter(self, stage: str) -> None:
+        now = time.thread_time()
+        if self.stack:
+            self.totals[self.stack[-1]] = self.totals.get(self.stack[-1], 0.0) + now - self.mark
+        self.stack.append(stage)
+        self.mark = now
+
+    def leave(self) -> None:
+        now = time.thread_time()
+        stage = self.stack.pop()
+        self.totals[stage] = self.totals.get(stage, 0.0) + now - self.mark
+        self.mark = now
+
+
+CLOCK = Clock()
+
+
+def instrument() -> None:
+    """Time the stages (before the WSGI handler is made: it binds _get_response into its chain)."""
+    from django.core.handlers.base import BaseHandler
+    from django.db.backends.utils import CursorWrapper
+    from django.db.models.query import QuerySet
+    from ninja.operation import Operation
+
+    from accounts import api as accounts_api
+    from core import fastjson
+
+    def timed(owner, name: str, stage: str) -> None:
+        original = owner.__dict__[name]
+
+        def wrapper(*args, **kwargs):
+            CLOCK.enter(stage)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                CLOCK.leave()
+
+        setattr(owner, name, wrapper)
+
+    timed(BaseHandler, "_get_response", "view")
+    timed(accounts_api.BearerTokenAuth, "authenticate", "auth")
+    for cls in COMPILERS:
+        if "as_sql" in cls.__dict__:
+            timed(cls, "as_sql", "compile")
+    timed(CursorWrapper, "execute", "database")
+    timed(CursorWrapper, "executemany", "database")
+    timed(QuerySet, "_fetch_all", "decoding")
+    timed(fastjson, "dumps", "serialisation")
+    timed(Operation, "_result_to_response", "serialisation")
+
+
 def run_step(
     caller: Caller, jobs: list[tuple[str, dict]], headers: dict, counted: int, show: str | None = None
 ) -> dict:
     """POST each job once: the first `counted` counted (statements, compilations), the rest timed.
     `show`: print the first request's statements under this title (stderr)."""
     statements, compilations, cpu, wall, answers, errors = [], [], [], [], [], []
+    CLOCK.totals.clear()
     for k, (path, body) in enumerate(jobs):
         if k < counted:
             with CaptureQueriesContext(connection) as queries, count_compilations() as compiled:
@@ -130,14 +196,21 @@ def run_step(
             compilations.append(compiled[0])
         else:
             c0, w0 = time.thread_time(), time.perf_counter()
-            code, parsed = caller.post(path, body, headers)
+            CLOCK.enter("middleware")
+            try:
+                code, parsed = caller.post(path, body, headers)
+            finally:
+                CLOCK.leave()
             cpu.append((time.thread_time() - c0) * 1000)
             wall.append((time.perf_counter() - w0) * 1000)
         if 200 <= code < 300:
             answers.append(parsed)
         else:
             errors.append((code, str(parsed)[:300]))
+    stages = dict(CLOCK.totals)
+    CLOCK.totals.clear()
     return {
+        "stages": stages,
         "statements": statements,
         "compilations": compilations,
         "cpu": cpu,
@@ -160,6 +233,12 @@ def main(argv=None) -> int:
     parser.add_argument("--counted", type=int, default=5, help="requests per step counted, not timed")
     parser.add_argument("--output", help="also write the table to this file")
     parser.add_argument("--sql", action="store_true", help="print each write's statements once (stderr)")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also split the timed requests' CPU by stage (middleware, auth, compile, database, decoding, "
+        "serialisation, view); the instrumentation adds a little to every figure",
+    )
     args = parser.parse_args(argv)
     if args.custodies <= args.counted:
         raise SystemExit("--custodies must be more than --counted")
@@ -168,6 +247,8 @@ def main(argv=None) -> int:
     raw = ApiToken.issue(admin, name="bench writes cpu")[1]
     api = {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_ACCEPT": "application/json"}
     approver = {"HTTP_AUTHORIZATION": f"Bearer {approver_token()}", "HTTP_ACCEPT": "application/json"}
+    if args.stages:
+        instrument()
     caller = Caller()
 
     bodies = write_inputs(args.custodies)
@@ -248,6 +329,16 @@ def main(argv=None) -> int:
             f"{min(r['cpu'], default=float('nan')):.1f} | {statistics.median(r['wall']) if r['wall'] else 0:.1f} | "
             f"{'' if r is bare else f'{floor / cpu:.2f} ×'} | {len(r['errors'])} |\n"
         )
+    if args.stages:
+        out.write(
+            "\nCPU ms per timed request by stage (exclusive; `database` is the driver's side of the round "
+            "trip, `view` the rest of the view: services, rules, audit, events)\n\n"
+            f"| write | {' | '.join(STAGES)} |\n|---|{'---:|' * len(STAGES)}\n"
+        )
+        for name, r in rows:
+            timed = len(r["cpu"]) or 1
+            cells = " | ".join(f"{r['stages'].get(s, 0.0) * 1000 / timed:.1f}" for s in STAGES)
+            out.write(f"| {name} | {cells} |\n")
     text = out.getvalue()
     sys.stdout.write(text)
     if args.output:
