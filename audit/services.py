@@ -7,6 +7,7 @@ its own: each gets the next `chain_seq`, the previous entry's hash and a SHA-256
 field. `verify_chain` walks the whole chain in `chain_seq` order.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -14,10 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Model
 from django.utils import translation
 from django.utils.functional import Promise
+
+from core import rawsql
 
 from . import context
 from .models import AuditEntry
@@ -225,6 +228,54 @@ def _head() -> tuple[int, str]:
     return (last[0], last[1] or "") if last else (0, "")
 
 
+# The two reads of every link (after every write's commit) as hand-written SQL (core.rawsql): building
+# the two querysets cost more CPU than running them. test_chain compares them with the ORM queries.
+
+
+@functools.cache
+def _link_sql(alias: str) -> tuple[str, str]:
+    """(pending entries, oldest first; the chain's head) for the connection `alias`."""
+    connection = connections[alias]
+    table, *columns = rawsql.names(connection, AuditEntry, *_V2_FIELDS)
+    entry_hash, chain_seq, pk = rawsql.names(connection, AuditEntry, "entry_hash", "chain_seq", "id")[1:]
+    pending = (
+        f"SELECT {', '.join(columns)} FROM {table} WHERE {entry_hash} IS NULL "  # noqa: S608
+        f"ORDER BY {pk} LIMIT {LINK_BATCH}"
+    )
+    head = (
+        f"SELECT {chain_seq}, {entry_hash} FROM {table} WHERE {chain_seq} IS NOT NULL "  # noqa: S608
+        f"ORDER BY {chain_seq} DESC LIMIT 1"
+    )
+    return pending, head
+
+
+def _pending_rows(connection) -> list[dict]:
+    """The entries not yet linked, as `.values(*_V2_FIELDS)` gives them: the values go through the
+    converters the ORM applies (the backend's and the fields'), so the hashes are the ones
+    verify_chain computes."""
+    pending, _head_sql = _link_sql(connection.alias)
+    converters = []
+    for index, name in enumerate(_V2_FIELDS):
+        field = AuditEntry._meta.get_field(name)
+        column = field.get_col(AuditEntry._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            converters.append((index, functions, column))
+    rows = []
+    for raw in rawsql.fetch(connection, pending, []):
+        values = list(raw)
+        for index, functions, column in converters:
+            for convert in functions:
+                values[index] = convert(values[index], column, connection)
+        rows.append(dict(zip(_V2_FIELDS, values, strict=True)))
+    return rows
+
+
+def _head_row(connection) -> tuple[int, str]:
+    rows = rawsql.fetch(connection, _link_sql(connection.alias)[1], [])
+    return (rows[0][0], rows[0][1] or "") if rows else (0, "")
+
+
 def _link_batch(wait: bool) -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -235,12 +286,10 @@ def _link_batch(wait: bool) -> int:
                     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LINK_LOCK_KEY])
                     if not cursor.fetchone()[0]:
                         return 0  # another linker is at work; it or the next one picks these up
-        rows = list(
-            AuditEntry.objects.filter(entry_hash__isnull=True).order_by("id").values(*_V2_FIELDS)[:LINK_BATCH]
-        )
+        rows = _pending_rows(connection)
         if not rows:
             return 0
-        seq, prev = _head()
+        seq, prev = _head_row(connection)
         updates = []
         for row in rows:
             seq += 1

@@ -153,3 +153,31 @@ def test_an_entry_after_a_rolled_back_savepoint_is_still_linked(
     assert callbacks == [audit.link_pending]
     assert list(AuditEntry.objects.values_list("object_id", "chain_seq")) == [("kept", 1)]
     assert audit.verify_chain() == []
+
+
+def test_the_linkers_hand_written_reads_answer_what_the_orm_queries_do(admin_user, branch):
+    """_pending_rows and _head_row (core.rawsql) against the querysets they replace, every field set."""
+    import uuid
+
+    from django.db.models import Model
+
+    write_some(admin_user, 2)
+    with acting_as(admin_user, "web", ip="10.1.2.3"):
+        audit.record(
+            "thing.updated",
+            branch,
+            custody_id=uuid.uuid4(),
+            changes={"when": [None, timezone.now()], "n": [1, 2], "nested": {"a": [1, "x"]}},
+            message="with everything",
+        )
+    assert isinstance(branch, Model)
+    expected = list(
+        AuditEntry.objects.filter(entry_hash__isnull=True).order_by("id").values(*audit._V2_FIELDS)
+    )
+    assert audit._pending_rows(connection) == expected
+    assert audit._head_row(connection) == audit._head() == (0, "")
+    audit.link_pending(wait=True)
+    assert audit._pending_rows(connection) == []
+    assert audit._head_row(connection) == audit._head()
+    assert audit._head()[0] == 3
+    assert audit.verify_chain() == []
