@@ -13,8 +13,9 @@ each step runs once over `--custodies` custodies: the first `--counted` requests
 SQL statements (`CaptureQueriesContext`) and the SQL compilations (`SQLCompiler.as_sql` calls,
 subqueries included) and are not timed; the others are timed with this thread's CPU clock
 (`time.thread_time`: another process can add to it, never take from it), reported as the median and
-the minimum per request. `bare ÷ this` is the throughput ratio the CPU figures imply when the Python
-process is the bottleneck.
+the minimum per request. After each timed write a bare create() is timed too, so each write has a
+floor measured at the same moments (a busy machine moves both alike); `bare ÷ this` is the ratio of
+their medians, the throughput ratio the CPU figures imply when the Python process is the bottleneck.
 
 Statements include the savepoints, the audit linking after commit and the outbox's task row; they do not
 include BEGIN/COMMIT (the driver's, not a statement). Approve: the first approval of each custody (the
@@ -178,11 +179,18 @@ def instrument() -> None:
 
 
 def run_step(
-    caller: Caller, jobs: list[tuple[str, dict]], headers: dict, counted: int, show: str | None = None
+    caller: Caller,
+    jobs: list[tuple[str, dict]],
+    headers: dict,
+    counted: int,
+    show: str | None = None,
+    floor: list[tuple[str, dict]] | None = None,
 ) -> dict:
     """POST each job once: the first `counted` counted (statements, compilations), the rest timed.
-    `show`: print the first request's statements under this title (stderr)."""
+    `show`: print the first request's statements under this title (stderr). `floor`: a bare create
+    timed after each timed request, so the step's own floor shares its moment's noise."""
     statements, compilations, cpu, wall, answers, errors = [], [], [], [], [], []
+    floor_cpu: list[float] = []
     CLOCK.totals.clear()
     for k, (path, body) in enumerate(jobs):
         if k < counted:
@@ -203,6 +211,13 @@ def run_step(
                 CLOCK.leave()
             cpu.append((time.thread_time() - c0) * 1000)
             wall.append((time.perf_counter() - w0) * 1000)
+            if floor:
+                stages = dict(CLOCK.totals)
+                c0 = time.thread_time()
+                caller.post(*floor[k % len(floor)], {})
+                floor_cpu.append((time.thread_time() - c0) * 1000)
+                CLOCK.totals.clear()
+                CLOCK.totals.update(stages)
         if 200 <= code < 300:
             answers.append(parsed)
         else:
@@ -211,6 +226,7 @@ def run_step(
     CLOCK.totals.clear()
     return {
         "stages": stages,
+        "floor_cpu": floor_cpu,
         "statements": statements,
         "compilations": compilations,
         "cpu": cpu,
@@ -255,8 +271,8 @@ def main(argv=None) -> int:
     if len(bodies) < args.custodies:
         raise SystemExit(f"only {len(bodies)} free replacement vehicles with open agreements")
     rows: list[tuple[str, dict]] = []
-    bare = run_step(caller, [("/bench/bare/create", b) for b in bodies], {}, args.counted)
-    Custody.objects.filter(custodian_name="Bench Writer", created_by__isnull=True).delete()
+    floor = [("/bench/bare/create", b) for b in bodies]
+    bare = run_step(caller, floor, {}, args.counted)
     rows.append(("bare ORM create()", bare))
     created = run_step(
         caller,
@@ -264,6 +280,7 @@ def main(argv=None) -> int:
         api,
         args.counted,
         "create draft" if args.sql else None,
+        floor,
     )
     rows.append(("create draft", created))
     ids = [a["id"] for a in created["answers"]]
@@ -294,7 +311,9 @@ def main(argv=None) -> int:
             for charge_id in charges.values():
                 caller.post(f"/api/v1/charges/{charge_id}/post", {}, api)
         headers = approver if name == "approve" else api
-        result = run_step(caller, [make(i) for i in ids], headers, args.counted, name if args.sql else None)
+        result = run_step(
+            caller, [make(i) for i in ids], headers, args.counted, name if args.sql else None, floor
+        )
         rows.append((name, result))
         if result["errors"]:
             print(f"{name}: {len(result['errors'])} errors, e.g. {result['errors'][0]}", file=sys.stderr)  # noqa: T201
@@ -312,22 +331,24 @@ def main(argv=None) -> int:
                     caller.post(*make(pk), approver)
         print(f"{name}: done", file=sys.stderr, flush=True)  # noqa: T201
 
+    Custody.objects.filter(custodian_name="Bench Writer", created_by__isnull=True).delete()  # the bare rows
     out = io.StringIO()
     out.write(
         f"{Custody.objects.count():,} custodies · {connection.vendor} · DEBUG={int(settings.DEBUG)} · "
         f"{args.custodies} custodies per write ({args.counted} counted, {args.custodies - args.counted} "
         f"timed) · load average {loadavg()}\n\n"
         "| write | statements | compilations | CPU ms (median) | CPU ms (min) | wall ms (median) "
-        "| bare ÷ this (CPU) | errors |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| bare CPU ms, same moment | bare ÷ this (CPU) | errors |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
-    floor = statistics.median(bare["cpu"])
     for name, r in rows:
         cpu = statistics.median(r["cpu"]) if r["cpu"] else float("nan")
+        beside = statistics.median(r["floor_cpu"]) if r["floor_cpu"] else float("nan")
         out.write(
             f"| {name} | {span(r['statements'])} | {span(r['compilations'])} | {cpu:.1f} | "
             f"{min(r['cpu'], default=float('nan')):.1f} | {statistics.median(r['wall']) if r['wall'] else 0:.1f} | "
-            f"{'' if r is bare else f'{floor / cpu:.2f} ×'} | {len(r['errors'])} |\n"
+            f"{'' if r is bare else f'{beside:.1f}'} | {'' if r is bare else f'{beside / cpu:.2f} ×'} | "
+            f"{len(r['errors'])} |\n"
         )
     if args.stages:
         out.write(
