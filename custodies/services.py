@@ -21,7 +21,7 @@ from audit import services as audit
 from audit.context import acting_as
 from core import switches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
-from core.events import emit
+from core.events import emit, emit_many
 from fleet import selectors as fleet_selectors
 from fleet import services as fleet_services
 from fleet.choices import AgreementStatus, VehicleStatus
@@ -199,10 +199,17 @@ def _check_version(custody: Custody, expected_version: int | None) -> None:
 
 
 def _save(
-    custody: Custody, before: dict, action: str, event: str | None, message="", entries: list = ()
+    custody: Custody,
+    before: dict,
+    action: str,
+    event: str | None,
+    message="",
+    entries: list = (),
+    events: list = (),
 ) -> Custody:
     """Write the custody, its audit entry (after `entries`: the action's other entries, such as its
-    vehicles', so they all go in one INSERT in the order they were made) and its event."""
+    vehicles', so they all go in one INSERT in the order they were made) and its event (after
+    `events`, the action's other (type, data) events, likewise in one INSERT)."""
     custody.version += 1
     try:
         _write(custody)
@@ -227,8 +234,8 @@ def _save(
             ),
         ]
     )
-    if event:
-        emit(event, event_payload(custody, changes))
+    if event or events:
+        emit_many([*events, *([(event, event_payload(custody, changes))] if event else [])])
     return custody
 
 
@@ -486,7 +493,9 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
     return ActionResult(custody, report.warnings)
 
 
-def _finalize_approval(custody: Custody, now: datetime, message="", entries: list | None = None) -> None:
+def _finalize_approval(
+    custody: Custody, now: datetime, message="", entries: list | None = None, events: list = ()
+) -> None:
     """Last level approved (or auto-approved): reserve the replacement, start the handover clock."""
     entries = [] if entries is None else entries
     before = audit.snapshot(custody, AUDITED_FIELDS)
@@ -503,7 +512,15 @@ def _finalize_approval(custody: Custody, now: datetime, message="", entries: lis
     custody.reserved_until = None if custody.until_original_ready else custody.expected_return_at
     sla.stamp_met(custody, SlaTarget.APPROVE, now)
     sla.start_clock(custody, SlaTarget.HANDOVER, now)
-    _save(custody, before, "custody.approved", "custody.approved", message=message, entries=entries)
+    _save(
+        custody,
+        before,
+        "custody.approved",
+        "custody.approved",
+        message=message,
+        entries=entries,
+        events=events,
+    )
 
 
 @transaction.atomic
@@ -524,11 +541,16 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
     now = _now()
     entries: list = []  # the decision's audit entry, written with the custody's (one INSERT)
     hooks.approvals.decide(level, user, approve=True, notes=notes or "", now=now, entries=entries)
-    emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "approved"})
+    decided = (
+        "custody.approval_decided",
+        {**event_payload(custody), "level": level.level, "decision": "approved"},
+    )
     if hooks.approvals.activate_next_level(custody, now) is None:
-        _finalize_approval(custody, now, message=notes or "", entries=entries)
+        # The decision's entry and event are written with the approval's (one INSERT each).
+        _finalize_approval(custody, now, message=notes or "", entries=entries, events=[decided])
     else:
         audit.record_many(entries)
+        emit(*decided)
         custody.version += 1
         custody.save(update_fields=["version", "updated_at"])
         _remember_stored(custody)
@@ -584,12 +606,23 @@ def reject_custody(user, custody_id, reason: str) -> ActionResult:
     entries: list = []  # the decision's audit entry, written with the custody's (one INSERT)
     hooks.approvals.decide(level, user, approve=False, notes=reason.strip(), now=now, entries=entries)
     hooks.approvals.skip_open_levels(custody)
-    emit("custody.approval_decided", {**event_payload(custody), "level": level.level, "decision": "rejected"})
+    decided = (
+        "custody.approval_decided",
+        {**event_payload(custody), "level": level.level, "decision": "rejected"},
+    )
     before = audit.snapshot(custody, AUDITED_FIELDS)
     custody.status = CustodyStatus.DRAFT
     custody.last_reject_reason = reason.strip()
     sla.clear_clock(custody, SlaTarget.APPROVE)
-    _save(custody, before, "custody.rejected", "custody.rejected", message=reason.strip(), entries=entries)
+    _save(
+        custody,
+        before,
+        "custody.rejected",
+        "custody.rejected",
+        message=reason.strip(),
+        entries=entries,
+        events=[decided],
+    )
     return ActionResult(custody)
 
 

@@ -9,7 +9,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         from core import events
 
-        from .events import emit
+        from .events import emit, emit_many
 
         # Apps below integrations emit through core.events; the outbox is where the events go.
-        events.register_sink(emit)
+        events.register_sink(emit, emit_many)

@@ -106,7 +106,7 @@ def test_submitting_runs_a_fixed_number_of_statements(operator_api, draft, djang
 def test_approving_the_last_level_runs_a_fixed_number_of_statements(
     supervisor_api, pending, django_assert_num_queries
 ):
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(15):
         response = supervisor_api.post(f"/api/v1/custodies/{pending.pk}/approve", {"notes": "fine"})
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "approved"
@@ -270,3 +270,29 @@ def test_an_actions_audit_entries_keep_their_order(users, operator_api, supervis
         ("charge.posted", "charge"),
     ]
     assert audit.verify_chain() == []
+
+
+@pytest.mark.parametrize(
+    ("decision", "last"), [("approve", "custody.approved"), ("reject", "custody.rejected")]
+)
+def test_a_decisions_events_are_written_together_in_order(users, pending, decision, last):
+    from integrations.models import OutboxEvent
+
+    supervisor = users[Role.SUPERVISOR]
+    since = timezone.now()
+    with acting_as(supervisor, "api"):
+        if decision == "approve":
+            services.approve_custody(supervisor, pending.pk, "fine")
+        else:
+            services.reject_custody(supervisor, pending.pk, "Photos missing")
+    events = list(OutboxEvent.objects.filter(created_at__gte=since).order_by("created_at"))
+    assert [e.type for e in events] == ["custody.approval_decided", last]
+    assert events[0].created_at < events[1].created_at
+    decided = events[0].data
+    assert (decided["level"], decided["decision"], decided["custody"]["status"]) == (
+        1,
+        "approved" if decision == "approve" else "rejected",
+        "pending_approval",  # as it was when the level was decided
+    )
+    assert decided["custody"]["version"] == events[1].data["custody"]["version"] - 1
+    assert decided["actor_id"] == str(supervisor.pk)
