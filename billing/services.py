@@ -298,16 +298,18 @@ class _RentalSync:
     stale: list[Charge]  # draft lines no longer wanted, to delete
 
 
-def _recompute_rental(custody: Custody, now: datetime) -> _RentalSync:
+def _recompute_rental(custody: Custody, now: datetime, created: bool = False) -> _RentalSync:
     wanted = {line.system_key: line for line in rental.rental_lines(custody, now)}
     # The custody's rental lines in one query: drafts are recomputed, a posted one is never touched.
     # All are locked, after the custody (the lock order above): only writers holding that lock change them.
+    # A custody created in this transaction has none yet.
     existing, posted_keys = {}, set()
-    for charge in (
+    lines = (
         Charge.objects.select_for_update()
         .filter(custody=custody, status__in=(ChargeStatus.DRAFT, *BILLED_STATUSES))
         .exclude(system_key="")
-    ):
+    )
+    for charge in [] if created else lines:
         if charge.status == ChargeStatus.DRAFT:
             existing[charge.system_key] = charge
         else:
@@ -367,18 +369,23 @@ def _write_lines(charges: list[Charge], changed: set, extra_fields: tuple[str, .
             charge.save(update_fields=[*fields, "updated_at"])
 
 
-def sync_replacement_rental(custody: Custody, now: datetime | None = None) -> list[Charge]:
+def sync_replacement_rental(
+    custody: Custody, now: datetime | None = None, *, entries: list = (), created: bool = False
+) -> list[Charge]:
     """Recompute the system's draft rental lines (called inside the custody's transaction).
 
     Posted lines are never touched; drafts are updated, created or removed to match the policy.
+    `entries`: the caller's audit entries (its own change's), written first with the lines' in one
+    INSERT. `created`: the custody was created in this transaction, so it has no lines to read yet.
     """
     now = now or timezone.now()
     if custody.status in (CustodyStatus.VOIDED,):
         Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT).exclude(system_key="").delete()
+        audit.record_many(list(entries))
         return []
-    sync = _recompute_rental(custody, now)
+    sync = _recompute_rental(custody, now, created)
     _write_lines([c for c in sync.lines if c.pk in sync.changed], sync.changed)
-    audit.record_many(sync.entries)
+    audit.record_many([*entries, *sync.entries])
     for stale in sync.stale:
         stale.delete()
     return sync.lines

@@ -61,7 +61,9 @@ class CustodyBilling:
     """The money of a custody (`billing` registers it)."""
 
     # The system's replacement rental line(s) follow the custody (recomputed until posted).
-    sync_rental: Callable[..., Any]  # (custody, now=None)
+    # entries=[...]: the caller's audit entries, written first with the lines' (one INSERT);
+    # created=True: the custody was created in this transaction (it has no lines to read yet).
+    sync_rental: Callable[..., Any]  # (custody, now=None, *, entries=(), created=False)
     # The damage hold follows the custody's damage hold amount.
     sync_hold: Callable[[Custody], Any]
     # Draft charges that block closing (each with `description`, `display_description`, `total`).

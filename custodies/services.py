@@ -206,10 +206,12 @@ def _save(
     message="",
     entries: list = (),
     events: list = (),
+    audit_later: list | None = None,
 ) -> Custody:
     """Write the custody, its audit entry (after `entries`: the action's other entries, such as its
     vehicles', so they all go in one INSERT in the order they were made) and its event (after
-    `events`, the action's other (type, data) events, likewise in one INSERT)."""
+    `events`, the action's other (type, data) events, likewise in one INSERT). `audit_later`: the
+    entries are appended there instead, for the rental sync to write with its own (one INSERT)."""
     custody.version += 1
     try:
         _write(custody)
@@ -221,19 +223,16 @@ def _save(
             ) from exc
         raise
     changes = audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS))
-    audit.record_many(
-        [
-            *entries,
-            audit.entry(
-                action,
-                custody,
-                object_type="custody",
-                custody_id=custody.pk,
-                changes=changes,
-                message=message,
-            ),
-        ]
-    )
+    entries = [
+        *entries,
+        audit.entry(
+            action, custody, object_type="custody", custody_id=custody.pk, changes=changes, message=message
+        ),
+    ]
+    if audit_later is None:
+        audit.record_many(entries)
+    else:
+        audit_later.extend(entries)
     if event or events:
         emit_many([*events, *([(event, event_payload(custody, changes))] if event else [])])
     return custody
@@ -431,8 +430,9 @@ def create_custody(user, data: dict[str, Any]) -> Custody:
     _validate_draft(custody, now)
     custody.custody_no = next_custody_no()
     custody.version = 0  # _save increments to 1
-    _save(custody, {}, "custody.created", "custody.created")
-    hooks.billing.sync_rental(custody)
+    entries: list = []  # the custody's entry, written with its rental line's by the sync (one INSERT)
+    _save(custody, {}, "custody.created", "custody.created", audit_later=entries)
+    hooks.billing.sync_rental(custody, entries=entries, created=True)
     if custody.damage_hold_amount:  # a new custody has no hold yet: without an amount none follows it
         hooks.billing.sync_hold(custody)
     return custody
@@ -741,8 +741,9 @@ def hand_over_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     custody.handover_notes = (data.get("notes") or "").strip()
     sla.stamp_met(custody, SlaTarget.HANDOVER, now)
     _set_close_due(custody)
-    _save(custody, before, "custody.handed_over", "custody.handed_over", entries=entries)
-    hooks.billing.sync_rental(custody, now)
+    later: list = []  # the vehicles' and the custody's entries, written with the rental's by the sync
+    _save(custody, before, "custody.handed_over", "custody.handed_over", entries=entries, audit_later=later)
+    hooks.billing.sync_rental(custody, now, entries=later)
     return ActionResult(custody, warnings)
 
 

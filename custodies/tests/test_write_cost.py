@@ -92,7 +92,7 @@ def close_body(**extra):
 def test_creating_a_draft_runs_a_fixed_number_of_statements(
     operator_api, agreement, spare_vehicle, tax_profile, django_assert_num_queries
 ):
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(21):
         response = operator_api.post("/api/v1/custodies", create_body(agreement, spare_vehicle))
     assert response.status_code == 201, response.json()
 
@@ -113,7 +113,7 @@ def test_approving_the_last_level_runs_a_fixed_number_of_statements(
 
 
 def test_handing_over_runs_a_fixed_number_of_statements(operator_api, approved, django_assert_num_queries):
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(16):
         response = operator_api.post(
             f"/api/v1/custodies/{approved.pk}/handover", {"odometer_km": 13000, "fuel_level": 8}
         )
