@@ -53,6 +53,9 @@ CHARGE_AUDIT_FIELDS = [
 # ---- helpers ---------------------------------------------------------------------------------
 
 _lock_custody = lock_custody
+# What adding a charge and recording a payment read of the custody they lock (the rows they write
+# refer to it by id).
+_CHARGE_AND_PAYMENT_COLUMNS = ("id", "branch", "status")
 
 
 def _lock_charge(charge_id, user) -> tuple[Charge, Custody]:
@@ -454,7 +457,7 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
 
 @transaction.atomic
 def add_charge(user, custody_id, data: dict) -> Charge:
-    custody = _lock_custody(custody_id, user)
+    custody = _lock_custody(custody_id, user, only=_CHARGE_AND_PAYMENT_COLUMNS)
     permissions.require(user, "charge.add", custody)
     if custody.status == CustodyStatus.VOIDED:
         raise InvalidTransition(_("A voided custody takes no charges."), {"status": custody.status})
@@ -668,7 +671,7 @@ def issue_invoices(user, custody_id, payers: list[str] | None = None, names: dic
 
 @transaction.atomic
 def record_payment(user, custody_id, data: dict) -> Payment:
-    custody = _lock_custody(custody_id, user)
+    custody = _lock_custody(custody_id, user, only=_CHARGE_AND_PAYMENT_COLUMNS)
     if user is not None:  # None = the billing integration (authenticated by its signature)
         permissions.require(user, "payment.record", custody)
     if custody.status in (CustodyStatus.DRAFT, CustodyStatus.VOIDED):

@@ -360,17 +360,21 @@ def held_vehicle_ids(start: datetime, end: datetime | None):
 LOCKED_REFERENCES = ("branch", "agreement", "customer", "original_vehicle", "replacement_vehicle")
 
 
-def lock_custody(custody_id, user=None, *, references: bool = False) -> Custody:
+def lock_custody(custody_id, user=None, *, references: bool = False, only: tuple[str, ...] = ()) -> Custody:
     """The custody row, locked for update (and scoped to the user's branches when a user is given).
 
     Services take this lock first, then vehicles/charges, so concurrent actions never deadlock.
     references=True also reads LOCKED_REFERENCES in the same query; only the custody's row is locked
     (`FOR UPDATE OF`): a vehicle is locked by the service that changes it, in primary-key order.
+    `only`: the columns the caller reads (a charge or a payment needs the branch and the status, not
+    the custody's 80 columns); another one loads on access.
     """
     if references:
         qs = Custody.objects.select_for_update(of=("self",)).select_related(*LOCKED_REFERENCES)
     else:
         qs = Custody.objects.select_for_update()
+    if only:
+        qs = qs.only(*only)
     if user is not None:
         qs = scope_to_branches(qs, user)
     try:
