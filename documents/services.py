@@ -8,6 +8,7 @@ transaction fails; a deleted draft document's file is removed after the commit.
 
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import logging
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_ipv46_address
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
@@ -33,7 +34,7 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 
 from accounts import permissions
 from audit import services as audit
-from core import dates
+from core import dates, rawsql
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.events import emit
 from custodies.choices import TERMINAL_STATUSES, CustodyStatus
@@ -104,13 +105,30 @@ def present_types(custody) -> set[str]:
     return set(_current(custody).values_list("document_type", flat=True))
 
 
+@functools.cache
+def _missing_sql(alias: str) -> str:
+    connection = connections[alias]
+    rules, rule_type, active, rule_stage, reason = rawsql.names(
+        connection, DocumentRule, "document_type", "active", "stage", "reason_code"
+    )
+    documents, document_type, custody, superseded = rawsql.names(
+        connection, Document, "document_type", "custody", "superseded_at"
+    )
+    return (
+        f"SELECT DISTINCT {rule_type} FROM {rules} WHERE {active} AND {rule_stage} = %s "  # noqa: S608
+        f"AND ({reason} = %s OR {reason} = '') AND {rule_type} NOT IN "
+        f"(SELECT {document_type} FROM {documents} WHERE {custody} = %s AND {superseded} IS NULL)"
+    )
+
+
 def missing_documents(custody, stage: str) -> list[str]:
     """Document types the rules require at `stage` that the custody does not have (current versions):
-    the required types less the present ones, in one query (a transition asks at every stage)."""
-    missing = _rules(custody.reason_code, stage).exclude(
-        document_type__in=_current(custody).values("document_type")
-    )
-    return sorted(set(missing.values_list("document_type", flat=True)))
+    required_types less present_types, in one hand-written query (core.rawsql): every submission,
+    handover and close asks it, and the querysets cost ~2 ms of CPU (test_rules_sql compares them)."""
+    connection = rawsql.read_connection(DocumentRule)
+    custody_id = Document._meta.get_field("custody").get_db_prep_value(custody.pk, connection)
+    rows = rawsql.fetch(connection, _missing_sql(connection.alias), [stage, custody.reason_code, custody_id])
+    return sorted(row[0] for row in rows)
 
 
 # ---- reads ----------------------------------------------------------------------------------------
