@@ -62,9 +62,9 @@ ROUND_LEVELS = "_approval_round_levels"
 
 def _already_decided(user, custody, level) -> bool:
     levels = getattr(custody, ROUND_LEVELS, None)
-    if levels is not None and any(other.pk == level.pk for other in levels):
-        # The round's levels were just read with the level (current_level): no second query.
-        return any(other.decided_by_id == user.pk and other.pk != level.pk for other in levels)
+    if levels is not None and any(other is level for other in levels):
+        # `level` is the one current_level just answered, read with its round's levels: no second query.
+        return any(other.decided_by_id == user.pk and other is not level for other in levels)
     return (
         custody.approvals.filter(round=custody.submission_round, decided_by=user)
         .exclude(pk=level.pk)
