@@ -228,32 +228,29 @@ def _head() -> tuple[int, str]:
     return (last[0], last[1] or "") if last else (0, "")
 
 
-# The two reads of every link (after every write's commit) as hand-written SQL (core.rawsql): building
-# the two querysets cost more CPU than running them. test_chain compares them with the ORM queries.
+# The reads of every link (after every write's commit) as one hand-written statement (core.rawsql):
+# building the two querysets cost more CPU than running them. test_chain compares it with them.
 
 
 @functools.cache
-def _link_sql(alias: str) -> tuple[str, str]:
-    """(pending entries, oldest first; the chain's head) for the connection `alias`."""
+def _link_sql(alias: str) -> str:
+    """The pending entries, oldest first, each row ending with the chain's head (its chain_seq and
+    entry_hash: uncorrelated subqueries, read once), for the connection `alias`."""
     connection = connections[alias]
     table, *columns = rawsql.names(connection, AuditEntry, *_V2_FIELDS)
     entry_hash, chain_seq, pk = rawsql.names(connection, AuditEntry, "entry_hash", "chain_seq", "id")[1:]
-    pending = (
-        f"SELECT {', '.join(columns)} FROM {table} WHERE {entry_hash} IS NULL "  # noqa: S608
-        f"ORDER BY {pk} LIMIT {LINK_BATCH}"
+    head = f"FROM {table} WHERE {chain_seq} IS NOT NULL ORDER BY {chain_seq} DESC LIMIT 1"
+    return (
+        f"SELECT {', '.join(columns)}, (SELECT {chain_seq} {head}), (SELECT {entry_hash} {head}) "  # noqa: S608
+        f"FROM {table} WHERE {entry_hash} IS NULL ORDER BY {pk} LIMIT {LINK_BATCH}"
     )
-    head = (
-        f"SELECT {chain_seq}, {entry_hash} FROM {table} WHERE {chain_seq} IS NOT NULL "  # noqa: S608
-        f"ORDER BY {chain_seq} DESC LIMIT 1"
-    )
-    return pending, head
 
 
-def _pending_rows(connection) -> list[dict]:
-    """The entries not yet linked, as `.values(*_V2_FIELDS)` gives them: the values go through the
-    converters the ORM applies (the backend's and the fields'), so the hashes are the ones
-    verify_chain computes."""
-    pending, _head_sql = _link_sql(connection.alias)
+def _pending(connection) -> tuple[list[dict], tuple[int, str]]:
+    """The entries not yet linked, as `.values(*_V2_FIELDS)` gives them, and the chain's head as
+    `_head()` gives it ((0, "") for an empty chain; only read with pending entries). The values go
+    through the converters the ORM applies (the backend's and the fields'), so the hashes are the
+    ones verify_chain computes."""
     converters = []
     for index, name in enumerate(_V2_FIELDS):
         field = AuditEntry._meta.get_field(name)
@@ -261,19 +258,15 @@ def _pending_rows(connection) -> list[dict]:
         functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if functions:
             converters.append((index, functions, column))
-    rows = []
-    for raw in rawsql.fetch(connection, pending, []):
-        values = list(raw)
+    rows, head = [], (0, "")
+    for raw in rawsql.fetch(connection, _link_sql(connection.alias), []):
+        values = list(raw[: len(_V2_FIELDS)])
         for index, functions, column in converters:
             for convert in functions:
                 values[index] = convert(values[index], column, connection)
         rows.append(dict(zip(_V2_FIELDS, values, strict=True)))
-    return rows
-
-
-def _head_row(connection) -> tuple[int, str]:
-    rows = rawsql.fetch(connection, _link_sql(connection.alias)[1], [])
-    return (rows[0][0], rows[0][1] or "") if rows else (0, "")
+        head = (raw[-2] or 0, raw[-1] or "")
+    return rows, head
 
 
 def _link_batch(wait: bool) -> int:
@@ -286,10 +279,9 @@ def _link_batch(wait: bool) -> int:
                     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LINK_LOCK_KEY])
                     if not cursor.fetchone()[0]:
                         return 0  # another linker is at work; it or the next one picks these up
-        rows = _pending_rows(connection)
+        rows, (seq, prev) = _pending(connection)
         if not rows:
             return 0
-        seq, prev = _head_row(connection)
         updates = []
         for row in rows:
             seq += 1

@@ -155,29 +155,33 @@ def test_an_entry_after_a_rolled_back_savepoint_is_still_linked(
     assert audit.verify_chain() == []
 
 
-def test_the_linkers_hand_written_reads_answer_what_the_orm_queries_do(admin_user, branch):
-    """_pending_rows and _head_row (core.rawsql) against the querysets they replace, every field set."""
+def test_the_linkers_hand_written_read_answers_what_the_orm_queries_do(admin_user, branch):
+    """_pending (core.rawsql) against the querysets it replaces, every field set, empty chain or not."""
     import uuid
 
-    from django.db.models import Model
+    def record_one(message):
+        with acting_as(admin_user, "web", ip="10.1.2.3"):
+            audit.record(
+                "thing.updated",
+                branch,
+                custody_id=uuid.uuid4(),
+                changes={"when": [None, timezone.now()], "n": [1, 2], "nested": {"a": [1, "x"]}},
+                message=message,
+            )
 
-    write_some(admin_user, 2)
-    with acting_as(admin_user, "web", ip="10.1.2.3"):
-        audit.record(
-            "thing.updated",
-            branch,
-            custody_id=uuid.uuid4(),
-            changes={"when": [None, timezone.now()], "n": [1, 2], "nested": {"a": [1, "x"]}},
-            message="with everything",
+    def orm_rows():
+        return list(
+            AuditEntry.objects.filter(entry_hash__isnull=True).order_by("id").values(*audit._V2_FIELDS)
         )
-    assert isinstance(branch, Model)
-    expected = list(
-        AuditEntry.objects.filter(entry_hash__isnull=True).order_by("id").values(*audit._V2_FIELDS)
-    )
-    assert audit._pending_rows(connection) == expected
-    assert audit._head_row(connection) == audit._head() == (0, "")
+
+    assert audit._pending(connection) == ([], (0, ""))
+    write_some(admin_user, 2)
+    record_one("with everything")
+    assert audit._pending(connection) == (orm_rows(), audit._head()) == (orm_rows(), (0, ""))
     audit.link_pending(wait=True)
-    assert audit._pending_rows(connection) == []
-    assert audit._head_row(connection) == audit._head()
-    assert audit._head()[0] == 3
+    assert audit._pending(connection) == ([], (0, ""))
+    record_one("after the first three")
+    rows, head = audit._pending(connection)
+    assert (rows, head) == (orm_rows(), audit._head())
+    assert head[0] == 3 and len(head[1]) == 64
     assert audit.verify_chain() == []
