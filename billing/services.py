@@ -21,7 +21,7 @@ from accounts import permissions
 from audit import services as audit
 from core import rawsql
 from core.errors import Conflict, InvalidTransition, ValidationFailed
-from core.events import emit
+from core.events import emit, emit_many
 from custodies.choices import CustodyStatus
 from custodies.models import Custody
 from custodies.selectors import lock_custody
@@ -150,7 +150,7 @@ def _reallocate(custody: Custody, payer: str, now: datetime, entries: list | Non
 
     The allocations' audit entries are written in one INSERT, after `entries` (the caller's own)."""
     entries = [] if entries is None else entries
-    received = Payment.objects.filter(custody=custody, payer=payer).aggregate(s=Sum("amount"))["s"] or ZERO
+    received = to_money(_sums(custody, payer)[1].get(payer) or ZERO)  # the balance's sums (cents)
     remaining = max(received, ZERO)
     charges = (
         Charge.objects.select_for_update()
@@ -399,13 +399,16 @@ def blocking_drafts(custody: Custody) -> list[Charge]:
     return list(Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT, system_key=""))
 
 
-def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.Suggestion]) -> list[Charge]:
+def finalize_on_close(
+    custody: Custody, now: datetime, suggestions: list[rental.Suggestion], *, entries: list = ()
+) -> list[Charge]:
     """At close: the rental for the actual period and the accepted suggestions are posted by the system.
 
     Each line is written once, recomputed and posted (its audit entries are the same: computed,
-    created, then posted, in that order)."""
+    created, then posted, in that order). `entries`: the caller's audit entries (the close's own),
+    written first with these and the payments' reallocation's, in one INSERT."""
     sync = _recompute_rental(custody, now)
-    charges, entries = sync.lines, sync.entries
+    charges, entries = sync.lines, [*entries, *sync.entries]
     tax_rate = default_tax_rate() if suggestions else ZERO
     for suggestion in suggestions:
         charge = Charge(
@@ -442,13 +445,15 @@ def finalize_on_close(custody: Custody, now: datetime, suggestions: list[rental.
             )
         )
     _write_lines(charges, sync.changed, ("status", "posted_at", "posted_by"))
-    audit.record_many(entries)
     for stale in sync.stale:
         stale.delete()
-    for charge in charges:
-        emit("charge.posted", _charge_event(charge))
-    for payer in {c.responsibility for c in charges}:
-        _reallocate(custody, payer, now)
+    emit_many([("charge.posted", _charge_event(charge)) for charge in charges])
+    payers = {c.responsibility for c in charges}
+    if not payers:
+        audit.record_many(entries)
+    for payer in payers:  # the first one writes the entries so far with its own
+        _reallocate(custody, payer, now, entries=entries)
+        entries = None
     return charges
 
 

@@ -70,8 +70,9 @@ class CustodyBilling:
     blocking_drafts: Callable[[Custody], list]
     # Fuel and excess-km lines suggested at close (each with a `key` the user accepts).
     close_suggestions: Callable[[Custody, datetime, int | None, int | None], list]
-    # At close: the rental finalized for the actual period and posted, the accepted suggestions added.
-    finalize_on_close: Callable[[Custody, datetime, list], Any]
+    # At close: the rental finalized for the actual period and posted, the accepted suggestions added;
+    # entries=[...]: the caller's audit entries, written first with the settlement's (one INSERT).
+    finalize_on_close: Callable[..., Any]  # (custody, now, suggestions, *, entries=())
     # `{"charged", "paid", "outstanding", "by_responsibility"}` (the API's `balance`).
     balance: Callable[[Custody], dict]
     # The list export: each custody annotated with `export_charged` and `export_paid`.

@@ -833,9 +833,10 @@ def close_custody(user, custody_id, data: dict[str, Any]) -> ActionResult:
     custody.closed_at = now
     custody.closed_by = user
     sla.stamp_met(custody, SlaTarget.CLOSE, now)
-    _save(custody, before, "custody.closed", "custody.closed", entries=entries)
+    later: list = []  # the close's entries, written with the settlement's by billing (one INSERT)
+    _save(custody, before, "custody.closed", "custody.closed", entries=entries, audit_later=later)
     with acting_as(user=None, source="system"):
-        hooks.billing.finalize_on_close(custody, now, suggestions)
+        hooks.billing.finalize_on_close(custody, now, suggestions, entries=later)
     return ActionResult(custody, close_warnings)
 
 

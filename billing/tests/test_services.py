@@ -441,3 +441,29 @@ def test_closing_writes_each_line_once_with_its_audit_trail_and_events(users, ac
     assert (fuel.status, fuel.posted_by, fuel.quantity) == ("posted", None, D("2.000"))
     posted = OutboxEvent.objects.filter(type="charge.posted").order_by("created_at")
     assert [e.data["charge"]["id"] for e in posted] == [str(rental_line.pk), str(fuel.pk)]
+
+
+def test_a_close_with_a_payment_ahead_keeps_its_trail_in_order(users, active_custody):
+    services.record_payment(
+        users[Role.OPERATOR],
+        active_custody.id,
+        {"amount": "100.00", "method": "cash", "payer": "customer", "as_credit": True},
+    )
+    close(active_custody, users[Role.OPERATOR])
+    trail = list(
+        AuditEntry.objects.filter(custody_id=active_custody.id)
+        .order_by("id")
+        .values_list("action", "changes")
+    )
+    actions = [a for a, _changes in trail]
+    assert actions[actions.index("custody.closed") - 2 :] == [
+        "vehicle.updated",
+        "vehicle.updated",
+        "custody.closed",
+        "charge.computed",
+        "charge.posted",
+        "charge.allocated",
+    ]
+    assert [[D(v) for v in pair] for pair in trail[-1][1].values()] == [[D("0"), D("100")]]
+    line = Charge.objects.get(custody=active_custody, charge_type="replacement_rental")
+    assert (line.status, line.amount_paid) == ("posted", D("100.00"))

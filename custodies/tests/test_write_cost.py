@@ -121,7 +121,7 @@ def test_handing_over_runs_a_fixed_number_of_statements(operator_api, approved, 
 
 
 def test_closing_runs_a_fixed_number_of_statements(operator_api, active, django_assert_num_queries):
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(18):
         response = operator_api.post(f"/api/v1/custodies/{active.pk}/close", close_body(original_ready=True))
     assert response.status_code == 200, response.json()
 
