@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -92,7 +93,8 @@ def close_body(**extra):
 def test_creating_a_draft_runs_a_fixed_number_of_statements(
     operator_api, agreement, spare_vehicle, tax_profile, django_assert_num_queries
 ):
-    with django_assert_num_queries(21):
+    # The custody number: PostgreSQL's sequence is one statement, SQLite's counter row seven.
+    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 21):
         response = operator_api.post("/api/v1/custodies", create_body(agreement, spare_vehicle))
     assert response.status_code == 201, response.json()
 
