@@ -431,6 +431,24 @@ def approver_token() -> str:
     return ApiToken.issue(user, name="bench approver")[1]
 
 
+def write_steps(odometer: dict) -> list[tuple]:
+    """The timed writes after the draft: (name, custody id → (path, body), documents to attach first)."""
+    return [
+        ("submit", lambda i: (f"/api/v1/custodies/{i}/submit", {}), None),
+        ("approve", lambda i: (f"/api/v1/custodies/{i}/approve", {"notes": "bench"}), None),
+        ("handover", lambda i: (f"/api/v1/custodies/{i}/handover", {"odometer_km": odometer[i] + 10, "fuel_level": 8}),
+         ("handover_checklist",)),
+        ("add charge", lambda i: (f"/api/v1/custodies/{i}/charges", {
+            "charge_type": "damage", "description": "bench", "unit_price": "100.00",
+            "responsibility": "customer"}), ("return_checklist",)),
+        ("record payment", lambda i: (f"/api/v1/custodies/{i}/payments", {
+            "amount": "50.00", "method": "cash", "payer": "customer"}), None),
+        ("close", lambda i: (f"/api/v1/custodies/{i}/close", {
+            "returned_at": timezone.now().isoformat(), "odometer_km": odometer[i] + 110, "fuel_level": 8,
+            "original_ready": True}), None),
+    ]  # fmt: skip
+
+
 def run_writes(server: "Server", token: str, n: int, connections: int) -> list[tuple[str, dict]]:
     port = server.port
 
@@ -458,20 +476,7 @@ def run_writes(server: "Server", token: str, n: int, connections: int) -> list[t
         str(pk): km or 0
         for pk, km in Custody.objects.filter(pk__in=ids).values_list("pk", "replacement_vehicle__odometer_km")
     }
-    steps = [
-        ("submit", lambda i: (f"/api/v1/custodies/{i}/submit", {}), None),
-        ("approve", lambda i: (f"/api/v1/custodies/{i}/approve", {"notes": "bench"}), None),
-        ("handover", lambda i: (f"/api/v1/custodies/{i}/handover", {"odometer_km": odometer[i] + 10, "fuel_level": 8}),
-         ("handover_checklist",)),
-        ("add charge", lambda i: (f"/api/v1/custodies/{i}/charges", {
-            "charge_type": "damage", "description": "bench", "unit_price": "100.00",
-            "responsibility": "customer"}), ("return_checklist",)),
-        ("record payment", lambda i: (f"/api/v1/custodies/{i}/payments", {
-            "amount": "50.00", "method": "cash", "payer": "customer"}), None),
-        ("close", lambda i: (f"/api/v1/custodies/{i}/close", {
-            "returned_at": timezone.now().isoformat(), "odometer_km": odometer[i] + 110, "fuel_level": 8,
-            "original_ready": True}), None),
-    ]  # fmt: skip
+    steps = write_steps(odometer)
     charges: dict[str, str] = {}
     for name, make, documents in steps:
         if documents:

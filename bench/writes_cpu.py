@@ -49,8 +49,7 @@ from django.db import connection  # noqa: E402
 from django.db.models.sql import compiler as sql_compiler  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from side_by_side import approver_token, attach, write_inputs  # noqa: E402
+from side_by_side import approver_token, attach, write_inputs, write_steps  # noqa: E402
 
 from accounts.models import ApiToken, User  # noqa: E402
 from custodies.choices import CustodyStatus  # noqa: E402
@@ -289,20 +288,7 @@ def main(argv=None) -> int:
         str(pk): km or 0
         for pk, km in Custody.objects.filter(pk__in=ids).values_list("pk", "replacement_vehicle__odometer_km")
     }
-    steps = [
-        ("submit", lambda i: (f"/api/v1/custodies/{i}/submit", {}), None),
-        ("approve", lambda i: (f"/api/v1/custodies/{i}/approve", {"notes": "bench"}), None),
-        ("handover", lambda i: (f"/api/v1/custodies/{i}/handover", {"odometer_km": odometer[i] + 10, "fuel_level": 8}),
-         ("handover_checklist",)),
-        ("add charge", lambda i: (f"/api/v1/custodies/{i}/charges", {
-            "charge_type": "damage", "description": "bench", "unit_price": "100.00",
-            "responsibility": "customer"}), ("return_checklist",)),
-        ("record payment", lambda i: (f"/api/v1/custodies/{i}/payments", {
-            "amount": "50.00", "method": "cash", "payer": "customer"}), None),
-        ("close", lambda i: (f"/api/v1/custodies/{i}/close", {
-            "returned_at": timezone.now().isoformat(), "odometer_km": odometer[i] + 110, "fuel_level": 8,
-            "original_ready": True}), None),
-    ]  # fmt: skip
+    steps = write_steps(odometer)
     charges: dict[str, str] = {}
     for name, make, documents in steps:
         if documents:
