@@ -1,11 +1,10 @@
 """Custody REST endpoints (DESIGN §15): list/create/retrieve/update, actions, approvals, audit."""
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db import models
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -463,27 +462,10 @@ def _get(request, custody_id) -> Custody:
     return get_object_or_404(selectors.custody_detail_for(request.user), pk=custody_id)
 
 
-_UTC = timezone.get_fixed_timezone(0)
-_DATETIMES = tuple(f.attname for f in Custody._meta.concrete_fields if isinstance(f, models.DateTimeField))
-_DECIMALS = tuple(
-    (f.attname, Decimal(1).scaleb(-f.decimal_places))
-    for f in Custody._meta.concrete_fields
-    if isinstance(f, models.DecimalField)
-)
-
-
 def _written(request, custody: Custody, warnings: list | None = None, status: int = 200) -> HttpResponse:
     """The answer to a write: the row the service wrote, with the references it locked it with
-    (selectors.LOCKED_REFERENCES), as a GET would read it back — no reload. The values a client
-    sent are given the database's form first: datetimes in UTC, amounts with their 2 places."""
-    for name in _DATETIMES:
-        value = getattr(custody, name)
-        if value is not None and value.utcoffset():
-            setattr(custody, name, value.astimezone(_UTC))
-    for name, places in _DECIMALS:
-        value = getattr(custody, name)
-        if value is not None:
-            setattr(custody, name, Decimal(value).quantize(places, rounding=ROUND_HALF_UP))
+    (selectors.LOCKED_REFERENCES), in the form a GET reads it back (services._save gives it that
+    form) — no reload."""
     return json_response(custody_json(custody, request.user, warnings), status=status)
 
 

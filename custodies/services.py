@@ -7,7 +7,7 @@ order), the transition table checked, the change audited and its event written t
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -222,6 +222,7 @@ def _save(
                 {"replacement_vehicle_id": ["Already held in an overlapping period."]},
             ) from exc
         raise
+    _as_stored(custody)
     changes = audit.diff(before, audit.snapshot(custody, AUDITED_FIELDS))
     entries = [
         *entries,
@@ -236,6 +237,29 @@ def _save(
     if event or events:
         emit_many([*events, *([(event, event_payload(custody, changes))] if event else [])])
     return custody
+
+
+_UTC = timezone.get_fixed_timezone(0)
+_DATETIMES = tuple(f.attname for f in Custody._meta.concrete_fields if isinstance(f, models.DateTimeField))
+_DECIMALS = tuple(
+    (f.attname, Decimal(1).scaleb(-f.decimal_places))
+    for f in Custody._meta.concrete_fields
+    if isinstance(f, models.DecimalField)
+)
+
+
+def _as_stored(custody: Custody) -> None:
+    """Give the values a caller sent the form the database keeps (datetimes in UTC, decimals at their
+    field's places), so every caller — the API's answer, the audit diff, the event — sees the row as a
+    read would, without reading it again."""
+    for name in _DATETIMES:
+        value = getattr(custody, name)
+        if value is not None and value.utcoffset():
+            setattr(custody, name, value.astimezone(_UTC))
+    for name, places in _DECIMALS:
+        value = getattr(custody, name)
+        if value is not None:
+            setattr(custody, name, Decimal(value).quantize(places, rounding=ROUND_HALF_UP))
 
 
 def _write(custody: Custody) -> None:
