@@ -141,26 +141,10 @@ def entry(
     )
 
 
-def record(
-    action: str,
-    obj: Model | None = None,
-    *,
-    object_type: str | None = None,
-    object_id: str | None = None,
-    changes: dict | None = None,
-    message: str | Promise | tuple[Promise, dict] = "",
-    custody_id=None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
-    new = entry(
-        action,
-        obj,
-        object_type=object_type,
-        object_id=object_id,
-        changes=changes,
-        message=message,
-        custody_id=custody_id,
-    )
+def record(action: str, obj: Model | None = None, **fields) -> AuditEntry:
+    """Append one entry in the caller's transaction (so it commits or rolls back with the change);
+    `fields` are `entry`'s keywords."""
+    new = entry(action, obj, **fields)
     new.save(force_insert=True)
     _link_after_commit()
     return new
