@@ -431,8 +431,14 @@ def approver_token() -> str:
     return ApiToken.issue(user, name="bench approver")[1]
 
 
-def write_steps(odometer: dict) -> list[tuple]:
-    """The timed writes after the draft: (name, custody id → (path, body), documents to attach first)."""
+def write_steps(ids: list[str]) -> list[tuple]:
+    """The timed writes after the drafts `ids` were created: (name, custody id → (path, body), documents
+    to attach first). Attaches the documents submitting needs."""
+    attach(ids, "incident_report", "customer_acknowledgment")
+    odometer = {
+        str(pk): km or 0
+        for pk, km in Custody.objects.filter(pk__in=ids).values_list("pk", "replacement_vehicle__odometer_km")
+    }
     return [
         ("submit", lambda i: (f"/api/v1/custodies/{i}/submit", {}), None),
         ("approve", lambda i: (f"/api/v1/custodies/{i}/approve", {"notes": "bench"}), None),
@@ -471,12 +477,7 @@ def run_writes(server: "Server", token: str, n: int, connections: int) -> list[t
     created = timed(api, [("/api/v1/custodies", b) for b in bodies])
     rows.append(("create draft", created))
     ids = [a["id"] for a in created["answers"]]
-    attach(ids, "incident_report", "customer_acknowledgment")
-    odometer = {
-        str(pk): km or 0
-        for pk, km in Custody.objects.filter(pk__in=ids).values_list("pk", "replacement_vehicle__odometer_km")
-    }
-    steps = write_steps(odometer)
+    steps = write_steps(ids)
     charges: dict[str, str] = {}
     for name, make, documents in steps:
         if documents:

@@ -283,12 +283,7 @@ def main(argv=None) -> int:
     )
     rows.append(("create draft", created))
     ids = [a["id"] for a in created["answers"]]
-    attach(ids, "incident_report", "customer_acknowledgment")
-    odometer = {
-        str(pk): km or 0
-        for pk, km in Custody.objects.filter(pk__in=ids).values_list("pk", "replacement_vehicle__odometer_km")
-    }
-    steps = write_steps(odometer)
+    steps = write_steps(ids)
     charges: dict[str, str] = {}
     for name, make, documents in steps:
         if documents:
