@@ -10,7 +10,8 @@ connections in interleaved rounds (api, bare, drf, api, bare, drf, ...) so the m
 every contender alike. Prints req/s, p50/p95/p99 and the ratios api/bare and api/drf; single-client
 p50/p95; the HTML list and detail pages at 16 connections; writes (create draft, submit, approve,
 handover, add charge, record payment, close) beside a bare ORM create() at 16 connections; RSS per
-worker at the end. Everything stays on 127.0.0.1.
+worker at the end, and the RSS of a second server with the project's own settings (no DRF) after the
+same API reads, pages and writes. Everything stays on 127.0.0.1.
 """
 
 import argparse
@@ -79,8 +80,9 @@ def loadavg() -> str:
 
 
 class Server:
-    def __init__(self, port: int, workers: int, threads: int):
+    def __init__(self, port: int, workers: int, threads: int, settings_module: str = "bench.settings"):
         self.port, self.workers, self.threads = port, workers, threads
+        self.settings_module = settings_module
         self.log = ROOT / "var" / "bench" / f"side-by-side-server-{port}.log"
         self.proc = None
 
@@ -88,7 +90,7 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DJANGO_SETTINGS_MODULE": self.settings_module,
             "DEBUG": os.environ.get("DEBUG", "0"),
             # The same key as this process: the pages' session cookie (made here) carries an auth hash
             # signed with it; another key made the server log the session out (every page a 302).
@@ -455,7 +457,10 @@ def write_steps(ids: list[str]) -> list[tuple]:
     ]  # fmt: skip
 
 
-def run_writes(server: "Server", token: str, n: int, connections: int) -> list[tuple[str, dict]]:
+def run_writes(
+    server: "Server", token: str, n: int, connections: int, floor: bool = True
+) -> list[tuple[str, dict]]:
+    """The write steps over `n` new drafts; first (with `floor`) the bare create() of the same rows."""
     port = server.port
 
     def timed(headers: dict, jobs: list[tuple[str, dict]]) -> dict:
@@ -471,9 +476,10 @@ def run_writes(server: "Server", token: str, n: int, connections: int) -> list[t
         out(f"writes skipped: only {len(bodies)} free replacement vehicles with open agreements")
         return []
     rows = []
-    bare = timed({}, [("/bench/bare/create", b) for b in bodies])
-    Custody.objects.filter(custodian_name="Bench Writer", created_by__isnull=True).delete()
-    rows.append(("bare ORM create()", bare))
+    if floor:
+        bare = timed({}, [("/bench/bare/create", b) for b in bodies])
+        Custody.objects.filter(custodian_name="Bench Writer", created_by__isnull=True).delete()
+        rows.append(("bare ORM create()", bare))
     created = timed(api, [("/api/v1/custodies", b) for b in bodies])
     rows.append(("create draft", created))
     ids = [a["id"] for a in created["answers"]]
@@ -516,7 +522,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=5, help="per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--writes", type=int, default=200, help="custodies driven through the write steps")
-    parser.add_argument("--skip", nargs="*", default=[], help="any of: reads single pages writes")
+    parser.add_argument("--skip", nargs="*", default=[], help="any of: reads single pages writes own-rss")
     parser.add_argument("--output", help="also write the markdown report here")
     parser.add_argument(
         "--scaling",
@@ -636,6 +642,8 @@ def main(argv=None) -> int:
         report.append(
             f"RSS per worker after the run: {', '.join(f'{x:.0f} MB' for x in rss)}; load average {loadavg()}"
         )
+    if "own-rss" not in args.skip:
+        report += own_server_rss(args, raw, scenarios)
     if args.scaling:
         report += scaling_report(args, raw)
     text = "\n".join(report) + "\n"
@@ -645,6 +653,28 @@ def main(argv=None) -> int:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text)
     return 0
+
+
+def own_server_rss(args, token: str, scenarios: dict) -> list[str]:
+    """RSS of the project's own server (config.settings: no bare or DRF views, DRF never imported)
+    after the same API reads, pages and writes: the bench's server also carries DRF (~20 MB)."""
+    admin = User.objects.get(email=ADMIN_EMAIL)
+    auth = {"Authorization": f"Bearer {token}"}
+    cookie = {"Cookie": session_cookie(admin), "Accept": "text/html"}
+    ids = [p.rsplit("/", 1)[1] for p in scenarios["detail"]["api"]]
+    pages = [["/custodies/"], ["/custodies/?status=active"], [f"/custodies/{i}/" for i in ids]]
+    with Server(args.port + 2, args.workers, args.threads, settings_module="config.settings") as server:
+        for contenders in scenarios.values():
+            wrk(server.port, contenders["api"], auth, args.seconds, args.connections)
+        for paths in pages:
+            wrk(server.port, paths, cookie, args.seconds, args.connections)
+        run_writes(server, token, args.writes, args.connections, floor=False)
+        rss = server.worker_rss_mb()
+    return [
+        f"RSS per worker of the project's own server (config.settings) after the same API reads, pages and "
+        f"writes: {', '.join(f'{x:.0f} MB' for x in rss)}; load average {loadavg()}",
+        "",
+    ]
 
 
 def scaling_report(args, token: str) -> list[str]:
