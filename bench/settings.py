@@ -9,6 +9,8 @@ from config.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework"]
 ROOT_URLCONF = "bench.urls"
+# The pages' p95 is a server time (issue 14): side_by_side reads it from this header.
+CUSTODY_SERVER_TIMING = True
 # The floor views carry no authentication: they measure the framework, not our auth.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -59,13 +59,29 @@ request = function()
   i = i %% #paths + 1
   return wrk.format("GET", paths[i])
 end
+%(server_timing)s
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("RESULT %%d %%d %%d %%.1f %%.1f %%.1f\n", summary.requests, summary.duration,
     e.connect + e.read + e.write + e.status + e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+  %(server_timing_done)s
 end
 """
+# With server_timing: each wrk thread keeps the Server-Timing durations (bench.settings turns the header
+# on), and done() prints them all; reading headers costs wrk a little CPU, so only the pages use it.
+SERVER_TIMING = r"""
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+durations = {}
+response = function(status, headers, body)
+  local value = headers["Server-Timing"]
+  if value then table.insert(durations, value:match("dur=([%d.]+)")) end
+end
+"""
+SERVER_TIMING_DONE = r"""for _, thread in ipairs(threads) do
+    io.write("SERVER " .. table.concat(thread:get("durations"), " ") .. "\n")
+  end"""
 
 
 def out(*parts) -> None:
@@ -224,10 +240,16 @@ class CpuMeter:
 # ---- wrk ---------------------------------------------------------------------------------------------
 
 
-def wrk(port: int, paths: list[str], headers: dict, seconds: float, connections: int) -> dict:
+def wrk(
+    port: int, paths: list[str], headers: dict, seconds: float, connections: int, server_timing: bool = False
+) -> dict:
+    """wrk's req/s and latency percentiles; with `server_timing` also the server's own time per request
+    (its Server-Timing header): `server_p50`/`server_p95`/`server_p99`, ms."""
     lua = LUA % {
         "paths": ", ".join(json.dumps(p) for p in paths),
         "headers": "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()),
+        "server_timing": SERVER_TIMING if server_timing else "",
+        "server_timing_done": SERVER_TIMING_DONE if server_timing else "",
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
@@ -240,9 +262,10 @@ def wrk(port: int, paths: list[str], headers: dict, seconds: float, connections:
         )  # fmt: skip
     finally:
         os.unlink(script.name)
-    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
+    lines = result.stdout.splitlines()
+    line = next(x for x in lines if x.startswith("RESULT"))
     requests, duration_us, errors, p50, p95, p99 = line.split()[1:]
-    return {
+    measured = {
         "rps": int(requests) / (int(duration_us) / 1e6),
         "n": int(requests),
         "errors": int(errors),
@@ -250,13 +273,18 @@ def wrk(port: int, paths: list[str], headers: dict, seconds: float, connections:
         "p95": float(p95) / 1000,
         "p99": float(p99) / 1000,
     }
+    server = sorted(float(x) for line in lines if line.startswith("SERVER") for x in line.split()[1:])
+    if server:
+        measured.update({f"server_p{p}": pct(server, p) for p in (50, 95, 99)})
+    return measured
 
 
 def merge(runs: list[dict]) -> dict:
+    percentiles = [p for p in ("p50", "p95", "p99", "server_p50", "server_p95", "server_p99") if p in runs[0]]
     return {
         "rps": statistics.median(r["rps"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
-        **{p: statistics.median(r[p] for r in runs) for p in ("p50", "p95", "p99")},
+        **{p: statistics.median(r[p] for r in runs) for p in percentiles},
     }
 
 
@@ -605,19 +633,25 @@ def main(argv=None) -> int:
             report += [
                 f"## Pages at {args.connections} connections (session cookie, admin)",
                 "",
-                "| page | req/s | p50 ms | p95 ms | p99 ms | errors | CPU per request (all rounds) |",
-                "|---|---:|---:|---:|---:|---:|---|",
+                "Client: what wrk saw, including the wait for a free server thread (16 connections, "
+                f"{args.workers * args.threads} threads). Server: the server's own time per request "
+                "(its Server-Timing header, from the first middleware to the response).",
+                "",
+                "| page | req/s | client p50 / p95 / p99 ms | server p50 / p95 / p99 ms | errors "
+                "| CPU per request (all rounds) |",
+                "|---|---:|---:|---:|---:|---|",
             ]
             for name, paths in pages.items():
                 with CpuMeter(server) as meter:
                     runs = [
-                        wrk(args.port, paths, cookie, args.seconds, args.connections)
+                        wrk(args.port, paths, cookie, args.seconds, args.connections, server_timing=True)
                         for _ in range(args.rounds)
                     ]
                 m = merge(runs)
+                server_times = " / ".join(f"{m.get(f'server_p{p}', float('nan')):.1f}" for p in (50, 95, 99))
                 report.append(
-                    f"| {name} | {m['rps']:.1f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} | "
-                    f"{meter.per_request(sum(r['n'] for r in runs))} |"
+                    f"| {name} | {m['rps']:.1f} | {m['p50']:.1f} / {m['p95']:.1f} / {m['p99']:.1f} | {server_times} "
+                    f"| {m['errors']} | {meter.per_request(sum(r['n'] for r in runs))} |"
                 )
             report += ["", f"load average after the pages: {loadavg()}", ""]
 

@@ -68,10 +68,13 @@ class RequestMetricsMiddleware:
                 response = self.get_response(request)
         finally:
             requestid.reset(token)
+        duration_ms = (time.perf_counter() - started) * 1000
         response["X-Request-ID"] = rid
+        if settings.CUSTODY_SERVER_TIMING:
+            # The standard header browsers' developer tools show; the bench reads server time from it.
+            response["Server-Timing"] = f"app;dur={duration_ms:.1f}"
         if request.path.startswith(SKIP_PREFIXES):
             return response
-        duration_ms = (time.perf_counter() - started) * 1000
         user = getattr(request, "user", None)
         authenticated = user is not None and user.is_authenticated
         role = (user.role or "unknown") if authenticated else "anonymous"

@@ -32,6 +32,14 @@ def test_every_response_carries_a_request_id_and_a_good_incoming_one_is_kept(cli
     assert forged["X-Request-ID"] != "bad id\nwith newline"
 
 
+def test_server_timing_is_sent_only_when_switched_on(client, db, settings):
+    assert "Server-Timing" not in client.get("/healthz")
+    settings.CUSTODY_SERVER_TIMING = True
+    header = client.get("/healthz")["Server-Timing"]
+    name, duration = header.split(";dur=")
+    assert name == "app" and float(duration) >= 0
+
+
 def test_the_not_found_page_shows_the_reference_to_quote(users):
     response = login_client(users[Role.VIEWER]).get("/custodies/00000000-0000-0000-0000-000000000000/")
     assert response.status_code == 404
