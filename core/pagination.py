@@ -104,18 +104,6 @@ def paginate(
     descending = ordering.startswith("-")
     pk = "-pk" if descending else "pk"
     ordered = queryset.order_by(ordering, pk)
-    capped = False
-    counted = queryset if count_from is None else count_from
-    if not count:
-        total = -1
-    elif count_cap is None:
-        total = counted.count()
-    else:
-        # COUNT over at most cap + 1 rows: bounded work however big the set is.
-        total = counted.order_by().values("pk")[: count_cap + 1].count()
-        capped = total > count_cap
-        total = min(total, count_cap)
-
     cursor = params.get("cursor")
     page_param = params.get("page")
     if cursor:
@@ -145,6 +133,21 @@ def paginate(
 
     has_more = len(rows) > limit
     rows = rows[:limit]
+    total, capped = -1, False
+    counted = queryset if count_from is None else count_from
+    if not count:
+        pass
+    elif page_no is not None and not has_more and (rows or page_no == 1):
+        # A numbered page that is the last one holds what is left: the rows of the pages before it plus
+        # its own are the count, without a COUNT (most searches and narrow filters fit on one page).
+        total = (page_no - 1) * limit + len(rows)
+    elif count_cap is None:
+        total = counted.count()
+    else:
+        # COUNT over at most cap + 1 rows: bounded work however big the set is.
+        total = counted.order_by().values("pk")[: count_cap + 1].count()
+    if count_cap is not None and total > count_cap:
+        total, capped = count_cap, True
     next_url = None
     if has_more:
         pairs = params.lists() if hasattr(params, "lists") else ((k, [v]) for k, v in params.items())
