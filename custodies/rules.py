@@ -137,8 +137,9 @@ def holds_overlap(vehicle_id, start: datetime, end: datetime | None, exclude_cus
     return bool(rawsql.fetch(connection, sql, params))
 
 
-def replacement_problem(custody: Custody, vehicle=None) -> str | None:
-    """Why the replacement vehicle cannot serve this custody, or None."""
+def replacement_problem(custody: Custody, vehicle=None, *, overlap: bool = True) -> str | None:
+    """Why the replacement vehicle cannot serve this custody, or None. `overlap=False` skips the
+    other custodies' holds, for a caller that already asked in the same action."""
     vehicle = vehicle or custody.replacement_vehicle
     if vehicle is None:
         return None
@@ -152,7 +153,7 @@ def replacement_problem(custody: Custody, vehicle=None) -> str | None:
         }
     start = custody.effective_from
     end = None if custody.until_original_ready else custody.expected_return_at
-    if holds_overlap(vehicle.pk, start, end, exclude_custody_id=custody.pk):
+    if overlap and holds_overlap(vehicle.pk, start, end, exclude_custody_id=custody.pk):
         return _("Vehicle %(plate)s is already held by another custody in this period.") % {
             "plate": vehicle.plate
         }

@@ -518,15 +518,24 @@ def submit_custody(user, custody_id, expected_version: int | None = None) -> Act
 
 
 def _finalize_approval(
-    custody: Custody, now: datetime, message="", entries: list | None = None, events: list = ()
+    custody: Custody,
+    now: datetime,
+    message="",
+    entries: list | None = None,
+    events: list = (),
+    overlap_checked: bool = False,
 ) -> None:
-    """Last level approved (or auto-approved): reserve the replacement, start the handover clock."""
+    """Last level approved (or auto-approved): reserve the replacement, start the handover clock.
+
+    `overlap_checked`: the caller asked for other custodies' holds on the car in this action; the locked
+    car's own status is still checked here. A hold committed since is refused all the same: SQLite
+    serialises the writers (IMMEDIATE transactions) and PostgreSQL's exclusion constraint refuses it."""
     entries = [] if entries is None else entries
     before = audit.snapshot(custody, AUDITED_FIELDS)
     if custody.replacement_vehicle_id:
         vehicles = _lock_vehicles(custody, custody.replacement_vehicle_id)
         vehicle = vehicles[str(custody.replacement_vehicle_id)]
-        problem = rules.replacement_problem(custody, vehicle)
+        problem = rules.replacement_problem(custody, vehicle, overlap=not overlap_checked)
         if problem:
             raise Conflict(problem, {"replacement_vehicle_id": [problem]})
         _set_vehicle_status(vehicle, VehicleStatus.RESERVED, custody, entries)
@@ -571,7 +580,9 @@ def approve_custody(user, custody_id, notes: str = "") -> ActionResult:
     )
     if hooks.approvals.activate_next_level(custody, now) is None:
         # The decision's entry and event are written with the approval's (one INSERT each).
-        _finalize_approval(custody, now, message=notes or "", entries=entries, events=[decided])
+        _finalize_approval(
+            custody, now, message=notes or "", entries=entries, events=[decided], overlap_checked=True
+        )
     else:
         audit.record_many(entries)
         emit(*decided)

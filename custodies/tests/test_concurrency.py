@@ -225,7 +225,7 @@ def test_the_exclusion_constraint_alone_stops_a_double_hold(
     users, second_supervisor, spare_vehicle, two_pending_for_one_replacement, monkeypatch
 ):
     """With the application's availability check switched off, PostgreSQL still refuses the second hold."""
-    monkeypatch.setattr(rules, "replacement_problem", lambda custody, vehicle=None: None)
+    monkeypatch.setattr(rules, "replacement_problem", lambda custody, vehicle=None, **_: None)
     custodies = two_pending_for_one_replacement
     deciders = [users[Role.SUPERVISOR], second_supervisor]
 
