@@ -11,7 +11,7 @@ from django.utils.translation import gettext, gettext_lazy
 from accounts import permissions
 from audit import services as audit
 from audit.context import acting_as
-from core import rawsql
+from core import rawsql, switches
 from core.errors import Conflict, ValidationFailed
 from core.switches import SwitchState
 
@@ -72,6 +72,7 @@ def set_switches(
     for field, (_old, new) in changes.items():
         setattr(row, field, new)
     row.save(update_fields=[*changes, "updated_at"])
+    switches.forget()  # the rest of this request sees the new switches
     audit.record("system.switches_changed", row, object_type="system_settings", changes=changes)
     _tell_everyone(row, changes)
     if changes.get("maintenance_mode") == [True, False]:

@@ -393,3 +393,53 @@ def test_the_switches_are_read_as_stored(stored):
     expected = stored or (False, True, "")
     assert (state.maintenance_mode, state.new_custodies_enabled, state.message) == expected
     assert type(state.maintenance_mode) is bool and type(state.new_custodies_enabled) is bool
+
+
+# ---- one read of the switches per request (core.switches.one_read_per_request) ---------------------------
+
+
+def _switch_reads(queries) -> int:
+    return sum('"ops_systemsettings"' in q["sql"] and q["sql"].startswith("SELECT") for q in queries)
+
+
+def test_a_create_reads_the_switches_once_and_the_next_request_sees_a_flip_at_once(
+    users, api_as, agreement, spare_vehicle, tax_profile
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from custodies.tests.test_api import create_body
+
+    SystemSettings.load()
+    client = api_as(users[Role.OPERATOR])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/api/v1/custodies", create_body(agreement, spare_vehicle)).status_code == 201
+    assert _switch_reads(queries) == 1  # the middleware's; the service's check answered from it
+
+    # Flipped behind this process's back (another server process): the next request sees it.
+    SystemSettings.objects.filter(pk=1).update(new_custodies_enabled=False)
+    response = client.post("/api/v1/custodies", create_body(agreement, spare_vehicle))
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "NEW_CUSTODIES_DISABLED")
+    SystemSettings.objects.filter(pk=1).update(maintenance_mode=True)
+    response = client.post("/api/v1/custodies", create_body(agreement, spare_vehicle))
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "MAINTENANCE")
+
+
+def test_outside_a_request_every_read_goes_to_the_database(db):
+    set_switches(None, maintenance_mode=False)
+    assert switches.state().maintenance_mode is False
+    SystemSettings.objects.filter(pk=1).update(maintenance_mode=True)
+    assert switches.state().maintenance_mode is True
+
+
+def test_a_request_keeps_its_first_read_until_it_flips_the_switches_itself(db):
+    set_switches(None, maintenance_mode=False)
+    with switches.one_read_per_request():
+        assert switches.state().maintenance_mode is False
+        SystemSettings.objects.filter(pk=1).update(maintenance_mode=True)
+        assert switches.state().maintenance_mode is False  # kept for the rest of the request
+        set_switches(None, maintenance_mode=False, message="Soon")
+        assert switches.state().message == "Soon"  # its own flip: read again
+    assert switches.state().maintenance_mode is False
+    SystemSettings.objects.filter(pk=1).update(maintenance_mode=True)
+    assert switches.state().maintenance_mode is True
