@@ -43,11 +43,14 @@ def _shared_cache_of_this_test_process(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _no_recent_customers_of_an_earlier_test():
-    """The custody list keeps its filter's recent customers per process; an earlier test's rows are gone."""
-    from custodies.selectors import forget_recent_customers
+def _nothing_kept_from_an_earlier_test():
+    """Each process keeps small reads a while (core.kept: the list's recent customers, the SLA policies,
+    the approval rules, the default tax rate); an earlier test's rows are gone with its database."""
+    from core import kept
 
-    forget_recent_customers()
+    kept.forget_all()
+    yield
+    kept.forget_all()
 
 
 @pytest.fixture(autouse=True)

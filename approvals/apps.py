@@ -10,6 +10,9 @@ class ApprovalsConfig(AppConfig):
         from custodies import hooks
 
         from . import custody_page, eligibility, services
+        from .models import ApprovalRule
+
+        services.RULES.watch(ApprovalRule)
 
         # custodies sits below us: its transitions and its page reach the approval chain through this.
         hooks.register_approvals(

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from accounts.choices import Role
 from audit import services as audit
 from billing import rental
 from core.errors import ValidationFailed
+from core.kept import Kept
 
 from . import eligibility
 from .choices import OPEN_STATUSES, ApprovalStatus
@@ -44,10 +46,19 @@ def _matches(rule: ApprovalRule, custody, estimated_cost: Decimal) -> bool:
     return not (rule.min_estimated_cost is not None and estimated_cost < rule.min_estimated_cost)
 
 
+# Every rule, active or not, in priority order, kept per process (core.kept): every submission matches
+# them and a level's clock reads its rule. Saving or deleting one forgets them (apps.py); other
+# processes within CUSTODY_CONFIG_CACHE_SECONDS.
+RULES = Kept("approval_rules", lambda: settings.CUSTODY_CONFIG_CACHE_SECONDS)
+
+
+def _rules() -> tuple[ApprovalRule, ...]:
+    """The kept rules (shared by the process's threads: read them, never change them)."""
+    return RULES.get(None, lambda: tuple(ApprovalRule.objects.order_by("priority", "name")))
+
+
 def match_rule(custody, estimated_cost: Decimal = Decimal("0")) -> RuleMatch:
-    return _first_match(
-        ApprovalRule.objects.filter(active=True).order_by("priority", "name"), custody, estimated_cost
-    )
+    return _first_match((rule for rule in _rules() if rule.active), custody, estimated_cost)
 
 
 def _first_match(rules, custody, estimated_cost: Decimal) -> RuleMatch:
@@ -158,7 +169,7 @@ def activate_next_level(custody, now: datetime) -> Approval | None:
 def _level_hours(custody, level: Approval) -> Decimal:
     from custodies.sla import policy_for
 
-    rule = ApprovalRule.objects.filter(name=level.rule_name).first()
+    rule = next((rule for rule in _rules() if rule.name == level.rule_name), None)
     if rule:
         for index, spec in enumerate(rule.levels or [], start=1):
             if index == level.level and spec.get("due_hours"):

@@ -9,8 +9,11 @@ class BillingConfig(AppConfig):
     def ready(self):
         from accounts import lists
         from custodies import hooks
+        from fleet.models import TaxProfile
 
-        from . import rental, selectors, services
+        from . import money, rental, selectors, services
+
+        money.DEFAULT_TAX_RATE.watch(TaxProfile)
 
         # custodies sits below us: its transitions, page and API reach the custody's money through this.
         hooks.register_billing(

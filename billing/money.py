@@ -5,6 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from core.kept import Kept
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
@@ -51,11 +53,20 @@ def line_amounts(quantity: Decimal, unit_price: Decimal, tax_rate: Decimal) -> L
     return LineAmounts(subtotal=subtotal, tax_amount=tax, total=subtotal + tax)
 
 
-def default_tax_rate() -> Decimal:
+# The default tax profile's rate, kept per process (core.kept): every charge reads it. Saving or deleting
+# a tax profile forgets it (apps.py); other processes within CUSTODY_CONFIG_CACHE_SECONDS.
+DEFAULT_TAX_RATE = Kept("default_tax_rate", lambda: settings.CUSTODY_CONFIG_CACHE_SECONDS)
+
+
+def _read_default_tax_rate() -> Decimal:
     from fleet.models import TaxProfile
 
     profile = TaxProfile.objects.filter(is_default=True).only("rate_percent").first()
     return profile.rate_percent if profile else ZERO
+
+
+def default_tax_rate() -> Decimal:
+    return DEFAULT_TAX_RATE.get(None, _read_default_tax_rate)
 
 
 def currency() -> str:

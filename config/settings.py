@@ -173,6 +173,9 @@ CUSTODY_SESSION_REFRESH_SECONDS = int(os.environ.get("CUSTODY_SESSION_REFRESH_SE
 # The custody list's customer filter offers the customers of the last 300 custodies; each server process
 # keeps them this long per branch scope (a new custody's customer shows within this time).
 CUSTODY_RECENT_CUSTOMERS_SECONDS = int(os.environ.get("CUSTODY_RECENT_CUSTOMERS_SECONDS", "60"))
+# The configuration every write reads (SLA policies, approval rules, the default tax profile): each server
+# process keeps it this long (core.kept); a change saved in another process applies here within this time.
+CUSTODY_CONFIG_CACHE_SECONDS = int(os.environ.get("CUSTODY_CONFIG_CACHE_SECONDS", "30"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -7,18 +7,17 @@ class CustodiesConfig(AppConfig):
     verbose_name = _("Custodies")
 
     def ready(self):
-        from django.db.models.signals import post_save
-
         from accounts import lists
         from fleet import selectors as fleet_selectors
         from fleet import services as fleet_services
         from fleet.models import Customer
 
-        from .models import Custody
-        from .selectors import forget_recent_customers, held_vehicle_ids, holding_custody_no
+        from .models import Custody, SlaPolicy
+        from .selectors import RECENT_CUSTOMERS, held_vehicle_ids, holding_custody_no
+        from .sla import POLICIES
 
-        post_save.connect(forget_recent_customers, sender=Custody, dispatch_uid="custodies_recent_customers")
-        post_save.connect(forget_recent_customers, sender=Customer, dispatch_uid="custodies_recent_customers")
+        RECENT_CUSTOMERS.watch(Custody, Customer)
+        POLICIES.watch(SlaPolicy)
 
         # fleet sits below custodies: it learns who holds a vehicle through these registrations.
         fleet_services.register_holder(holding_custody_no)

@@ -1,6 +1,5 @@
 """Custody reads shared by the list page, the API and exports: branch-scoped, N+1-free, indexed filters."""
 
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -12,6 +11,7 @@ from django.utils import timezone
 from accounts.permissions import scope_to_branches
 from core import rawsql
 from core.dates import on_days
+from core.kept import Kept
 from fleet.models import RentalAgreement, Vehicle
 
 from . import sla
@@ -160,14 +160,15 @@ def page_columns(ordering: str | None) -> tuple[str, ...]:
     return PAGE_COLUMNS
 
 
-# The recent customers per branch scope, kept for CUSTODY_RECENT_CUSTOMERS_SECONDS: scope → (until, rows).
-_recent_kept: dict[tuple, tuple[float, list[tuple]]] = {}
+# The recent customers per branch scope, kept for CUSTODY_RECENT_CUSTOMERS_SECONDS (core.kept); a custody
+# or customer saved in this process forgets them (apps.py watches both models).
+RECENT_CUSTOMERS = Kept("recent_customers", lambda: settings.CUSTODY_RECENT_CUSTOMERS_SECONDS)
 
 
 def forget_recent_customers(**kwargs) -> None:
     """A custody or customer saved in this process shows in its next page's filter at once (in other
     server processes within CUSTODY_RECENT_CUSTOMERS_SECONDS)."""
-    _recent_kept.clear()
+    RECENT_CUSTOMERS.forget()
 
 
 def recent_customers(user, custodies: int = 300) -> list[tuple]:
@@ -186,18 +187,8 @@ def recent_customers(user, custodies: int = 300) -> list[tuple]:
     ids = visible_branch_ids(user)
     if ids is not None and not ids:
         return []
-    keep_for = settings.CUSTODY_RECENT_CUSTOMERS_SECONDS
     key = (None if ids is None else frozenset(ids), custodies)
-    now = time.monotonic()
-    kept = _recent_kept.get(key)
-    if kept is not None and kept[0] > now:
-        return kept[1]
-    rows = _read_recent_customers(ids, custodies)
-    if keep_for > 0:
-        if len(_recent_kept) > 1000:  # a safety net: many branch scopes
-            _recent_kept.clear()
-        _recent_kept[key] = (now + keep_for, rows)
-    return rows
+    return RECENT_CUSTOMERS.get(key, lambda: _read_recent_customers(ids, custodies))
 
 
 def _read_recent_customers(ids, custodies: int) -> list[tuple]:

@@ -12,7 +12,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
+from django.conf import settings
 from django.db.models import F, Q
+
+from core.kept import Kept
 
 from .choices import CustodyStatus, SlaState, SlaTarget
 from .models import Custody, SlaPolicy
@@ -44,10 +47,20 @@ def fields(target: str) -> tuple[str, str, str, str]:
     )
 
 
+# Every policy by (reason, branch or None), kept per process (core.kept): every submit, approval,
+# handover and close reads one. Saving one forgets them (apps.py); other processes within
+# CUSTODY_CONFIG_CACHE_SECONDS.
+POLICIES = Kept("sla_policies", lambda: settings.CUSTODY_CONFIG_CACHE_SECONDS)
+
+
+def _policies() -> dict:
+    return {(p.reason_code, p.branch_id): p for p in SlaPolicy.objects.order_by()}
+
+
 def policy_for(reason_code: str, branch_id) -> SlaPolicy | None:
-    """The branch override if there is one, else the reason's default."""
-    policies = {p.branch_id: p for p in SlaPolicy.objects.filter(reason_code=reason_code)}
-    return policies.get(branch_id) or policies.get(None)
+    """The branch override if there is one, else the reason's default (kept rows: do not change it)."""
+    policies = POLICIES.get(None, _policies)
+    return policies.get((reason_code, branch_id)) or policies.get((reason_code, None))
 
 
 def add_hours(start: datetime, hours: Decimal) -> datetime:

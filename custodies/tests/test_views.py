@@ -266,13 +266,14 @@ def test_the_recent_customers_are_the_orm_querys_rows_for_every_scope(
 def test_the_recent_customers_are_kept_a_while_and_forgotten_when_a_custody_is_saved(
     users, make_draft, customer, settings, monkeypatch
 ):
+    from core import kept
     from custodies import selectors
 
     settings.CUSTODY_RECENT_CUSTOMERS_SECONDS = 60
     admin = users[Role.ADMIN]
     make_draft()
     clock = [1000.0]
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
     first = selectors.recent_customers(admin)
     assert [name for _, name in first] == [customer.full_name]
     with CaptureQueriesContext(connection) as kept:
