@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import logging
+import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -272,14 +273,30 @@ def _link_batch(wait: bool) -> int:
             digest = _digest_v2(row, seq, prev)
             updates.append((seq, prev, digest, row["id"]))
             prev = digest
-        with connection.cursor() as cursor:
-            # The one UPDATE audit rows ever see (the PostgreSQL trigger allows exactly this): linking.
+        _write_links(connection, updates)
+        return len(updates)
+
+
+def _write_links(connection, updates: list[tuple]) -> None:
+    """The one UPDATE audit rows ever see (the PostgreSQL trigger, row by row, allows exactly this:
+    setting a pending entry's link): one statement for the batch, its links as a VALUES list."""
+    table, seq, prev, digest, pk = rawsql.names(
+        connection, AuditEntry, "chain_seq", "prev_hash", "entry_hash", "id"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):  # no UPDATE ... FROM
             cursor.executemany(
-                "UPDATE audit_auditentry SET chain_seq = %s, prev_hash = %s, entry_hash = %s "
-                "WHERE id = %s AND entry_hash IS NULL",
+                f"UPDATE {table} SET {seq} = %s, {prev} = %s, {digest} = %s WHERE {pk} = %s AND {digest} IS NULL",  # noqa: S608
                 updates,
             )
-        return len(updates)
+            return
+        rows = ", ".join(["(%s, %s, %s, %s)"] * len(updates))
+        cursor.execute(
+            f"WITH v (seq, prev, digest, pk) AS (VALUES {rows}) "  # noqa: S608 - identifiers from the model
+            f"UPDATE {table} SET {seq} = v.seq, {prev} = v.prev, {digest} = v.digest "
+            f"FROM v WHERE {table}.{pk} = v.pk AND {table}.{digest} IS NULL",
+            [value for update in updates for value in update],
+        )
 
 
 def link_pending(wait: bool = False) -> int:

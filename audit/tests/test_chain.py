@@ -185,3 +185,18 @@ def test_the_linkers_hand_written_read_answers_what_the_orm_queries_do(admin_use
     assert (rows, head) == (orm_rows(), audit._head())
     assert head[0] == 3 and len(head[1]) == 64
     assert audit.verify_chain() == []
+
+
+def test_the_linker_writes_a_batchs_links_in_one_update(admin_user, django_assert_num_queries):
+    write_some(admin_user, 2)
+    audit.link_pending(wait=True)  # the chain has a head to continue from
+    write_some(admin_user, 5)
+    # Its savepoint, the lock (PostgreSQL), the pending entries with the head, one UPDATE for the five
+    # (not one per entry: an executemany shows as "5 times: UPDATE ..."), the savepoint's release.
+    with django_assert_num_queries(5 if connection.vendor == "postgresql" else 4) as queries:
+        assert audit.link_pending(wait=True) == 5
+    updates = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"]]
+    assert len(updates) == 1 and " times: " not in updates[0], updates
+    linked = list(AuditEntry.objects.order_by("chain_seq").values_list("chain_seq", "object_id"))
+    assert linked == [(1, "0"), (2, "1"), (3, "0"), (4, "1"), (5, "2"), (6, "3"), (7, "4")]
+    assert audit.verify_chain() == []
