@@ -1430,12 +1430,17 @@ BULK_TABLES = [
 ]
 
 
-def drop_secondary_indexes() -> list[tuple[str, str]]:
+def drop_secondary_indexes() -> list[tuple[str, list[str]]]:
     """Drop the plain indexes of the bulk tables (not those behind primary key, unique or exclusion
-    constraints) so COPY does not maintain them row by row; returns (name, definition) to rebuild."""
+    constraints) so COPY does not maintain them row by row; returns (name, statements) to rebuild
+    each: its definition and the statistics targets a migration set on its columns."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT ci.relname, pg_get_indexdef(i.indexrelid)
+            """SELECT ci.relname, pg_get_indexdef(i.indexrelid),
+                      ARRAY(SELECT format('ALTER INDEX %%I ALTER COLUMN %%s SET STATISTICS %%s',
+                                          ci.relname, a.attnum, a.attstattarget)
+                            FROM pg_attribute a
+                            WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
                FROM pg_index i
                JOIN pg_class ci ON ci.oid = i.indexrelid
                JOIN pg_class ct ON ct.oid = i.indrelid
@@ -1444,18 +1449,19 @@ def drop_secondary_indexes() -> list[tuple[str, str]]:
                ORDER BY ct.relname, ci.relname""",
             [BULK_TABLES],
         )
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
+        indexes = [(name, [definition, *targets]) for name, definition, targets in cursor.fetchall()]
+        for name, _statements in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
     out(f"{len(indexes)} secondary indexes dropped for the load (rebuilt at the end)")
     return indexes
 
 
-def recreate_indexes(indexes: list[tuple[str, str]]) -> None:
+def recreate_indexes(indexes: list[tuple[str, list[str]]]) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem TO '512MB'")
-        for _name, definition in indexes:
-            cursor.execute(definition)
+        for _name, statements in indexes:
+            for statement in statements:
+                cursor.execute(statement)
 
 
 def analyze() -> float:

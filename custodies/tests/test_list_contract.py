@@ -222,3 +222,15 @@ def test_the_detail_answers_what_its_schema_would_render(users, make_draft, spar
     assert body == expected
     assert body["branch"].keys() == {"id", "code", "name"}
     assert body["balance"]["outstanding"] == "0.00"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_the_name_search_index_keeps_fine_statistics():
+    """Migration 0008: with the default target the planner took a common name for a rare one and sorted
+    every match (100-160 ms at 1,000,000 custodies instead of 3)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attstattarget FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname = 'custody_custodian_name_trgm' AND a.attnum = 1"
+        )
+        assert cursor.fetchone() == (1000,)
