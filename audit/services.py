@@ -5,18 +5,36 @@ records never wait for each other. After commit (and from the worker, and before
 `link_pending` appends the committed, not yet linked entries to the one chain under a short lock of
 its own: each gets the next `chain_seq`, the previous entry's hash and a SHA-256 over every stored
 field. `verify_chain` walks the whole chain in `chain_seq` order.
+
+Where the linking after commit runs: in the committing thread (the default: commands, the worker,
+tests), or, with CUSTODY_AUDIT_LINK_IN_BACKGROUND (`custody serve` turns it on for its workers), in
+one thread per server process that a commit wakes: a request then ends at its commit, and the
+entries of the writes that commit meanwhile are linked together, in one transaction instead of one
+each (4-5 statements a write). Either way an entry is linked moments after its commit, at the latest
+by the worker's minute job, and always before a verification.
 """
 
 import functools
 import hashlib
 import json
 import logging
+import os
 import sqlite3
+import threading
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.conf import settings
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Model
 from django.utils import translation
 from django.utils.functional import Promise
@@ -161,15 +179,57 @@ def record_many(entries: list[AuditEntry]) -> list[AuditEntry]:
 
 
 def _link_after_commit() -> None:
-    """Link the new entries once the transaction commits: one `link_pending` per transaction (it links
-    every committed entry), not one per entry — each further call found nothing left and cost four
-    statements. Django drops the callback with the savepoint it was registered in when that rolls
-    back; an entry written after that registers it again."""
+    """Link the new entries once the transaction commits: one `link_pending` (or one wake of the
+    background linker) per transaction — it links every committed entry — not one per entry: each
+    further call found nothing left and cost four statements. Django drops the callback with the
+    savepoint it was registered in when that rolls back; an entry written after that registers it again."""
+    after_commit = _background.wake if settings.CUSTODY_AUDIT_LINK_IN_BACKGROUND else link_pending
     if connection.in_atomic_block and any(
-        callback[1] is link_pending for callback in connection.run_on_commit
+        callback[1] is after_commit for callback in connection.run_on_commit
     ):
         return
-    transaction.on_commit(link_pending, robust=True)
+    transaction.on_commit(after_commit, robust=True)
+
+
+class _BackgroundLinker:
+    """One thread per process that links what the commits since its last round committed. Started by
+    the first wake in the process (after gunicorn forked it), and again in a forked child."""
+
+    GATHER_SECONDS = 0.02  # the writes committing at the same moment join the same round
+    IDLE_SECONDS = 1.0  # no commit for this long: the thread closes its database connection
+
+    def __init__(self):
+        self._wanted = threading.Event()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def wake(self) -> None:
+        if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+            with self._start_lock:
+                if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                    self._wanted = threading.Event()
+                    self._thread = threading.Thread(target=self._run, name="audit-linker", daemon=True)
+                    self._pid = os.getpid()
+                    self._thread.start()
+        self._wanted.set()
+
+    def _run(self) -> None:
+        wanted = self._wanted
+        while True:
+            if not wanted.wait(self.IDLE_SECONDS):
+                connection.close()
+                continue
+            time.sleep(self.GATHER_SECONDS)
+            wanted.clear()  # a commit from now on asks for another round
+            try:
+                close_old_connections()  # this thread's own connection: replaced when broken or old
+                link_pending()
+            except Exception:  # the worker's minute job links whatever this round left
+                logger.exception("audit linking failed in the background; the worker links these entries")
+
+
+_background = _BackgroundLinker()
 
 
 # ---- the chain ---------------------------------------------------------------------------------------

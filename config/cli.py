@@ -35,6 +35,8 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("CUSTODY_THREADS", "4")))
     args = parser.parse_args(argv)
+    # The server's workers link audit entries in a thread of their own, after the request's commit.
+    os.environ.setdefault("CUSTODY_AUDIT_LINK_IN_BACKGROUND", "1")
     _django_setup()
     from gunicorn.app.wsgiapp import run
 

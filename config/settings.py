@@ -341,6 +341,9 @@ CUSTODY_METRICS_TOKEN = os.environ.get("CUSTODY_METRICS_TOKEN", "")
 CUSTODY_METRICS_FLUSH_IN_REQUEST = env_bool("CUSTODY_METRICS_FLUSH_IN_REQUEST", default=True)
 # Monitoring lists the statements of requests that take at least this long.
 CUSTODY_SLOW_QUERY_MS = float(os.environ.get("CUSTODY_SLOW_QUERY_MS", "100"))
+# Link audit entries after commit in a thread of each server process instead of in the committing
+# request (audit.services); `custody serve` turns it on for its workers.
+CUSTODY_AUDIT_LINK_IN_BACKGROUND = env_bool("CUSTODY_AUDIT_LINK_IN_BACKGROUND", default=False)
 # Each response says how long the server spent on it (`Server-Timing: app;dur=<ms>`); off by default,
 # as the figure helps anyone timing the server from outside.
 CUSTODY_SERVER_TIMING = env_bool("CUSTODY_SERVER_TIMING", default=False)

@@ -200,3 +200,59 @@ def test_the_linker_writes_a_batchs_links_in_one_update(admin_user, django_asser
     linked = list(AuditEntry.objects.order_by("chain_seq").values_list("chain_seq", "object_id"))
     assert linked == [(1, "0"), (2, "1"), (3, "0"), (4, "1"), (5, "2"), (6, "3"), (7, "4")]
     assert audit.verify_chain() == []
+
+
+def _wait_until(condition, seconds: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_the_background_a_commit_ends_the_write_and_a_thread_links_it(admin_user, settings):
+    """CUSTODY_AUDIT_LINK_IN_BACKGROUND (custody serve's workers): the committing thread runs no linking
+    statement; the process's linker thread links every committed entry moments later."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CUSTODY_AUDIT_LINK_IN_BACKGROUND = True
+    with CaptureQueriesContext(connection) as committing_thread:
+        for batch in range(3):
+            with transaction.atomic():
+                write_some(admin_user, 2)
+                audit.record("thing.updated", object_type="thing", object_id=f"batch-{batch}")
+    statements = [q["sql"] for q in committing_thread.captured_queries]
+    assert [sql for sql in statements if sql.startswith("INSERT")]  # the entries were written here
+    linking = [sql for sql in statements if "entry_hash" in sql and not sql.startswith("INSERT")]
+    assert linking == []
+    assert _wait_until(lambda: AuditEntry.objects.filter(entry_hash__isnull=False).count() == 9)
+    assert audit.verify_chain() == []
+    assert sorted(AuditEntry.objects.values_list("chain_seq", flat=True)) == list(range(1, 10))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_linker_survives_a_failed_round(admin_user, settings, monkeypatch):
+    settings.CUSTODY_AUDIT_LINK_IN_BACKGROUND = True
+    real = audit._link_batch
+    failures = []
+
+    def failing_once(wait):
+        if not failures:
+            failures.append(wait)
+            raise RuntimeError("the database went away")
+        return real(wait)
+
+    monkeypatch.setattr(audit, "_link_batch", failing_once)
+    with transaction.atomic():
+        write_some(admin_user, 1)
+    assert _wait_until(lambda: failures)
+    assert AuditEntry.objects.filter(entry_hash__isnull=True).count() == 1  # left for the next round
+    with transaction.atomic():
+        write_some(admin_user, 1)  # the next commit wakes the same thread for another round
+    assert _wait_until(lambda: AuditEntry.objects.filter(entry_hash__isnull=False).count() == 2)
+    assert failures == [False]
+    assert audit.verify_chain() == []

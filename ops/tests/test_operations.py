@@ -1,5 +1,7 @@
 """Operating the system: `custody check`, health endpoints, the CLI, security headers."""
 
+import os
+import sys
 from io import StringIO
 
 import pytest
@@ -146,6 +148,22 @@ def test_cli_help_lists_the_commands(capsys):
     out = capsys.readouterr().out
     for command in ("serve", "migrate", "demo-data", "createuser", "check"):
         assert command in out
+
+
+def test_serve_starts_gunicorn_with_background_audit_linking(monkeypatch):
+    import gunicorn.app.wsgiapp
+
+    started = []
+    environ = {k: v for k, v in os.environ.items() if k != "CUSTODY_AUDIT_LINK_IN_BACKGROUND"}
+    monkeypatch.setattr(os, "environ", environ)  # what serve sets stays in this test
+    monkeypatch.setattr(gunicorn.app.wsgiapp, "run", lambda: started.append(list(sys.argv)))
+    monkeypatch.setattr(sys, "argv", ["custody"])
+    assert main(["serve", "--port", "8123", "--workers", "3"]) == 0
+    [argv] = started
+    assert argv[:2] == ["gunicorn", "config.wsgi:application"]
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
+    assert argv[argv.index("--workers") + 1] == "3"
+    assert environ["CUSTODY_AUDIT_LINK_IN_BACKGROUND"] == "1"
 
 
 def test_cli_check_runs_the_configuration_check(capsys, settings, monkeypatch):
