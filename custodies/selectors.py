@@ -280,6 +280,30 @@ class CustodyFilters:
             errors["date_to"] = ["Must not be before date_from."]
         return errors
 
+    def plan_fits_any_values(self, user) -> bool:
+        """True when the list's statements have one best plan whatever their values — all branches, no
+        filter but the status (one index serves any status) — so they may be prepared
+        (core.rawsql.prepared). A branch scope or another filter can make a value rare, and a text
+        search's generic plan reads the whole table for a rare name."""
+        from accounts.permissions import visible_branch_ids
+
+        only_status = not any(
+            (
+                self.reason_code,
+                self.branch_id,
+                self.custodian_type,
+                self.customer_id,
+                self.agreement_id,
+                self.plate,
+                self.date_from,
+                self.date_to,
+                self.sla_state,
+                self.overdue,
+                self.q,
+            )
+        )
+        return only_status and visible_branch_ids(user) is None
+
 
 def overdue_q(now: datetime) -> Q:
     """Active and past the expected return (the daily overdue reminder, the list filter and the KPI)."""
