@@ -22,3 +22,11 @@ ADMIN_EMAIL = "bench-admin@bench.example"
 
 def operator_email(branch_code: str) -> str:
     return f"bench-op-{branch_code.lower()}@bench.example"
+
+
+def save_report(text: str, output: str | None) -> None:
+    """Also write the report to `output` (a bench script's --output), creating its folder."""
+    if output:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)

@@ -35,7 +35,7 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("CUSTODY_REQUEST_LOG_LEVEL", "WARNING")  # no log line per request (the same for all)
-from _setup import ADMIN_EMAIL, django_setup  # noqa: E402
+from _setup import ADMIN_EMAIL, django_setup, save_report  # noqa: E402
 
 django_setup()
 
@@ -183,9 +183,7 @@ def main(argv=None) -> int:
         print(f"{label}: done", file=sys.stderr, flush=True)  # noqa: T201 - a command-line tool
     text = out.getvalue().replace("LOAD_AFTER", loadavg())
     sys.stdout.write(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text)
+    save_report(text, args.output)
     return 0
 
 

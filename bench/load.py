@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ADMIN_EMAIL, ROOT, django_setup  # noqa: E402
+from _setup import ADMIN_EMAIL, ROOT, django_setup, save_report  # noqa: E402
 
 django_setup()
 
@@ -158,9 +158,7 @@ def main(argv=None) -> int:
             server.wait()
     out("")
     out(summary)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(summary)
+    save_report(summary, args.output)
     return 0
 
 

@@ -27,89 +27,21 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DEBUG", "0")
 from _setup import ADMIN_EMAIL, django_setup  # noqa: E402
+from _stages import CLOCK, STAGES, instrument  # noqa: E402
 
 django_setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.handlers.base import BaseHandler  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
-from django.db.backends.utils import CursorWrapper  # noqa: E402
-from django.db.models.query import QuerySet  # noqa: E402
-from django.db.models.sql.compiler import SQLCompiler  # noqa: E402
-from django.template.base import Template  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
 
-from accounts import api as accounts_api  # noqa: E402
 from accounts.models import ApiToken, User  # noqa: E402
-from core import fastjson  # noqa: E402
 from custodies.models import Custody  # noqa: E402
-
-STAGES = ["middleware", "auth", "compile", "database", "decoding", "serialisation", "template", "view"]
-
-
-class Clock:
-    """Exclusive time per stage: a stack of stages; entering one pauses the one below."""
-
-    def __init__(self):
-        self.totals: dict[str, float] = defaultdict(float)
-        self.stack: list[str] = []
-        self.mark = 0.0
-        self.now = time.perf_counter
-
-    def enter(self, stage: str) -> None:
-        now = self.now()
-        if self.stack:
-            self.totals[self.stack[-1]] += now - self.mark
-        self.stack.append(stage)
-        self.mark = now
-
-    def leave(self) -> None:
-        now = self.now()
-        self.totals[self.stack.pop()] += now - self.mark
-        self.mark = now
-
-
-CLOCK = Clock()
-
-
-def timed(owner, name: str, stage: str) -> None:
-    original = getattr(owner, name)
-
-    def wrapper(*args, **kwargs):
-        CLOCK.enter(stage)
-        try:
-            return original(*args, **kwargs)
-        finally:
-            CLOCK.leave()
-
-    wrapper.__wrapped__ = original
-    setattr(owner, name, wrapper)
-
-
-def instrument() -> None:
-    timed(BaseHandler, "_get_response", "view")
-    timed(accounts_api.BearerTokenAuth, "authenticate", "auth")
-    timed(accounts_api.SessionCookieAuth, "authenticate", "auth")
-    timed(SQLCompiler, "as_sql", "compile")
-    timed(CursorWrapper, "execute", "database")
-    timed(CursorWrapper, "executemany", "database")
-    timed(QuerySet, "_fetch_all", "decoding")
-    timed(QuerySet, "count", "decoding")
-    timed(fastjson, "dumps", "serialisation")
-    timed(Template, "render", "template")
-    from django.http import JsonResponse
-    from ninja.operation import Operation
-    from ninja.renderers import JSONRenderer
-
-    timed(Operation, "_result_to_response", "serialisation")
-    timed(JSONRenderer, "render", "serialisation")
-    timed(JsonResponse, "__init__", "serialisation")
 
 
 def requests_for(admin) -> list[tuple[str, str, dict]]:

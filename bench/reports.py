@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ADMIN_EMAIL, django_setup, operator_email  # noqa: E402
+from _setup import ADMIN_EMAIL, django_setup, operator_email, save_report  # noqa: E402
 
 django_setup()
 
@@ -203,9 +203,7 @@ def main() -> None:
         f"({calls:,} calls, best of 3)."
     )
     out(lines[-1])
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text("\n".join(lines) + "\n")
+    save_report("\n".join(lines) + "\n", args.output)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ADMIN_EMAIL, ROOT, django_setup  # noqa: E402
+from _setup import ADMIN_EMAIL, ROOT, django_setup, save_report  # noqa: E402
 
 django_setup()
 
@@ -723,9 +723,7 @@ def main(argv=None) -> int:
     text = "\n".join(report) + "\n"
     out("")
     out(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text)
+    save_report(text, args.output)
     return 0
 
 

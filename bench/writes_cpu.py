@@ -39,7 +39,8 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("CUSTODY_REQUEST_LOG_LEVEL", "WARNING")
-from _setup import ADMIN_EMAIL, django_setup  # noqa: E402
+from _setup import ADMIN_EMAIL, django_setup, save_report  # noqa: E402
+from _stages import CLOCK, STAGES, instrument  # noqa: E402
 
 django_setup()
 
@@ -114,67 +115,6 @@ class Caller:
 
 
 # ---- --stages: where a write's CPU goes (exclusive time per stage, as bench/profile.py does) -----------
-
-STAGES = ["middleware", "auth", "compile", "database", "decoding", "serialisation", "view"]
-
-
-class Clock:
-    """Exclusive CPU time per stage: entering a stage pauses the one below it."""
-
-    def __init__(self):
-        self.totals: dict[str, float] = {}
-        self.stack: list[str] = []
-        self.mark = 0.0
-
-    def enter(self, stage: str) -> None:
-        now = time.thread_time()
-        if self.stack:
-            self.totals[self.stack[-1]] = self.totals.get(self.stack[-1], 0.0) + now - self.mark
-        self.stack.append(stage)
-        self.mark = now
-
-    def leave(self) -> None:
-        now = time.thread_time()
-        stage = self.stack.pop()
-        self.totals[stage] = self.totals.get(stage, 0.0) + now - self.mark
-        self.mark = now
-
-
-CLOCK = Clock()
-
-
-def instrument() -> None:
-    """Time the stages (before the WSGI handler is made: it binds _get_response into its chain)."""
-    from django.core.handlers.base import BaseHandler
-    from django.db.backends.utils import CursorWrapper
-    from django.db.models.query import QuerySet
-    from ninja.operation import Operation
-
-    from accounts import api as accounts_api
-    from core import fastjson
-
-    def timed(owner, name: str, stage: str) -> None:
-        original = owner.__dict__[name]
-
-        def wrapper(*args, **kwargs):
-            CLOCK.enter(stage)
-            try:
-                return original(*args, **kwargs)
-            finally:
-                CLOCK.leave()
-
-        setattr(owner, name, wrapper)
-
-    timed(BaseHandler, "_get_response", "view")
-    timed(accounts_api.BearerTokenAuth, "authenticate", "auth")
-    for cls in COMPILERS:
-        if "as_sql" in cls.__dict__:
-            timed(cls, "as_sql", "compile")
-    timed(CursorWrapper, "execute", "database")
-    timed(CursorWrapper, "executemany", "database")
-    timed(QuerySet, "_fetch_all", "decoding")
-    timed(fastjson, "dumps", "serialisation")
-    timed(Operation, "_result_to_response", "serialisation")
 
 
 def run_step(
@@ -263,6 +203,7 @@ def main(argv=None) -> int:
     api = {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_ACCEPT": "application/json"}
     approver = {"HTTP_AUTHORIZATION": f"Bearer {approver_token()}", "HTTP_ACCEPT": "application/json"}
     if args.stages:
+        CLOCK.now = time.thread_time  # CPU per stage, like the figures it sits beside
         instrument()
     caller = Caller()
 
@@ -343,9 +284,7 @@ def main(argv=None) -> int:
             out.write(f"| {name} | {cells} |\n")
     text = out.getvalue()
     sys.stdout.write(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text)
+    save_report(text, args.output)
     return 0
 
 
