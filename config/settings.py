@@ -116,9 +116,11 @@ TEMPLATES = [
 
 # Database: SQLite (WAL) by default, PostgreSQL through DATABASE_URL.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# PostgreSQL: the custody detail and the plain list are prepared per connection (core.rawsql.prepared).
+CUSTODY_DB_PREPARE = env_bool("CUSTODY_DB_PREPARE", default=True)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("CUSTODY_DB_PREPARE", default=True):
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and CUSTODY_DB_PREPARE:
         # psycopg prepares nothing with a threshold of None (Django's default), not even on request.
         # Django's own cursors never prepare whatever the threshold; core.rawsql.prepared asks for the
         # few statements it runs, and this threshold is never reached by anything else.
@@ -349,9 +351,6 @@ CUSTODY_SLOW_QUERY_MS = float(os.environ.get("CUSTODY_SLOW_QUERY_MS", "100"))
 # Link audit entries after commit in a thread of each server process instead of in the committing
 # request (audit.services); `custody serve` turns it on for its workers.
 CUSTODY_AUDIT_LINK_IN_BACKGROUND = env_bool("CUSTODY_AUDIT_LINK_IN_BACKGROUND", default=False)
-# PostgreSQL: the custody detail and list statements are prepared per connection (core.rawsql.prepared;
-# the connection's prepare_threshold above).
-CUSTODY_DB_PREPARE = env_bool("CUSTODY_DB_PREPARE", default=True)
 # Each response says how long the server spent on it (`Server-Timing: app;dur=<ms>`); off by default,
 # as the figure helps anyone timing the server from outside.
 CUSTODY_SERVER_TIMING = env_bool("CUSTODY_SERVER_TIMING", default=False)

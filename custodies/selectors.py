@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.permissions import scope_to_branches
+from accounts.permissions import scope_to_branches, visible_branch_ids
 from core import rawsql
 from core.dates import on_days
 from core.kept import Kept
@@ -182,8 +182,6 @@ def recent_customers(user, custodies: int = 300) -> list[tuple]:
     per branch scope for a short while: the database spent ~2 ms on the 300 customer lookups of every
     list page, the costliest statement of the page.
     """
-    from accounts.permissions import visible_branch_ids
-
     ids = visible_branch_ids(user)
     if ids is not None and not ids:
         return []
@@ -285,8 +283,6 @@ class CustodyFilters:
         filter but the status (one index serves any status) — so they may be prepared
         (core.rawsql.prepared). A branch scope or another filter can make a value rare, and a text
         search's generic plan reads the whole table for a rare name."""
-        from accounts.permissions import visible_branch_ids
-
         only_status = not any(
             (
                 self.reason_code,
