@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
@@ -13,6 +13,7 @@ from accounts import permissions
 from accounts.choices import Role
 from audit import services as audit
 from billing import rental
+from core import rawsql
 from core.errors import ValidationFailed
 from core.kept import Kept
 
@@ -117,7 +118,10 @@ def current_level(custody) -> Approval | None:
     """The current round's first open level. The round's levels, read in the same query, stay on the
     custody object (`ROUND_LEVELS`) for the rest of the action: the one-level-per-user check
     (eligibility) and `activate_next_level` read them there. Every call reads them afresh."""
-    levels = list(custody.approvals.filter(round=custody.submission_round).order_by("level"))
+    # Read on every submit, approve and reject: compiled once per process (rawsql.compiled_once).
+    qs = custody.approvals.filter(round=custody.submission_round).order_by("level")
+    custody_id = rawsql.db_value(Approval, "custody", custody.pk, connections[qs.db])
+    levels = rawsql.compiled_once(qs, "approvals.round_levels", [custody_id, custody.submission_round])
     setattr(custody, ROUND_LEVELS, levels)
     return next((level for level in levels if level.status in OPEN_STATUSES), None)
 

@@ -152,10 +152,14 @@ def _reallocate(custody: Custody, payer: str, now: datetime, entries: list | Non
     entries = [] if entries is None else entries
     received = to_money(_sums(custody, payer)[1].get(payer) or ZERO)  # the balance's sums (cents)
     remaining = max(received, ZERO)
-    charges = (
+    charges = _charges(
+        "billing.payer_billed",
         Charge.objects.select_for_update()
         .filter(custody=custody, responsibility=payer, status__in=BILLED_STATUSES)
-        .order_by("posted_at", "created_at", "id")
+        .order_by("posted_at", "created_at", "id"),
+        custody,
+        payer,
+        *BILLED_STATUSES,
     )
     for charge in charges:
         allocated = min(charge.total, remaining)
@@ -307,12 +311,21 @@ def _recompute_rental(custody: Custody, now: datetime, created: bool = False) ->
     # All are locked, after the custody (the lock order above): only writers holding that lock change them.
     # A custody created in this transaction has none yet.
     existing, posted_keys = {}, set()
+    statuses = (ChargeStatus.DRAFT, *BILLED_STATUSES)
     lines = (
-        Charge.objects.select_for_update()
-        .filter(custody=custody, status__in=(ChargeStatus.DRAFT, *BILLED_STATUSES))
-        .exclude(system_key="")
+        []
+        if created
+        else _charges(
+            "billing.rental_lines",
+            Charge.objects.select_for_update()
+            .filter(custody=custody, status__in=statuses)
+            .exclude(system_key=""),
+            custody,
+            *statuses,
+            "",
+        )
     )
-    for charge in [] if created else lines:
+    for charge in lines:
         if charge.status == ChargeStatus.DRAFT:
             existing[charge.system_key] = charge
         else:
@@ -396,7 +409,20 @@ def sync_replacement_rental(
 
 def blocking_drafts(custody: Custody) -> list[Charge]:
     """Draft charges other than the system's rental lines: they must be posted or voided before closing."""
-    return list(Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT, system_key=""))
+    return _charges(
+        "billing.blocking_drafts",
+        Charge.objects.filter(custody=custody, status=ChargeStatus.DRAFT, system_key=""),
+        custody,
+        ChargeStatus.DRAFT,
+        "",
+    )
+
+
+def _charges(key: str, queryset, custody: Custody, *values) -> list[Charge]:
+    """A custody's charges read on most writes (its rental lines, drafts, a payer's billed charges): the
+    statement is compiled once per process (rawsql.compiled_once); `values` follow the custody's id."""
+    custody_id = rawsql.db_value(Charge, "custody", custody.pk, connections[queryset.db])
+    return rawsql.compiled_once(queryset, key, [custody_id, *values])
 
 
 def finalize_on_close(

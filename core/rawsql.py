@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connections, router
+from django.db.transaction import TransactionManagementError
 
 
 def read_connection(model):
@@ -59,3 +60,62 @@ def _prepare(execute, sql, params, many, context):
     wrapper.cursor.close()
     wrapper.cursor = cursor
     return cursor
+
+
+# ---- statements compiled once ------------------------------------------------------------------------
+
+# (alias, key) → what the compiler made of the statement the first time: its SQL and the select list
+# the ORM builds instances from. Read-only once stored, so threads share it.
+_compiled: dict[tuple[str, str], tuple] = {}
+
+
+def compiled_once(queryset, key: str, params: list | tuple) -> list:
+    """`list(queryset)`, compiling its SQL once per process: later calls send the stored SQL with
+    `params`. Compiling a locked read of a custody with its five references costs ~1.2 ms of CPU on
+    every write, against ~0.1 ms to run it (docs/performance.md, issue 14).
+
+    For a statement whose shape never changes under `key` (same filters, joins, columns, ordering;
+    only the values differ). `params` are the values as the database takes them, in the statement's
+    order (`db_value`); the first compilation checks them against the ORM's own, so a wrong order fails
+    there, in a test, instead of reading another row."""
+    alias = queryset.db
+    query = queryset.query
+    stored = _compiled.get((alias, key))
+    make_compiler = query.get_compiler
+
+    def get_compiler(using=None, connection=None, elide_empty=True):
+        compiler = make_compiler(using, connection, elide_empty)
+        if stored is None:
+            as_sql = compiler.as_sql
+
+            def first_as_sql(*args, **kwargs):
+                sql, compiled_params = as_sql(*args, **kwargs)
+                if list(compiled_params) != list(params):
+                    raise ValueError(f"compiled_once({key!r}): the parameters are {compiled_params!r}")
+                _compiled[(alias, key)] = (sql, *(getattr(compiler, name) for name in _KEPT))
+                return sql, compiled_params
+
+            compiler.as_sql = first_as_sql
+        else:
+            if query.select_for_update and not compiler.connection.in_atomic_block:
+                raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+            for name, value in zip(_KEPT, stored[1:], strict=True):
+                setattr(compiler, name, value)
+            compiler.as_sql = lambda *args, **kwargs: (stored[0], tuple(params))
+        return compiler
+
+    query.get_compiler = get_compiler
+    try:
+        return list(queryset)
+    finally:
+        del query.get_compiler  # a clone of this queryset (which copies the query's __dict__) compiles anew
+
+
+# What the ORM reads off a compiler after as_sql to build instances (ModelIterable, results_iter).
+_KEPT = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
+
+
+def db_value(model, field: str, value, connection):
+    """`value` as a statement's parameter for `model.field` (a UUID is hex text on SQLite); raises
+    ValidationError for a value the field cannot hold, as a filter would."""
+    return model._meta.get_field(field).get_db_prep_value(value, connection)

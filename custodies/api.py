@@ -5,8 +5,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import AwareDatetime
@@ -460,9 +459,10 @@ def _list_item(row: selectors.ListRow, now: datetime) -> dict:
 
 
 def _get(request, custody_id) -> Custody:
-    # A lookup by key: one plan whatever the id, so PostgreSQL plans the six-table read once per connection.
-    with rawsql.prepared():
-        return get_object_or_404(selectors.custody_detail_for(request.user), pk=custody_id)
+    custody = selectors.custody_detail(request.user, custody_id)
+    if custody is None:
+        raise Http404("No custody matches the given query.")
+    return custody
 
 
 def _written(request, custody: Custody, warnings: list | None = None, status: int = 200) -> HttpResponse:

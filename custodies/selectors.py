@@ -5,10 +5,12 @@ from datetime import date, datetime
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.permissions import scope_to_branches, visible_branch_ids
+from accounts.permissions import in_branch, scope_to_branches, visible_branch_ids
 from core import rawsql
 from core.dates import on_days
 from core.kept import Kept
@@ -73,11 +75,12 @@ DETAIL_REFERENCE_FIELDS = (
 )
 
 
+DETAIL_COLUMNS = (*(f.name for f in Custody._meta.concrete_fields), *DETAIL_REFERENCE_FIELDS)
+
+
 def custody_detail_for(user) -> QuerySet[Custody]:
     """custodies_for() with every custody column and only the shown columns of the joined references."""
-    return custodies_for(user).only(
-        *(f.name for f in Custody._meta.concrete_fields), *DETAIL_REFERENCE_FIELDS
-    )
+    return custodies_for(user).only(*DETAIL_COLUMNS)
 
 
 # What a list row shows (API list, list page): the row's own columns, the few columns of the five
@@ -379,19 +382,49 @@ def lock_custody(custody_id, user=None, *, references: bool = False, only: tuple
     (`FOR UPDATE OF`): a vehicle is locked by the service that changes it, in primary-key order.
     `only`: the columns the caller reads (a charge or a payment needs the branch and the status, not
     the custody's 80 columns); another one loads on access.
+
+    Every write starts here, so each variant's statement is compiled once per process and prepared on
+    PostgreSQL (compiling and planning the six-table read cost ~2 ms of CPU a write, running it
+    ~0.1 ms). The branch scope is checked on the row, so the statement has one shape for every user.
     """
     if references:
         qs = Custody.objects.select_for_update(of=("self",)).select_related(*LOCKED_REFERENCES)
     else:
         qs = Custody.objects.select_for_update()
     if only:
-        qs = qs.only(*only)
-    if user is not None:
-        qs = scope_to_branches(qs, user)
+        qs = qs.only(*{*only, "branch"})
+    custody = _one(qs, custody_id, user, f"custodies.lock_custody.{references}.{','.join(sorted(only))}")
+    if custody is None:
+        raise Custody.DoesNotExist("custody not found")
+    return custody
+
+
+def custody_detail(user, custody_id) -> Custody | None:
+    """One custody as custody_detail_for() reads it (the API's detail and every read of one custody by
+    key), or None when it does not exist for the user: compiled once, prepared on PostgreSQL."""
+    return _one(
+        Custody.objects.select_related(*LOCKED_REFERENCES).only(*DETAIL_COLUMNS),
+        custody_id,
+        user,
+        "custodies.custody_detail",
+    )
+
+
+def _one(qs: QuerySet[Custody], custody_id, user, key: str) -> Custody | None:
+    """The custody `custody_id` names from `qs`, if `user` (None: anyone) works in its branch. One
+    statement per `key` whatever the id or the user: compiled once per process (rawsql.compiled_once)
+    and planned once per connection on PostgreSQL (rawsql.prepared); the branch scope is checked on
+    the row. A malformed id finds nothing."""
     try:
-        return qs.get(pk=custody_id)
-    except (Custody.DoesNotExist, ValueError, TypeError) as exc:
-        raise Custody.DoesNotExist("custody not found") from exc
+        pk = rawsql.db_value(Custody, "id", custody_id, connections[qs.db])
+        qs = qs.filter(pk=custody_id)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    with rawsql.prepared(using=qs.db):
+        rows = rawsql.compiled_once(qs, key, [pk])
+    if not rows or (user is not None and not in_branch(user, rows[0].branch_id)):
+        return None
+    return rows[0]
 
 
 def holding_custody_no(vehicle) -> str | None:

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from accounts import permissions
 from audit import services as audit
 from audit.context import acting_as
-from core import switches
+from core import rawsql, switches
 from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.events import emit, emit_many
 from fleet import selectors as fleet_selectors
@@ -139,7 +139,14 @@ def _lock(custody_id, user) -> Custody:
 
 def _lock_vehicles(custody: Custody, *vehicle_ids) -> dict:
     ids = sorted({str(v) for v in vehicle_ids if v})
-    vehicles = {str(v.pk): v for v in Vehicle.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    if not ids:
+        return {}
+    locked = Vehicle.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    db = connections[locked.db]
+    params = [rawsql.db_value(Vehicle, "id", pk, db) for pk in ids]
+    vehicles = {
+        str(v.pk): v for v in rawsql.compiled_once(locked, f"custodies.lock_vehicles.{len(ids)}", params)
+    }
     # The custody's own vehicles are now the locked rows: what the action changes on them is what
     # the custody answers with (the API does not reload it).
     for name in ("original_vehicle", "replacement_vehicle"):
@@ -334,13 +341,7 @@ def _find_references(user, ids: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     agreement = None
     if "agreement_id" in ids:
-        # The joins used here and by _prefill (the selector's list also joins the vehicle's class).
-        agreements = (
-            fleet_selectors.agreements_for(user)
-            .select_related(None)
-            .select_related("customer", "branch", "vehicle")
-        )
-        agreement = agreements.filter(pk=ids["agreement_id"]).first()
+        agreement = fleet_selectors.agreement_for(user, ids["agreement_id"])
         found["agreement_id"] = agreement
     if "branch_id" in ids:
         pk = Branch._meta.pk.to_python(ids["branch_id"])
