@@ -179,16 +179,19 @@ def admin_user(users):
 
 
 def run_queued_tasks() -> int:
-    """Run what the worker would run from the task queue, in this process and connection.
+    """Run what the worker would run — the task queue and the pollers (the outbox) — in this process
+    and connection, until neither finds work; the number of tasks run.
 
     (`db_worker` closes the test's database connection, so tests call the tasks directly.)
     """
     from django_tasks_db.models import DBTaskResult
 
+    from core.schedule import run_pollers
+
     ran = 0
     while True:
         ready = list(DBTaskResult.objects.filter(status="READY").order_by("enqueued_at"))
-        if not ready:
+        if not ready and not run_pollers():
             return ran
         for result in ready:
             DBTaskResult.objects.filter(pk=result.pk).update(status="SUCCESSFUL")

@@ -90,8 +90,7 @@ def main() -> None:
     p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else 0
     # Delivered per second: from the worker's start to the last delivery (includes starting Python and
     # Django), and from the worker's first claim (the first event's dispatched_at) to the last delivery.
-    # The worker then still runs the dispatch tasks of the other transactions (one per transaction; the
-    # first one drained them all, so they find nothing): "worker wall".
+    # "worker wall": the whole `worker --batch` run (its poller drains the outbox; writes queue no task).
     last = max((d.delivered_at for d in deliveries), default=worker_started)
     first_claim = min((d.event.dispatched_at for d in deliveries), default=worker_started)
     delivering = max((last - worker_started).total_seconds(), 1e-6)

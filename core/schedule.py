@@ -5,6 +5,11 @@
     @every(minutes=5)
     def sla(now): ...
 
+A job that must follow its work within a second (the outbox: a committed event goes out at once)
+is a poller instead: `@poll(seconds=0.5)`. The worker calls each poller in a loop of its own, that often,
+with no claim and no run record, so a poller is cheap when idle (one indexed read) and safe to run in
+several workers at once (it claims its rows itself, SKIP LOCKED).
+
 The job's name is the function's name unless given. `after_worker_start=<callable returning a timedelta>`
 also runs the job once that long after a worker starts, whatever its interval says: a job that picks up
 what a killed worker left in flight (leases) then does so as soon as the leases end, not a whole
@@ -30,7 +35,15 @@ class Job:
     after_worker_start: Callable[[], timedelta] | None = None
 
 
+@dataclass(frozen=True)
+class Poller:
+    name: str
+    run: Callable[[], dict]
+    seconds: float
+
+
 _registry: dict[str, Job] = {}
+_pollers: dict[str, Poller] = {}
 _discovered = False
 _marker_store: Callable[[str, datetime], bool] | None = None
 
@@ -51,13 +64,40 @@ def every(name: str = "", after_worker_start: Callable[[], timedelta] | None = N
     return register
 
 
-def jobs() -> list[Job]:
-    """Every registered job, in the order of INSTALLED_APPS (apps' `jobs` modules are imported once)."""
+def poll(seconds: float, name: str = "") -> Callable:
+    """Register the decorated function as a poller the worker calls every `seconds`; it returns counts
+    (empty or all zero when there was nothing to do)."""
+
+    def register(run: Callable[[], dict]) -> Callable[[], dict]:
+        _pollers[name or run.__name__] = Poller(name or run.__name__, run, seconds)
+        return run
+
+    return register
+
+
+def _discover() -> None:
     global _discovered
     if not _discovered:
         autodiscover_modules("jobs")
         _discovered = True
+
+
+def jobs() -> list[Job]:
+    """Every registered job, in the order of INSTALLED_APPS (apps' `jobs` modules are imported once)."""
+    _discover()
     return list(_registry.values())
+
+
+def pollers() -> list[Poller]:
+    """Every registered poller (from the same `jobs` modules)."""
+    _discover()
+    return list(_pollers.values())
+
+
+def run_pollers() -> bool:
+    """Call every poller once; true when one of them found work."""
+    found = [any((poller.run() or {}).values()) for poller in pollers()]
+    return any(found)
 
 
 def register_marker_store(store: Callable[[str, datetime], bool]) -> None:

@@ -293,7 +293,7 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 
 
 # ---- batches (the worker) --------------------------------------------------------------------------
-# One dispatch task per transaction (events.emit) drains: claims up to BATCH_SIZE undispatched events
+# The worker's outbox poller (jobs.outbox) drains: claims up to BATCH_SIZE undispatched events
 # per transaction (FOR UPDATE SKIP LOCKED, so several workers share the work), fans them out with one
 # bulk insert, then claims up to BATCH_SIZE due deliveries, sends them concurrently over keep-alive
 # connections per endpoint (sender.Sender) and records the batch's attempts in one transaction.
@@ -411,12 +411,16 @@ def _record_attempts(pairs: list[tuple[WebhookDelivery, webhooks.SendResult]], e
         WebhookEndpoint.objects.filter(pk__in=recovered).update(failing_since=None, updated_at=now)
 
 
+def has_undispatched() -> bool:
+    """Whether an event waits for dispatch (the worker's poller asks this twice a second: one read of
+    the dispatched_at index)."""
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
 def drain(seconds: float = 30.0) -> dict[str, int]:
     """Dispatch and deliver in batches until nothing is due (or `seconds` have passed)."""
-    from .events import forget_queued_dispatch
     from .sender import Sender
 
-    forget_queued_dispatch()  # what this connection emitted so far is dispatched now
     deadline = time.monotonic() + seconds
     dispatched = delivered = 0
     sender = Sender()
@@ -433,8 +437,8 @@ def drain(seconds: float = 30.0) -> dict[str, int]:
 
 
 def retry_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Scheduled: dispatch events whose task was lost, and attempt every due delivery (the same
-    batches as drain: claimed with SKIP LOCKED, sent concurrently over kept-alive connections)."""
+    """Scheduled: dispatch events no poller has taken for 30 s, and attempt every due delivery (the
+    same batches as drain: claimed with SKIP LOCKED, sent concurrently over kept-alive connections)."""
     from .sender import Sender
 
     now = now or timezone.now()

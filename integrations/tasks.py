@@ -7,8 +7,8 @@ from audit.context import acting_as
 
 @task(queue_name="default")
 def dispatch_event_task(event_id: str) -> int:
-    """Dispatches this event and whatever else is waiting, in batches (services.drain): the first task
-    of a burst does the work for the rest, which then find nothing left and return at once."""
+    """Dispatches whatever is waiting (services.drain). Writes no longer queue it (the worker's outbox
+    poller, jobs.outbox, does this); kept so tasks queued before that change still run."""
     from .services import drain
 
     with acting_as(source="system"):

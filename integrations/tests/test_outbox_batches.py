@@ -1,4 +1,4 @@
-"""The outbox worker's batch path: one dispatch task per transaction, batched claims, kept-alive
+"""The outbox worker's batch path: the poller instead of a task per write, batched claims, kept-alive
 connections, concurrent sends, the retry policy and the maintenance hold on the batch path too."""
 
 from datetime import timedelta
@@ -10,6 +10,7 @@ from django_tasks_db.models import DBTaskResult
 
 from audit.context import acting_as
 from conftest import run_queued_tasks
+from core.schedule import run_pollers
 from integrations import sender as sender_module
 from integrations import services, webhooks
 from integrations.events import emit
@@ -33,38 +34,39 @@ def emit_many(n, start=0):
         return [emit("custody.updated", {"n": start + i}).id for i in range(n)]
 
 
-def test_one_dispatch_task_per_transaction_however_many_events():
+def test_a_write_queues_no_task_and_the_outbox_poller_sends_its_events(admin_user, receiver):
+    endpoint(admin_user, receiver.url)
     with transaction.atomic():
         emit_many(5)
-    assert dispatch_tasks() == 1
+    assert dispatch_tasks() == 0
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 5
+    assert run_pollers() is True
+    assert sorted(b["data"]["n"] for b in receiver.json_bodies()) == [0, 1, 2, 3, 4]
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
 
 
-def test_a_rolled_back_savepoint_takes_its_task_along_and_the_next_event_queues_another():
+def test_a_rolled_back_savepoint_takes_its_events_along():
     with transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
             emit_many(1)
             raise RuntimeError("boom")
-        assert dispatch_tasks() == 0
+        assert not OutboxEvent.objects.exists()
         emit_many(2)
-    assert dispatch_tasks() == 1
     assert OutboxEvent.objects.count() == 2
 
 
-def test_events_emitted_after_a_drain_in_the_same_transaction_get_a_task_again(admin_user, receiver):
+def test_events_emitted_after_a_drain_in_the_same_transaction_are_sent_too(admin_user, receiver):
     endpoint(admin_user, receiver.url)
     emit_many(2)
-    assert run_queued_tasks() == 1
+    run_queued_tasks()
     emit_many(3, start=2)  # same (test) transaction: the drain above saw the first two only
-    assert run_queued_tasks() == 1
+    run_queued_tasks()
     assert sorted(b["data"]["n"] for b in receiver.json_bodies()) == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_separate_transactions_queue_a_task_each():
-    for n in range(3):
-        with transaction.atomic():
-            emit_many(1, start=n)
-    assert dispatch_tasks() == 3
+def test_an_idle_poller_costs_one_read(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert run_pollers() is False
 
 
 def test_a_batch_is_sent_over_kept_alive_connections_and_recorded(admin_user, receiver):

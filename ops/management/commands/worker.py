@@ -1,4 +1,5 @@
-"""`custody worker`: runs queued background tasks and the scheduled jobs, with a heartbeat.
+"""`custody worker`: runs queued background tasks, the apps' pollers (the outbox) and the scheduled
+jobs, with a heartbeat.
 
 Several workers may run at once: tasks are claimed by django-tasks-db (SKIP LOCKED on
 PostgreSQL) and each scheduled job run is claimed in the JobRun table.
@@ -61,6 +62,29 @@ def scheduler_loop(worker_id: str, stop: threading.Event) -> None:
     connection.close()
 
 
+def poller_loop(stop: threading.Event) -> None:
+    """The apps' pollers (core.schedule.poll), each as often as it asks: the outbox's sends a committed
+    event within a second, with no task row per write."""
+    import logging
+    import time
+
+    from core.schedule import pollers
+
+    due = {poller.name: 0.0 for poller in pollers()}
+    while not stop.is_set():
+        for poller in pollers():
+            if time.monotonic() < due[poller.name]:
+                continue
+            try:
+                close_old_connections()
+                poller.run()
+            except Exception:  # noqa: BLE001 - keep polling; the next round retries
+                logging.getLogger(__name__).exception("poller %s", poller.name)
+            due[poller.name] = time.monotonic() + poller.seconds
+        stop.wait(max(0.05, min(due.values(), default=1.0) - time.monotonic()))
+    connection.close()
+
+
 class Command(BaseCommand):
     help = "Run background tasks (webhooks, e-mail) and the scheduled jobs every 5 minutes."
 
@@ -71,9 +95,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(6)}"
         if options["batch"]:
+            from core.schedule import run_pollers
             from ops.jobs import run_due_jobs
 
             beat(worker_id)
+            run_pollers()
             call_command(
                 "db_worker",
                 batch=True,
@@ -84,6 +110,7 @@ class Command(BaseCommand):
             )
             if not options["no_jobs"]:
                 run_due_jobs()
+                run_pollers()
                 call_command(
                     "db_worker",
                     batch=True,
@@ -94,6 +121,8 @@ class Command(BaseCommand):
                 )
             return
         stop = threading.Event()
+        poller = threading.Thread(target=poller_loop, args=(stop,), daemon=True, name="custody-pollers")
+        poller.start()
         scheduler = None
         if not options["no_jobs"]:
             scheduler = threading.Thread(
@@ -112,5 +141,6 @@ class Command(BaseCommand):
             )
         finally:
             stop.set()
+            poller.join(timeout=5)
             if scheduler:
                 scheduler.join(timeout=5)
