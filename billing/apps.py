@@ -23,7 +23,7 @@ class BillingConfig(AppConfig):
                 blocking_drafts=services.blocking_drafts,
                 close_suggestions=rental.close_suggestions,
                 finalize_on_close=services.finalize_on_close,
-                balance=lambda custody: services.balance(custody).as_dict(),
+                balance=lambda custody, created=False: services.balance(custody, created=created).as_dict(),
                 with_amounts=selectors.with_custody_amounts,
             )
         )

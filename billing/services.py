@@ -245,9 +245,11 @@ def _sums(custody: Custody, payer: str | None = None) -> tuple[dict[str, Decimal
     return charged, paid
 
 
-def balance(custody: Custody) -> Balance:
-    """Balance per responsibility = billed (posted, invoiced, paid) totals − payments (refunds are negative)."""
-    charged, paid = _sums(custody)
+def balance(custody: Custody, *, created: bool = False) -> Balance:
+    """Balance per responsibility = billed (posted, invoiced, paid) totals − payments (refunds are negative).
+    `created`: the custody was created in this transaction, so nothing is billed (its rental line is a
+    draft) or paid yet: zero, without a query."""
+    charged, paid = ({}, {}) if created else _sums(custody)
     by = {}
     for who in Responsibility.values:
         c, p = charged.get(who) or ZERO, paid.get(who) or ZERO

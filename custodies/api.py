@@ -364,7 +364,7 @@ def _sla_out(custody: Custody, now: datetime) -> dict:
     }
 
 
-def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
+def custody_out(custody: Custody, user, warnings: list | None = None, *, created: bool = False) -> dict:
     now = timezone.now()
     out = {
         field: getattr(custody, field)
@@ -395,7 +395,7 @@ def custody_out(custody: Custody, user, warnings: list | None = None) -> dict:
             "tags": list(custody.tags or []),
             "sla": _sla_out(custody, now),
             "allowed_actions": services.allowed_actions(user, custody),
-            "balance": hooks.billing.balance(custody),
+            "balance": hooks.billing.balance(custody, created=created),
             "warnings": warnings or [],
         }
     )
@@ -406,10 +406,10 @@ def _obj_ref(obj, fields: tuple[str, ...]) -> dict | None:
     return None if obj is None else {"id": obj.pk, **{f: getattr(obj, f) for f in fields}}
 
 
-def custody_json(custody: Custody, user, warnings: list | None = None) -> dict:
+def custody_json(custody: Custody, user, warnings: list | None = None, *, created: bool = False) -> dict:
     """custody_out() with the references as plain dicts, for json_response: the shape CustodyOut
     documents, without validating our own output again (test_list_contract compares the two)."""
-    out = custody_out(custody, user, warnings)
+    out = custody_out(custody, user, warnings, created=created)
     out["branch"] = _obj_ref(custody.branch, ("code", "name"))
     out["agreement"] = _obj_ref(custody.agreement, ("agreement_no",))
     out["customer"] = _obj_ref(custody.customer, ("customer_no", "full_name"))
@@ -468,8 +468,9 @@ def _get(request, custody_id) -> Custody:
 def _written(request, custody: Custody, warnings: list | None = None, status: int = 200) -> HttpResponse:
     """The answer to a write: the row the service wrote, with the references it locked it with
     (selectors.LOCKED_REFERENCES), in the form a GET reads it back (services._save gives it that
-    form) — no reload."""
-    return json_response(custody_json(custody, request.user, warnings), status=status)
+    form) — no reload. 201: the custody was created by this request."""
+    answer = custody_json(custody, request.user, warnings, created=status == 201)
+    return json_response(answer, status=status)
 
 
 def _version_from(request, payload_version: int | None) -> int | None:

@@ -73,8 +73,9 @@ class CustodyBilling:
     # At close: the rental finalized for the actual period and posted, the accepted suggestions added;
     # entries=[...]: the caller's audit entries, written first with the settlement's (one INSERT).
     finalize_on_close: Callable[..., Any]  # (custody, now, suggestions, *, entries=())
-    # `{"charged", "paid", "outstanding", "by_responsibility"}` (the API's `balance`).
-    balance: Callable[[Custody], dict]
+    # `{"charged", "paid", "outstanding", "by_responsibility"}` (the API's `balance`); created=True: the
+    # custody was created in this transaction (nothing can be billed or paid yet: no query).
+    balance: Callable[..., dict]  # (custody, *, created=False)
     # The list export: each custody annotated with `export_charged` and `export_paid`.
     with_amounts: Callable[[QuerySet], QuerySet]
 

@@ -359,7 +359,7 @@ def _find_references(user, ids: dict[str, Any]) -> dict[str, Any]:
     vehicle_keys = [k for k in ("original_vehicle_id", "replacement_vehicle_id") if k in ids]
     if vehicle_keys:
         wanted = {k: Vehicle._meta.pk.to_python(ids[k]) for k in vehicle_keys}
-        vehicles = fleet_selectors.vehicles_for(user).select_related(None).in_bulk(set(wanted.values()))
+        vehicles = fleet_selectors.vehicles_by_id(user, wanted.values())
         found.update({k: vehicles.get(pk) for k, pk in wanted.items()})
     if "special_rate_code_id" in ids:
         found["special_rate_code_id"] = (

@@ -155,6 +155,22 @@ def agreement_for(user, agreement_id) -> RentalAgreement | None:
     return rows[0] if rows and in_branch(user, rows[0].branch_id) else None
 
 
+def vehicles_by_id(user, ids) -> dict:
+    """{id: vehicle} of the vehicles `ids` name that the user may see (vehicles_for's scope, checked on
+    the row), without their references: the original and replacement a custody names, read on every
+    create, so the statement is compiled once per process for each number of ids."""
+    qs = Vehicle.objects.all()
+    try:
+        wanted = sorted({Vehicle._meta.pk.to_python(pk) for pk in ids})
+        params = [rawsql.db_value(Vehicle, "id", pk, connections[qs.db]) for pk in wanted]
+    except (ValidationError, ValueError, TypeError):
+        return {}
+    if not wanted:
+        return {}
+    rows = rawsql.compiled_once(qs.filter(pk__in=wanted), f"fleet.vehicles_by_id.{len(wanted)}", params)
+    return {vehicle.pk: vehicle for vehicle in rows if in_branch(user, vehicle.branch_id)}
+
+
 def special_rate_codes(q: str = "") -> QuerySet[SpecialRateCode]:
     return LISTINGS["special_rate_code"].for_user(None, q)
 
