@@ -4,7 +4,7 @@ Run through `.ci/postgres.sh` (a throwaway database in DATABASE_URL). Everything
 (ports 8301, 8302; the webhook receiver on 8390). It shows that
 - a session made on one instance works on the other (sessions live in the database);
 - every outbox event becomes exactly one webhook delivery, received exactly once, with one attempt,
-  although two workers compete for the tasks;
+  although two workers compete for the events (each worker polls the outbox);
 - each scheduled job runs once per interval although both workers run the scheduler.
 Exit 0 when all hold, 1 otherwise; bounded by DEADLINE seconds.
 """
