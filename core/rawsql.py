@@ -64,15 +64,20 @@ def _prepare(execute, sql, params, many, context):
 
 # ---- statements compiled once ------------------------------------------------------------------------
 
-# (alias, key) → what the compiler made of the statement the first time: its SQL and the select list
-# the ORM builds instances from. Read-only once stored, so threads share it.
-_compiled: dict[tuple[str, str], tuple] = {}
+# (alias, key) → what the compiler made of the statement the first time: its SQL, the select list the
+# ORM builds instances from, and the value converters for those columns. Never changed once complete,
+# so threads share it (a thread that finds no converters yet computes its own).
+_compiled: dict[tuple[str, str], dict] = {}
+
+# What the ORM reads off a compiler after as_sql to build instances (ModelIterable, results_iter).
+_KEPT = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
 
 
 def compiled_once(queryset, key: str, params: list | tuple) -> list:
     """`list(queryset)`, compiling its SQL once per process: later calls send the stored SQL with
-    `params`. Compiling a locked read of a custody with its five references costs ~1.2 ms of CPU on
-    every write, against ~0.1 ms to run it (docs/performance.md, issue 14).
+    `params`. Compiling a locked read of a custody with its five references, and finding the
+    converters of its ~150 columns, costs ~1.5 ms of CPU on every write, against ~0.1 ms to run it
+    (docs/performance.md, issue 14).
 
     For a statement whose shape never changes under `key` (same filters, joins, columns, ordering;
     only the values differ). `params` are the values as the database takes them, in the statement's
@@ -86,22 +91,30 @@ def compiled_once(queryset, key: str, params: list | tuple) -> list:
     def get_compiler(using=None, connection=None, elide_empty=True):
         compiler = make_compiler(using, connection, elide_empty)
         if stored is None:
-            as_sql = compiler.as_sql
+            as_sql, get_converters = compiler.as_sql, compiler.get_converters
+            entry: dict = {}
 
             def first_as_sql(*args, **kwargs):
                 sql, compiled_params = as_sql(*args, **kwargs)
                 if list(compiled_params) != list(params):
                     raise ValueError(f"compiled_once({key!r}): the parameters are {compiled_params!r}")
-                _compiled[(alias, key)] = (sql, *(getattr(compiler, name) for name in _KEPT))
+                entry.update(sql=sql, converters=None, **{name: getattr(compiler, name) for name in _KEPT})
+                _compiled[(alias, key)] = entry
                 return sql, compiled_params
 
-            compiler.as_sql = first_as_sql
+            def first_converters(expressions):
+                entry["converters"] = get_converters(expressions)
+                return entry["converters"]
+
+            compiler.as_sql, compiler.get_converters = first_as_sql, first_converters
         else:
             if query.select_for_update and not compiler.connection.in_atomic_block:
                 raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-            for name, value in zip(_KEPT, stored[1:], strict=True):
-                setattr(compiler, name, value)
-            compiler.as_sql = lambda *args, **kwargs: (stored[0], tuple(params))
+            for name in _KEPT:
+                setattr(compiler, name, stored[name])
+            compiler.as_sql = lambda *args, **kwargs: (stored["sql"], tuple(params))
+            if stored["converters"] is not None:
+                compiler.get_converters = lambda expressions: stored["converters"]
         return compiler
 
     query.get_compiler = get_compiler
@@ -109,10 +122,6 @@ def compiled_once(queryset, key: str, params: list | tuple) -> list:
         return list(queryset)
     finally:
         del query.get_compiler  # a clone of this queryset (which copies the query's __dict__) compiles anew
-
-
-# What the ORM reads off a compiler after as_sql to build instances (ModelIterable, results_iter).
-_KEPT = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
 
 
 def db_value(model, field: str, value, connection):

@@ -47,6 +47,18 @@ def test_each_lock_reads_its_own_custody_and_compiles_once(users, make_draft, co
     assert references == [(first.branch.code, first.customer.full_name, first.agreement.agreement_no)] * 3
     assert len(queries) == 3  # the references came with the row
     assert not [sql for sql in compilations if "custodies_custody" in sql]
+    # The stored converters give every column the type and value a fresh ORM read gives it.
+    fresh = Custody.objects.get(pk=first.pk)
+    assert columns(locked[1]) == columns(fresh)
+    assert columns(locked[1].agreement) == columns(fresh.agreement)
+
+
+def columns(instance) -> dict:
+    return {
+        f.attname: (type(value), value)
+        for f in instance._meta.concrete_fields
+        for value in (getattr(instance, f.attname),)
+    }
 
 
 def test_a_custody_outside_the_users_branches_or_a_malformed_id_is_not_found(make_draft, other_branch):
