@@ -65,6 +65,24 @@ def track_problems(page) -> None:
     page.on("response", on_response)
 
 
+def log_in(client, user, attempts: int = 30) -> None:
+    """force_login, again while SQLite's shared in-memory test database reports the users table locked:
+    the live server's thread may still be answering an earlier page's requests, and a shared-cache
+    lock fails at once instead of waiting (seen once in CI: "database table is locked: accounts_user")."""
+    import time
+
+    from django.db import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            client.force_login(user)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.fixture
 def open_page(browser):
     """open_page(live_server=None, user=None, phone=False) → a new page; logged in as `user` when given."""
@@ -84,7 +102,7 @@ def open_page(browser):
             from django.test import Client
 
             client = Client()
-            client.force_login(user)
+            log_in(client, user)
             context.add_cookies(
                 [
                     {
