@@ -3,10 +3,10 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from ninja import Router, Schema
 
-from custodies.selectors import custody_detail_for
+from custodies.selectors import custody_detail
 
 from .models import Approval
 
@@ -34,5 +34,7 @@ class ApprovalOut(Schema):
     operation_id="custodies_api_list_approvals",  # its id from when custodies served it
 )
 def list_approvals(request, custody_id: UUID):
-    custody = get_object_or_404(custody_detail_for(request.user), pk=custody_id)
+    custody = custody_detail(request.user, custody_id)
+    if custody is None:
+        raise Http404("No custody matches the given query.")
     return list(Approval.objects.filter(custody=custody).order_by("round", "level"))

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
@@ -120,7 +120,7 @@ def current_level(custody) -> Approval | None:
     (eligibility) and `activate_next_level` read them there. Every call reads them afresh."""
     # Read on every submit, approve and reject: compiled once per process (rawsql.compiled_once).
     qs = custody.approvals.filter(round=custody.submission_round).order_by("level")
-    custody_id = rawsql.db_value(Approval, "custody", custody.pk, connections[qs.db])
+    custody_id = rawsql.db_value(qs, "custody", custody.pk)
     levels = rawsql.compiled_once(qs, "approvals.round_levels", [custody_id, custody.submission_round])
     setattr(custody, ROUND_LEVELS, levels)
     return next((level for level in levels if level.status in OPEN_STATUSES), None)

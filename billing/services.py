@@ -423,7 +423,7 @@ def blocking_drafts(custody: Custody) -> list[Charge]:
 def _charges(key: str, queryset, custody: Custody, *values) -> list[Charge]:
     """A custody's charges read on most writes (its rental lines, drafts, a payer's billed charges): the
     statement is compiled once per process (rawsql.compiled_once); `values` follow the custody's id."""
-    custody_id = rawsql.db_value(Charge, "custody", custody.pk, connections[queryset.db])
+    custody_id = rawsql.db_value(queryset, "custody", custody.pk)
     return rawsql.compiled_once(queryset, key, [custody_id, *values])
 
 

@@ -124,7 +124,25 @@ def compiled_once(queryset, key: str, params: list | tuple) -> list:
         del query.get_compiler  # a clone of this queryset (which copies the query's __dict__) compiles anew
 
 
-def db_value(model, field: str, value, connection):
-    """`value` as a statement's parameter for `model.field` (a UUID is hex text on SQLite); raises
-    ValidationError for a value the field cannot hold, as a filter would."""
-    return model._meta.get_field(field).get_db_prep_value(value, connection)
+def db_value(queryset, field: str, value):
+    """`value` as a parameter of `queryset`'s statement for its model's `field` (a UUID is hex text on
+    SQLite); raises ValidationError for a value the field cannot hold, as a filter would."""
+    meta = queryset.model._meta
+    target = meta.pk if field == "pk" else meta.get_field(field)
+    return target.get_db_prep_value(value, connections[queryset.db])
+
+
+def by_key(queryset, pk, key: str, *, prepare: bool = False):
+    """The row of `queryset` whose primary key is `pk`, or None (a malformed key finds nothing): one
+    statement per `key` whatever the value, compiled once (compiled_once) and, with `prepare`, planned
+    once per connection on PostgreSQL (prepared). A branch scope is the caller's, checked on the row."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        value = db_value(queryset, "pk", pk)
+        queryset = queryset.filter(pk=pk)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    with prepared(using=queryset.db, enabled=prepare):
+        rows = compiled_once(queryset, key, [value])
+    return rows[0] if rows else None

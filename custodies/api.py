@@ -465,12 +465,14 @@ def _get(request, custody_id) -> Custody:
     return custody
 
 
-def _written(request, custody: Custody, warnings: list | None = None, status: int = 200) -> HttpResponse:
+def _written(
+    request, custody: Custody, warnings: list | None = None, *, created: bool = False
+) -> HttpResponse:
     """The answer to a write: the row the service wrote, with the references it locked it with
     (selectors.LOCKED_REFERENCES), in the form a GET reads it back (services._save gives it that
-    form) — no reload. 201: the custody was created by this request."""
-    answer = custody_json(custody, request.user, warnings, created=status == 201)
-    return json_response(answer, status=status)
+    form) — no reload. `created`: this request created the custody (201)."""
+    answer = custody_json(custody, request.user, warnings, created=created)
+    return json_response(answer, status=201 if created else 200)
 
 
 def _version_from(request, payload_version: int | None) -> int | None:
@@ -533,7 +535,7 @@ def list_custodies(request, params: Query[CustodyListParams]):
 @router.post("custodies", response={201: CustodyOut}, summary="Create a draft custody")
 def create_custody(request, payload: CustodyCreate):
     custody = services.create_custody(request.user, payload.dict())
-    return _written(request, custody, status=201)
+    return _written(request, custody, created=True)
 
 
 @router.get(

@@ -5,8 +5,6 @@ from datetime import date, datetime
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -76,11 +74,6 @@ DETAIL_REFERENCE_FIELDS = (
 
 
 DETAIL_COLUMNS = (*(f.name for f in Custody._meta.concrete_fields), *DETAIL_REFERENCE_FIELDS)
-
-
-def custody_detail_for(user) -> QuerySet[Custody]:
-    """custodies_for() with every custody column and only the shown columns of the joined references."""
-    return custodies_for(user).only(*DETAIL_COLUMNS)
 
 
 # What a list row shows (API list, list page): the row's own columns, the few columns of the five
@@ -400,8 +393,9 @@ def lock_custody(custody_id, user=None, *, references: bool = False, only: tuple
 
 
 def custody_detail(user, custody_id) -> Custody | None:
-    """One custody as custody_detail_for() reads it (the API's detail and every read of one custody by
-    key), or None when it does not exist for the user: compiled once, prepared on PostgreSQL."""
+    """One custody with every column of its own and the shown columns of its five references (the
+    API's detail and every read of one custody by key), or None when it does not exist for the user:
+    compiled once, prepared on PostgreSQL."""
     return _one(
         Custody.objects.select_related(*LOCKED_REFERENCES).only(*DETAIL_COLUMNS),
         custody_id,
@@ -415,16 +409,10 @@ def _one(qs: QuerySet[Custody], custody_id, user, key: str) -> Custody | None:
     statement per `key` whatever the id or the user: compiled once per process (rawsql.compiled_once)
     and planned once per connection on PostgreSQL (rawsql.prepared); the branch scope is checked on
     the row. A malformed id finds nothing."""
-    try:
-        pk = rawsql.db_value(Custody, "id", custody_id, connections[qs.db])
-        qs = qs.filter(pk=custody_id)
-    except (ValidationError, ValueError, TypeError):
+    custody = rawsql.by_key(qs, custody_id, key, prepare=True)
+    if custody is None or (user is not None and not in_branch(user, custody.branch_id)):
         return None
-    with rawsql.prepared(using=qs.db):
-        rows = rawsql.compiled_once(qs, key, [pk])
-    if not rows or (user is not None and not in_branch(user, rows[0].branch_id)):
-        return None
-    return rows[0]
+    return custody
 
 
 def holding_custody_no(vehicle) -> str | None:

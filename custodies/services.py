@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db import IntegrityError, connections, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -142,8 +142,7 @@ def _lock_vehicles(custody: Custody, *vehicle_ids) -> dict:
     if not ids:
         return {}
     locked = Vehicle.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    db = connections[locked.db]
-    params = [rawsql.db_value(Vehicle, "id", pk, db) for pk in ids]
+    params = [rawsql.db_value(locked, "pk", pk) for pk in ids]
     vehicles = {
         str(v.pk): v for v in rawsql.compiled_once(locked, f"custodies.lock_vehicles.{len(ids)}", params)
     }
