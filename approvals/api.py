@@ -36,5 +36,5 @@ class ApprovalOut(Schema):
 def list_approvals(request, custody_id: UUID):
     custody = custody_detail(request.user, custody_id)
     if custody is None:
-        raise Http404("No custody matches the given query.")
+        raise Http404  # config.api answers it: 404 NOT_FOUND
     return list(Approval.objects.filter(custody=custody).order_by("round", "level"))

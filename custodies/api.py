@@ -461,7 +461,7 @@ def _list_item(row: selectors.ListRow, now: datetime) -> dict:
 def _get(request, custody_id) -> Custody:
     custody = selectors.custody_detail(request.user, custody_id)
     if custody is None:
-        raise Http404("No custody matches the given query.")
+        raise Http404  # config.api answers it: 404 NOT_FOUND
     return custody
 
 
